@@ -1,0 +1,74 @@
+"""The frame around every page: header with navigation and the language switch.
+
+The language travels in the URL (`?lang=en`), so a wall screen's address fixes its language
+and a page's layout is built in the right language on the server.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import ids
+from dashboard.context import ctx
+from dashboard.i18n import lang_of, t
+
+NAV = (("/", "nav.live"), ("/dispatch", "nav.dispatch"), ("/analysis", "nav.analysis"), ("/wall", "nav.wall"))
+HEADERLESS = ("/wall",)  # the wall screen is all map
+
+
+def build_shell(default_lang: str) -> html.Div:
+    """The app layout: URL and language state, the header, and the page container."""
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Store(id=ids.LANG, data=default_lang),
+            html.Header(id=ids.HEADER, className="qz-header"),
+            html.Main(dash.page_container, className="qz-main"),
+        ],
+        className="qz-app",
+    )
+
+
+def query_lang(search: str | None, default: str) -> str:
+    """The `lang` query parameter of a URL search string."""
+    values = parse_qs((search or "").lstrip("?")).get("lang", [])
+    return lang_of(values[0] if values else None, default)
+
+
+def with_lang(path: str, search: str | None, lang: str) -> str:
+    """The same address with `lang` set, keeping the other query parameters."""
+    query = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+    query["lang"] = lang
+    return f"{path}?{urlencode(query)}"
+
+
+def build_header(path: str, search: str | None, lang: str) -> list:
+    """Title, page links and the switch to the other language."""
+    other = "en" if lang == "zh" else "zh"
+    links = [
+        dcc.Link(t(key, lang), href=f"{href}?lang={lang}", className="qz-nav-link" + (" active" if href == path else ""))
+        for href, key in NAV
+    ]
+    return [
+        html.Div(t("app.title", lang), className="qz-title"),
+        html.Nav(links, id=ids.NAV_LINKS, className="qz-nav"),
+        dcc.Link(t("nav.language", lang), id=ids.LANG_LINK, href=with_lang(path, search, other), className="qz-lang"),
+    ]
+
+
+@callback(
+    Output(ids.HEADER, "children"),
+    Output(ids.HEADER, "hidden"),
+    Output(ids.LANG, "data"),
+    Input(ids.URL, "pathname"),
+    Input(ids.URL, "search"),
+    State(ids.LANG, "data"),
+)
+def update_header(path: str | None, search: str | None, current: str | None) -> tuple[list, bool, str]:
+    """Rebuild the header for the current page and language."""
+    path = path or "/"
+    lang = query_lang(search, current or ctx().settings.language)
+    return build_header(path, search, lang), path in HEADERLESS, lang

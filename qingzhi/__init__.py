@@ -1,0 +1,1 @@
+"""qingzhi: real-time command-and-dispatch for police command centres."""

@@ -1,0 +1,193 @@
+"""The `qingzhi` command and its sub-commands.
+
+Every setting is an option `--name` and an environment variable `QZ_NAME` (see config.py);
+heavy modules are imported inside each command so that `qingzhi --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qingzhi.config import Settings, load_settings
+from qingzhi.errors import QingzhiError
+
+CONNECTION = ("database_url", "mqtt_url", "topic_root", "mqtt_protocol")
+
+
+def settings_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add `--name` options for these Settings fields; the command receives `settings`."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Any:
+            flags = {n: kwargs.pop(n) for n in names}
+            return fn(settings=load_settings(**flags), **kwargs)
+
+        for name in reversed(names):
+            field = Settings.model_fields[name]
+            wrapper = click.option(
+                f"--{name.replace('_', '-')}",
+                name,
+                default=None,
+                help=f"{field.description} [env QZ_{name.upper()}]",
+            )(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def need(settings: Settings, *names: str) -> None:
+    """Fail with one line when a command needs a setting that is not given."""
+    for name in names:
+        if getattr(settings, name) is None:
+            raise QingzhiError(f"no {name}: set QZ_{name.upper()} or pass --{name.replace('_', '-')}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def cli() -> None:
+    """qingzhi (情指): real-time command and dispatch for police command centres."""
+
+
+@cli.command()
+@settings_options("database_url")
+def migrate(settings: Settings) -> None:
+    """Apply database schema migrations (idempotent, never destructive)."""
+    from qingzhi.db import migrate_url
+
+    need(settings, "database_url")
+    applied = asyncio.run(migrate_url(settings.database_url))
+    click.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@cli.command()
+@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days", "lost_after_s")
+def ingest(settings: Settings) -> None:
+    """Receive device messages over MQTT and store them in PostgreSQL."""
+    from ingest.service import run
+
+    need(settings, "database_url", "mqtt_url")
+    run(settings)
+
+
+@cli.command()
+@settings_options("database_url")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def status(settings: Settings, as_json: bool) -> None:
+    """Show each ingest process: messages/s, batch sizes, rejects, lag, connections."""
+    from ingest.status import show
+
+    need(settings, "database_url")
+    show(settings, as_json=as_json)
+
+
+@cli.command()
+@settings_options("database_url")
+@click.option("--limit", default=50, show_default=True, help="how many, newest first")
+@click.option("--since", default=None, help="only those received after this ISO time")
+def rejects(settings: Settings, limit: int, since: str | None) -> None:
+    """List rejected (bad) messages with their topic, reason and payload."""
+    from ingest.rejects import show
+
+    need(settings, "database_url")
+    show(settings, limit=limit, since=since)
+
+
+@cli.command()
+@settings_options(*CONNECTION, "center")
+@click.option("--units", default=300, show_default=True, help="number of patrol units")
+@click.option("--stations", default=4, show_default=True, help="number of police stations")
+@click.option("--rate", default=3.0, show_default=True, help="seconds between one terminal's fixes")
+@click.option("--speedup", default=1.0, show_default=True, help="simulated seconds per real second")
+@click.option("--incidents-per-hour", default=12.0, show_default=True, help="mean 110 calls per hour")
+@click.option("--seed", default=1, show_default=True, help="random seed (same seed, same district)")
+@click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="road network GeoJSON")
+@click.option("--history", "history_days", default=0, help="back-fill this many days of history, then exit")
+def simulate(settings: Settings, **options: Any) -> None:
+    """Simulate a district's fleet, body cameras and 110 calls over MQTT."""
+    from qingzhi.simulator.run import run
+
+    need(settings, "mqtt_url") if not options["history_days"] else need(settings, "database_url")
+    run(settings, **options)
+
+
+@cli.command()
+@settings_options(*CONNECTION, "center", "language")
+@click.option("--units", default=300, show_default=True, help="number of simulated units")
+@click.option("--history", "history_days", default=28, show_default=True, help="days of history to back-fill")
+@click.option("--port", default=8050, show_default=True, help="dashboard port")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="embedded database directory")
+def demo(settings: Settings, **options: Any) -> None:
+    """Run the whole system on one machine: database, broker, ingest, simulator, dashboard."""
+    from qingzhi.demo import run
+
+    run(settings, **options)
+
+
+@cli.command()
+@settings_options(
+    "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
+    "tile_attribution", "center", "stale_after_s", "lost_after_s", "operator",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True)
+@click.option("--debug", is_flag=True, help="Dash debug mode (reloader, dev tools)")
+def dashboard(settings: Settings, host: str, port: int, debug: bool) -> None:
+    """Serve the web dashboard."""
+    from dashboard.app import serve
+
+    need(settings, "database_url")
+    serve(settings, host=host, port=port, debug=debug)
+
+
+@cli.group(name="import")
+def import_() -> None:
+    """Import data files."""
+
+
+@import_.command(name="incidents")
+@settings_options("database_url", "caller_key", "timezone")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["generic", "police-uk"]), default="generic", show_default=True)
+@click.option("--map", "mapping", multiple=True, help="column mapping FIELD=COLUMN (generic format)")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write bad rows here")
+def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[str, ...], report: Path | None) -> None:
+    """Import incidents from a CSV file; bad rows are skipped and reported."""
+    from qingzhi.importer import import_incidents as run_import
+
+    need(settings, "database_url")
+    run_import(settings, path, fmt=fmt, mapping=mapping, report=report)
+
+
+@cli.command()
+@settings_options("database_url")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write CSV here")
+def audit(settings: Settings, limit: int, export: Path | None) -> None:
+    """List or export the dispatch audit log."""
+    from dashboard.data.audit import show
+
+    need(settings, "database_url")
+    show(settings, limit=limit, export=export)
+
+
+def main() -> None:
+    """Console entry point: operator errors print as one line, exit status 2."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except QingzhiError as exc:
+        click.echo(f"qingzhi: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

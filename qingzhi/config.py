@@ -1,0 +1,97 @@
+"""Settings from the environment (QZ_*) and command-line flags; flags win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qingzhi.errors import QingzhiError
+
+TOPIC_ROOT_PATTERN = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Each field is env `QZ_<NAME>` and flag `--<name>`."""
+
+    model_config = SettingsConfigDict(env_prefix="QZ_", frozen=True, extra="forbid")
+
+    database_url: str | None = Field(None, description="PostgreSQL URL; unset in `demo` starts an embedded one")
+    mqtt_url: str | None = Field(None, description="mqtt://user:pass@host:port (mqtts:// for TLS)")
+    topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, description="MQTT topic root")
+    mqtt_protocol: str = Field("5", pattern=r"^(5|3\.1\.1)$", description="MQTT protocol version: 5 or 3.1.1")
+    client_id: str | None = Field(None, description="MQTT client id (persistent session name)")
+    share_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]+$", description="shared-subscription group")
+    batch_size: int = Field(5000, ge=1, le=100_000, description="ingest: rows per commit at most")
+    batch_ms: int = Field(200, ge=1, le=60_000, description="ingest: longest wait before a commit, ms")
+    retention_days: int = Field(90, ge=8, description="days of history kept; older day partitions are dropped")
+    stale_after_s: int = Field(60, ge=1, description="a unit with no fix for this long is drawn stale")
+    lost_after_s: int = Field(300, ge=2, description="a unit with no fix for this long is lost")
+    timezone: str = Field("Asia/Shanghai", description="time zone for display and local-time analysis")
+    language: str = Field("zh", pattern=r"^(zh|en)$", description="default interface language")
+    tile_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="map tile URL template")
+    tile_attribution: str = Field("© OpenStreetMap contributors", description="map tile attribution")
+    center: str = Field("30.2741,120.1551", description="city centre 'lat,lon' for the map and the simulator")
+    caller_key: str = Field("qingzhi-dev-key", description="secret key for hashing callers' phone numbers")
+    operator: str = Field("commander", description="name recorded in the audit log for this dashboard")
+
+    @field_validator("center")
+    @classmethod
+    def _center(cls, v: str) -> str:
+        lat, lon = (float(x) for x in v.split(","))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("center must be 'lat,lon' in degrees")
+        return v
+
+    @property
+    def center_latlon(self) -> tuple[float, float]:
+        lat, lon = self.center.split(",")
+        return float(lat), float(lon)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env, with the non-None overrides (command-line flags) on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"])
+        raise QingzhiError(f"bad setting {name} (QZ_{name.upper()} / --{name.replace('_', '-')}): {err['msg']}") from None
+
+
+@dataclass(frozen=True)
+class MqttTarget:
+    """A parsed QZ_MQTT_URL."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @property
+    def display(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str) -> MqttTarget:
+    """Parse mqtt://user:pass@host:port or mqtts://…; raise a clear error for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise QingzhiError(f"bad MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
+    if not parts.hostname:
+        raise QingzhiError(f"bad MQTT URL {url!r}: no host")
+    tls = parts.scheme in ("mqtts", "ssl")
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        raise QingzhiError(f"bad MQTT URL {url!r}: bad port") from None
+    return MqttTarget(
+        host=parts.hostname,
+        port=port,
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )

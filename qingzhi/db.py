@@ -1,0 +1,106 @@
+"""PostgreSQL connections with one-line errors, and the schema migration runner.
+
+Migrations are numbered plain-SQL files in `qingzhi/migrations/`, applied in name order,
+each in its own transaction, under an advisory lock so that several processes starting at
+once apply each file exactly once. We use this small runner rather than Alembic or yoyo
+because both need a second, synchronous driver; asyncpg is the only driver here.
+Migrations only ever add: a file, once applied, is never edited (its checksum is checked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from qingzhi.errors import QingzhiError
+
+T = TypeVar("T")
+MIGRATION_LOCK = 7_421_001  # pg_advisory_lock key for migrations
+CONNECT_TIMEOUT = 10.0
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+async def _explain(url: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a connect attempt; turn the usual failures into one readable QingzhiError."""
+    where = redact(url)
+    try:
+        return await attempt()
+    except asyncpg.InvalidPasswordError:
+        raise QingzhiError(f"database {where} refused the credentials (wrong user or password)") from None
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:
+        raise QingzhiError(f"database {where} refused the connection: {exc}") from None
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise QingzhiError(f"database {where}: {exc}") from None
+    except (OSError, socket.gaierror, TimeoutError) as exc:
+        raise QingzhiError(f"cannot reach database {where}: {exc.strerror or exc}") from None
+    except asyncpg.PostgresError as exc:
+        raise QingzhiError(f"database {where}: {exc}") from None
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection, or a QingzhiError saying why not."""
+    return await _explain(url, lambda: asyncpg.connect(url, timeout=CONNECT_TIMEOUT))
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4, **kwargs: Any) -> asyncpg.Pool:
+    """A connection pool, or a QingzhiError saying why not."""
+    return await _explain(
+        url, lambda: asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT, **kwargs)
+    )
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """(name, sql) of every migration, in the order they apply."""
+    folder = resources.files("qingzhi") / "migrations"
+    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply the migrations this database lacks; return their names. Idempotent."""
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   name text PRIMARY KEY,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = dict(await conn.fetch("SELECT name, checksum FROM schema_migrations"))
+        applied = []
+        for name, sql in migration_files():
+            checksum = hashlib.sha256(sql.encode()).hexdigest()
+            if name in done:
+                if done[name] != checksum:
+                    raise QingzhiError(f"migration {name} was changed after it was applied; add a new one instead")
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", name, checksum)
+            applied.append(name)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+async def migrate_url(url: str) -> list[str]:
+    """Connect, migrate, close."""
+    conn = await connect(url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()

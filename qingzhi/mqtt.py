@@ -1,0 +1,93 @@
+"""paho-mqtt clients built from settings, with one-line errors for the usual failures."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+from qingzhi.config import MqttTarget, Settings, parse_mqtt_url
+from qingzhi.errors import QingzhiError
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # keep a persistent session (and its queue) for a week offline
+
+
+def make_client(
+    settings: Settings, *, client_id: str, persistent: bool, manual_ack: bool = False
+) -> tuple[mqtt.Client, MqttTarget]:
+    """A paho client for settings.mqtt_url; `persistent` keeps the session (and queued QoS 1) across restarts."""
+    if not settings.mqtt_url:
+        raise QingzhiError("no mqtt_url: set QZ_MQTT_URL or pass --mqtt-url")
+    target = parse_mqtt_url(settings.mqtt_url)
+    v5 = settings.mqtt_protocol == "5"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        clean_session=None if v5 else not persistent,
+        manual_ack=manual_ack,
+    )
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    if target.tls:
+        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    return client, target
+
+
+def connect_properties(settings: Settings, *, persistent: bool) -> Properties | None:
+    """MQTT v5 CONNECT properties: a session expiry, without which clean_start=False keeps nothing."""
+    if settings.mqtt_protocol != "5":
+        return None
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
+    return props
+
+
+def connect_blocking(
+    client: mqtt.Client, target: MqttTarget, settings: Settings, *, persistent: bool, timeout: float = 10.0
+) -> None:
+    """Connect and wait for CONNACK; raise QingzhiError if the broker is unreachable or says no.
+
+    It starts paho's network thread (loop_start); the caller stops it. It uses a temporary
+    on_connect hook and restores the caller's afterwards.
+    """
+    answered = threading.Event()
+    result: dict[str, object] = {}
+    previous = client.on_connect
+
+    def on_connect(c: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        result["reason"] = reason
+        answered.set()
+        if previous:
+            previous(c, userdata, flags, reason, props)
+
+    client.on_connect = on_connect
+    v5 = settings.mqtt_protocol == "5"
+    try:
+        client.connect(
+            target.host,
+            target.port,
+            keepalive=30,
+            clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=connect_properties(settings, persistent=persistent),
+        )
+    except (OSError, socket.gaierror, ssl.SSLError) as exc:
+        client.on_connect = previous
+        raise QingzhiError(f"cannot reach MQTT broker {target.display}: {exc.strerror or exc}") from None
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            raise QingzhiError(f"MQTT broker {target.display} did not answer within {timeout:.0f} s")
+        reason = result["reason"]
+        if getattr(reason, "is_failure", False):
+            raise QingzhiError(f"MQTT broker {target.display} refused the connection: {reason}")
+    except QingzhiError:
+        client.loop_stop()
+        client.on_connect = previous
+        raise
+    client.on_connect = previous

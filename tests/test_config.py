@@ -1,0 +1,44 @@
+"""Settings: environment, flags and one-line errors."""
+
+import pytest
+
+from qingzhi.config import load_settings, parse_mqtt_url
+from qingzhi.errors import QingzhiError
+
+
+def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QZ_TOPIC_ROOT", "city/v1")
+    monkeypatch.setenv("QZ_BATCH_SIZE", "100")
+    s = load_settings(batch_size=7, topic_root=None)
+    assert s.topic_root == "city/v1"
+    assert s.batch_size == 7
+
+
+def test_bad_setting_names_the_variable_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QZ_BATCH_MS", "0")
+    with pytest.raises(QingzhiError, match=r"batch_ms \(QZ_BATCH_MS / --batch-ms\)"):
+        load_settings()
+
+
+def test_bad_topic_root_rejected() -> None:
+    with pytest.raises(QingzhiError, match="topic_root"):
+        load_settings(topic_root="qz/#")
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "tls", "user", "password"),
+    [
+        ("mqtt://127.0.0.1", "127.0.0.1", 1883, False, None, None),
+        ("mqtts://broker.local", "broker.local", 8883, True, None, None),
+        ("mqtt://ops:p%40ss@10.0.0.5:11883", "10.0.0.5", 11883, False, "ops", "p@ss"),
+    ],
+)
+def test_parse_mqtt_url(url: str, host: str, port: int, tls: bool, user: str | None, password: str | None) -> None:
+    t = parse_mqtt_url(url)
+    assert (t.host, t.port, t.tls, t.username, t.password) == (host, port, tls, user, password)
+
+
+@pytest.mark.parametrize("url", ["http://x", "mqtt://", "mqtt://h:notaport"])
+def test_parse_mqtt_url_errors(url: str) -> None:
+    with pytest.raises(QingzhiError, match="bad MQTT URL"):
+        parse_mqtt_url(url)
