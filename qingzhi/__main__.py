@@ -1,0 +1,5 @@
+"""`python -m qingzhi` is the `qingzhi` command (tests use it to run this checkout's code)."""
+
+from qingzhi.cli import main
+
+main()
