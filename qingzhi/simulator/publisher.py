@@ -41,12 +41,16 @@ class Publisher:
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
+        self.subscribed = threading.Event()
         self._settings = settings
 
     def start(self) -> None:
         """Connect (one-line QingzhiError if the broker is unreachable) and subscribe to commands."""
-        connect_blocking(self.client, self.target, self._settings, persistent=False)
-        self._subscribe()
+        connect_blocking(self.client, self.target, self._settings, persistent=False)  # on_connect subscribes
+        if not self.subscribed.wait(10):
+            self.client.loop_stop()
+            raise QingzhiError(f"MQTT broker {self.target.display} did not confirm the command subscription")
 
     def _subscribe(self) -> None:
         self.client.subscribe(f"{self.root}/+/+/cmd", qos=1)
