@@ -240,3 +240,23 @@ def test_form_incident_validation_and_station(app: AppContext) -> None:
     assert row["source"] == "form" and row["station"] == "S1" and row["type"] == "theft.ebike"
     assert row["caller_hash"] == dispatch.caller_hash("13800001111", "k") and "1111" not in row["caller_hash"]
     assert app.db.run(audit.entries)[0]["action"] == "incident.create"
+
+
+def test_audit_command_lists_and_exports_csv(app: AppContext, tmp_path) -> None:
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    commands.assign(app, "I1", "C01")
+    root = Path(__file__).resolve().parent.parent
+    run = lambda *a: subprocess.run([sys.executable, "-m", "qingzhi", "audit", "--database-url", app.settings.database_url, *a],
+                                    cwd=root, capture_output=True, text=True, timeout=60)
+    listed = run("--limit", "10")
+    assert listed.returncode == 0 and "dispatch.assign" in listed.stdout and "C01" in listed.stdout
+    out = tmp_path / "audit.csv"
+    exported = run("--export", str(out))
+    assert exported.returncode == 0 and "wrote 2 audit entries" in exported.stdout
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["action"] for r in rows] == ["incident.assigned", "dispatch.assign"]
+    assert rows[1]["unit"] == "C01" and rows[1]["ts"].endswith("+08:00")
