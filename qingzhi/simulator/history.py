@@ -8,14 +8,13 @@ minute) and only for the most recent days; everything goes in with COPY.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 import numpy as np
 
+from dashboard.data.dispatch import caller_hash  # the one keyed hash of callers' numbers
 from qingzhi.simulator.district import District
 from qingzhi.simulator.fleet import KINDS, UnitSpec
 from qingzhi.simulator.geo import heading_deg
@@ -34,11 +33,6 @@ class Counts:
     positions: int = 0
     statuses: int = 0
     cam_states: int = 0
-
-
-def caller_hash(number: str, key: str) -> str:
-    """The keyed hash stored instead of a caller's number (HMAC-SHA256, hex)."""
-    return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
 
 
 def lifecycle(inc: Incident, rng: np.random.Generator, now: datetime) -> dict[str, datetime | None]:
