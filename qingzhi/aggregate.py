@@ -83,7 +83,7 @@ def contributions(rows: list[Any], timezone: str) -> pd.DataFrame:
     out["type"] = df["type"]
     out["category"] = df["category"]
     out["priority"] = df["priority"].astype(int)
-    out["how"] = (local.dt.dayofweek * 24 + local.dt.hour).astype("Int64")
+    out["how"] = (local.dt.day_of_week * 24 + local.dt.hour).astype("Int64")
     out["how_w"] = None
     windowed = df["occurred_from"].notna()
     for i in np.flatnonzero(windowed.to_numpy()):

@@ -29,20 +29,21 @@ def to_resolution(counts: Mapping[int, float], res: int) -> dict[int, float]:
 
 
 def study_area_cells(counts: Mapping[int, float], margin: int = 1) -> int:
-    """How many cells the study area holds: every cell of the incidents' bounding box, plus a margin.
+    """How many cells the study area holds: the incidents' bounding box (plus `margin` cells) / cell area.
 
-    Empty cells matter to Gi* and PAI (a city is mostly cells without incidents), so the
-    area is the bounding box of the cells with incidents, not just those cells.
+    Empty cells matter to Gi* and PAI (a city is mostly cells without incidents), so the area
+    is the bounding box of the cells with incidents, not just those cells. Estimated from areas
+    (listing every cell of a city at resolution 10 would take longer than the whole analysis).
     """
     if not counts:
         return 0
     res = h3.get_resolution(next(iter(counts)))
     lat_lon = np.array([h3.cell_to_latlng(c) for c in counts])
-    edge_deg = h3.average_hexagon_edge_length(res, unit="km") / 111.0 * 2 * margin
-    lat0, lon0 = lat_lon.min(axis=0) - edge_deg
-    lat1, lon1 = lat_lon.max(axis=0) + edge_deg
-    box = h3.LatLngPoly([(lat0, lon0), (lat0, lon1), (lat1, lon1), (lat1, lon0)])
-    return max(len(h3.polygon_to_cells(box, res)), len(counts))
+    pad_km = h3.average_hexagon_edge_length(res, unit="km") * 2 * margin
+    (lat0, lon0), (lat1, lon1) = lat_lon.min(axis=0), lat_lon.max(axis=0)
+    height_km = (lat1 - lat0) * 111.32 + 2 * pad_km
+    width_km = (lon1 - lon0) * 111.32 * np.cos(np.radians((lat0 + lat1) / 2)) + 2 * pad_km
+    return max(int(round(height_km * width_km / h3.average_hexagon_area(res, unit="km^2"))), len(counts))
 
 
 @dataclass(frozen=True)
