@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench.<name>`; each prints its figures beside a baseline from the same run."""
+"""Benchmarks: each module prints its figures beside a baseline measured in the same run."""
