@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shapely.geometry import Point, shape
+from shapely.errors import ShapelyError
 from shapely.prepared import prep
 
 from ingest.message import Msg
@@ -33,7 +34,7 @@ class Jurisdictions:
             if boundary:
                 try:
                     areas.append((sid, prep(shape(boundary))))
-                except (ValueError, TypeError, KeyError, AttributeError):
+                except (ValueError, TypeError, KeyError, AttributeError, ShapelyError):
                     continue   # a broken boundary: that station is found by distance only
         self._areas, self._buildings = areas, buildings
 

@@ -15,7 +15,7 @@ CAM_STATES = ("recording", "streaming", "standby", "off", "fault")
 STATUSES = ("available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline")
 
 
-class GpsFix(msgspec.Struct, forbid_unknown_fields=True):
+class GpsFix(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/gps`: one position fix."""
 
     ts: int | str
@@ -28,7 +28,7 @@ class GpsFix(msgspec.Struct, forbid_unknown_fields=True):
     batt: float | None = None
 
 
-class CamState(msgspec.Struct, forbid_unknown_fields=True):
+class CamState(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/cam`: body-worn camera state."""
 
     ts: int | str
@@ -38,7 +38,7 @@ class CamState(msgspec.Struct, forbid_unknown_fields=True):
     stream_url: str | None = None
 
 
-class UnitStatus(msgspec.Struct, forbid_unknown_fields=True):
+class UnitStatus(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/status`: unit status; ts may be missing (last will)."""
 
     status: Literal["available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline"]
@@ -47,14 +47,14 @@ class UnitStatus(msgspec.Struct, forbid_unknown_fields=True):
     sos: bool = False
 
 
-class CommandAck(msgspec.Struct, forbid_unknown_fields=True):
+class CommandAck(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/ack`: a device acknowledges a command."""
 
     id: str
     ts: int | str | None = None
 
 
-class Incident(msgspec.Struct, forbid_unknown_fields=True):
+class Incident(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`{root}/incidents`: a 110 call."""
 
     id: str

@@ -163,9 +163,10 @@ SELECT s.command, s.unit, {TS}, {RECV}, s.station FROM stage_ack s ON CONFLICT D
 
 ACK_COMMANDS = f"""
 UPDATE commands c SET ack_ts = f.ts, ack_recv_ts = f.recv_ts
-FROM (SELECT DISTINCT ON (s.command_uuid) s.command_uuid, s.unit, {TS} AS ts, {RECV} AS recv_ts
-      FROM stage_ack s WHERE s.command_uuid IS NOT NULL ORDER BY s.command_uuid, s.ts_ms) f
-WHERE c.id = f.command_uuid AND c.unit = f.unit AND c.ack_ts IS NULL"""
+FROM (SELECT DISTINCT ON (s.command_uuid) s.command_uuid, {TS} AS ts, {RECV} AS recv_ts
+      FROM stage_ack s JOIN commands k ON k.id = s.command_uuid AND k.unit = s.unit
+      ORDER BY s.command_uuid, s.ts_ms) f
+WHERE c.id = f.command_uuid AND c.ack_ts IS NULL"""
 
 # --- incidents ------------------------------------------------------------------------------
 # The last message about an incident in the batch wins; lifecycle columns are never touched

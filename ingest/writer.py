@@ -43,6 +43,21 @@ def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, CONNECTION_ERRORS + (QingzhiError,))
 
 
+def build_batch(pipeline: tuple[Stage, ...], batch: list[Msg]) -> tuple[dict[str, list[tuple]], list[tuple], int]:
+    """Run each message through the pipeline: (rows per staging table, reject rows, newest fix ms)."""
+    rows: dict[str, list[tuple]] = defaultdict(list)
+    rejects = []
+    for msg in batch:
+        process(pipeline, msg)
+        for table, row in msg.rows:
+            rows[table].append(row)
+        if msg.rejects:
+            recv = store.utc_from_ms(msg.recv_ms)
+            rejects.extend((recv, msg.topic, raw, reason) for raw, reason in msg.rejects)
+    newest = max((r[2] for r in rows.get(POS, ())), default=0)
+    return rows, rejects, newest
+
+
 class Writer:
     """Drains the inbox into the database until the inbox is closed and empty."""
 
@@ -78,17 +93,7 @@ class Writer:
 
     async def write(self, batch: list[Msg]) -> None:
         """Run the pipeline over the batch and commit it (retrying connection errors)."""
-        pipeline = self.pipeline
-        rows: dict[str, list[tuple]] = defaultdict(list)
-        rejects = []
-        for msg in batch:
-            process(pipeline, msg)
-            for table, row in msg.rows:
-                rows[table].append(row)
-            if msg.rejects:
-                recv = store.utc_from_ms(msg.recv_ms)
-                rejects.extend((recv, msg.topic, raw, reason) for raw, reason in msg.rejects)
-        newest = max((r[2] for r in rows.get(POS, ())), default=0)
+        rows, rejects, newest = build_batch(self.pipeline, batch)
         try:
             await self._commit(rows, rejects)
         except asyncpg.PostgresError as exc:
