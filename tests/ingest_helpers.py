@@ -78,3 +78,27 @@ def wait_until(check: Callable[[], Any], timeout: float = 30.0, every: float = 0
             return value
         time.sleep(every)
     raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
+
+
+def stream_fixes(url: str, root: str, n: int, units: int = 100, window: int = 1000) -> None:
+    """Publish n distinct QoS 1 fixes (units × one per second), each window acknowledged by the broker."""
+    pub = Publisher(url)
+    try:
+        base = now_ms() - 3_600_000
+        info = None
+        for i in range(n):
+            u, k = i % units, i // units
+            info = pub.send(f"{root}/s{u % 3}/u{u:03d}/gps",
+                            {"ts": base + k * 1000, "lat": 30.2 + u * 1e-3, "lon": 120.1 + k * 1e-5, "speed": 5.0},
+                            wait=False)
+            if i % window == window - 1:
+                info.wait_for_publish(60)
+        if info is not None:
+            info.wait_for_publish(60)
+    finally:
+        pub.close()
+
+
+def count_rows(url: str, table: str = "positions") -> int:
+    """Rows in a table."""
+    return query(url, f"SELECT count(*) FROM {table}")[0][0]
