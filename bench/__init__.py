@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench.<name>`; each prints its figures and ratios to a baseline."""
+"""Benchmarks: each module prints its figures beside a baseline measured in the same run."""
