@@ -254,10 +254,9 @@ async def raise_lost_alerts(conn: asyncpg.Connection, lost_after_s: int) -> int:
     return int(status.split()[-1])
 
 
-async def load_stations(conn: asyncpg.Connection) -> list[tuple[str, float, float, Any]]:
-    """(id, lat, lon, boundary GeoJSON) of every station, for the jurisdiction lookup."""
-    rows = await conn.fetch("SELECT id, lat, lon, boundary FROM stations")
-    return [(r["id"], r["lat"], r["lon"], json.loads(r["boundary"]) if r["boundary"] else None) for r in rows]
+async def load_stations(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """id, lat, lon, boundary of every station, for the jurisdiction lookup."""
+    return await conn.fetch("SELECT id, lat, lon, boundary FROM stations")
 
 
 async def save_stats(conn: asyncpg.Connection, instance: str, started: datetime, stats: dict[str, Any]) -> None:
