@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -13,6 +18,7 @@ import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.services import free_port
 from ingest.message import Msg
 from qingzhi.config import parse_mqtt_url
 
@@ -102,3 +108,50 @@ def stream_fixes(url: str, root: str, n: int, units: int = 100, window: int = 10
 def count_rows(url: str, table: str = "positions") -> int:
     """Rows in a table."""
     return query(url, f"SELECT count(*) FROM {table}")[0][0]
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of this test's own (initdb into a temp dir, a free port), which the test
+    may stop and start at will; run as the `postgres` OS user when we are root."""
+
+    BIN = Path(os.environ.get("QZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="qz-pg-"))
+        self.base.chmod(0o755)
+        self.data = self.base / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.BIN / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def init(self) -> "OwnPostgres":
+        """initdb (trust auth) and start."""
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            shutil.chown(self.data, "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        return self.start()
+
+    def start(self) -> "OwnPostgres":
+        """Start and wait until it accepts connections."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"), "-w", "-o",
+                  f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        return self
+
+    def stop(self) -> None:
+        """Fast shutdown: running transactions are rolled back, connections cut."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        """Stop (if running) and delete everything."""
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.base, ignore_errors=True)
