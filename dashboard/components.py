@@ -237,10 +237,9 @@ def build_banner() -> html.Div:
     return html.Div(id=ids.LIVE_BANNER, className="qz-banner", hidden=True)
 
 
-def build_live_stores(*, config: dict[str, Any]) -> list:
-    """The page's stores: the JS configuration and the selected unit."""
-    return [
-        dcc.Store(id=ids.LIVE_CONFIG, data=config),
-        dcc.Store(id=ids.LIVE_SELECTED, data=None),
-        html.Div(id=ids.LIVE_STARTED, hidden=True),
-    ]
+def build_live_stores(*, config: dict[str, Any], selectable: bool = True) -> list:
+    """The page's stores: the JS configuration and (where units can be clicked) the selected unit."""
+    stores = [dcc.Store(id=ids.LIVE_CONFIG, data=config), html.Div(id=ids.LIVE_STARTED, hidden=True)]
+    if selectable:
+        stores.append(dcc.Store(id=ids.LIVE_SELECTED, data=None))
+    return stores

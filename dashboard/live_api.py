@@ -106,7 +106,7 @@ def panel() -> Response:
                                          ackable=request.args.get("ack") == "1")
         out["sos"] = [a["id"] for a in feed["items"] if a["kind"] == "sos" and a["acked_at"] is None]
 
-    otok = app.db.run(data.overlays_token, station) + f"|{lang}"
+    otok = f"{app.db.run(data.overlays_token, station)}-{lang}"
     if otok != request.args.get("otok"):
         layers = app.db.run(data.overlays, station)
         for name in ("jurisdictions", "zones"):

@@ -26,7 +26,7 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
     lang = lang_of(lang, app.settings.language)
     return html.Div(
         [
-            *build_live_stores(config=client_config(app.settings, lang=lang, wall=True)),
+            *build_live_stores(config=client_config(app.settings, lang=lang, wall=True), selectable=False),
             build_live_map(settings=app.settings, lang=lang, zoom=12, controls=False),
             html.Div([html.Div(t("live.wall_title", lang), className="qz-wall-title"),
                       html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),

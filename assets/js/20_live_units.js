@@ -156,7 +156,9 @@
     }, this);
     if (pts.length) {
       this.needFit = false;
-      this.map.fitBounds(L.latLngBounds(pts), {padding: [30, 30], maxZoom: 16, animate: false});
+      const right = this.cfg.wall ? Math.round(window.innerWidth * 0.27) : 0;  // the wall's side overlays
+      this.map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [30, 30], paddingBottomRight: [30 + right, 30],
+        maxZoom: 16, animate: false});
     }
   };
 

@@ -8,6 +8,7 @@ thousands of rows of a busy tick.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -72,7 +73,7 @@ async def overlays_token(conn: asyncpg.Connection, station: str | None = None) -
                    (SELECT count(*) FROM incidents WHERE {OPEN_INCIDENT} AND ($1::text IS NULL OR station = $1)) AS n""",
         station,
     )
-    return "|".join(str(row[k]) for k in ("s", "z", "zn", "i", "n"))
+    return _token(row[k] for k in ("s", "z", "zn", "i", "n"))
 
 
 async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: int = 2000) -> dict[str, Any]:
@@ -117,6 +118,11 @@ async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: 
     }
 
 
+def _token(parts: Any) -> str:
+    """A short URL-safe digest of some values (clients send it back as a query parameter)."""
+    return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).hexdigest()
+
+
 def _ms(ts: datetime | None) -> int | None:
     return None if ts is None else int(ts.timestamp() * 1000)
 
@@ -128,12 +134,12 @@ async def alerts_token(conn: asyncpg.Connection, station: str | None = None) -> 
         " FROM alerts WHERE $1::text IS NULL OR station = $1",
         station,
     )
-    return f"{row['i']}|{row['a']}|{row['n']}"
+    return _token((row["i"], row["a"], row["n"]))
 
 
 async def alert_feed(conn: asyncpg.Connection, station: str | None = None,
                      limit: int = ALERT_FEED_LIMIT) -> dict[str, Any]:
-    """Open alerts (unacknowledged SOS first, then newest) and recently acknowledged ones.
+    """Open alerts (SOS first, then by severity, newest first) and recently acknowledged ones.
 
     Returns {"items": [alert dicts], "open": number of open alerts in all}.
     """
