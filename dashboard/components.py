@@ -49,6 +49,7 @@ def build_live_map(*, settings: Any, lang: str, zoom: int = 12, controls: bool =
         preferCanvas=True,
         trackViewport=False,  # the viewport is read by JS; no need to send it to Dash on every pan
         zoomControl=controls,
+        zoomSnap=1 if controls else 0.25,  # the wall fits the district as tightly as it can
         children=children,
         className="qz-live-map",
     )
@@ -201,7 +202,7 @@ def build_legend(*, lang: str) -> html.Div:
         _swatch("sos", t("live.legend.sos", lang)),
         _swatch("cluster", t("live.legend.cluster", lang)),
     ]
-    rows += [_swatch(f"zone-{n}", f"{t('live.layer.zones', lang)} {t(f'live.zone_level.{n}', lang)}") for n in (1, 2, 3, 4)]
+    rows += [_swatch(f"zone-{n}", f"{t('live.legend.zone', lang)} {t(f'live.zone_level.{n}', lang)}") for n in (1, 2, 3, 4)]
     return html.Details([html.Summary(t("live.legend", lang)), html.Div(rows, className="qz-legend-grid")],
                         className="qz-legend", open=True)
 

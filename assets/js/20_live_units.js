@@ -157,7 +157,8 @@
     if (pts.length) {
       this.needFit = false;
       const right = this.cfg.wall ? Math.round(window.innerWidth * 0.27) : 0;  // the wall's side overlays
-      this.map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [30, 30], paddingBottomRight: [30 + right, 30],
+      const top = this.cfg.wall ? Math.round(window.innerHeight * 0.13) : 0;   // and its title
+      this.map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [30, 30 + top], paddingBottomRight: [30 + right, 30],
         maxZoom: 16, animate: false});
     }
   };

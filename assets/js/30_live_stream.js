@@ -56,6 +56,7 @@
         this.layer.setVisible(e.type === 'overlayadd');
       }
     }, this);
+    this.panel.clock();
     this.pollUnits();
     this.pollPanel();
   }

@@ -58,6 +58,7 @@ STRINGS = {
     "live.legend.stale": ("滞后（淡色，显示时长）", "Stale (faded, with age)"),
     "live.legend.lost": ("失联 / 离线", "Lost / offline"),
     "live.legend.sos": ("SOS（闪烁）", "SOS (flashing)"),
+    "live.legend.zone": ("巡区", "Zone"),
     "live.legend.cluster": ("聚合（数量）", "Cluster (count)"),
     "live.zone_level.0": ("正常", "Normal"),
     "live.zone_level.1": ("一级", "Level 1"),
