@@ -44,6 +44,42 @@ def live_ack(alert_id: int | str) -> dict:
 
 
 # --- three highs analysis (layouts/analysis.py) ---------------------------------------
+AN_DATES = "an-dates"
+AN_QUICK = "an-quick"
+AN_ANCHOR = "an-anchor"            # store: the last day quick picks count back from
+AN_STATIONS = "an-stations"
+AN_CATEGORIES = "an-categories"
+AN_TYPES = "an-types"
+AN_PRIORITIES = "an-priorities"
+AN_COMPARE = "an-compare"
+AN_RES = "an-res"
+AN_LAYERS = "an-layers"
+AN_FILTERS = "an-filters"            # store: the normalised filters every panel reads
+AN_MAP = "an-map"
+AN_HEX = "an-hex"
+AN_GI = "an-gi"
+AN_KDE = "an-kde"
+AN_MAP_NOTE = "an-map-note"
+AN_TOP = "an-top"
+AN_FOCUS = "an-focus"
+AN_HEAT = "an-heat"
+AN_PEAK = "an-peak"
+AN_PARETO = "an-pareto"
+AN_TYPES_TABLE = "an-types-table"
+AN_TYPES_BY = "an-types-by"
+AN_SUMMARY = "an-summary"
+AN_SUMMARY_COPY = "an-summary-copy"
+AN_SUMMARY_TABLE = "an-summary-table"
+AN_QUALITY = "an-quality"
+AN_CELL = "an-cell"
+AN_CELL_TITLE = "an-cell-title"
+AN_DOWNLOAD = "an-download"
+AN_ERROR = "an-error"
+
+
+def an_csv_button(table: str) -> dict[str, str]:
+    """The 'CSV' button under one of the analysis tables (pattern-matching id)."""
+    return {"type": "an-csv", "table": table}
 
 
 

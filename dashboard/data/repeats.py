@@ -1,0 +1,161 @@
+"""Repeat incidents (警源治理): one caller many times, one place many times, one type surging,
+and the follow-up tasks a commander hands to a community officer (open → assigned → done → reviewed).
+
+Flags are computed from the incidents on demand (thresholds in DispatchConfig); a flag's key
+is stable (`caller:<hash>`, `place:<h3 cell>`, `surge:<station>:<type>`) so a task made from it
+can be found again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+import h3
+from scipy.stats import poisson
+
+from dashboard.data import audit
+from dashboard.data.dispatch_config import DispatchConfig
+from qingzhi.errors import QingzhiError
+
+WEEK = dt.timedelta(days=7)
+FOLLOWUP_NEXT = {"open": "assigned", "assigned": "done", "done": "reviewed"}
+
+
+async def _caller_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime) -> list[dict[str, Any]]:
+    rule = cfg.repeat_caller
+    rows = await conn.fetch(
+        """SELECT caller_hash, array_agg(id ORDER BY ts DESC) AS ids, min(station) AS station, max(ts) AS last
+           FROM incidents WHERE caller_hash IS NOT NULL AND ts > $1 AND ts <= $2
+           GROUP BY caller_hash HAVING count(*) >= $3""",
+        now - dt.timedelta(days=rule.days), now, rule.calls,
+    )
+    return [
+        {"kind": "caller", "key": f"caller:{r['caller_hash'][:16]}", "label": r["caller_hash"][:8], "station": r["station"],
+         "incidents": list(r["ids"]), "count": len(r["ids"]), "days": rule.days, "last": r["last"]}
+        for r in rows
+    ]
+
+
+async def _place_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime) -> list[dict[str, Any]]:
+    rule = cfg.repeat_place
+    rows = await conn.fetch(
+        "SELECT id, lat, lon, station, ts FROM incidents WHERE ts > $1 AND ts <= $2 AND state <> 'merged' ORDER BY ts DESC",
+        now - dt.timedelta(days=rule.days), now,
+    )
+    cells: dict[str, list[asyncpg.Record]] = defaultdict(list)
+    for r in rows:
+        cells[h3.latlng_to_cell(r["lat"], r["lon"], rule.h3_res)].append(r)
+    flags = []
+    for cell, members in cells.items():
+        if len(members) >= rule.incidents:
+            lat, lon = h3.cell_to_latlng(cell)
+            flags.append(
+                {"kind": "place", "key": f"place:{cell}", "label": cell, "station": members[0]["station"],
+                 "incidents": [m["id"] for m in members], "count": len(members), "days": rule.days,
+                 "last": members[0]["ts"], "lat": lat, "lon": lon}
+            )
+    return flags
+
+
+async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime) -> list[dict[str, Any]]:
+    rule = cfg.surge
+    rows = await conn.fetch(
+        """SELECT coalesce(station, '-') AS area, type,
+                  floor(extract(epoch FROM ($1 - ts)) / 604800)::int AS week, count(*) AS n,
+                  array_agg(id ORDER BY ts DESC) AS ids, max(ts) AS last
+           FROM incidents WHERE ts > $2 AND ts <= $1 AND state <> 'merged'
+           GROUP BY 1, 2, 3""",
+        now, now - WEEK * (rule.baseline_weeks + 1),
+    )
+    current: dict[tuple[str, str], asyncpg.Record] = {}
+    before: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r["week"] == 0:
+            current[(r["area"], r["type"])] = r
+        else:
+            before[(r["area"], r["type"])] += r["n"]
+    flags = []
+    for (area, typ), r in current.items():
+        baseline = before[(area, typ)] / rule.baseline_weeks
+        mu = max(baseline, 0.5)  # a type never seen here still needs min_count to be a surge
+        p = float(poisson.sf(r["n"] - 1, mu))
+        if r["n"] >= rule.min_count and r["n"] >= rule.ratio * baseline and p < rule.alpha:
+            flags.append(
+                {"kind": "surge", "key": f"surge:{area}:{typ}", "label": typ, "station": None if area == "-" else area,
+                 "incidents": list(r["ids"]), "count": r["n"], "baseline": round(baseline, 2), "p": p,
+                 "days": 7, "last": r["last"]}
+            )
+    return flags
+
+
+async def repeat_flags(conn: asyncpg.Connection, cfg: DispatchConfig, *, now: dt.datetime) -> list[dict[str, Any]]:
+    """Every current flag, each with the incidents behind it and its live follow-up task (if any)."""
+    flags = await _caller_flags(conn, cfg, now) + await _place_flags(conn, cfg, now) + await _surge_flags(conn, cfg, now)
+    tasks = {
+        r["flag_key"]: dict(r)
+        for r in await conn.fetch("SELECT id, flag_key, state, officer FROM followups WHERE state <> 'reviewed'")
+    }
+    for f in flags:
+        f["task"] = tasks.get(f["key"])
+    return sorted(flags, key=lambda f: (-f["count"], f["key"]))
+
+
+async def create_followup(conn: asyncpg.Connection, flag: dict[str, Any], *, by: str, screen: str | None) -> int:
+    """Make a follow-up task from a flag (one live task per flag); returns its id."""
+    title = f"{flag['kind']} {flag['label']}: {flag['count']}"
+    async with conn.transaction():
+        try:
+            task = await conn.fetchval(
+                """INSERT INTO followups (flag_kind, flag_key, title, incidents, station, created_by)
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+                flag["kind"], flag["key"], title, flag["incidents"], flag.get("station"), by,
+            )
+        except asyncpg.UniqueViolationError:
+            raise QingzhiError(f"flag {flag['key']} already has a follow-up task in progress") from None
+        await audit.record(conn, actor=by, action="followup.create", screen=screen,
+                           details={"task": task, "flag": flag["key"], "incidents": flag["incidents"]})
+    return task
+
+
+async def advance_followup(
+    conn: asyncpg.Connection, task: int, target: str, *, by: str, screen: str | None,
+    officer: str | None = None, result: str | None = None, satisfaction: int | None = None,
+) -> None:
+    """Move a task one step: assigned (needs officer), done (needs result), reviewed (optional rating)."""
+    async with conn.transaction():
+        state = await conn.fetchval("SELECT state FROM followups WHERE id = $1 FOR UPDATE", task)
+        if state is None:
+            raise QingzhiError(f"no follow-up task {task}")
+        if FOLLOWUP_NEXT.get(state) != target:
+            raise QingzhiError(f"follow-up task {task} is {state}: next is {FOLLOWUP_NEXT.get(state, 'nothing')}, not {target}")
+        if target == "assigned" and not (officer or "").strip():
+            raise QingzhiError("name the community officer the task goes to")
+        if target == "done" and not (result or "").strip():
+            raise QingzhiError("say what was done")
+        if satisfaction is not None and not 1 <= satisfaction <= 5:
+            raise QingzhiError(f"satisfaction must be 1 to 5, not {satisfaction}")
+        await conn.execute(
+            """UPDATE followups SET state = $2,
+                   officer = coalesce($3, officer), assigned_at = CASE WHEN $2 = 'assigned' THEN now() ELSE assigned_at END,
+                   result = coalesce($4, result), done_at = CASE WHEN $2 = 'done' THEN now() ELSE done_at END,
+                   reviewed_at = CASE WHEN $2 = 'reviewed' THEN now() ELSE reviewed_at END,
+                   reviewed_by = CASE WHEN $2 = 'reviewed' THEN $5 ELSE reviewed_by END,
+                   satisfaction = coalesce($6, satisfaction)
+               WHERE id = $1""",
+            task, target, (officer or "").strip() or None, (result or "").strip() or None, by, satisfaction,
+        )
+        await audit.record(conn, actor=by, action=f"followup.{target}", screen=screen,
+                           details={"task": task, "officer": officer, "result": result, "satisfaction": satisfaction})
+
+
+async def followups(conn: asyncpg.Connection, *, include_reviewed: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+    """Follow-up tasks, unfinished first, newest first."""
+    rows = await conn.fetch(
+        """SELECT * FROM followups WHERE $1 OR state <> 'reviewed'
+           ORDER BY state = 'reviewed', created_at DESC LIMIT $2""",
+        include_reviewed, limit,
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,132 @@
+"""Which units to send: the nearest available ones, ranked by estimated time of arrival.
+
+ETA = straight-line (haversine) distance / the unit kind's typical city speed (DispatchConfig.
+speed_kmh). A road-network travel time would replace `eta_s` below; none is configured yet.
+The fleet is held in numpy arrays, patched with only the units whose `version` moved since
+the last look, so a recommendation is one cheap query plus a vectorised top-K (argpartition).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dashboard.data.dispatch import unit_rows
+from dashboard.data.dispatch_config import DispatchConfig
+
+EARTH_M = 6_371_008.8
+KINDS = ("car", "ebike", "foot", "unknown")
+STATUSES = ("available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline", None)
+AVAILABLE = 2  # status codes below this (available, patrolling) may be sent
+FULL_RELOAD_S = 600.0  # patches never see a deleted unit; reload everything now and then
+
+
+def haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle distances in metres from one point to many."""
+    p1, p2 = np.radians(lat), np.radians(lats)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2
+    return 2 * EARTH_M * np.arcsin(np.sqrt(a))
+
+
+@dataclass
+class Fleet:
+    """Every positioned unit as parallel arrays (row i is one unit)."""
+
+    ids: np.ndarray = field(default_factory=lambda: np.empty(0, object))
+    station: np.ndarray = field(default_factory=lambda: np.empty(0, object))
+    cam: np.ndarray = field(default_factory=lambda: np.empty(0, object))
+    kind: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # index into KINDS
+    status: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # index into STATUSES
+    lat: np.ndarray = field(default_factory=lambda: np.empty(0))
+    lon: np.ndarray = field(default_factory=lambda: np.empty(0))
+    fix: np.ndarray = field(default_factory=lambda: np.empty(0))  # epoch seconds, nan if never
+    index: dict[str, int] = field(default_factory=dict)
+    version: int = 0
+
+    def patch(self, rows: Iterable[Any]) -> None:
+        """Apply changed unit rows (records with id, station, kind, status, lat, lon, fix_epoch, cam_state, version)."""
+        rows = list(rows)
+        new = [r["id"] for r in rows if r["id"] not in self.index]
+        if new:
+            n = len(new)
+            for name in ("ids", "station", "cam"):
+                setattr(self, name, np.concatenate([getattr(self, name), np.empty(n, object)]))
+            self.kind = np.concatenate([self.kind, np.zeros(n, np.int8)])
+            self.status = np.concatenate([self.status, np.full(n, len(STATUSES) - 1, np.int8)])
+            for name in ("lat", "lon", "fix"):
+                setattr(self, name, np.concatenate([getattr(self, name), np.full(n, np.nan)]))
+            base = len(self.index)
+            self.index.update({uid: base + i for i, uid in enumerate(new)})
+        if not rows:
+            return
+        at = np.fromiter((self.index[r["id"]] for r in rows), np.int64, len(rows))
+        self.ids[at] = [r["id"] for r in rows]
+        self.station[at] = [r["station"] for r in rows]
+        self.status[at] = [STATUSES.index(r["status"]) if r["status"] in STATUSES else len(STATUSES) - 1 for r in rows]
+        self.cam[at] = [r["cam_state"] for r in rows]
+        self.kind[at] = [KINDS.index(r["kind"]) if r["kind"] in KINDS else 3 for r in rows]
+        self.lat[at] = [r["lat"] for r in rows]
+        self.lon[at] = [r["lon"] for r in rows]
+        self.fix[at] = [np.nan if r["fix_epoch"] is None else float(r["fix_epoch"]) for r in rows]
+        self.version = max(self.version, max(r["version"] for r in rows))
+
+
+class FleetCache:
+    """The fleet of one dashboard process, refreshed from the database by version (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fleet = Fleet()
+        self._loaded_at = 0.0
+        self._previous = 0  # fleet version before the last refresh
+
+    def get(self, db: Any) -> Fleet:
+        """The fleet as of now: only units changed since the refresh before last are read again.
+
+        Versions are taken when a row is written but become visible at commit, so a slow
+        transaction can surface a number below the newest one seen; re-reading one refresh
+        back catches it (and the periodic full reload catches anything else)."""
+        with self._lock:
+            if time.monotonic() - self._loaded_at > FULL_RELOAD_S:
+                self._fleet, self._loaded_at, self._previous = Fleet(), time.monotonic(), 0
+            since, self._previous = self._previous, self._fleet.version
+            self._fleet.patch(db.run(unit_rows, since))
+            return self._fleet
+
+
+def recommend(
+    fleet: Fleet, lat: float, lon: float, *, cfg: DispatchConfig, now: float, stale_after_s: float,
+    k: int = 5, exclude: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """The k available units with the shortest ETA to (lat, lon): id, station, kind, status, camera,
+    distance_m, eta_s. Units that are busy, off duty, offline, or whose last fix is older than
+    `stale_after_s` (stale or lost) are never recommended."""
+    if not len(fleet.ids):
+        return []
+    speeds = np.array([cfg.speed_ms(kind) for kind in KINDS])[fleet.kind]
+    ok = (fleet.status < AVAILABLE) & (now - fleet.fix <= stale_after_s)  # nan age compares False
+    for uid in exclude:
+        if uid in fleet.index:
+            ok[fleet.index[uid]] = False
+    dist = haversine_m(lat, lon, fleet.lat, fleet.lon)
+    eta = np.where(ok, dist / speeds, np.inf)
+    n_ok = int(ok.sum())
+    k = min(k, n_ok)
+    if k == 0:
+        return []
+    top = np.argpartition(eta, k - 1)[:k] if k < len(eta) else np.arange(len(eta))
+    top = top[np.argsort(eta[top], kind="stable")]
+    return [
+        {
+            "id": fleet.ids[i], "station": fleet.station[i], "kind": KINDS[fleet.kind[i]], "status": STATUSES[fleet.status[i]],
+            "cam": fleet.cam[i], "distance_m": float(dist[i]), "eta_s": float(eta[i]),
+            "lat": float(fleet.lat[i]), "lon": float(fleet.lon[i]),
+        }
+        for i in top
+        if np.isfinite(eta[i])
+    ]
