@@ -74,7 +74,7 @@ def generate(n: int, days: int, *, end: datetime, center: tuple[float, float], s
     for i in range(n):
         name = names[type_i[i]]
         t = ts[i]
-        if weekend_boost[i] < 0.08:  # back to the Friday before
+        if weekend_boost[i] < 0.03:  # back to the Friday before
             t -= timedelta(days=(t.weekday() - 4) % 7)
         start = end_ = None
         if name == "burglary.home":  # found in the morning, happened overnight

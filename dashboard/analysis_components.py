@@ -64,7 +64,7 @@ def build_map_panel(*, lang: str, center: tuple[float, float], tile_url: str, at
                 id=ids.AN_RES, value="auto", clearable=False, searchable=False,
                 options=[{"label": t(f"an.res.{k}", lang), "value": k} for k in ("auto", "8", "9", "10")]),
                 "an-res"),
-            dcc.Checklist(id=ids.AN_LAYERS, inline=True, value=["hex", "kde", "gi"],
+            dcc.Checklist(id=ids.AN_LAYERS, inline=True, value=["hex", "gi"],
                           options=[{"label": t(f"an.layer.{k}", lang), "value": k} for k in ("hex", "kde", "gi")]),
         ], className="an-panel-head"),
         dl.Map([

@@ -52,6 +52,7 @@ def pareto_figure(rows: list[Ranked], lang: str, title: str, limit: int = 15) ->
                     mode="lines+markers", line={"color": "#1f4e9c"}, hovertemplate="%{y:.0f}%<extra></extra>")
     fig.update_layout(yaxis={"title": {"text": t("an.count", lang)}},
                       yaxis2={"title": {"text": t("an.cumulative", lang) + " %"}, "overlaying": "y", "side": "right",
-                              "range": [0, 105], "showgrid": False},
+                              "range": [0, 105], "showgrid": False,
+                              "tickvals": [0, 25, 50, 75, 100], "ticksuffix": "%"},
                       legend={"orientation": "h", "y": -0.3}, xaxis={"tickangle": -30})
     return _layout(fig, title)

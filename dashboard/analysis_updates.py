@@ -21,6 +21,7 @@ from qingzhi.analytics.hotspots import Quality, gi_star, hotspot_quality, study_
 from qingzhi.analytics.ranking import Ranked, pareto
 
 TOP_N = 10
+SUMMARY_CANDIDATES = 40  # top cells searched for distinct (non-adjacent) areas
 SUMMARY_RES = 9  # the summary names areas of about 0.1 km² (H3 resolution 9), whatever the map zoom
 
 
@@ -35,19 +36,22 @@ class Hotspots:
     top: list[dict[str, Any]]
     cells: int
     total: float
+    previous_total: float
 
 
-def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: bool = True) -> Hotspots:
+def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: bool = True,
+             top_n: int = TOP_N) -> Hotspots:
     """Counts per cell, Gi* hot spots, KDE heat and the top-N table for this period."""
     db.run(q.ensure_fresh, tz)
     counts = db.run(q.cell_counts, f, res)
     previous = db.run(q.cell_counts, f.shifted(compare), res)
     gi = gi_star(counts)
-    top = top_cells(counts, TOP_N)
+    top = top_cells(counts, top_n)
     prof = view.profiles(db.run(q.cell_profiles, f, res, [c for c, _ in top])) if top else {}
     heat = view.kde_overlay(counts if res == 10 else db.run(q.cell_counts, f, 10)) if kde and counts else None
     return Hotspots(res, view.hex_geojson(counts, gi, previous), view.significant_geojson(gi, counts), heat,
-                    view.top_rows(counts, previous, gi, prof, TOP_N), len(counts), float(sum(counts.values())))
+                    view.top_rows(counts, previous, gi, prof, top_n), len(counts), float(sum(counts.values())),
+                    float(sum(previous.values())))
 
 
 def peak_hours(db: Any, tz: str, f: q.Filters, focus: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -84,12 +88,11 @@ def frequent_types(db: Any, tz: str, f: q.Filters, compare: str) -> tuple[list[R
 
 def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str) -> dict[str, Any]:
     """What the three-highs summary needs: totals, top areas (resolution 9), peak facts, types."""
-    spots = hotspots(db, tz, f, compare, SUMMARY_RES, kde=False)
+    spots = hotspots(db, tz, f, compare, SUMMARY_RES, kde=False, top_n=SUMMARY_CANDIDATES)
     areas = distinct_areas(spots.top)
-    previous = sum(db.run(q.cell_counts, f.shifted(compare), SUMMARY_RES).values())
     _, peak = peak_hours(db, tz, f)
     types, _ = frequent_types(db, tz, f, compare)
-    return {"total": spots.total, "previous": previous, "top": areas, "peak": peak, "ranked": types}
+    return {"total": spots.total, "previous": spots.previous_total, "top": areas, "peak": peak, "ranked": types}
 
 
 def distinct_areas(top: list[dict[str, Any]], apart: int = 2) -> list[dict[str, Any]]:

@@ -112,6 +112,17 @@ def _tz() -> str:
     return ctx().settings.timezone
 
 
+def _station_names(lang: str) -> dict[str, str]:
+    return {s["id"]: s["name_zh" if lang == "zh" else "name_en"] for s in ctx().db.run(q.stations)}
+
+
+def _signed(percent: float | None) -> str:
+    """'+12%', '-3%', '0%'; blank when there is nothing to compare with."""
+    if percent is None:
+        return ""
+    return "0%" if round(percent) == 0 else f"{percent:+.0f}%"
+
+
 @callback(Output(ids.AN_HEX, "data"), Output(ids.AN_GI, "data"), Output(ids.AN_KDE, "url"),
           Output(ids.AN_KDE, "bounds"), Output(ids.AN_MAP_NOTE, "children"), Output(ids.AN_TOP, "data"),
           Output(ids.AN_TOP, "columns"), Output(ids.AN_FOCUS, "options"),
@@ -128,7 +139,9 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
     if spots.cells > len(spots.hexes["features"]):
         note += t("an.map.capped", lang).format(n=len(spots.hexes["features"]))
     keys = ["rank", "where", "station", "count", "previous", "change", "z", "significant", "types", "peak"]
-    rows = [{**r, "where": f"{r['lat']:.4f},{r['lon']:.4f}"} for r in spots.top]
+    names = _station_names(lang)
+    rows = [{**r, "where": f"{r['lat']:.4f},{r['lon']:.4f}", "station": names.get(r["station"], r["station"]),
+             "change": _signed(r["change"])} for r in spots.top]
     focus = [{"label": t("an.focus.all", lang), "value": "all"}] + [
         {"label": t("an.focus.cell", lang).format(rank=r["rank"]) + f" ({r['count']:.0f})",
          "value": f"cell:{res}:{r['cell']}"} for r in spots.top] + [
@@ -165,7 +178,7 @@ def update_types(data: dict | None, by: str, lang: str) -> tuple:
     rows = by_type if by == "type" else by_category
     table = [{"rank": i, by: r.key, "count": round(r.count), "share": f"{100 * r.share:.1f}%",
               "cumulative": f"{100 * r.cumulative:.1f}%", "previous": round(r.previous),
-              "change": "" if r.change is None else f"{100 * r.change:+.0f}%"} for i, r in enumerate(rows, 1)]
+              "change": _signed(None if r.change is None else 100 * r.change)} for i, r in enumerate(rows, 1)]
     keys = ["rank", by, "count", "share", "cumulative", "previous", "change"]
     return pareto_figure(rows, lang, t("an.pareto.title", lang)), table, ui.columns(keys, lang)
 
@@ -180,7 +193,7 @@ def update_summary(data: dict | None, lang: str) -> tuple:
     s = up.summary_inputs(ctx().db, _tz(), f, data["compare"])
     if not s["total"]:
         return t("an.empty", lang), [], []
-    names = {st["id"]: st["name_zh" if lang == "zh" else "name_en"] for st in ctx().db.run(q.options)["stations"]}
+    names = _station_names(lang)
     text = summary_text(lang=lang, start=f.start, end=f.end, compare=data["compare"], stations=names, **s)
     rows = summary_table(s["top"][:5], names, lang)
     return text, rows, [{"id": k, "name": k} for k in (rows[0] if rows else {})]
@@ -220,9 +233,9 @@ def show_cell(click: dict | None, active: dict | None, top_rows: list | None, da
 
     res = h3.get_resolution(cell)
     rows = ctx().db.run(q.cell_incidents, _filters(data), res, cell)
-    tz = ZoneInfo(_tz())
+    tz, names = ZoneInfo(_tz()), _station_names(lang)
     table = [{"id": r["id"], "time": r["ts"].astimezone(tz).strftime("%Y-%m-%d %H:%M"), "type": r["type"],
-              "priority": r["priority"], "station": r["station"] or "", "address": r["address"] or "",
+              "priority": r["priority"], "station": names.get(r["station"], r["station"] or ""), "address": r["address"] or "",
               "state": r["state"]} for r in rows]
     lat, lon = h3.cell_to_latlng(cell)
     title = f"{t('an.cell', lang)}: {lat:.4f},{lon:.4f} (H3-{res}) · {len(rows)}"

@@ -125,11 +125,15 @@ async def cell_incidents(conn: asyncpg.Connection, f: Filters, res: int, cell: i
     return [dict(r) for r in rows]
 
 
+async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every station's id and names."""
+    return [dict(r) for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")]
+
+
 async def options(conn: asyncpg.Connection) -> dict[str, Any]:
     """What the filters offer: stations, the types and categories seen, and the range of days."""
-    stations = await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")
     types = await conn.fetch("SELECT DISTINCT type, category FROM an_type_day ORDER BY 2, 1")
     first = await conn.fetchval("SELECT min(day) FROM an_type_day")
     last = await conn.fetchval("SELECT max(day) FROM an_type_day")
-    return {"stations": [dict(r) for r in stations], "types": [(r[0], r[1]) for r in types],
+    return {"stations": await stations(conn), "types": [(r[0], r[1]) for r in types],
             "first": first, "last": last}
