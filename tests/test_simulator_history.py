@@ -72,6 +72,11 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
             on_scene_status = await conn.fetchval("""SELECT count(*) FROM incidents i JOIN statuses s
                 ON s.incident = i.id AND s.status = 'on_scene' AND s.ts = i.on_scene_at""")
             with_scene = await conn.fetchval("SELECT count(*) FROM incidents WHERE on_scene_at IS NOT NULL")
+            unassigned = await conn.fetchval("""SELECT count(*) FROM incidents i WHERE assigned_at IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.incident = i.id AND a.assigned_at = i.assigned_at)""")
+            open_but_released = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN incidents i
+                ON i.id = a.incident WHERE (a.released_at IS NOT NULL) <> (i.handled_at IS NOT NULL)""")
+            assert unassigned == 0 and open_but_released == 0
             return (counts, bad_order, future, missing_stage, by_priority, closed, sources, no_station, hashed,
                     on_scene_status, with_scene)
         finally:
