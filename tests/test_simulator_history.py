@@ -89,7 +89,7 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
      on_scene_status, with_scene) = run(check())
     # the second run only filled the 30 minutes since the first: no duplicates, no repeated period
     assert counts["incidents"] == first.incidents + second.incidents
-    assert second.incidents < 40 and second.positions == 30 * 30
+    assert second.incidents < 40 and 30 * 29 <= second.positions <= 30 * 30
     assert counts["positions"] == first.positions + second.positions
     assert counts["statuses"] == first.statuses + second.statuses
     assert counts["stations"] == 3 and counts["units"] == 30 and counts["zones"] == len(d.zones)
