@@ -110,7 +110,7 @@ async def incident_detail(conn: asyncpg.Connection, incident: str) -> dict[str, 
         """SELECT a.unit, a.assigned_at, a.assigned_by, a.released_at, a.release_reason, a.command,
                   c.ts AS cmd_ts, c.published_at,
                   coalesce(c.ack_recv_ts, (SELECT min(k.recv_ts) FROM acks k WHERE k.command = c.id::text)) AS ack_at,
-                  u.status, u.kind, u.station AS unit_station
+                  u.status, u.kind, u.station AS unit_station, u.lat, u.lon
            FROM assignments a LEFT JOIN commands c ON c.id = a.command LEFT JOIN units u ON u.id = a.unit
            WHERE a.incident = $1 ORDER BY a.released_at IS NOT NULL, a.assigned_at""",
         incident,
