@@ -11,8 +11,32 @@ NAV_LINKS = "app-nav-links"
 LANG_LINK = "app-lang-link"
 
 
-# --- live map (layouts/live.py) --------------------------------------------------------
+# --- live map (layouts/live.py, layouts/wall.py) -----------------------------------------
+LIVE_MAP = "live-map"
+LIVE_CONFIG = "live-config"            # dcc.Store: settings and labels for assets/js/*live*.js
+LIVE_STARTED = "live-started"          # dummy output of the clientside start call
+LIVE_STATION = "live-station"          # station filter dropdown
+LIVE_OPTIONS = "live-options"          # checklist: show off-duty units, sound
+LIVE_SEARCH = "live-search"
+LIVE_SEARCH_MSG = "live-search-msg"
+LIVE_SELECTED = "live-selected"        # dcc.Store: call sign of the clicked unit (set from JS)
+LIVE_DETAILS = "live-details"
+LIVE_TRAIL = "live-trail"              # dl.Polyline of the selected unit's last 30 minutes
+LIVE_COUNTS = "live-counts"
+LIVE_ALERTS = "live-alerts"            # alert feed, children set from JS
+LIVE_ALERTS_OPEN = "live-alerts-open"
+LIVE_BANNER = "live-banner"            # "connection lost since ..."
+LIVE_CLOCK = "live-clock"
 
+
+def live_layer(name: str) -> str:
+    """Id of the dl.GeoJSON of a live map layer (dashboard/layers.py)."""
+    return f"live-layer-{name}"
+
+
+def live_ack(alert_id: int | str) -> dict:
+    """Pattern-matching id of an alert's acknowledge button."""
+    return {"type": "live-ack", "alert": alert_id}
 
 
 # --- dispatch (layouts/dispatch.py) ----------------------------------------------------
@@ -97,6 +121,42 @@ def dispatch_followup_input(task: int) -> dict:
 
 
 # --- three highs analysis (layouts/analysis.py) ---------------------------------------
+AN_DATES = "an-dates"
+AN_QUICK = "an-quick"
+AN_ANCHOR = "an-anchor"            # store: the last day quick picks count back from
+AN_STATIONS = "an-stations"
+AN_CATEGORIES = "an-categories"
+AN_TYPES = "an-types"
+AN_PRIORITIES = "an-priorities"
+AN_COMPARE = "an-compare"
+AN_RES = "an-res"
+AN_LAYERS = "an-layers"
+AN_FILTERS = "an-filters"            # store: the normalised filters every panel reads
+AN_MAP = "an-map"
+AN_HEX = "an-hex"
+AN_GI = "an-gi"
+AN_KDE = "an-kde"
+AN_MAP_NOTE = "an-map-note"
+AN_TOP = "an-top"
+AN_FOCUS = "an-focus"
+AN_HEAT = "an-heat"
+AN_PEAK = "an-peak"
+AN_PARETO = "an-pareto"
+AN_TYPES_TABLE = "an-types-table"
+AN_TYPES_BY = "an-types-by"
+AN_SUMMARY = "an-summary"
+AN_SUMMARY_COPY = "an-summary-copy"
+AN_SUMMARY_TABLE = "an-summary-table"
+AN_QUALITY = "an-quality"
+AN_CELL = "an-cell"
+AN_CELL_TITLE = "an-cell-title"
+AN_DOWNLOAD = "an-download"
+AN_ERROR = "an-error"
+
+
+def an_csv_button(table: str) -> dict[str, str]:
+    """The 'CSV' button under one of the analysis tables (pattern-matching id)."""
+    return {"type": "an-csv", "table": table}
 
 
 

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
 
     @property
     def center_latlon(self) -> tuple[float, float]:
+        """The city centre as (lat, lon)."""
         lat, lon = self.center.split(",")
         return float(lat), float(lon)
 
@@ -73,6 +74,7 @@ class MqttTarget:
 
     @property
     def display(self) -> str:
+        """The broker address without credentials, for messages."""
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 

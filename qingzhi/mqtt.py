@@ -39,17 +39,24 @@ def make_client(
     return client, target
 
 
-def connect_properties(settings: Settings, *, persistent: bool) -> Properties | None:
-    """MQTT v5 CONNECT properties: a session expiry, without which clean_start=False keeps nothing."""
+def connect_properties(settings: Settings, *, persistent: bool, receive_maximum: int | None = None) -> Properties | None:
+    """MQTT v5 CONNECT properties: a session expiry, without which clean_start=False keeps nothing.
+
+    `receive_maximum` (1–65535) is how many unacknowledged QoS 1/2 messages the broker may send
+    at once; Mosquitto otherwise uses its max_inflight_messages (default 20).
+    """
     if settings.mqtt_protocol != "5":
         return None
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
+    if receive_maximum is not None:
+        props.ReceiveMaximum = receive_maximum
     return props
 
 
 def connect_blocking(
-    client: mqtt.Client, target: MqttTarget, settings: Settings, *, persistent: bool, timeout: float = 10.0
+    client: mqtt.Client, target: MqttTarget, settings: Settings, *, persistent: bool, timeout: float = 10.0,
+    receive_maximum: int | None = None,
 ) -> None:
     """Connect and wait for CONNACK; raise QingzhiError if the broker is unreachable or says no.
 
@@ -74,7 +81,7 @@ def connect_blocking(
             target.port,
             keepalive=30,
             clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=connect_properties(settings, persistent=persistent),
+            properties=connect_properties(settings, persistent=persistent, receive_maximum=receive_maximum),
         )
     except (OSError, socket.gaierror, ssl.SSLError) as exc:
         client.on_connect = previous

@@ -1,0 +1,226 @@
+"""Ingest throughput: drain a queued backlog of QoS 1 GPS fixes into PostgreSQL.
+
+    python -m bench.ingest [--fixes 200000] [--naive-fixes 20000]
+
+In one run, against a Mosquitto started here with deploy/mosquitto.conf and a fresh database
+on QZ_BENCH_PG_URL (default: the machine's PostgreSQL):
+  1. ceiling: a do-nothing paho subscriber (same session settings, decodes each message,
+     stores nothing) drains the backlog: no paho-based ingest can beat it;
+  2. ingest: `python -m qingzhi ingest` drains the same backlog, timed from its subscription
+     until every row is committed; then rows in the database must equal fixes published;
+  3. naive: paho on_message → one INSERT per message (autocommit) on a smaller backlog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from bench.services import IngestProcess, Mosquitto
+from ingest.source import RECEIVE_MAXIMUM
+from ingest.topics import Topics
+from qingzhi.db import migrate_url
+
+PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROOT = "qzbench/v1"
+UNITS = 2000
+
+
+def _client(client_id: str) -> mqtt.Client:
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+
+
+def _connect(c: mqtt.Client, port: int, persistent: bool) -> None:
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600 if persistent else 0
+    props.ReceiveMaximum = RECEIVE_MAXIMUM
+    c.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
+
+
+def prime_session(port: int, client_id: str) -> None:
+    """Create the persistent session and its subscriptions, then leave: the backlog queues for it."""
+    c = _client(client_id)
+    done = threading.Event()
+    c.on_subscribe = lambda *a: done.set()
+    _connect(c, port, persistent=True)
+    c.loop_start()
+    c.subscribe([(f, 1) for f in Topics(ROOT).filters(None)])
+    if not done.wait(10):
+        raise RuntimeError("no SUBACK")
+    c.disconnect()
+    c.loop_stop()
+
+
+def publish_backlog(port: int, n: int, unit_prefix: str) -> None:
+    """n QoS 1 fixes from UNITS units, one per second of device time each, all acknowledged by the broker."""
+    c = _client(f"qz-bench-pub-{uuid.uuid4().hex[:6]}")
+    c.max_inflight_messages_set(2000)
+    _connect(c, port, persistent=False)
+    c.loop_start()
+    base = int(time.time() * 1000) - 3_600_000
+    encode = msgspec.json.encode
+    info = None
+    for i in range(n):
+        u, k = i % UNITS, i // UNITS
+        payload = encode({"ts": base + k * 1000, "lat": 30.2 + u * 1e-4 + k * 1e-5, "lon": 120.1 + u * 1e-4,
+                          "speed": 8.5, "heading": 90.0, "acc": 5.0, "batt": 77})
+        info = c.publish(f"{ROOT}/s{u % 4}/{unit_prefix}{u:04d}/gps", payload, qos=1)
+        if i % 5000 == 4999:
+            info.wait_for_publish(60)   # keep paho's unacknowledged publishes bounded
+    if info is not None:
+        info.wait_for_publish(60)
+    c.disconnect()
+    c.loop_stop()
+
+
+def drain_do_nothing(port: int, client_id: str, n: int) -> float:
+    """Seconds for a do-nothing subscriber to receive n messages of its queued session."""
+    c = _client(client_id)
+    done, count = threading.Event(), [0]
+    decode = msgspec.json.decode
+
+    def on_message(client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        decode(msg.payload)
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+
+    c.on_message = on_message
+    _connect(c, port, persistent=True)
+    started = time.perf_counter()
+    c.loop_start()
+    if not done.wait(600):
+        raise RuntimeError(f"do-nothing subscriber got {count[0]} of {n}")
+    took = time.perf_counter() - started
+    c.disconnect()
+    c.loop_stop()
+    return took
+
+
+def drain_naive(port: int, client_id: str, n: int, url: str) -> float:
+    """Seconds for paho on_message → one autocommit INSERT per message to store n queued fixes."""
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(url))
+    c = _client(client_id)
+    count = [0]
+
+    def on_message(client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        f = msgspec.json.decode(msg.payload)
+        _, station, unit, _ = msg.topic.rsplit("/", 3)
+        loop.run_until_complete(conn.execute(
+            """INSERT INTO positions (unit, ts, recv_ts, station, lat, lon, speed, heading, acc, batt)
+               VALUES ($1, to_timestamp($2 / 1000.0), now(), $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
+            unit, f["ts"], station, f["lat"], f["lon"], f["speed"], f["heading"], f["acc"], f["batt"]))
+        count[0] += 1
+        if count[0] == n:
+            client.disconnect()
+
+    c.on_message = on_message
+    _connect(c, port, persistent=True)
+    started = time.perf_counter()
+    c.loop_forever()
+    took = time.perf_counter() - started
+    loop.run_until_complete(conn.close())
+    loop.close()
+    return took
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+def time_ingest(port: int, url: str, n: int, work: Path, batch_size: int) -> tuple[float, int]:
+    """Seconds from the ingest's subscription until n rows are committed; rows after a clean stop."""
+    ingest = IngestProcess(work / "ingest.log", database_url=url, mqtt_url=f"mqtt://127.0.0.1:{port}",
+                           topic_root=ROOT, client_id="qz-bench-ingest", batch_size=batch_size)
+    ingest.start()
+    try:
+        ingest.wait_connected(60)
+        started = time.perf_counter()
+        while asyncio.run(_count(url)) < n:
+            if time.perf_counter() - started > 600:
+                raise RuntimeError(f"ingest too slow:\n{ingest.log()[-2000:]}")
+            time.sleep(0.1)
+        took = time.perf_counter() - started
+    finally:
+        ingest.stop()
+    return took, asyncio.run(_count(url))
+
+
+def main() -> None:
+    """Run the three drains and print fixes/s and ratios."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fixes", type=int, default=200_000)
+    ap.add_argument("--naive-fixes", type=int, default=20_000)
+    ap.add_argument("--batch-size", type=int, default=5000)
+    args = ap.parse_args()
+    db = f"qz_bench_{os.getpid()}"
+    base = PG_ADMIN.rpartition("/")[0]
+    url, naive_url = f"{base}/{db}", f"{base}/{db}_naive"
+    with tempfile.TemporaryDirectory(prefix="qz-bench-") as tmp:
+        work = Path(tmp)
+        broker = Mosquitto(work / "mosquitto").start()
+        try:
+            for name in (db, f"{db}_naive"):
+                asyncio.run(_admin(f"CREATE DATABASE {name}"))
+            asyncio.run(migrate_url(url))
+            asyncio.run(migrate_url(naive_url))
+            print(f"broker {broker.url} (deploy/mosquitto.conf), database {base}/…, {args.fixes} fixes")
+
+            prime_session(broker.port, "qz-bench-ceiling")
+            publish_backlog(broker.port, args.fixes, "c")
+            ceiling_s = drain_do_nothing(broker.port, "qz-bench-ceiling", args.fixes)
+            ceiling = args.fixes / ceiling_s
+            print(f"ceiling (do-nothing paho subscriber): {args.fixes} in {ceiling_s:.1f} s = {ceiling:,.0f} fixes/s")
+
+            prime_session(broker.port, "qz-bench-ingest")
+            publish_backlog(broker.port, args.fixes, "u")
+            ingest_s, rows = time_ingest(broker.port, url, args.fixes, work, args.batch_size)
+            rate = args.fixes / ingest_s
+            print(f"ingest (python -m qingzhi ingest):     {args.fixes} in {ingest_s:.1f} s = {rate:,.0f} fixes/s")
+
+            prime_session(broker.port, "qz-bench-naive")
+            publish_backlog(broker.port, args.naive_fixes, "n")
+            naive_s = drain_naive(broker.port, "qz-bench-naive", args.naive_fixes, naive_url)
+            naive = args.naive_fixes / naive_s
+            print(f"naive (one INSERT per message):       {args.naive_fixes} in {naive_s:.1f} s = {naive:,.0f} fixes/s")
+
+            print(f"ingest / naive   = {rate / naive:.1f}x   (target >= 5x)")
+            print(f"ingest / ceiling = {rate / ceiling:.2f}    (aim 0.75; target >= 15,000 fixes/s)")
+            ok = rows == args.fixes
+            print(f"rows in database = {rows}, published = {args.fixes}: {'OK, nothing lost or doubled' if ok else 'MISMATCH'}")
+            if not ok:
+                raise SystemExit(1)
+        finally:
+            broker.stop()
+            for name in (db, f"{db}_naive"):
+                asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+if __name__ == "__main__":
+    main()

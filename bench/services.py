@@ -1,0 +1,121 @@
+"""Throw-away services for benchmarks and tests: a Mosquitto with the repository's settings,
+an ingest process, free ports. Everything started here is stopped by its owner."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MOSQUITTO = os.environ.get("QZ_MOSQUITTO", "/usr/sbin/mosquitto")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+class Mosquitto:
+    """A Mosquitto on a free port, configured from deploy/mosquitto.conf (persistence in `data_dir`)."""
+
+    def __init__(self, data_dir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        conf = (REPO / "deploy" / "mosquitto.conf").read_text()
+        conf = re.sub(r"(?m)^listener .*$", f"listener {self.port} 127.0.0.1", conf)
+        conf = re.sub(r"(?m)^persistence_location .*$", f"persistence_location {data_dir}/", conf)
+        conf = re.sub(r"(?m)^log_dest .*$", f"log_dest file {data_dir}/mosquitto.log", conf)
+        self.conf_path = data_dir / "mosquitto.conf"
+        self.conf_path.write_text(conf)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """mqtt://127.0.0.1:<port>"""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mosquitto":
+        """Start it and wait for the port."""
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf_path)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM (it saves its persistence file) and wait."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class IngestProcess:
+    """`python -m qingzhi ingest` from this repository, with its output in a log file."""
+
+    def __init__(self, log_path: Path, **settings: str | int):
+        self.env = {**os.environ, **{f"QZ_{k.upper()}": str(v) for k, v in settings.items()}}
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "IngestProcess":
+        """Start it (output appended to the log)."""
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "ingest"], cwd=REPO, env=self.env,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        """Wait until the log says it subscribed (or fail with the log)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "subscribed to" in self.log():
+                return
+            if self.proc and self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"ingest did not connect:\n{self.log()[-3000:]}")
+
+    def log(self) -> str:
+        """Its output so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no ack, no goodbye."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait for the clean exit; its exit status."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode

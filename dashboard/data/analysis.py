@@ -1,0 +1,139 @@
+"""All SQL of the analysis page. Every query reads the an_* pre-aggregates, never raw incidents
+(except to list the incidents of one clicked cell).
+
+Filters arrive as a `Filters`; every query uses the same parameter layout ($1 … $6), so that
+PostgreSQL can reuse its plans; an empty tuple means "all".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import numpy as np
+
+from qingzhi import aggregate
+
+RESOLUTIONS = (8, 9, 10)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the analyst chose: an inclusive range of local days and the selections (empty = all)."""
+
+    start: date
+    end: date
+    stations: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+
+    @property
+    def days(self) -> int:
+        """Length of the period in days."""
+        return (self.end - self.start).days + 1
+
+    def shifted(self, mode: str) -> Filters:
+        """The comparison period: 'previous' (same length just before) or 'last_year' (same dates)."""
+        if mode == "last_year":
+            return replace(self, start=_year_back(self.start), end=_year_back(self.end))
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+    def split(self, share: float = 0.5) -> tuple[Filters, Filters]:
+        """The first part (training) and the rest (test) of the period."""
+        cut = self.start + timedelta(days=max(1, int(self.days * share)) - 1)
+        return replace(self, end=cut), replace(self, start=cut + timedelta(days=1))
+
+
+def _year_back(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _where(p: str = "") -> str:
+    """The filter condition over columns day, station, type, category, priority (prefixed `p`)."""
+    return f"""{p}day BETWEEN $1 AND $2
+    AND (cardinality($3::text[]) = 0 OR {p}station = ANY($3))
+    AND (cardinality($4::text[]) = 0 OR {p}type = ANY($4))
+    AND (cardinality($5::text[]) = 0 OR {p}category = ANY($5))
+    AND (cardinality($6::int2[]) = 0 OR {p}priority = ANY($6))"""
+
+
+WHERE = _where()
+
+
+def _args(f: Filters) -> tuple:
+    return f.start, f.end, list(f.stations), list(f.types), list(f.categories), list(f.priorities)
+
+
+def _cell_column(res: int) -> str:
+    if res not in RESOLUTIONS:
+        raise ValueError(f"H3 resolution {res} is not pre-aggregated (only {RESOLUTIONS})")
+    return f"cell{res}"
+
+
+async def ensure_fresh(conn: asyncpg.Connection, timezone: str) -> None:
+    """Fold in incidents that arrived since the last refresh (cheap when there are none)."""
+    if await aggregate.pending(conn):
+        await aggregate.refresh(conn, timezone)
+
+
+async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[int, float]:
+    """Incidents per H3 cell at resolution `res`."""
+    col = _cell_column(res)
+    rows = await conn.fetch(f"SELECT {col}, sum(n)::float8 FROM an_cell_day WHERE {WHERE} GROUP BY 1", *_args(f))
+    return {r[0]: r[1] for r in rows}
+
+
+async def hour_of_week(conn: asyncpg.Connection, f: Filters) -> np.ndarray:
+    """168 aoristic counts per local hour of week (Monday 00:00 first)."""
+    rows = await conn.fetch(f"SELECT how, sum(w) FROM an_how_day WHERE {WHERE} GROUP BY 1", *_args(f))
+    out = np.zeros(168)
+    for how, w in rows:
+        out[how] = w
+    return out
+
+
+async def type_counts(conn: asyncpg.Connection, f: Filters) -> dict[tuple[str, str], float]:
+    """Incidents per (type, category)."""
+    rows = await conn.fetch(
+        f"SELECT type, category, sum(n)::float8 FROM an_type_day WHERE {WHERE} GROUP BY 1, 2", *_args(f))
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+async def cell_profiles(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int]) -> list[dict[str, Any]]:
+    """The incidents' type and hour of week (or aoristic weights) in a few cells, for their profiles."""
+    col = _cell_column(res)
+    rows = await conn.fetch(
+        f"SELECT {col} AS cell, type, station, how, how_w FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[])",
+        *_args(f), cells)
+    return [dict(r) for r in rows]
+
+
+async def cell_incidents(conn: asyncpg.Connection, f: Filters, res: int, cell: int, limit: int = 200) -> list[dict]:
+    """The newest incidents of one cell (the only query that joins raw incidents: one cell's worth)."""
+    col = _cell_column(res)
+    rows = await conn.fetch(
+        f"""SELECT i.id, i.ts, i.type, i.priority, i.station, i.address, i.state
+            FROM an_incident a JOIN incidents i USING (id)
+            WHERE {_where('a.')} AND a.{col} = $7
+            ORDER BY i.ts DESC LIMIT $8""", *_args(f), cell, limit)
+    return [dict(r) for r in rows]
+
+
+async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every station's id and names."""
+    return [dict(r) for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")]
+
+
+async def options(conn: asyncpg.Connection) -> dict[str, Any]:
+    """What the filters offer: stations, the types and categories seen, and the range of days."""
+    types = await conn.fetch("SELECT DISTINCT type, category FROM an_type_day ORDER BY 2, 1")
+    first = await conn.fetchval("SELECT min(day) FROM an_type_day")
+    last = await conn.fetchval("SELECT max(day) FROM an_type_day")
+    return {"stations": await stations(conn), "types": [(r[0], r[1]) for r in types],
+            "first": first, "last": last}

@@ -1,0 +1,85 @@
+"""Periodic chores of the ingest process: partitions, retention, lost units, stations, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+
+import asyncpg
+
+from ingest import store
+from ingest.enrich import Jurisdictions
+from ingest.inbox import Inbox
+from ingest.source import MqttSource
+from ingest.stats import Stats, log_line
+from ingest.writer import backlog_alarm
+from qingzhi.config import Settings
+from qingzhi.db import connect
+
+log = logging.getLogger("qingzhi.ingest")
+STATS_EVERY_S = 10.0
+CHORES_EVERY_S = 30.0
+
+
+class Housekeeping:
+    """Runs chores every CHORES_EVERY_S and saves/logs stats every STATS_EVERY_S, on its own connection."""
+
+    def __init__(self, settings: Settings, instance: str, started: datetime, stats: Stats, inbox: Inbox,
+                 source: MqttSource, jurisdictions: Jurisdictions):
+        self.settings = settings
+        self.instance = instance
+        self.started = started
+        self.stats = stats
+        self.inbox = inbox
+        self.source = source
+        self.jurisdictions = jurisdictions
+        self.conn: asyncpg.Connection | None = None
+        self._backlog_since: float | None = None
+
+    async def chores(self) -> None:
+        """Partitions ahead and retention, unit_lost alerts, the stations table for Enrich."""
+        conn = await self._conn()
+        made, dropped = await store.ensure_partitions(conn, self.settings.retention_days)
+        if made or dropped:
+            log.info("partitions: %d created, %d dropped (retention %d days)", made, dropped,
+                     self.settings.retention_days)
+        lost = await store.raise_lost_alerts(conn, self.settings.lost_after_s)
+        if lost:
+            log.warning("%d unit(s) lost (no fix for %d s)", lost, self.settings.lost_after_s)
+        self.jurisdictions.update(await store.load_stations(conn))
+
+    async def save_stats(self, final: bool = False) -> dict:
+        """Upsert this process's ingest_stats row; return the figures."""
+        self.stats.broker = "stopped" if final else ("ok" if self.source.connected else "down")
+        self.stats.backlog = len(self.inbox)
+        snap = self.stats.snapshot()
+        await store.save_stats(await self._conn(), self.instance, self.started, snap)
+        return snap
+
+    async def run(self) -> None:
+        """Until cancelled; a failing chore is logged and tried again next time."""
+        last_chores = time.monotonic()
+        while True:
+            await asyncio.sleep(STATS_EVERY_S)
+            self._backlog_since = backlog_alarm(self.inbox, self.stats, self._backlog_since)
+            try:
+                if time.monotonic() - last_chores >= CHORES_EVERY_S:
+                    last_chores = time.monotonic()
+                    await self.chores()
+                log.info(log_line(await self.save_stats()))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__, exc)
+                await self.close()
+
+    async def _conn(self) -> asyncpg.Connection:
+        if self.conn is None or self.conn.is_closed():
+            self.conn = await connect(self.settings.database_url)
+        return self.conn
+
+    async def close(self) -> None:
+        """Close the connection (quietly: it may be broken)."""
+        if self.conn is not None:
+            self.conn.terminate()
+            self.conn = None

@@ -1,0 +1,51 @@
+"""`qingzhi rejects`: the newest rejected messages with topic, reason and a payload preview."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import click
+
+from ingest import store
+from qingzhi.config import Settings
+from qingzhi.db import connect
+from qingzhi.errors import QingzhiError
+
+PREVIEW = 120
+
+
+def preview(payload: bytes) -> str:
+    """The payload as text (bytes that are not UTF-8 shown escaped), cut to PREVIEW characters."""
+    text = payload.decode("utf-8", errors="backslashreplace").replace("\n", " ")
+    return text if len(text) <= PREVIEW else text[:PREVIEW] + f"… ({len(payload)} bytes)"
+
+
+def parse_since(since: str | None) -> datetime | None:
+    """--since as an aware datetime (an ISO time without offset is taken as UTC)."""
+    if since is None:
+        return None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise QingzhiError(f"bad --since {since!r}: give an ISO time like 2026-11-22T08:00:00+08:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+async def _fetch(url: str, limit: int, since: datetime | None) -> list:
+    conn = await connect(url)
+    try:
+        return await store.read_rejects(conn, limit, since)
+    finally:
+        await conn.close()
+
+
+def show(settings: Settings, limit: int = 50, since: str | None = None) -> None:
+    """Print the newest rejects first: time, topic, reason, payload preview."""
+    rows = asyncio.run(_fetch(settings.database_url, limit, parse_since(since)))
+    if not rows:
+        click.echo("no rejected messages")
+        return
+    for r in rows:
+        click.echo(f"{r['recv_ts'].isoformat(timespec='milliseconds')}  {r['topic']}\n"
+                   f"    reason:  {r['reason']}\n    payload: {preview(bytes(r['payload']))}")

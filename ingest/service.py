@@ -1,0 +1,75 @@
+"""`qingzhi ingest`: migrate, connect, then run the writer and housekeeping until signalled.
+
+Shutdown order (SIGTERM/SIGINT): stop input (the inbox takes no more; later deliveries stay
+unacknowledged and come back next session), drain, final commit and acks, disconnect, close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from datetime import datetime, timezone
+
+from ingest.enrich import Jurisdictions
+from ingest.housekeeping import Housekeeping
+from ingest.inbox import Inbox
+from ingest.pipeline import build_pipeline
+from ingest.source import MqttSource, default_client_id
+from ingest.stats import Stats, log_line
+from ingest.writer import Writer
+from qingzhi.config import Settings
+from qingzhi.db import migrate_url
+
+log = logging.getLogger("qingzhi.ingest")
+
+
+def run(settings: Settings) -> None:
+    """Run the ingest until SIGTERM/SIGINT."""
+    logging.basicConfig(level=os.environ.get("QZ_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_main(settings))
+
+
+async def _main(settings: Settings) -> None:
+    applied = await migrate_url(settings.database_url)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    instance = settings.client_id or default_client_id()
+    started = datetime.now(timezone.utc)
+    stats, jurisdictions = Stats(), Jurisdictions()
+    # Room for two batches: paho keeps reading while the writer commits the previous one.
+    inbox = Inbox(maxsize=2 * settings.batch_size)
+    source = MqttSource(settings, inbox, instance)
+    keeper = Housekeeping(settings, instance, started, stats, inbox, source, jurisdictions)
+    await keeper.chores()          # partitions and stations before the first message
+    pipeline = build_pipeline(settings.topic_root, settings.caller_key, jurisdictions)
+    writer = Writer(settings.database_url, inbox, source, pipeline, stats, settings.batch_size, settings.batch_ms)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await asyncio.to_thread(source.start)
+    log.info("ingest %s running (batch %d rows / %d ms)", instance, settings.batch_size, settings.batch_ms)
+    writing = asyncio.create_task(writer.run())
+    keeping = asyncio.create_task(keeper.run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({writing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+
+    log.info("stopping: no new input, draining %d message(s)", len(inbox))
+    inbox.close()
+    writer.stopping = True
+    try:
+        await writing           # re-raises a writer crash
+    finally:
+        stopping.cancel()
+        keeping.cancel()
+        await asyncio.to_thread(source.stop)
+        try:
+            log.info("final: %s", log_line(await keeper.save_stats(final=True)))
+        except Exception as exc:  # noqa: BLE001 - the stats row is a courtesy at exit
+            log.warning("could not save final stats: %s", exc)
+        await keeper.close()
+    log.info("ingest stopped")

@@ -1,0 +1,288 @@
+"""All SQL of the ingest: staging tables, the one-transaction batch write, housekeeping, stats.
+
+A batch is written in ONE transaction: COPY each kind of row into a temporary staging table,
+then set-based statements move them into the history tables (ON CONFLICT DO NOTHING absorbs
+redeliveries), raise alerts on transitions, advance incident lifecycles, upsert the live
+`units` rows (a late reading never moves a unit back) and the incidents, insert rejects.
+Times travel as epoch ms (bigint) and become timestamptz in SQL, which is exact and keeps
+that work off the Python side.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+
+EPOCH = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
+TS, RECV = EPOCH.format("s.ts_ms"), EPOCH.format("s.recv_ms")
+
+STAGING: dict[str, tuple[str, ...]] = {
+    "pos": ("unit", "station", "ts_ms", "recv_ms", "lat", "lon", "speed", "heading", "acc", "alt", "batt", "extra"),
+    "cam": ("unit", "station", "ts_ms", "recv_ms", "state", "batt", "storage", "stream_url", "extra"),
+    "status": ("unit", "station", "ts_ms", "ts_given", "recv_ms", "status", "incident", "sos", "extra"),
+    "ack": ("command", "command_uuid", "unit", "station", "ts_ms", "recv_ms"),
+    "incident": ("seq", "id", "ts_ms", "recv_ms", "lat", "lon", "type", "category", "priority", "address",
+                 "caller_hash", "summary", "station", "extra"),
+}
+
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_pos (unit text, station text, ts_ms bigint, recv_ms bigint,
+    lat float8, lon float8, speed real, heading real, acc real, alt real, batt real, extra jsonb)
+    ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_cam (unit text, station text, ts_ms bigint, recv_ms bigint,
+    state text, batt real, storage real, stream_url text, extra jsonb) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_status (unit text, station text, ts_ms bigint, ts_given boolean,
+    recv_ms bigint, status text, incident text, sos boolean, extra jsonb) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_ack (command text, command_uuid uuid, unit text, station text,
+    ts_ms bigint, recv_ms bigint) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_incident (seq bigint, id text, ts_ms bigint, recv_ms bigint,
+    lat float8, lon float8, type text, category text, priority smallint, address text, caller_hash text,
+    summary text, station text, extra jsonb) ON COMMIT DELETE ROWS;
+"""
+
+# --- positions ------------------------------------------------------------------------------
+INSERT_POSITIONS = f"""
+INSERT INTO positions (unit, ts, recv_ts, station, lat, lon, speed, heading, acc, alt, batt, extra)
+SELECT s.unit, {TS}, {RECV}, s.station, s.lat, s.lon, s.speed, s.heading, s.acc, s.alt, s.batt, s.extra
+FROM stage_pos s ON CONFLICT DO NOTHING"""
+
+UPSERT_UNITS_POS = f"""
+INSERT INTO units AS u (id, station, fix_ts, lat, lon, speed, heading, acc, alt, batt, last_recv)
+SELECT DISTINCT ON (s.unit) s.unit, s.station, {TS}, s.lat, s.lon, s.speed, s.heading, s.acc, s.alt, s.batt, {RECV}
+FROM stage_pos s ORDER BY s.unit, s.ts_ms DESC
+ON CONFLICT (id) DO UPDATE SET fix_ts = EXCLUDED.fix_ts, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
+    speed = EXCLUDED.speed, heading = EXCLUDED.heading, acc = EXCLUDED.acc, alt = EXCLUDED.alt,
+    batt = EXCLUDED.batt, last_recv = greatest(u.last_recv, EXCLUDED.last_recv),
+    version = nextval('units_version_seq')
+WHERE u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts"""
+
+# --- camera states --------------------------------------------------------------------------
+INSERT_CAM = f"""
+INSERT INTO cam_states (unit, ts, recv_ts, station, state, batt, storage, stream_url, extra)
+SELECT s.unit, {TS}, {RECV}, s.station, s.state, s.batt, s.storage, s.stream_url, s.extra
+FROM stage_cam s ON CONFLICT DO NOTHING"""
+
+# Transitions are judged against the previous reading: the one before in this batch, or
+# the live row for the first. Only readings newer than the live row count (late ones are history).
+CAM_ALERTS = f"""
+WITH s AS (
+    SELECT DISTINCT ON (unit, ts_ms) * FROM stage_cam ORDER BY unit, ts_ms
+), w AS (
+    SELECT s.*, lag(s.state) OVER p AS prev_b, lag(s.batt) OVER p AS prev_batt_b, row_number() OVER p AS rn
+    FROM s WINDOW p AS (PARTITION BY s.unit ORDER BY s.ts_ms)
+), t AS (
+    SELECT w.*, CASE WHEN w.rn = 1 THEN u.cam_state ELSE w.prev_b END AS prev,
+           CASE WHEN w.rn = 1 THEN u.cam_batt ELSE w.prev_batt_b END AS prev_batt
+    FROM w LEFT JOIN units u ON u.id = w.unit
+    WHERE u.cam_ts IS NULL OR {EPOCH.format("w.ts_ms")} > u.cam_ts
+)
+INSERT INTO alerts (ts, kind, severity, subject, unit, station, detail)
+SELECT {EPOCH.format("t.ts_ms")}, a.kind, a.severity, t.unit, t.unit, t.station,
+       jsonb_build_object('state', t.state, 'previous', t.prev, 'batt', t.batt)
+FROM t CROSS JOIN LATERAL (VALUES
+    ('cam_recording', 3, t.state IN ('recording', 'streaming')
+                         AND (t.prev IS NULL OR t.prev NOT IN ('recording', 'streaming'))),
+    ('cam_fault', 2, t.state = 'fault' AND t.prev IS DISTINCT FROM 'fault'),
+    ('cam_batt_low', 3, t.batt < 20 AND (t.prev_batt IS NULL OR t.prev_batt >= 20))
+) AS a(kind, severity, hit)
+WHERE a.hit
+ON CONFLICT (kind, subject, ts) DO NOTHING"""
+
+UPSERT_UNITS_CAM = f"""
+INSERT INTO units AS u (id, station, cam_state, cam_ts, cam_batt, cam_storage, stream_url, last_recv)
+SELECT DISTINCT ON (s.unit) s.unit, s.station, s.state, {TS}, s.batt, s.storage, s.stream_url, {RECV}
+FROM stage_cam s ORDER BY s.unit, s.ts_ms DESC
+ON CONFLICT (id) DO UPDATE SET cam_state = EXCLUDED.cam_state, cam_ts = EXCLUDED.cam_ts,
+    cam_batt = EXCLUDED.cam_batt, cam_storage = EXCLUDED.cam_storage,
+    stream_url = coalesce(EXCLUDED.stream_url, u.stream_url),
+    last_recv = greatest(u.last_recv, EXCLUDED.last_recv), version = nextval('units_version_seq')
+WHERE u.cam_ts IS NULL OR u.cam_ts < EXCLUDED.cam_ts"""
+
+# --- statuses -------------------------------------------------------------------------------
+# A status without a device time (a last will) repeated while the unit already has it is no
+# change: otherwise every redelivery of a last will, stamped with a new receive time, would be a new row.
+STATUS_ROWS = """
+    SELECT s.* FROM stage_status s LEFT JOIN units u ON u.id = s.unit
+    WHERE s.ts_given OR u.status IS DISTINCT FROM s.status"""
+
+INSERT_STATUSES = f"""
+INSERT INTO statuses (unit, ts, recv_ts, station, status, incident, sos, extra)
+SELECT s.unit, {TS}, {RECV}, s.station, s.status, s.incident, s.sos, s.extra
+FROM ({STATUS_ROWS}) s ON CONFLICT DO NOTHING"""
+
+STATUS_ALERTS = f"""
+WITH s AS (
+    SELECT DISTINCT ON (unit, ts_ms) * FROM ({STATUS_ROWS}) x ORDER BY unit, ts_ms
+), w AS (
+    SELECT s.*, lag(s.status) OVER p AS prev_b, lag(s.sos) OVER p AS prev_sos_b, row_number() OVER p AS rn
+    FROM s WINDOW p AS (PARTITION BY s.unit ORDER BY s.ts_ms)
+), t AS (
+    SELECT w.*, CASE WHEN w.rn = 1 THEN u.status ELSE w.prev_b END AS prev,
+           CASE WHEN w.rn = 1 THEN coalesce(u.sos, false) ELSE w.prev_sos_b END AS prev_sos
+    FROM w LEFT JOIN units u ON u.id = w.unit
+    WHERE u.status_ts IS NULL OR {EPOCH.format("w.ts_ms")} > u.status_ts
+)
+INSERT INTO alerts (ts, kind, severity, subject, unit, station, incident, detail)
+SELECT {EPOCH.format("t.ts_ms")}, a.kind, a.severity, t.unit, t.unit, t.station, t.incident,
+       jsonb_build_object('status', t.status, 'previous', t.prev)
+FROM t CROSS JOIN LATERAL (VALUES
+    ('sos', 1, t.sos AND NOT t.prev_sos),
+    ('unit_offline', 2, t.status = 'offline' AND t.prev IS DISTINCT FROM 'offline')
+) AS a(kind, severity, hit)
+WHERE a.hit
+ON CONFLICT (kind, subject, ts) DO NOTHING"""
+
+# A unit's status moves its incident forward (never back, only while it is open); the
+# earliest report in the batch sets the time, and a time already recorded is kept.
+LIFECYCLE = f"""
+UPDATE incidents i SET state = $1, {{col}} = coalesce(i.{{col}}, f.ts), updated_at = now()
+FROM (SELECT s.incident, min({TS}) AS ts FROM stage_status s
+      WHERE s.status = $1 AND s.incident IS NOT NULL GROUP BY s.incident) f
+WHERE i.id = f.incident AND i.state = ANY($2::text[])"""
+ADVANCE = (
+    ("en_route", "en_route_at", ["received", "assigned"]),
+    ("on_scene", "on_scene_at", ["received", "assigned", "en_route"]),
+)
+
+UPSERT_UNITS_STATUS = f"""
+INSERT INTO units AS u (id, station, status, status_ts, incident, sos, last_recv)
+SELECT DISTINCT ON (s.unit) s.unit, s.station, s.status, {TS}, s.incident, s.sos, {RECV}
+FROM ({STATUS_ROWS}) s ORDER BY s.unit, s.ts_ms DESC
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_ts = EXCLUDED.status_ts,
+    incident = EXCLUDED.incident, sos = EXCLUDED.sos,
+    last_recv = greatest(u.last_recv, EXCLUDED.last_recv), version = nextval('units_version_seq')
+WHERE u.status_ts IS NULL OR u.status_ts < EXCLUDED.status_ts"""
+
+# --- acks -----------------------------------------------------------------------------------
+INSERT_ACKS = f"""
+INSERT INTO acks (command, unit, ts, recv_ts, station)
+SELECT s.command, s.unit, {TS}, {RECV}, s.station FROM stage_ack s ON CONFLICT DO NOTHING"""
+
+ACK_COMMANDS = f"""
+UPDATE commands c SET ack_ts = f.ts, ack_recv_ts = f.recv_ts
+FROM (SELECT DISTINCT ON (s.command_uuid) s.command_uuid, {TS} AS ts, {RECV} AS recv_ts
+      FROM stage_ack s JOIN commands k ON k.id = s.command_uuid AND k.unit = s.unit
+      ORDER BY s.command_uuid, s.ts_ms) f
+WHERE c.id = f.command_uuid AND c.ack_ts IS NULL"""
+
+# --- incidents ------------------------------------------------------------------------------
+# The last message about an incident in the batch wins; lifecycle columns are never touched
+# here, and a field an update leaves out keeps its value.
+LATEST_INCIDENTS = "SELECT DISTINCT ON (id) * FROM stage_incident ORDER BY id, seq DESC"
+UPDATE_INCIDENTS = f"""
+UPDATE incidents i SET ts = {TS}, lat = s.lat, lon = s.lon, type = s.type, category = s.category,
+    priority = coalesce(s.priority, i.priority), address = coalesce(s.address, i.address),
+    caller_hash = coalesce(s.caller_hash, i.caller_hash), summary = coalesce(s.summary, i.summary),
+    station = coalesce(s.station, i.station), extra = coalesce(s.extra, i.extra), updated_at = now()
+FROM ({LATEST_INCIDENTS}) s WHERE i.id = s.id"""
+INSERT_INCIDENTS = f"""
+INSERT INTO incidents (id, ts, lat, lon, type, category, priority, address, caller_hash, summary,
+                       station, source, extra, recv_ts)
+SELECT s.id, {TS}, s.lat, s.lon, s.type, s.category, coalesce(s.priority, 3), s.address, s.caller_hash,
+       s.summary, s.station, 'mqtt', s.extra, {RECV}
+FROM ({LATEST_INCIDENTS}) s ON CONFLICT (id) DO NOTHING"""
+
+STATEMENTS: dict[str, tuple[str, ...]] = {
+    # Order matters: history first, then alerts (which compare with the live row), then the live row.
+    "pos": (INSERT_POSITIONS, UPSERT_UNITS_POS),
+    "cam": (INSERT_CAM, CAM_ALERTS, UPSERT_UNITS_CAM),
+    "incident": (UPDATE_INCIDENTS, INSERT_INCIDENTS),
+    "status": (INSERT_STATUSES, STATUS_ALERTS, "lifecycle", UPSERT_UNITS_STATUS),
+    "ack": (INSERT_ACKS, ACK_COMMANDS),
+}
+ORDER = ("incident", "pos", "cam", "status", "ack")   # incidents first: a status may advance a new one
+
+
+async def prepare(conn: asyncpg.Connection) -> None:
+    """Make this connection's staging tables (once per connection)."""
+    await conn.execute(CREATE_STAGING)
+
+
+async def write_batch(
+    conn: asyncpg.Connection, rows: dict[str, list[tuple]], rejects: list[tuple[datetime, str, bytes, str]]
+) -> None:
+    """Write one batch in one transaction; raises (and rolls back) on any error."""
+    async with conn.transaction():
+        for table in ORDER:
+            batch = rows.get(table)
+            if not batch:
+                continue
+            await conn.copy_records_to_table(f"stage_{table}", records=batch, columns=STAGING[table])
+            for sql in STATEMENTS[table]:
+                if sql == "lifecycle":
+                    for state, col, before in ADVANCE:
+                        await conn.execute(LIFECYCLE.format(col=col), state, before)
+                else:
+                    await conn.execute(sql)
+        if rejects:
+            await conn.copy_records_to_table(
+                "rejects", records=rejects, columns=("recv_ts", "topic", "payload", "reason"))
+
+
+# --- housekeeping ---------------------------------------------------------------------------
+PARTITIONED = ("positions", "cam_states", "statuses")
+
+
+async def ensure_partitions(conn: asyncpg.Connection, retention_days: int) -> tuple[int, int]:
+    """Create day partitions today-8 … today+2 and drop those older than the retention; (made, dropped)."""
+    made = dropped = 0
+    for table in PARTITIONED:
+        made += await conn.fetchval(
+            "SELECT qz_ensure_partitions($1, (now() AT TIME ZONE 'UTC')::date - 8,"
+            " (now() AT TIME ZONE 'UTC')::date + 2)", table)
+        dropped += await conn.fetchval(
+            "SELECT qz_drop_partitions_before($1, (now() AT TIME ZONE 'UTC')::date - $2::int)",
+            table, retention_days)
+    return made, dropped
+
+
+async def raise_lost_alerts(conn: asyncpg.Connection, lost_after_s: int) -> int:
+    """One `unit_lost` alert per loss (its ts is the last fix + the limit, so a repeat is a no-op)."""
+    status = await conn.execute(
+        """INSERT INTO alerts (ts, kind, severity, subject, unit, station, detail)
+           SELECT u.fix_ts + make_interval(secs => $1), 'unit_lost', 2, u.id, u.id, u.station,
+                  jsonb_build_object('last_fix', u.fix_ts, 'lat', u.lat, 'lon', u.lon)
+           FROM units u
+           WHERE u.fix_ts < now() - make_interval(secs => $1)
+             AND u.fix_ts > now() - interval '1 day'
+             AND u.status IS DISTINCT FROM 'offline' AND u.status IS DISTINCT FROM 'off_duty'
+           ON CONFLICT (kind, subject, ts) DO NOTHING""",
+        float(lost_after_s))
+    return int(status.split()[-1])
+
+
+async def load_stations(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """id, lat, lon, boundary of every station, for the jurisdiction lookup."""
+    return await conn.fetch("SELECT id, lat, lon, boundary FROM stations")
+
+
+async def save_stats(conn: asyncpg.Connection, instance: str, started: datetime, stats: dict[str, Any]) -> None:
+    """Upsert this process's ingest_stats row."""
+    await conn.execute(
+        """INSERT INTO ingest_stats (instance, started_at, updated_at, stats) VALUES ($1, $2, now(), $3::jsonb)
+           ON CONFLICT (instance) DO UPDATE SET started_at = EXCLUDED.started_at, updated_at = now(),
+           stats = EXCLUDED.stats""",
+        instance, started, json.dumps(stats))
+
+
+async def read_stats(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every ingest process's row, with the age of its last update."""
+    return await conn.fetch(
+        """SELECT instance, started_at, updated_at, stats, extract(epoch FROM now() - updated_at) AS age_s
+           FROM ingest_stats ORDER BY instance""")
+
+
+async def read_rejects(conn: asyncpg.Connection, limit: int, since: datetime | None) -> list[asyncpg.Record]:
+    """Newest rejects first."""
+    return await conn.fetch(
+        """SELECT recv_ts, topic, reason, payload FROM rejects
+           WHERE $2::timestamptz IS NULL OR recv_ts > $2 ORDER BY recv_ts DESC, id DESC LIMIT $1""",
+        limit, since)
+
+
+def utc_from_ms(ms: int) -> datetime:
+    """A timestamptz value for asyncpg."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)

@@ -1,0 +1,67 @@
+"""Topic → (kind, station, unit), per PROTOCOL.md; topics repeat, so answers are cached."""
+
+from __future__ import annotations
+
+import re
+
+ID_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack"))
+IGNORED = "ignored"   # centre → device topics (…/cmd) that a `{root}/#` subscription also brings
+CACHE_LIMIT = 100_000
+
+
+class BadTopic(ValueError):
+    """The topic breaks the contract; the message goes to rejects with this reason."""
+
+
+class Topics:
+    """Parses and caches topics under one root and `owntracks/`."""
+
+    def __init__(self, root: str):
+        self.prefix = root + "/"
+        self._cache: dict[str, tuple[str, str, str] | str] = {}
+
+    def filters(self, share_group: str | None) -> list[str]:
+        """The subscription filters (shared when a group is given)."""
+        subs = [self.prefix + "#", "owntracks/+/+"]
+        return [f"$share/{share_group}/{s}" for s in subs] if share_group else subs
+
+    def parse(self, topic: str) -> tuple[str, str, str]:
+        """(kind, station, unit); kind is 'owntracks' or IGNORED where that applies; BadTopic otherwise."""
+        hit = self._cache.get(topic)
+        if hit is None:
+            try:
+                hit = self._parse(topic)
+            except BadTopic as exc:
+                hit = str(exc)
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[topic] = hit
+        if isinstance(hit, str):
+            raise BadTopic(hit)
+        return hit
+
+    def _parse(self, topic: str) -> tuple[str, str, str]:
+        if topic.startswith(self.prefix):
+            parts = topic[len(self.prefix):].split("/")
+            if parts == ["incidents"]:
+                return "incident", "", ""
+            if len(parts) == 3 and parts[2] == "cmd":
+                return IGNORED, "", ""
+            if len(parts) == 3 and parts[2] in DEVICE_KINDS:
+                station, unit, kind = parts
+                _check_ids(station, unit)
+                return kind, station, unit
+            raise BadTopic(f"unknown topic under {self.prefix[:-1]}")
+        parts = topic.split("/")
+        if len(parts) == 3 and parts[0] == "owntracks":
+            _check_ids(parts[1], parts[2])
+            return "owntracks", parts[1], parts[2]
+        raise BadTopic("unknown topic")
+
+
+def _check_ids(station: str, unit: str) -> None:
+    if not ID_RE.fullmatch(station):
+        raise BadTopic(f"bad station id in topic: {station[:80]!r}")
+    if not ID_RE.fullmatch(unit):
+        raise BadTopic(f"bad unit id in topic: {unit[:80]!r}")

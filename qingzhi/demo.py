@@ -1,0 +1,159 @@
+"""`qingzhi demo`: the whole system on one machine with one command.
+
+Where no database / broker is configured it starts an embedded PostgreSQL and an embedded
+MQTT broker (see embedded.py), then: migrations, reference data and a history back-fill, the
+ingest and the dashboard (each its own process, logs in <data-dir>/logs/), and the live fleet
+simulator in this process. Ctrl-C (or SIGTERM) stops everything, children first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+from qingzhi.config import Settings
+from qingzhi.embedded import EmbeddedBroker, free_port, start_postgres
+from qingzhi.errors import QingzhiError
+
+log = logging.getLogger("qingzhi.demo")
+SEED = 1              # the same district every time, so a second demo reuses the reference data
+STARTUP_TIMEOUT_S = 90.0
+
+
+def default_data_dir() -> Path:
+    """Per-user data directory; for root /var/lib/qingzhi (pgserver would otherwise open up /root to its user)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/qingzhi")
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("qingzhi"))
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment for a child `qingzhi` process: these settings as QZ_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QZ_")}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"QZ_{name.upper()}"] = str(value)
+    env.update(extra)
+    return env
+
+
+class Children:
+    """Child processes of the demo: started in their own session (Ctrl-C reaches only us), stopped by us."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        proc = subprocess.Popen([sys.executable, "-m", "qingzhi", *args], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+        self.procs[name] = proc
+        return proc
+
+    def dead(self) -> str | None:
+        """The name of a child that has exited, if any."""
+        return next((n for n, p in self.procs.items() if p.poll() is not None), None)
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        text = (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM every child (the ingest flushes what it holds), then SIGKILL what is left."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for p in self.procs.values():
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def wait_healthy(url: str, children: Children, name: str, stop: threading.Event) -> None:
+    """Wait until url answers 200, or fail with the child's log if it exits first."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and not stop.is_set():
+        if children.procs[name].poll() is not None:
+            raise QingzhiError(f"the {name} exited during start-up:\n{children.log_tail(name)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    if not stop.is_set():
+        raise QingzhiError(f"the {name} did not answer {url} within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def run(settings: Settings, units: int, history_days: int, port: int, data_dir: str | None) -> None:
+    """The `demo` command: start what is missing, then everything else; run until Ctrl-C."""
+    from qingzhi.simulator.live import Simulation
+    from qingzhi.simulator.run import prepare, stop_on_signals, store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    folder = Path(data_dir) if data_dir else default_data_dir()
+    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    if free_port(port) != port:
+        raise QingzhiError(f"port {port} is in use: pass --port")
+    with stop_on_signals() as stop, ExitStack() as stack:
+        updates: dict[str, str] = {}
+        if not settings.database_url:
+            server = stack.enter_context(start_postgres(folder))  # stopped last, after its clients
+            updates["database_url"] = server.get_uri()
+            print(f"embedded PostgreSQL: data in {folder / 'pg'}", flush=True)
+        if not settings.mqtt_url:
+            broker = EmbeddedBroker(free_port(1883))
+            broker.start()
+            stack.callback(broker.stop)
+            updates.update(mqtt_url=broker.url, mqtt_protocol="3.1.1")
+            print(f"embedded MQTT broker (amqtt): mqtt://127.0.0.1:{broker.port}", flush=True)
+        settings = settings.model_copy(update=updates)
+
+        started = time.monotonic()
+        district, specs = prepare(settings, units=units, stations=4, seed=SEED, roads=None)
+        counts = store(settings, district, specs, history_days=history_days, seed=SEED)
+        if counts is not None:
+            print(f"history: {counts.incidents} incidents, {counts.positions} positions back-filled "
+                  f"in {time.monotonic() - started:.1f} s", flush=True)
+
+        children = Children(folder / "logs")
+        stack.callback(children.stop)
+        children.start("ingest", ["ingest"], child_env(settings, QZ_CLIENT_ID="qz-demo-ingest"))
+        children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
+        wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
+
+        sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED)
+        watcher = threading.Thread(target=_watch, args=(children, stop), daemon=True)
+        watcher.start()
+        if not stop.is_set():
+            print(f"qingzhi demo is running: open http://127.0.0.1:{port}/  "
+                  f"({len(specs)} units; logs in {folder / 'logs'}; Ctrl-C stops)", flush=True)
+            sim.run(stop)
+        failed = children.dead()
+        print("stopping…", flush=True)
+    if failed:
+        raise QingzhiError(f"the {failed} stopped unexpectedly; see {folder / 'logs' / (failed + '.log')}")
+    print("demo stopped", flush=True)
+
+
+def _watch(children: Children, stop: threading.Event) -> None:
+    """Stop the demo if a child process dies."""
+    while not stop.wait(1.0):
+        if children.dead():
+            stop.set()

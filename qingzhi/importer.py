@@ -1,0 +1,344 @@
+"""`qingzhi import incidents`: load incidents from a CSV file (generic columns or police.uk).
+
+Each row is parsed and checked by small named rules; a bad row is skipped, printed with its line
+number and reason, and written to the report CSV with the original columns. Good rows are
+upserted on `id` in batches, one transaction each, so importing a file twice changes nothing the
+second time. If the database fails mid-file, the summary says exactly how far the import got
+(re-running finishes it). Callers' numbers are stored only as keyed hashes (qingzhi.callers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import click
+
+from qingzhi import aggregate
+from qingzhi.callers import hash_caller
+from qingzhi.config import Settings
+from qingzhi.db import connect
+from qingzhi.errors import QingzhiError
+from qingzhi.stations import StationLocator
+
+BATCH_ROWS = 2000
+SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
+FIELDS = ("id", "time", "from", "to", "lat", "lon", "type", "category", "station", "priority", "address",
+          "summary", "caller")
+REQUIRED = ("id", "lat", "lon", "type")
+# Header names recognised for each field of the generic format (compared lower-case, '_'/' ' ignored).
+GENERIC_ALIASES = {
+    "id": ("id", "incident_id", "incident_number", "event_number", "call_id"),
+    "time": ("time", "ts", "received", "received_at", "datetime", "call_time", "received_datetime"),
+    "from": ("from", "occurred_from", "time_from", "start"),
+    "to": ("to", "occurred_to", "time_to", "end"),
+    "lat": ("lat", "latitude", "y"),
+    "lon": ("lon", "lng", "long", "longitude", "x"),
+    "type": ("type", "incident_type", "call_type", "category_code"),
+    "category": ("category",),
+    "station": ("station", "precinct", "district"),
+    "priority": ("priority",),
+    "address": ("address", "location"),
+    "summary": ("summary", "description"),
+    "caller": ("caller", "phone", "caller_number"),
+}
+POLICE_UK_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
+                "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
+INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "type", "category", "priority",
+                    "address", "caller_hash", "summary", "station", "extra")
+
+
+class RowError(ValueError):
+    """This row cannot be imported; the message says why."""
+
+
+@dataclass
+class Summary:
+    """What an import did."""
+
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    bad: int = 0
+    repeated: int = 0  # rows whose id appeared earlier in the same file (the later row wins)
+    report: Path | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def import_incidents(settings: Settings, path: Path, *, fmt: str, mapping: tuple[str, ...] = (),
+                     report: Path | None = None) -> Summary:
+    """Import the CSV file at `path`; print progress, bad rows and a summary; return the summary."""
+    return asyncio.run(_import(settings, Path(path), fmt, mapping, report))
+
+
+async def _import(settings: Settings, path: Path, fmt: str, mapping: tuple[str, ...], report: Path | None) -> Summary:
+    conn = await connect(settings.database_url)
+    try:
+        stations = StationLocator.from_rows(await conn.fetch("SELECT id, lat, lon, boundary FROM stations"))
+        parser = RowParser(fmt, settings, stations, mapping)
+        summary = Summary(report=report or path.with_name(f"{path.stem}.bad-rows.csv"))
+        await _run(conn, path, parser, summary)
+        await aggregate.refresh(conn, settings.timezone)
+    finally:
+        await conn.close()
+    _print_summary(summary)
+    return summary
+
+
+def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header and an iterator of (line number, row); a clear error for unreadable files."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+    except UnicodeDecodeError as exc:
+        raise QingzhiError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+    if not header:
+        raise QingzhiError(f"{path}: empty file, no header row")
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with handle:
+            for row in reader:
+                yield reader.line_num, row
+
+    return header, rows()
+
+
+async def _run(conn: asyncpg.Connection, path: Path, parser: RowParser, summary: Summary) -> None:
+    header, rows = _open_rows(path)
+    parser.bind(header, path)
+    total = sum(1 for _ in _open_rows(path)[1])
+    batch: dict[str, tuple] = {}
+    bad_out: Any = None
+    bad_handle = None
+    last_line = 0
+    try:
+        with click.progressbar(length=total, label=f"importing {path.name}", file=click.get_text_stream("stderr"),
+                               show_pos=True) as bar:
+            for line, row in rows:
+                summary.rows += 1
+                bar.update(1)
+                try:
+                    record = parser.parse(row)
+                except RowError as exc:
+                    if bad_out is None:
+                        bad_handle = summary.report.open("w", newline="", encoding="utf-8")
+                        bad_out = csv.writer(bad_handle)
+                        bad_out.writerow(["line", "reason", *header])
+                    _bad(summary, line, str(exc), row, header, bad_out)
+                    continue
+                if record[0] in batch:
+                    summary.repeated += 1
+                batch[record[0]] = record
+                if len(batch) >= BATCH_ROWS:
+                    await _commit(conn, batch, summary, line, last_line)
+                    last_line, batch = line, {}
+            if batch:
+                await _commit(conn, batch, summary, summary.rows + 1, last_line)
+    finally:
+        if bad_handle:
+            bad_handle.close()
+    if not bad_out:
+        summary.report = None
+
+
+def _bad(summary: Summary, line: int, reason: str, row: dict[str, str], header: list[str], out: Any) -> None:
+    summary.bad += 1
+    key = reason.split(":")[0]
+    summary.reasons[key] = summary.reasons.get(key, 0) + 1
+    out.writerow([line, reason, *(row.get(h, "") for h in header)])
+    if summary.bad <= SHOW_ERRORS:
+        click.echo(f"\nline {line}: {reason}", err=True)
+
+
+async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Summary, line: int,
+                  last_line: int) -> None:
+    """Upsert one batch in one transaction; on failure say exactly what is already in."""
+    cols = ", ".join(INCIDENT_COLUMNS)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
+    sql = f"""INSERT INTO incidents ({cols}, source)
+              SELECT *, 'import' FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
+                  $5::float8[], $6::float8[], $7::text[], $8::text[], $9::int2[], $10::text[], $11::text[],
+                  $12::text[], $13::text[], $14::jsonb[])
+              ON CONFLICT (id) DO UPDATE SET {sets}, updated_at = now()
+              RETURNING (xmax = 0) AS inserted"""
+    columns = [list(c) for c in zip(*batch.values(), strict=True)]
+    try:
+        async with conn.transaction():
+            result = await conn.fetch(sql, *columns)
+    except (asyncpg.PostgresError, OSError) as exc:
+        done = summary.inserted + summary.updated
+        raise QingzhiError(
+            f"database error while importing the rows after line {last_line}: {exc}. "
+            f"{done} rows up to line {last_line} are imported; the rest are not. "
+            "Importing the file again is safe: rows already in are updated, not duplicated.") from None
+    new = sum(1 for r in result if r["inserted"])
+    summary.inserted += new
+    summary.updated += len(result) - new
+
+
+def _print_summary(s: Summary) -> None:
+    click.echo(f"{s.rows} rows read: {s.inserted} imported, {s.updated} updated (already present), {s.bad} bad")
+    if s.repeated:
+        click.echo(f"{s.repeated} rows repeated an id seen earlier in the file; the later row was kept")
+    if s.bad:
+        reasons = ", ".join(f"{k} ×{n}" for k, n in sorted(s.reasons.items(), key=lambda kv: -kv[1]))
+        click.echo(f"bad rows skipped ({reasons}); each with its line and reason in {s.report}")
+
+
+class RowParser:
+    """Turns one CSV row into an incidents record (a tuple in INCIDENT_COLUMNS order) or raises RowError."""
+
+    def __init__(self, fmt: str, settings: Settings, stations: StationLocator, mapping: tuple[str, ...]) -> None:
+        if fmt not in ("generic", "police-uk"):
+            raise QingzhiError(f"unknown format {fmt!r}: use generic or police-uk")
+        self.fmt, self.stations, self.key = fmt, stations, settings.caller_key
+        self.tz = ZoneInfo(settings.timezone)
+        self.overrides = _parse_mapping(mapping)
+        self.columns: dict[str, str] = {}
+        self.seen: dict[str, int] = {}
+
+    def bind(self, header: list[str], path: Path) -> None:
+        """Resolve which column holds each field; a whole-file error if required ones are missing."""
+        if self.fmt == "police-uk":
+            missing = [c for c in POLICE_UK_COLUMNS if c not in header]
+            if missing:
+                raise QingzhiError(f"{path}: not a police.uk street-level file, missing columns {missing}")
+            return
+        norm = {_norm(h): h for h in header}
+        for name, aliases in GENERIC_ALIASES.items():
+            found = next((norm[_norm(a)] for a in aliases if _norm(a) in norm), None)
+            if found:
+                self.columns[name] = found
+        for name, column in self.overrides.items():
+            if column not in header:
+                raise QingzhiError(f"--map {name}={column}: the file has no column {column!r} (it has {header})")
+            self.columns[name] = column
+        missing = [f for f in REQUIRED if f not in self.columns]
+        if "time" not in self.columns and not {"from", "to"} <= self.columns.keys():
+            missing.append("time (or from and to)")
+        if missing:
+            raise QingzhiError(f"{path}: no column for {', '.join(missing)}; name them with --map FIELD=COLUMN")
+
+    def parse(self, row: dict[str, str]) -> tuple:
+        """The record for this row, or RowError."""
+        if None in row:
+            raise RowError("extra cells: the row has more cells than the header")
+        return self._police_uk(row) if self.fmt == "police-uk" else self._generic(row)
+
+    def _generic(self, row: dict[str, str]) -> tuple:
+        get = lambda name: (row.get(self.columns[name]) or "").strip() if name in self.columns else ""  # noqa: E731
+        ident = get("id") or _fail("no id")
+        lat, lon = _coordinates(get("lat"), get("lon"))
+        start, end = self._time(get("from"), "from"), self._time(get("to"), "to")
+        if start and end and end < start:
+            raise RowError(f"window ends before it starts: from {get('from')} to {get('to')}")
+        ts = self._time(get("time"), "time") or end or start or _fail("no time: give time, or from and to")
+        type_ = get("type") or _fail("no type")
+        priority = _priority(get("priority"))
+        station = self.stations.locate(lat, lon) or (get("station") or None)
+        category = get("category") or type_.split(".", 1)[0]
+        return (ident, ts, start, end, lat, lon, type_, category, priority, get("address") or None,
+                hash_caller(self.key, get("caller")), get("summary") or None, station, None)
+
+    def _police_uk(self, row: dict[str, str]) -> tuple:
+        month = (row.get("Month") or "").strip()
+        try:
+            start = datetime.strptime(month, "%Y-%m").replace(tzinfo=self.tz)
+        except ValueError:
+            raise RowError(f"bad month: {month!r} (want YYYY-MM)") from None
+        end = (start + timedelta(days=32)).replace(day=1)
+        if not (row.get("Longitude") or "").strip():
+            raise RowError(f"no location: {row.get('Location') or 'empty coordinates'}")
+        lat, lon = _coordinates(row["Latitude"], row["Longitude"])
+        crime = (row.get("Crime type") or "").strip() or _fail("no crime type")
+        type_ = re.sub(r"[^a-z0-9]+", "-", crime.lower()).strip("-")
+        ident = (row.get("Crime ID") or "").strip() or self._generated_id(row)
+        extra = {k: row.get(c) or None for k, c in (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"),
+                 ("outcome", "Last outcome category"), ("context", "Context"), ("force", "Falls within"),
+                 ("crime_type", "Crime type"))}
+        # police.uk publishes only the month: the whole month is the time window (spread by the
+        # analysis), and ts, which date filters use, is its start so the crime stays in its month.
+        return (ident, start, start, end, lat, lon, type_, type_, 3, row.get("Location") or None, None, None,
+                self.stations.locate(lat, lon), json.dumps(extra))
+
+    def _generated_id(self, row: dict[str, str]) -> str:
+        """A stable id for a row without Crime ID: its content plus how often that content came before."""
+        content = "|".join((row.get(c) or "").strip() for c in ("Month", "Longitude", "Latitude", "Location",
+                                                                "LSOA code", "Crime type", "Context"))
+        n = self.seen.get(content, 0)
+        self.seen[content] = n + 1
+        return "pu-" + hashlib.sha1(f"{content}|{n}".encode()).hexdigest()[:24]
+
+    def _time(self, text: str, name: str) -> datetime | None:
+        if not text:
+            return None
+        value = _parse_time(text)
+        if value is None:
+            raise RowError(f"bad {name} time: {text!r}")
+        return value if value.tzinfo else value.replace(tzinfo=self.tz)
+
+
+def _parse_time(text: str) -> datetime | None:
+    if re.fullmatch(r"\d{9,13}", text):  # epoch seconds or milliseconds
+        n = int(text)
+        return datetime.fromtimestamp(n / 1000 if n > 10**11 else n, ZoneInfo("UTC"))
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _coordinates(lat_text: str, lon_text: str) -> tuple[float, float]:
+    try:
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        raise RowError(f"bad coordinates: lat {lat_text!r}, lon {lon_text!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise RowError(f"coordinates out of range: lat {lat}, lon {lon}")
+    if lat == 0 and lon == 0:
+        raise RowError("coordinates 0,0 (a missing location)")
+    return lat, lon
+
+
+def _priority(text: str) -> int:
+    if not text:
+        return 3
+    if text not in ("1", "2", "3", "4"):
+        raise RowError(f"bad priority: {text!r} (want 1 to 4)")
+    return int(text)
+
+
+def _fail(reason: str) -> Any:
+    raise RowError(reason)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name.lower())
+
+
+def _parse_mapping(mapping: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in mapping:
+        name, sep, column = item.partition("=")
+        if not sep or name not in FIELDS or not column:
+            raise QingzhiError(f"--map {item!r}: want FIELD=COLUMN with FIELD one of {', '.join(FIELDS)}")
+        out[name] = column
+    return out

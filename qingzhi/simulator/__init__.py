@@ -1,0 +1,1 @@
+"""The fleet simulator: a district, its units and their devices, and 110 calls (`qingzhi simulate`)."""

@@ -1,0 +1,90 @@
+"""`qingzhi simulate`: build the district, write its reference data, back-fill history or run live."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from qingzhi.aggregate import refresh
+from qingzhi.config import Settings
+from qingzhi.db import connect, migrate
+from qingzhi.simulator.district import District, build_district
+from qingzhi.simulator.fleet import UnitSpec, roster
+from qingzhi.simulator.history import Backfill, Counts, write_history
+from qingzhi.simulator.live import Simulation
+from qingzhi.simulator.reference import write_reference
+
+log = logging.getLogger("qingzhi.simulator")
+
+
+def prepare(settings: Settings, *, units: int, stations: int, seed: int, roads: str | None) -> tuple[District, list[UnitSpec]]:
+    """The district and unit roster for these options (deterministic for a seed)."""
+    district = build_district(seed, settings.center_latlon, stations, roads)
+    return district, roster(district, units, np.random.default_rng([seed, 0]))
+
+
+async def _store(settings: Settings, district: District, specs: list[UnitSpec], history_days: float,
+                 incidents_per_hour: float, seed: int) -> Counts | None:
+    conn = await connect(settings.database_url)
+    try:
+        await migrate(conn)
+        await write_reference(conn, district, specs)
+        if history_days <= 0:
+            return None
+        backfill = Backfill(district, specs, seed, settings.caller_key, incidents_per_hour, tz=settings.timezone)
+        counts = await write_history(conn, backfill, history_days)
+        await refresh(conn, settings.timezone)  # the analysis aggregates, so /analysis opens at once
+        return counts
+    finally:
+        await conn.close()
+
+
+def store(settings: Settings, district: District, specs: list[UnitSpec], *, history_days: float = 0,
+          incidents_per_hour: float = 12.0, seed: int = 1) -> Counts | None:
+    """Write reference data (and `history_days` of history) into settings.database_url."""
+    return asyncio.run(_store(settings, district, specs, history_days, incidents_per_hour, seed))
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT / SIGTERM while inside the block (main thread only)."""
+    stop = threading.Event()
+    handler = lambda signum, frame: stop.set()  # noqa: E731
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run(settings: Settings, units: int, stations: int, rate: float, speedup: float, incidents_per_hour: float,
+        seed: int, roads: str | None, history_days: float) -> None:
+    """The `simulate` command: with --history back-fill and exit; otherwise simulate live until stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    district, specs = prepare(settings, units=units, stations=stations, seed=seed, roads=roads)
+    print(f"district: {len(district.stations)} stations, {len(district.zones)} patrol zones, "
+          f"{len(district.roads.xy)} road nodes, {len(specs)} units", flush=True)
+    if settings.database_url:
+        started = time.monotonic()
+        counts = store(settings, district, specs, history_days=history_days,
+                       incidents_per_hour=incidents_per_hour, seed=seed)
+        if counts is not None:
+            print(f"history: {counts.incidents} incidents, {counts.positions} positions, {counts.statuses} statuses, "
+                  f"{counts.cam_states} camera states in {time.monotonic() - started:.1f} s", flush=True)
+            return
+    else:
+        print("no database_url: reference data (stations, zones, roster) not written", flush=True)
+    sim = Simulation(settings, district, specs, rate=rate, speedup=speedup,
+                     incidents_per_hour=incidents_per_hour, seed=seed)
+    with stop_on_signals() as stop:
+        print(f"simulating on {sim.pub.target.display} under {settings.topic_root}/ (Ctrl-C stops)", flush=True)
+        sim.run(stop)
+    print(f"simulator stopped: {sim.pub.sent} messages sent", flush=True)

@@ -1,0 +1,127 @@
+"""Known answers for the analysis methods on crafted data (no database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import h3.api.basic_int as h3
+import numpy as np
+import pytest
+
+from qingzhi.analytics.aoristic import aoristic_weights, busiest_hours, busiest_window, format_window, matrix_7x24
+from qingzhi.analytics.hotspots import gi_star, hotspot_quality, kde_grid, top_cells
+from qingzhi.analytics.ranking import pareto
+
+CENTER = (30.2741, 120.1551)
+
+
+def planted_counts(seed: int = 1) -> tuple[dict[int, float], int]:
+    """Background noise over ~5 km plus 300 incidents planted around one spot; returns counts and that cell."""
+    rng = np.random.default_rng(seed)
+    lat = np.r_[CENTER[0] + rng.normal(0, 0.02, 2000), 30.2900 + rng.normal(0, 0.0004, 300)]
+    lon = np.r_[CENTER[1] + rng.normal(0, 0.02, 2000), 120.1700 + rng.normal(0, 0.0004, 300)]
+    counts: dict[int, float] = {}
+    for la, lo in zip(lat, lon, strict=True):
+        c = h3.latlng_to_cell(la, lo, 9)
+        counts[c] = counts.get(c, 0) + 1
+    return counts, h3.latlng_to_cell(30.2900, 120.1700, 9)
+
+
+def test_planted_hotspot_is_top_and_significant() -> None:
+    counts, planted = planted_counts()
+    assert top_cells(counts, 1)[0][0] == planted
+    gi = gi_star(counts)
+    assert planted in gi.significant(2.575829)
+    assert max(gi.z, key=gi.z.get) in h3.grid_disk(planted, 1)
+    # far from the plant, in the thin background, nothing is significant
+    far = h3.latlng_to_cell(CENTER[0] - 0.05, CENTER[1] - 0.05, 9)
+    assert gi.z.get(far, -1.0) < 1.96
+
+
+def test_gi_star_matches_esda() -> None:
+    """Our vectorised Gi* equals esda.G_Local(star=True) z-scores on a small complete grid."""
+    esda = pytest.importorskip("esda")
+    from libpysal.weights import W
+
+    rng = np.random.default_rng(3)
+    cells = list(h3.grid_disk(h3.latlng_to_cell(*CENTER, 9), 6))  # 127 cells, a closed study area
+    values = rng.poisson(2, len(cells)).astype(float)
+    values[0] += 25
+    counts = {c: v for c, v in zip(cells, values, strict=True) if v > 0}
+    index = {c: i for i, c in enumerate(cells)}
+    neighbours = {i: [index[n] for n in h3.grid_ring(c, 1) if n in index] for i, c in enumerate(cells)}
+    w = W(neighbours)
+    g = esda.G_Local(values, w, transform="B", star=True, permutations=0)
+    ours = gi_star(counts, n_cells=len(cells))
+    # esda's ring weights stop at the edge of the study area; compare the interior cells
+    interior = [i for i, c in enumerate(cells) if len(neighbours[i]) == 6]
+    assert len(interior) > 50
+    np.testing.assert_allclose([ours.z[cells[i]] for i in interior], g.Zs[interior], rtol=1e-6)
+
+
+def test_aoristic_spreading() -> None:
+    # Monday 23:30 to Tuesday 01:30: a quarter in Mon 23h, a half in Tue 0h, a quarter in Tue 1h
+    w = aoristic_weights(datetime(2026, 3, 2, 23, 30), datetime(2026, 3, 3, 1, 30))
+    assert w.sum() == pytest.approx(1.0)
+    assert (w[23], w[24], w[25]) == pytest.approx((0.25, 0.5, 0.25))
+    assert np.count_nonzero(w) == 3
+    # a month is spread over every hour of the week, and still sums to one incident
+    month = aoristic_weights(datetime(2019, 1, 1), datetime(2019, 2, 1))
+    assert month.sum() == pytest.approx(1.0) and np.count_nonzero(month) == 168
+    # many windowed incidents sum to their count
+    rng = np.random.default_rng(5)
+    total = sum(aoristic_weights(datetime(2026, 1, 1, int(h)), datetime(2026, 1, 1, int(h)) +
+                                 np.timedelta64(int(m), "m").item()) for h, m in
+                zip(rng.integers(0, 24, 200), rng.integers(1, 5000, 200), strict=True))
+    assert total.sum() == pytest.approx(200.0)
+    # a zero-length window is a point
+    assert aoristic_weights(datetime(2026, 3, 8, 20), datetime(2026, 3, 8, 20))[6 * 24 + 20] == 1.0
+
+
+def test_planted_evening_peak_is_the_busiest_window() -> None:
+    rng = np.random.default_rng(2)
+    how = np.zeros(168)
+    for h in rng.integers(0, 168, 1000):  # background all week
+        how[h] += 1
+    for day in range(7):  # planted: 20:00–24:00 every day
+        how[day * 24 + 20: day * 24 + 24] += 30
+    m = matrix_7x24(how)
+    start, share = busiest_window(m)
+    assert format_window(start) == "20:00–24:00" and share > 0.4
+    assert set(busiest_hours(m, 4)) == {20, 21, 22, 23}
+    # a window wrapping midnight is found too
+    late = np.zeros(168)
+    late[[22, 23, 24, 25]] = 10
+    assert format_window(busiest_window(matrix_7x24(late))[0]) == "22:00–02:00"
+
+
+def test_pai_hand_checked() -> None:
+    """100 cells; train hotspots A, B, C; test incidents: A 30, B 10, D 5, others 55 spread."""
+    train = {1: 50.0, 2: 40.0, 3: 30.0, 4: 5.0, 5: 1.0}
+    test = {1: 30.0, 2: 10.0, 4: 5.0, 7: 55.0}
+    q1, q3, q5 = hotspot_quality(train, test, n_cells=100)
+    # 1 %: cell 1 only → 30/100 hits, area 1/100 → PAI 30
+    assert (q1.cells, q1.hits, q1.hit_rate, q1.pai) == (1, 30.0, 0.30, pytest.approx(30.0))
+    # 3 %: cells 1–3 → 40/100, area 3/100 → PAI 13.33
+    assert (q3.cells, q3.hits, q3.pai) == (3, 40.0, pytest.approx(40 / 3))
+    # 5 %: cells 1–5 → 45/100, area 5/100 → PAI 9
+    assert (q5.cells, q5.hits, q5.pai) == (5, 45.0, pytest.approx(9.0))
+
+
+def test_pareto_counts_shares_and_change() -> None:
+    rows = pareto({"theft": 50, "fight": 30, "noise": 20}, {"theft": 40, "fight": 30})
+    assert [r.key for r in rows] == ["theft", "fight", "noise"]
+    assert [r.cumulative for r in rows] == pytest.approx([0.5, 0.8, 1.0])
+    assert rows[0].change == pytest.approx(0.25) and rows[1].change == 0 and rows[2].change is None
+
+
+def test_kde_peaks_at_the_cluster() -> None:
+    rng = np.random.default_rng(4)
+    lat = np.r_[30.27 + rng.normal(0, 0.02, 500), 30.30 + rng.normal(0, 0.0005, 500)]
+    lon = np.r_[120.15 + rng.normal(0, 0.02, 500), 120.18 + rng.normal(0, 0.0005, 500)]
+    density, (lat0, lon0), (dlat, dlon) = kde_grid(lat, lon)
+    r, c = np.unravel_index(np.argmax(density), density.shape)
+    assert lat0 + (r + 0.5) * dlat == pytest.approx(30.30, abs=0.003)
+    assert lon0 + (c + 0.5) * dlon == pytest.approx(120.18, abs=0.003)
+    # density integrates to the number of points (per km² × cell area)
+    assert density.sum() * (150 / 1000) ** 2 == pytest.approx(1000, rel=0.01)

@@ -1,0 +1,110 @@
+"""Browser test of /analysis with realistic data (tens of thousands of incidents around Hangzhou)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import asyncpg
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bench import synth
+from dashboard.app import create_app
+from qingzhi import aggregate
+from qingzhi.config import Settings
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CENTER = (30.2741, 120.1551)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str, n: int, days: int, tz: str) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await synth.load(conn, synth.generate(n, days, end=synth.local_now(tz), center=CENTER), CENTER)
+            await aggregate.refresh(conn, tz)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def note(dash_duo) -> str:  # noqa: ANN001
+    return dash_duo.find_element("#an-map-note").text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_analysis_page_with_filters(dash_duo, settings: Settings) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    seed(settings.database_url, 40_000, 200, settings.timezone)
+    app = create_app(settings)
+    try:
+        browse(dash_duo, app)
+    finally:
+        app.server.extensions["qingzhi"].db.close()
+
+
+def browse(dash_duo, app) -> None:  # noqa: ANN001
+    """Drive the page: load, change the period and the priority, click a hotspot, switch language."""
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.driver.set_window_size(1600, 2200)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=zh", timeout=30)
+    dash_duo.wait_for_contains_text("#an-map-note", "个网格", timeout=30)
+    dash_duo.wait_for_element("#an-top td", timeout=30)
+    dash_duo.wait_for_contains_text("#an-summary", "高发案地区", timeout=30)
+    dash_duo.wait_for_element("#an-heat .main-svg", timeout=30)
+    dash_duo.wait_for_element("#an-quality td", timeout=30)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_30d.png"))
+    first = note(dash_duo)
+    summary = dash_duo.find_element("#an-summary").text
+    assert "高发案时段" in summary and "高发案类型" in summary
+
+    # quick pick: last 90 days → more incidents on the map
+    dash_duo.find_elements("#an-quick input")[2].click()
+    WebDriverWait(dash_duo.driver, 30).until(lambda _: note(dash_duo) != first)
+    total = lambda text: int(text.split("，")[1].split(" ")[0].replace(",", ""))  # noqa: E731
+    assert total(note(dash_duo)) > 2 * total(first)
+
+    # priority 1 only → the frequent types are the priority-1 types only (fight.street in the synthetic city)
+    dash_duo.find_elements("#an-priorities input")[0].click()
+    dash_duo.wait_for_contains_text("#an-types-table", "fight.street", timeout=20)
+    dash_duo._wait_for_callbacks()
+    cells = [td.text for td in dash_duo.find_elements("#an-types-table td")]
+    assert "fight.street" in cells and "theft.ebike" not in cells
+
+    # a click on the top hotspot lists its incidents and focuses the heat map on it
+    dash_duo.find_elements("#an-top td")[0].click()
+    dash_duo.wait_for_element("#an-cell td", timeout=20)
+    dash_duo.wait_for_contains_text("#an-heat", "热点 #1", timeout=20)
+    assert "fight.street" in dash_duo.find_element("#an-cell").text
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_90d_p1.png"))
+
+    # kernel density instead of counts: the heat image arrives, the hexagons go
+    layers = dash_duo.find_elements("#an-layers input")
+    layers[0].click()
+    layers[1].click()
+    WebDriverWait(dash_duo.driver, 30).until(
+        lambda d: d.execute_script("var i = document.querySelector('.leaflet-image-layer');"
+                                   "return i && i.src.startsWith('data:image/png');"))
+    dash_duo._wait_for_callbacks()
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "#an-map path.leaflet-interactive")
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_kde.png"))
+
+    # the same page in English
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=en", timeout=30)
+    dash_duo.wait_for_contains_text("#an-summary", "Hotspot areas", timeout=30)
+    dash_duo.wait_for_element("#an-quality td", timeout=30)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_en_30d.png"))
+    assert "Peak hours" in dash_duo.find_element("#an-summary").text
+    assert dash_duo.get_logs() == [] or all("tile.openstreetmap" in e["message"] or "Failed to load resource" in
+                                            e["message"] for e in dash_duo.get_logs())

@@ -1,0 +1,105 @@
+"""No loss, no duplicates, across the failures that happen: the ingest killed mid-stream, two
+ingest processes sharing the load, the database restarting. These need the repository's broker
+settings (deploy/mosquitto.conf), so they start their own Mosquitto; the database restart uses
+a PostgreSQL cluster of its own, never the machine's."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ingest_helpers import OwnPostgres, count_rows, query, stream_fixes, wait_until
+
+from bench.services import IngestProcess, Mosquitto
+
+pytestmark = pytest.mark.slow
+N = 20_000
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    mosquitto = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+def ingest(tmp_path: Path, name: str, database_url: str, broker: Mosquitto, root: str, **extra: str) -> IngestProcess:
+    proc = IngestProcess(tmp_path / f"{name}.log", database_url=database_url, mqtt_url=broker.url,
+                         topic_root=root, client_id=f"qz-dur-{name}-{uuid.uuid4().hex[:6]}", **extra)
+    return proc
+
+
+def publishing(broker: Mosquitto, root: str, n: int) -> threading.Thread:
+    thread = threading.Thread(target=stream_fixes, args=(broker.url, root, n), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_sigkill_mid_stream_then_restart_stores_exactly_all(
+        database_url: str, topic_root: str, broker: Mosquitto, tmp_path: Path) -> None:
+    first = ingest(tmp_path, "a", database_url, broker, topic_root).start()
+    first.wait_connected()
+    publisher = publishing(broker, topic_root, N)
+    wait_until(lambda: count_rows(database_url) >= 2000, every=0.02)
+    first.kill()
+    assert publisher.is_alive(), "the kill should land in the middle of the stream"
+    at_kill = count_rows(database_url)
+    publisher.join(120)
+    second = IngestProcess(first.log_path, **{k[3:].lower(): v for k, v in first.env.items()
+                                              if k in ("QZ_DATABASE_URL", "QZ_MQTT_URL", "QZ_TOPIC_ROOT", "QZ_CLIENT_ID")})
+    second.start()
+    try:
+        wait_until(lambda: count_rows(database_url) == N, timeout=90)
+        assert second.stop() == 0
+    finally:
+        second.kill()
+    assert at_kill < N and count_rows(database_url) == N
+    assert query(database_url, "SELECT count(DISTINCT unit) FROM positions")[0][0] == 100
+    assert "session present: True" in second.log()
+
+
+def test_shared_subscription_two_processes_store_each_fix_once(
+        database_url: str, topic_root: str, broker: Mosquitto, tmp_path: Path) -> None:
+    group = f"g{uuid.uuid4().hex[:8]}"
+    procs = [ingest(tmp_path, name, database_url, broker, topic_root, share_group=group).start() for name in "ab"]
+    try:
+        for p in procs:
+            p.wait_connected()
+            assert f"$share/{group}/{topic_root}/#" in p.log()
+        publishing(broker, topic_root, N).join(120)
+        wait_until(lambda: count_rows(database_url) == N, timeout=90)
+        assert [p.stop() for p in procs] == [0, 0]
+    finally:
+        for p in procs:
+            p.kill()
+    stats = [json.loads(r["stats"]) for r in query(database_url, "SELECT stats FROM ingest_stats")]
+    assert len(stats) == 2 and all(s["messages"] > 0 for s in stats)
+    assert sum(s["messages"] for s in stats) == N == count_rows(database_url)   # each delivered to one only
+
+
+def test_database_restart_mid_stream_loses_nothing(topic_root: str, broker: Mosquitto, tmp_path: Path) -> None:
+    pg = OwnPostgres().init()
+    proc = None
+    try:
+        proc = ingest(tmp_path, "db", pg.url, broker, topic_root).start()
+        proc.wait_connected()
+        publisher = publishing(broker, topic_root, N)
+        wait_until(lambda: count_rows(pg.url) >= 2000, every=0.02)
+        pg.stop()
+        assert publisher.is_alive()
+        wait_until(lambda: "database unreachable" in proc.log(), timeout=30)
+        pg.start()
+        publisher.join(120)
+        wait_until(lambda: count_rows(pg.url) == N, timeout=90)
+        assert proc.stop() == 0
+        assert count_rows(pg.url) == N
+        log = proc.log()
+        assert "not acknowledging" in log and log.index("database unreachable") < log.rindex("database connection ok")
+    finally:
+        if proc:
+            proc.kill()
+        pg.destroy()

@@ -1,0 +1,43 @@
+"""OwnTracks mapping (part of Decode): location → gps, lwt → offline, other types ignored."""
+
+from __future__ import annotations
+
+import pytest
+from ingest_helpers import ROOT, make_message, now_ms
+
+from ingest.decode import Decode
+from ingest.topics import Topics
+
+
+@pytest.fixture
+def decode() -> Decode:
+    return Decode(Topics(ROOT))
+
+
+def test_location_maps_units(decode: Decode) -> None:
+    tst = now_ms() // 1000
+    msg = decode.handle(make_message(topic="owntracks/s2/phone7", payload={
+        "_type": "location", "lat": 30.1, "lon": 120.2, "tst": tst, "vel": 36, "cog": 270, "acc": 12,
+        "batt": 55, "tid": "p7", "conn": "m"}))
+    assert msg is not None and msg.kind == "gps" and (msg.station, msg.unit) == ("s2", "phone7")
+    [item] = msg.items
+    assert item.ts_ms == tst * 1000
+    assert item.shape.speed == pytest.approx(10.0)      # 36 km/h
+    assert item.shape.heading == 270 and item.shape.acc == 12 and item.shape.batt == 55
+    assert item.extra == {"tid": "p7", "conn": "m"}
+
+
+def test_lwt_is_offline_at_receive_time(decode: Decode) -> None:
+    msg = decode.handle(make_message(topic="owntracks/s2/phone7", payload={"_type": "lwt", "tst": 1}, recv_ms=99))
+    assert msg is not None and msg.kind == "status"
+    assert msg.items[0].shape.status == "offline" and msg.items[0].ts_ms == 99
+
+
+def test_other_types_ignored(decode: Decode) -> None:
+    msg = make_message(topic="owntracks/s2/phone7", payload={"_type": "waypoint", "desc": "home"})
+    assert decode.handle(msg) is None and msg.rejects == []
+
+
+def test_bad_location_rejected(decode: Decode) -> None:
+    msg = make_message(topic="owntracks/s2/phone7", payload={"_type": "location", "lat": 30.1, "lon": 120.2})
+    assert decode.handle(msg) is None and "tst" in msg.rejects[0][1]

@@ -1,0 +1,189 @@
+"""Stage Rows + store.write_batch against the real PostgreSQL: history, live rows, incidents,
+lifecycle, alerts, acks, rejects, housekeeping. No broker: the batch is built directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+from ingest_helpers import ROOT, make_message, now_ms, query
+
+from ingest import store
+from ingest.enrich import Jurisdictions
+from ingest.message import Msg
+from ingest.pipeline import build_pipeline
+from ingest.writer import build_batch
+
+SQUARE = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]]}
+
+
+def write(url: str, *msgs: Msg) -> None:
+    """One batch, one transaction, as the writer does it."""
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            jur = Jurisdictions()
+            jur.update(await store.load_stations(conn))
+            rows, rejects, _ = build_batch(build_pipeline(ROOT, "k", jur), list(msgs))
+            await store.prepare(conn)
+            await store.write_batch(conn, rows, rejects)
+        finally:
+            await conn.close()
+    asyncio.run(go())
+
+
+def gps(unit: str = "u1", ts: int | None = None, **fields: object) -> Msg:
+    return make_message(topic=f"{ROOT}/s1/{unit}/gps", ts=ts or now_ms(), **fields)
+
+
+def status(payload: dict, unit: str = "u1") -> Msg:
+    return make_message(topic=f"{ROOT}/s1/{unit}/status", payload=payload)
+
+
+def cam(state: str, ts: int, unit: str = "u1", **fields: object) -> Msg:
+    return make_message(topic=f"{ROOT}/s1/{unit}/cam", payload={"ts": ts, "state": state, **fields})
+
+
+def incident(**fields: object) -> Msg:
+    return make_message(topic=f"{ROOT}/incidents", payload={
+        "id": "110-7", "ts": now_ms() - 60_000, "lat": 30.05, "lon": 120.05, "type": "theft.ebike", **fields})
+
+
+def test_duplicates_stored_once_in_and_across_batches(database_url: str) -> None:
+    t = now_ms()
+    write(database_url, gps(ts=t), gps(ts=t), gps(ts=t + 1000))
+    write(database_url, gps(ts=t), gps(ts=t + 1000))
+    assert query(database_url, "SELECT count(*) FROM positions")[0][0] == 2
+
+
+def test_late_fix_is_history_only(database_url: str) -> None:
+    t = now_ms()
+    write(database_url, gps(ts=t, lat=30.2))
+    v1 = query(database_url, "SELECT version FROM units")[0][0]
+    write(database_url, gps(ts=t - 60_000, lat=30.9))
+    [unit] = query(database_url, "SELECT * FROM units")
+    assert unit["lat"] == 30.2 and unit["version"] == v1
+    assert unit["station"] == "s1" and unit["kind"] == "unknown"
+    assert query(database_url, "SELECT count(*) FROM positions")[0][0] == 2
+    write(database_url, gps(ts=t + 1000, lat=30.3))
+    [unit] = query(database_url, "SELECT lat, version FROM units")
+    assert unit["lat"] == 30.3 and unit["version"] > v1
+
+
+def test_newest_of_a_batch_wins_and_extra_kept(database_url: str) -> None:
+    t = now_ms()
+    write(database_url, gps(ts=t + 2000, lat=30.5, sats=7), gps(ts=t, lat=30.1))
+    assert query(database_url, "SELECT lat FROM units")[0][0] == 30.5
+    extra = query(database_url, "SELECT extra FROM positions WHERE lat = 30.5")[0][0]
+    assert json.loads(extra) == {"sats": 7}
+
+
+def test_incident_insert_then_update_keeps_one_row_and_lifecycle(database_url: str) -> None:
+    query(database_url, "INSERT INTO stations VALUES ('west', 'W', 'W', 30.05, 120.05, $1)", json.dumps(SQUARE))
+    write(database_url, incident(caller="13800138000", address="1 Road", priority=2))
+    [row] = query(database_url, "SELECT * FROM incidents")
+    assert (row["category"], row["station"], row["priority"], row["source"]) == ("theft", "west", 2, "mqtt")
+    assert row["caller_hash"] and "13800138000" not in row["caller_hash"]
+    query(database_url, "UPDATE incidents SET state = 'assigned', assigned_at = now()")
+    write(database_url, incident(type="robbery.street", summary="update"))
+    [row] = query(database_url, "SELECT * FROM incidents")
+    assert (row["type"], row["category"], row["summary"]) == ("robbery.street", "robbery", "update")
+    assert (row["priority"], row["address"], row["state"]) == (2, "1 Road", "assigned")
+    assert row["assigned_at"] is not None
+
+
+def test_status_advances_lifecycle_never_back(database_url: str) -> None:
+    t = now_ms()
+    write(database_url, incident(), incident(id="110-8"))
+    query(database_url, "UPDATE incidents SET state = 'closed' WHERE id = '110-8'")
+    write(database_url, status({"ts": t, "status": "en_route", "incident": "110-7"}),
+          status({"ts": t, "status": "en_route", "incident": "110-8"}, unit="u2"))
+    [row] = query(database_url, "SELECT state, en_route_at FROM incidents WHERE id = '110-7'")
+    assert row["state"] == "en_route" and row["en_route_at"].timestamp() * 1000 == t
+    assert query(database_url, "SELECT state FROM incidents WHERE id = '110-8'")[0][0] == "closed"
+    write(database_url, status({"ts": t + 5000, "status": "on_scene", "incident": "110-7"}))
+    write(database_url, status({"ts": t + 9000, "status": "en_route", "incident": "110-7"}))
+    [row] = query(database_url, "SELECT state, en_route_at, on_scene_at FROM incidents WHERE id = '110-7'")
+    assert row["state"] == "on_scene" and row["on_scene_at"].timestamp() * 1000 == t + 5000
+    assert row["en_route_at"].timestamp() * 1000 == t
+
+
+def alerts(url: str) -> list[tuple[str, str, int]]:
+    return [tuple(r) for r in query(url, "SELECT kind, subject, severity FROM alerts ORDER BY ts, kind")]
+
+
+def test_alerts_on_transitions_only(database_url: str) -> None:
+    t = now_ms() - 10_000
+    sos = status({"ts": t, "status": "busy", "sos": True})
+    write(database_url, sos, cam("standby", t), cam("recording", t + 1000))
+    write(database_url, status({"ts": t, "status": "busy", "sos": True}),            # redelivery
+          status({"ts": t + 1000, "status": "busy", "sos": True}),                   # still in SOS
+          cam("streaming", t + 2000), cam("fault", t + 3000, batt=15))
+    assert alerts(database_url) == [("sos", "u1", 1), ("cam_recording", "u1", 3),
+                                    ("cam_batt_low", "u1", 3), ("cam_fault", "u1", 2)]
+    write(database_url, status({"status": "offline"}))
+    write(database_url, status({"status": "offline"}))   # a repeated last will: no change
+    assert alerts(database_url)[-1] == ("unit_offline", "u1", 2)
+    assert len(alerts(database_url)) == 5
+    assert query(database_url, "SELECT count(*) FROM statuses WHERE status = 'offline'")[0][0] == 1
+    [unit] = query(database_url, "SELECT status, sos, cam_state, cam_batt FROM units")
+    assert tuple(unit) == ("offline", False, "fault", 15)
+
+
+def test_acks_first_wins(database_url: str) -> None:
+    cid = uuid.uuid4()
+    query(database_url, """INSERT INTO commands (id, ts, unit, station, kind, issued_by)
+                           VALUES ($1, now(), 'u1', 's1', 'recall', 'test')""", cid)
+    t = now_ms() - 5000
+    ack = f"{ROOT}/s1/u1/ack"
+    write(database_url, make_message(topic=ack, payload={"id": str(cid), "ts": t}),
+          make_message(topic=f"{ROOT}/s1/u9/ack", payload={"id": str(cid), "ts": t - 1}))   # wrong unit
+    write(database_url, make_message(topic=ack, payload={"id": str(cid), "ts": t + 3000}),
+          make_message(topic=ack, payload={"id": "not-a-uuid"}))
+    [cmd] = query(database_url, "SELECT ack_ts, ack_recv_ts FROM commands")
+    assert cmd["ack_ts"].timestamp() * 1000 == t and cmd["ack_recv_ts"] is not None
+    assert query(database_url, "SELECT count(*) FROM acks")[0][0] == 3
+
+
+def test_bad_and_good_in_one_batch(database_url: str) -> None:
+    t = now_ms()
+    write(database_url, gps(ts=t), make_message(payload=b"\xff\xfe junk"), gps(ts=t + 1, lat=0, lon=0),
+          make_message(topic=f"{ROOT}/nowhere", payload={}), gps(ts=t + 2))
+    assert query(database_url, "SELECT count(*) FROM positions")[0][0] == 2
+    rows = query(database_url, "SELECT topic, payload, reason FROM rejects ORDER BY id")
+    assert [r["reason"].split(":")[0] for r in rows] == ["not JSON", "bad gps", "unknown topic under qz/v1"]
+    assert bytes(rows[0]["payload"]) == b"\xff\xfe junk"
+
+
+def test_housekeeping(database_url: str) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            old = (datetime.now(timezone.utc) - timedelta(days=30)).date()
+            await conn.execute("SELECT qz_ensure_partitions('positions', $1, $1)", old)
+            made, dropped = await store.ensure_partitions(conn, retention_days=8)
+            assert made == 0 and dropped >= 1
+            assert await conn.fetchval("SELECT to_regclass($1)", f"positions_p{old:%Y%m%d}") is None
+            await conn.execute("""INSERT INTO units (id, station, fix_ts, lat, lon)
+                                  VALUES ('gone', 's1', now() - interval '10 minutes', 30, 120),
+                                         ('here', 's1', now(), 30, 120)""")
+            assert await store.raise_lost_alerts(conn, 300) == 1
+            assert await store.raise_lost_alerts(conn, 300) == 0   # once per loss
+            await store.save_stats(conn, "ingest-a", datetime.now(timezone.utc), {"msgs_per_s": 12.5})
+            [row] = await store.read_stats(conn)
+            assert row["instance"] == "ingest-a" and json.loads(row["stats"]) == {"msgs_per_s": 12.5}
+        finally:
+            await conn.close()
+    asyncio.run(go())
+    assert query(database_url, "SELECT kind, subject FROM alerts")[0] == ("unit_lost", "gone")
+
+
+@pytest.mark.parametrize("n", [3])
+def test_gps_array_one_message_many_rows(database_url: str, n: int) -> None:
+    t = now_ms()
+    write(database_url, make_message(payload=[{"ts": t + i, "lat": 30.1, "lon": 120.1} for i in range(n)]))
+    assert query(database_url, "SELECT count(*) FROM positions")[0][0] == n
