@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.components import fmt_time
 from dashboard.data.lifecycle import NEXT
 from dashboard.data.response_times import INTERVALS, incident_times
 from dashboard.i18n import STRINGS, t
@@ -20,13 +20,6 @@ FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_al
 REVIEW_RESULTS = ("approved", "returned")
 STEP_BUTTONS = ("en_route", "on_scene", "handled")
 ASSIGNABLE = ("received", "assigned", "en_route", "on_scene")
-
-
-def fmt_time(ts: dt.datetime | None, tz: str, *, with_date: bool = False) -> str:
-    """A time in the configured zone."""
-    if ts is None:
-        return "—"
-    return ts.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 
 def fmt_dur(seconds: float | None) -> str:

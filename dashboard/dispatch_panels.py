@@ -17,7 +17,8 @@ from dashboard.data import dispatch as data
 from dashboard.data import repeats
 from dashboard.data.dispatch_config import DispatchConfig, load_config
 from dashboard.data.response_times import DIMENSIONS, INTERVALS, response_times
-from dashboard.dispatch_components import fmt_dur, fmt_time, type_label
+from dashboard.components import fmt_time
+from dashboard.dispatch_components import fmt_dur, type_label
 from dashboard.i18n import lang_of, t
 from qingzhi.errors import QingzhiError
 
