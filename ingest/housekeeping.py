@@ -69,7 +69,7 @@ class Housekeeping:
                     last_chores = time.monotonic()
                     await self.chores()
                 log.info(log_line(await self.save_stats()))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # noqa: BLE001 - chores must outlive a database outage or a bug
                 log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__, exc)
                 await self.close()
 
