@@ -44,7 +44,7 @@ class Stopped(Exception):
 
 def is_connection_error(exc: BaseException) -> bool:
     """True for errors that a reconnect can cure (qingzhi.db.connect turns them into QingzhiError)."""
-    return isinstance(exc, CONNECTION_ERRORS + (QingzhiError,)) and not isinstance(exc, REFUSED)
+    return isinstance(exc, CONNECTION_ERRORS + (QingzhiError,)) and not isinstance(exc, asyncpg_base.DataError)
 
 
 def build_batch(pipeline: tuple[Stage, ...], batch: list[Msg]) -> tuple[dict[str, list[tuple]], list[tuple], int]:
