@@ -54,6 +54,7 @@ class Housekeeping:
         """Upsert this process's ingest_stats row; return the figures."""
         self.stats.broker = "stopped" if final else ("ok" if self.source.connected else "down")
         self.stats.backlog = len(self.inbox)
+        self.stats.backpressure_s = self.inbox.blocked_s
         snap = self.stats.snapshot()
         await store.save_stats(await self._conn(), self.instance, self.started, snap)
         return snap
