@@ -1,0 +1,82 @@
+"""The embedded pair of `qingzhi demo` (pgserver + amqtt) with the real ingest and the simulator:
+everything the fleet sends lands in the embedded PostgreSQL, also what it sent while the ingest was down."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sim_helpers import Recorder, run_for, table_counts
+
+from bench.services import IngestProcess
+from qingzhi.config import load_settings
+from qingzhi.embedded import EmbeddedBroker, free_port, start_postgres
+from qingzhi.simulator.live import Simulation
+from qingzhi.simulator.run import prepare, store
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def embedded_pg() -> Iterator[str]:
+    """An embedded PostgreSQL in a fresh directory under /tmp (not pytest's 0700 tmp root: see test_demo)."""
+    folder = Path(tempfile.mkdtemp(prefix="qz-emb-", dir="/tmp"))
+    with start_postgres(folder) as server:
+        yield server.get_uri()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def amqtt() -> Iterator[EmbeddedBroker]:
+    broker = EmbeddedBroker(free_port())
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def test_fleet_lands_in_embedded_pg_across_an_ingest_restart(embedded_pg: str, amqtt: EmbeddedBroker,
+                                                             tmp_path: Path) -> None:
+    settings = load_settings(database_url=embedded_pg, mqtt_url=amqtt.url, mqtt_protocol="3.1.1",
+                             topic_root=f"qzemb/{uuid.uuid4().hex[:8]}", client_id=f"qz-emb-{uuid.uuid4().hex[:6]}")
+    district, specs = prepare(settings, units=24, stations=2, seed=9, roads=None)
+    store(settings, district, specs)  # migrations and reference data
+    before = asyncio.run(table_counts(embedded_pg))
+    ingest_settings = settings.model_dump(include={"database_url", "mqtt_url", "mqtt_protocol", "topic_root",
+                                                   "client_id"})
+    ingest = IngestProcess(tmp_path / "ingest.log", **ingest_settings).start()
+    ingest.wait_connected()
+    sim = Simulation(settings, district, specs, rate=0.5, speedup=60.0, incidents_per_hour=240.0, seed=9)
+    recorder = Recorder(sim)
+    restarted: list[IngestProcess] = []
+
+    def restart_ingest() -> None:
+        assert ingest.stop() == 0  # SIGTERM: clean exit; its persistent session keeps collecting
+        sent_while_down = len(recorder.sent)
+        time.sleep(3)
+        assert len(recorder.sent) > sent_while_down + 50  # the fleet kept publishing meanwhile
+        restarted.append(IngestProcess(tmp_path / "ingest.log", **ingest_settings).start())
+
+    try:
+        run_for(sim, 8, during=restart_ingest)
+        expected = recorder.expected_rows()
+        assert expected["positions"] > 24 * 10 and expected["statuses"] >= 24 and expected["cam_states"] >= 24
+        assert expected["incidents"] >= 1
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            got = asyncio.run(table_counts(embedded_pg)) - before
+            if all(got[t] >= expected[t] for t in expected):
+                break
+            time.sleep(0.5)
+        assert {t: got[t] for t in expected} == dict(expected)  # nothing lost, nothing doubled
+        assert got["rejects"] == 0
+        assert restarted and restarted[0].stop() == 0
+    finally:
+        ingest.kill()
+        for proc in restarted:
+            proc.kill()
