@@ -24,6 +24,7 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
     """`preferred` if nothing listens there, else a free port the OS picks."""
     for port in ([preferred] if preferred else []) + [0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
             try:
                 s.bind((host, port))
             except OSError:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -76,8 +78,16 @@ def _postmaster(data_dir: Path) -> psutil.Process:
     return psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
 
 
-def test_demo_runs_and_stops_cleanly_twice(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+@pytest.fixture
+def data_dir():
+    """A data directory outside pytest's tmp root: pytest resets that root to mode 0700 (even from other
+    sessions running at the same time), which locks out the `pgserver` user PostgreSQL runs as under root."""
+    folder = Path(tempfile.mkdtemp(prefix="qz-demo-", dir="/tmp"))
+    yield folder / "data"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:
     port = free_port()
     demo = Demo(data_dir, port)
     line = demo.wait_for("qingzhi demo is running")
