@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,23 +51,25 @@ def test_fleet_lands_in_embedded_pg_across_an_ingest_restart(embedded_pg: str, a
     ingest_settings = settings.model_dump(include={"database_url", "mqtt_url", "mqtt_protocol", "topic_root",
                                                    "client_id"})
     ingest = IngestProcess(tmp_path / "ingest.log", **ingest_settings).start()
-    ingest.wait_connected()
-    sim = Simulation(settings, district, specs, rate=0.5, speedup=60.0, incidents_per_hour=240.0, seed=9)
-    recorder = Recorder(sim)
-    restarted: list[IngestProcess] = []
-
-    def restart_ingest() -> None:
-        assert ingest.stop() == 0  # SIGTERM: clean exit; its persistent session keeps collecting
-        sent_while_down = len(recorder.sent)
-        time.sleep(3)
-        assert len(recorder.sent) > sent_while_down + 50  # the fleet kept publishing meanwhile
-        restarted.append(IngestProcess(tmp_path / "ingest.log", **ingest_settings).start())
-
+    restarted: IngestProcess | None = None
     try:
-        run_for(sim, 8, during=restart_ingest)
-        expected = recorder.expected_rows()
-        assert expected["positions"] > 24 * 10 and expected["statuses"] >= 24 and expected["cam_states"] >= 24
-        assert expected["incidents"] >= 1
+        ingest.wait_connected()
+        expected: Counter[str] = Counter()
+        # 1. the fleet runs with the ingest up; 2. the ingest is stopped (cleanly, SIGTERM) and a fleet runs
+        # while it is down: its persistent session on amqtt collects those messages; 3. the ingest restarts.
+        # (The fleet pauses while the ingest shuts down: amqtt 0.12 drops QoS 1 messages that are in flight
+        # to a client when it disconnects, instead of redelivering them; see the demo docstring.)
+        for phase, seed in (("up", 9), ("down", 10)):
+            if phase == "down":
+                assert ingest.stop() == 0
+            sim = Simulation(settings, district, specs, rate=0.5, speedup=60.0, incidents_per_hour=240.0, seed=seed)
+            recorder = Recorder(sim)
+            run_for(sim, 4)
+            expected += recorder.expected_rows()
+        down = recorder.expected_rows()
+        assert down["positions"] > 24 * 4 and down["statuses"] >= 24 and down["cam_states"] >= 24
+        assert asyncio.run(table_counts(embedded_pg)) - before != expected  # nothing of phase 2 stored yet
+        restarted = IngestProcess(tmp_path / "ingest.log", **ingest_settings).start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             got = asyncio.run(table_counts(embedded_pg)) - before
@@ -74,9 +77,9 @@ def test_fleet_lands_in_embedded_pg_across_an_ingest_restart(embedded_pg: str, a
                 break
             time.sleep(0.5)
         assert {t: got[t] for t in expected} == dict(expected)  # nothing lost, nothing doubled
-        assert got["rejects"] == 0
-        assert restarted and restarted[0].stop() == 0
+        assert got["rejects"] == 0 and expected["incidents"] >= 1
+        assert restarted.stop() == 0
     finally:
         ingest.kill()
-        for proc in restarted:
-            proc.kill()
+        if restarted:
+            restarted.kill()
