@@ -3,6 +3,11 @@
 amqtt speaks MQTT 3.1.1 only, and it keeps queued messages for an offline persistent session
 only when the client logged in with a username: an anonymous session is treated as clean. So
 the broker refuses anonymous clients and every component logs in with a username (any password).
+
+Measured limit of amqtt 0.12.1: a QoS 1 message delivered to a persistent-session client that
+disconnects before acknowledging it is dropped, not redelivered when the session resumes (the
+broker discards its in-flight copy when the PUBACK wait ends). So the demo stops the simulator
+before the ingest; for the no-loss guarantee across crashes use Mosquitto (docker-compose).
 """
 
 from __future__ import annotations
