@@ -97,9 +97,11 @@ class Writer:
 
     async def write(self, batch: list[Msg]) -> None:
         """Run the pipeline over the batch and commit it (retrying connection errors)."""
+        started = time.monotonic()
         rows, rejects, newest = build_batch(self.pipeline, batch)
         try:
             await self._commit(rows, rejects)
+            log.debug("committed a batch of %d message(s) in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
         except REFUSED as exc:
             log.error("batch of %d refused by the database (%s); writing it one message at a time", len(batch), exc)
             await self._one_by_one(batch)

@@ -228,7 +228,8 @@ async def write_history(conn: asyncpg.Connection, backfill: Backfill, days: floa
                         now: datetime | None = None) -> Counts:
     """Back-fill `days` of incidents (and statuses, camera states) and `track_days` of tracks, ending now.
 
-    A second run continues from the newest simulated incident instead of repeating the period.
+    A second run continues from the newest simulated incident (and the newest fix) instead of
+    repeating the period.
     """
     now = now or utcnow()
     start = now - timedelta(days=days)
@@ -236,6 +237,9 @@ async def write_history(conn: asyncpg.Connection, backfill: Backfill, days: floa
     if last is not None and last > start:
         start = last + timedelta(seconds=1)
     track_start = max(start, now - timedelta(days=min(track_days, days)))
+    last_fix = await conn.fetchval("SELECT max(ts) FROM positions WHERE ts >= $1", now - timedelta(days=track_days))
+    if last_fix is not None:  # tracks are there already (an earlier back-fill or live data): add only what follows
+        track_start = max(track_start, last_fix + timedelta(seconds=1))
     counts = Counts()
     if start >= now:
         return counts
