@@ -107,13 +107,14 @@ def profiles(rows: list[dict[str, Any]]) -> dict[int, Profile]:
     """Per cell: its type counts, its 168 hour-of-week weights (aoristic for windows), its stations."""
     out: dict[int, Profile] = {}
     for r in rows:
-        types, how, stations = out.setdefault(r["cell"], (Counter(), np.zeros(168), Counter()))
-        types[r["type"]] += 1
-        stations[r["station"]] += 1
-        if r["how"] is not None:
-            how[r["how"]] += 1
-        else:
-            how += np.asarray(r["how_w"], float)
+        if r["cell"] not in out:
+            out[r["cell"]] = (Counter(), np.zeros(168), Counter())
+        types, how, stations = out[r["cell"]]
+        if r["type"] is not None:
+            types[r["type"]] += r["n"]
+            stations[r["station"]] += r["n"]
+        elif r["how"] is not None:  # (the windowed incidents' group has neither: their hours come apart)
+            how[r["how"]] += r["n"]
     return out
 
 
