@@ -17,7 +17,7 @@ import h3.api.basic_int as h3
 import numpy as np
 
 from qingzhi.analytics.aoristic import busiest_hours, busiest_window, format_window, matrix_7x24
-from qingzhi.analytics.hotspots import GiStar, Z95, Z99, cell_polygon, kde_grid, top_cells
+from qingzhi.analytics.hotspots import GiStar, Z95, Z99, cell_center, cell_polygon, kde_grid, top_cells
 from qingzhi.analytics.ranking import change
 
 # Yellow → orange → red (ColorBrewer YlOrRd), light to dark.
@@ -72,7 +72,7 @@ def kde_overlay(counts10: Mapping[int, float], bandwidth_m: float = 300.0) -> tu
     if not counts10:
         return None
     cells = list(counts10)
-    ll = np.array([h3.cell_to_latlng(c) for c in cells])
+    ll = np.array([cell_center(c) for c in cells])
     density, (lat0, lon0), (dlat, dlon) = kde_grid(
         ll[:, 0], ll[:, 1], np.fromiter(counts10.values(), float, len(cells)), cell_m=100.0, bandwidth_m=bandwidth_m)
     rows, cols = density.shape

@@ -114,17 +114,21 @@ def _frame(records: list[Any]) -> pd.DataFrame:
 
 
 def _deltas(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per-table changes: new contributions minus old ones, zero changes dropped."""
+    """Per-table changes: new contributions minus old ones, zero changes dropped.
+
+    Grouping sorts by key (day or month first), so rows go into the tables in time order and a
+    period's rows sit together on disk.
+    """
     both = pd.concat([old.assign(sign=-1), new.assign(sign=1)], ignore_index=True)
     if both.empty:
         return {}
     both["month"] = [d.replace(day=1) for d in both["day"]]
-    cell = both.groupby(CELL_KEY, sort=False).agg(
+    cell = both.groupby(CELL_KEY).agg(
         cell9=("cell9", "first"), cell8=("cell8", "first"), category=("category", "first"), n=("sign", "sum"))
-    cell_month = both.groupby(CELL_MONTH_KEY, sort=False).agg(
+    cell_month = both.groupby(CELL_MONTH_KEY).agg(
         cell8=("cell8", "first"), category=("category", "first"), n=("sign", "sum"))
-    cell_all = both.groupby(CELL_ALL_KEY, sort=False).agg(cell8=("cell8", "first"), n=("sign", "sum"))
-    types = both.groupby(TYPE_KEY, sort=False).agg(category=("category", "first"), n=("sign", "sum"))
+    cell_all = both.groupby(CELL_ALL_KEY).agg(cell8=("cell8", "first"), n=("sign", "sum"))
+    types = both.groupby(TYPE_KEY).agg(category=("category", "first"), n=("sign", "sum"))
     point = both[both["how"].notna()].assign(w=lambda d: d["sign"].astype(float))
     spread = both[both["how"].isna()]
     if not spread.empty:
@@ -132,9 +136,9 @@ def _deltas(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFrame]:
         rep = spread.loc[spread.index.repeat(168)].assign(how=np.tile(np.arange(168), len(spread)), w=weights.ravel())
         point = pd.concat([point, rep[rep["w"] != 0]], ignore_index=True)
     point["how"] = point["how"].astype(int)
-    how = point.groupby(HOW_KEY, sort=False).agg(category=("category", "first"), w=("w", "sum"))
-    how_month = point.groupby(HOW_MONTH_KEY, sort=False).agg(category=("category", "first"), w=("w", "sum"))
-    how_all = point.groupby(HOW_ALL_KEY, sort=False).agg(w=("w", "sum"))
+    how = point.groupby(HOW_KEY).agg(category=("category", "first"), w=("w", "sum"))
+    how_month = point.groupby(HOW_MONTH_KEY).agg(category=("category", "first"), w=("w", "sum"))
+    how_all = point.groupby(HOW_ALL_KEY).agg(w=("w", "sum"))
     return {
         "an_cell_day": cell[cell["n"] != 0].reset_index(),
         "an_cell_month": cell_month[cell_month["n"] != 0].reset_index(),

@@ -140,3 +140,21 @@ def test_kde_peaks_at_the_cluster() -> None:
     assert lon0 + (c + 0.5) * dlon == pytest.approx(120.18, abs=0.003)
     # density integrates to the number of points (per km² × cell area)
     assert density.sum() * (150 / 1000) ** 2 == pytest.approx(1000, rel=0.01)
+
+
+def test_kde_ranking_flags_the_planted_spot_and_its_empty_neighbours() -> None:
+    from qingzhi.analytics.hotspots import kde_scores
+
+    counts10: dict[int, float] = {}
+    rng = np.random.default_rng(6)
+    for la, lo in zip(30.29 + rng.normal(0, 0.0003, 200), 120.17 + rng.normal(0, 0.0003, 200), strict=True):
+        c = h3.latlng_to_cell(la, lo, 10)
+        counts10[c] = counts10.get(c, 0) + 1
+    far = h3.latlng_to_cell(30.20, 120.10, 10)
+    counts10[far] = 1
+    scores = kde_scores(counts10, 9)
+    planted = h3.latlng_to_cell(30.29, 120.17, 9)
+    best = max(scores, key=scores.get)
+    assert best in h3.grid_disk(planted, 1)
+    ring = [c for c in h3.grid_ring(planted, 1) if not any(h3.cell_to_parent(x, 9) == c for x in counts10)]
+    assert ring and all(scores[c] > scores[h3.cell_to_parent(far, 9)] for c in ring)  # empty but next to the spot

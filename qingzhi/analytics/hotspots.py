@@ -40,7 +40,7 @@ def study_area_cells(counts: Mapping[int, float], margin: int = 1) -> int:
     if not counts:
         return 0
     res = h3.get_resolution(next(iter(counts)))
-    lat_lon = np.array([h3.cell_to_latlng(c) for c in counts])
+    lat_lon = np.array([cell_center(c) for c in counts])
     pad_km = h3.average_hexagon_edge_length(res, unit="km") * 2 * margin
     (lat0, lon0), (lat1, lon1) = lat_lon.min(axis=0), lat_lon.max(axis=0)
     height_km = (lat1 - lat0) * 111.32 + 2 * pad_km
@@ -145,6 +145,29 @@ def kde_grid(
     return smooth / (cell_m / 1000.0) ** 2, (lat0, lon0), (dlat, dlon)
 
 
+def kde_scores(counts10: Mapping[int, float], res: int, bandwidth_m: float = 300.0) -> dict[int, float]:
+    """Kernel density at the centre of every cell (at `res`) with incidents or next to one.
+
+    Ranking cells by this instead of by their own count is the KDE hotspot method: it can flag
+    an empty cell between busy ones and smooths sparse types.
+    """
+    if not counts10:
+        return {}
+    cells10 = list(counts10)
+    ll = np.array([cell_center(c) for c in cells10])
+    density, (lat0, lon0), (dlat, dlon) = kde_grid(
+        ll[:, 0], ll[:, 1], np.fromiter(counts10.values(), float, len(cells10)), bandwidth_m=bandwidth_m)
+    parents = {h3.cell_to_parent(c, res) for c in cells10}
+    candidates = {n for c in parents for n in h3.grid_disk(c, 1)}
+    scores = {}
+    for cell in candidates:
+        lat, lon = cell_center(cell)
+        r, c = int((lat - lat0) / dlat), int((lon - lon0) / dlon)
+        inside = 0 <= r < density.shape[0] and 0 <= c < density.shape[1]
+        scores[cell] = float(density[r, c]) if inside else 0.0
+    return scores
+
+
 @dataclass(frozen=True)
 class Quality:
     """How well the hotspots of a training period predicted the incidents of a test period."""
@@ -176,6 +199,12 @@ def hotspot_quality(
         rate = hits / total if total else 0.0
         out.append(Quality(share, len(flagged), hits, total, rate, rate / area_share if area_share else 0.0))
     return out
+
+
+@lru_cache(maxsize=500_000)
+def cell_center(cell: int) -> tuple[float, float]:
+    """(lat, lon) of the cell's centre (cached: the same cells come back at every update)."""
+    return h3.cell_to_latlng(cell)
 
 
 @lru_cache(maxsize=200_000)
