@@ -11,11 +11,112 @@ NAV_LINKS = "app-nav-links"
 LANG_LINK = "app-lang-link"
 
 
-# --- live map (layouts/live.py) --------------------------------------------------------
+# --- live map (layouts/live.py, layouts/wall.py) -----------------------------------------
+LIVE_MAP = "live-map"
+LIVE_CONFIG = "live-config"            # dcc.Store: settings and labels for assets/js/*live*.js
+LIVE_STARTED = "live-started"          # dummy output of the clientside start call
+LIVE_STATION = "live-station"          # station filter dropdown
+LIVE_OPTIONS = "live-options"          # checklist: show off-duty units, sound
+LIVE_SEARCH = "live-search"
+LIVE_SEARCH_MSG = "live-search-msg"
+LIVE_SELECTED = "live-selected"        # dcc.Store: call sign of the clicked unit (set from JS)
+LIVE_DETAILS = "live-details"
+LIVE_TRAIL = "live-trail"              # dl.Polyline of the selected unit's last 30 minutes
+LIVE_COUNTS = "live-counts"
+LIVE_ALERTS = "live-alerts"            # alert feed, children set from JS
+LIVE_ALERTS_OPEN = "live-alerts-open"
+LIVE_BANNER = "live-banner"            # "connection lost since ..."
+LIVE_CLOCK = "live-clock"
 
+
+def live_layer(name: str) -> str:
+    """Id of the dl.GeoJSON of a live map layer (dashboard/layers.py)."""
+    return f"live-layer-{name}"
+
+
+def live_ack(alert_id: int | str) -> dict:
+    """Pattern-matching id of an alert's acknowledge button."""
+    return {"type": "live-ack", "alert": alert_id}
 
 
 # --- dispatch (layouts/dispatch.py) ----------------------------------------------------
+DISPATCH_TICK = "dispatch-tick"
+DISPATCH_SELECTED = "dispatch-selected"
+DISPATCH_REFRESH = "dispatch-refresh"  # bumped after every action so the panels redraw at once
+DISPATCH_SIG = "dispatch-sig"  # what the detail panels last showed (skip redraws that change nothing)
+DISPATCH_MSG = "dispatch-msg"
+DISPATCH_TABS = "dispatch-tabs"
+DISPATCH_QUEUE = "dispatch-queue"
+DISPATCH_QUEUE_COUNT = "dispatch-queue-count"
+DISPATCH_MAP = "dispatch-map"
+DISPATCH_MAP_LAYER = "dispatch-map-layer"
+DISPATCH_HEAD = "dispatch-head"
+DISPATCH_UNITS = "dispatch-units"
+DISPATCH_RECOMMEND = "dispatch-recommend"
+DISPATCH_ACTIONS = "dispatch-actions"
+DISPATCH_CLICK = "dispatch-click"  # the map point chosen for a new incident
+DISPATCH_FORM_TYPE = "dispatch-form-type"
+DISPATCH_FORM_PRIORITY = "dispatch-form-priority"
+DISPATCH_FORM_ADDRESS = "dispatch-form-address"
+DISPATCH_FORM_SUMMARY = "dispatch-form-summary"
+DISPATCH_FORM_CALLER = "dispatch-form-caller"
+DISPATCH_FORM_WHERE = "dispatch-form-where"
+DISPATCH_FORM_SUBMIT = "dispatch-form-submit"
+DISPATCH_FLAGS = "dispatch-flags"
+DISPATCH_FLAG_DETAIL = "dispatch-flag-detail"
+DISPATCH_FOLLOWUPS = "dispatch-followups"
+DISPATCH_TIMES_BY = "dispatch-times-by"
+DISPATCH_TIMES = "dispatch-times"
+
+
+def dispatch_incident(incident: str, where: str = "queue") -> dict:
+    """A clickable incident: `where` is queue or flag (the same incident may be in both lists)."""
+    return {"type": "dispatch-incident", "id": incident, "in": where}
+
+
+def dispatch_step(step: str) -> dict:
+    """A lifecycle button (en_route, on_scene, handled)."""
+    return {"type": "dispatch-step", "step": step}
+
+
+def dispatch_assign(unit: str) -> dict:
+    """The assign button of a recommended unit."""
+    return {"type": "dispatch-assign", "unit": unit}
+
+
+def dispatch_release(unit: str, replace_with: str = "") -> dict:
+    """Release a unit from the selected incident (and send `replace_with` instead, if given)."""
+    return {"type": "dispatch-release", "unit": unit, "next": replace_with}
+
+
+def dispatch_action(name: str) -> dict:
+    """A button of the incident's action forms (feedback, review, cancel, merge)."""
+    return {"type": "dispatch-action", "name": name}
+
+
+def dispatch_field(name: str) -> dict:
+    """An input of the incident's action forms (result, rating, note, reason, into)."""
+    return {"type": "dispatch-field", "name": name}
+
+
+def dispatch_flag(key: str) -> dict:
+    """A repeat flag in the list (click: show its incidents)."""
+    return {"type": "dispatch-flag", "key": key}
+
+
+def dispatch_flag_task(key: str) -> dict:
+    """Make a follow-up task from a repeat flag."""
+    return {"type": "dispatch-flag-task", "key": key}
+
+
+def dispatch_followup_step(task: int, step: str) -> dict:
+    """Move a follow-up task on."""
+    return {"type": "dispatch-fu-step", "task": task, "step": step}
+
+
+def dispatch_followup_input(task: int) -> dict:
+    """The text a follow-up step needs (officer, result, rating)."""
+    return {"type": "dispatch-fu-input", "task": task}
 
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,18 @@ class FleetCache:
             since, self._previous = self._previous, self._fleet.version
             self._fleet.patch(db.run(unit_rows, since))
             return self._fleet
+
+
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def fleet_cache(db: Any) -> FleetCache:
+    """The fleet cache of this database handle (one per dashboard process)."""
+    with _caches_lock:
+        if db not in _caches:
+            _caches[db] = FleetCache()
+        return _caches[db]
 
 
 def recommend(

@@ -1,0 +1,484 @@
+/**
+ * The units layer: one record and one persistent canvas marker per unit, updated in place.
+ *
+ * apply(delta) touches only units whose fields changed. Freshness (fresh / stale / lost) is
+ * aged here on a timer against the server clock, with no request. When many units are in
+ * view at low zoom they are binned into screen-grid clusters (SOS units never are);
+ * zoomed in, or with few units in view, every unit is drawn. Markers are culled to the
+ * padded viewport and reused, and clusters come from a pool, so memory stays flat.
+ */
+(function () {
+  'use strict';
+
+  const rt = window.qzRuntime;
+  const CLUSTER_BELOW_ZOOM = 16;     // never cluster at this zoom or closer
+  const CLUSTER_MIN_IN_VIEW = 1200;  // cluster only when this many units are in view
+  const CELL_PX = 56;
+  const PAD = 0.25;                  // viewport padding (fraction) kept drawn around the view
+
+  /**
+   * @param {L.Map} map
+   * @param {Object} cfg the page's live config (dashboard/live_api.py client_config)
+   */
+  function UnitLayer(map, cfg) {
+    const g = rt.glyphs;
+    this.map = map;
+    this.cfg = cfg;
+    this.cls = g.markerClasses();
+    this.units = new Map();            // id -> record
+    this.skew = 0;                     // server clock - browser clock, ms
+    this.showOffDuty = false;
+    this.visible = true;
+    this.selected = null;
+    this.needFit = true;               // fit the view to the units of the first snapshot
+    this.clusters = [];                // pool of cluster markers
+    this.clustersUsed = 0;
+    this.mode = 'points';
+    const scale = cfg.wall ? 1.5 * Math.max(1, window.innerHeight / 1080) : 1;
+    this.look = {scale: scale, flash: false, map: map};
+    if (!map.getPane('qzUnits')) {
+      map.createPane('qzUnits').style.zIndex = 620;
+    }
+    this.renderer = L.canvas({pane: 'qzUnits', padding: PAD});
+    this.group = L.featureGroup().addTo(map);
+    this.tooltip = L.tooltip({direction: 'top', offset: [0, -10 * scale], className: 'qz-unit-tip'});
+    this.fields = {};
+    cfg.fields.forEach(function (f, i) { this.fields[f] = i; }, this);
+    this.group.on('mouseover', this.onOver, this);
+    this.group.on('mouseout', function () { map.closeTooltip(this.tooltip); }, this);
+    this.group.on('click', this.onClick, this);
+    map.on('moveend', this.render, this);
+  }
+
+  UnitLayer.prototype.now = function () { return Date.now() + this.skew; };
+
+  UnitLayer.prototype.freshness = function (u, now) {
+    if (u.status === 'offline' || u.fix === null) {
+      return rt.glyphs.LOST;
+    }
+    const age = (now - u.fix) / 1000;
+    if (age >= this.cfg.lost_s) {
+      return rt.glyphs.LOST;
+    }
+    return age >= this.cfg.stale_s ? rt.glyphs.STALE : rt.glyphs.FRESH;
+  };
+
+  UnitLayer.prototype.ageLabelOf = function (u, now) {
+    return u.fix === null ? '' : rt.ageText((now - u.fix) / 1000, this.cfg.text);
+  };
+
+  UnitLayer.prototype.shown = function (u) {
+    return this.visible && u.lat !== null && u.lon !== null && (this.showOffDuty || u.status !== 'off_duty');
+  };
+
+  /**
+   * Apply one /api/live/units answer; returns how many units changed.
+   * @param {{v:number, full:boolean, now:number, rows:Array}} d
+   */
+  UnitLayer.prototype.apply = function (d) {
+    const f = this.fields;
+    const now = d.now;
+    this.skew = d.now - Date.now();
+    let changed = 0;
+    let seen = null;
+    if (d.full) {
+      seen = new Set();
+    }
+    const moved = [];
+    for (let i = 0; i < d.rows.length; i++) {
+      const r = d.rows[i];
+      const id = r[f.id];
+      if (seen) {
+        seen.add(id);
+      }
+      let u = this.units.get(id);
+      if (!u) {
+        u = {id: id, station: null, kind: null, lat: null, lon: null, heading: null, speed: null, acc: null,
+          status: null, sos: false, cam: null, fix: null, sts: null, fresh: -1, ageLabel: '', marker: null,
+          onMap: false, selected: false, movedAt: 0};
+        this.units.set(id, u);
+      }
+      const lat = r[f.lat];
+      const lon = r[f.lon];
+      const posChanged = lat !== u.lat || lon !== u.lon;
+      const styleChanged = posChanged || r[f.kind] !== u.kind || r[f.heading] !== u.heading ||
+        r[f.speed] !== u.speed || r[f.acc] !== u.acc || r[f.status] !== u.status || r[f.sos] !== u.sos ||
+        r[f.cam] !== u.cam || r[f.fix_ms] !== u.fix;
+      if (!styleChanged && r[f.station] === u.station) {
+        continue;
+      }
+      changed++;
+      u.station = r[f.station];
+      u.kind = r[f.kind];
+      u.lat = lat;
+      u.lon = lon;
+      u.heading = r[f.heading];
+      u.speed = r[f.speed];
+      u.acc = r[f.acc];
+      u.status = r[f.status];
+      u.sos = r[f.sos];
+      u.cam = r[f.cam];
+      u.fix = r[f.fix_ms];
+      u.sts = r[f.status_ms];
+      u.fresh = this.freshness(u, now);
+      u.ageLabel = this.ageLabelOf(u, now);
+      if (posChanged) {
+        u.movedAt = Date.now();
+      }
+      moved.push(u);
+    }
+    if (seen) {
+      this.units.forEach(function (u, id) {
+        if (!seen.has(id)) {
+          this.drop(u);
+          changed++;
+        }
+      }, this);
+    }
+    if (d.full && this.needFit) {
+      this.fit();
+    }
+    if (this.mode === 'points' && !d.full && this.inViewCount() < CLUSTER_MIN_IN_VIEW) {
+      this.updatePoints(moved);
+    } else if (changed) {
+      this.render();
+    }
+    return changed;
+  };
+
+  /** Show all shown units (first snapshot, new station filter); render follows on moveend. */
+  UnitLayer.prototype.fit = function () {
+    const pts = [];
+    this.units.forEach(function (u) {
+      if (this.shown(u)) {
+        pts.push([u.lat, u.lon]);
+      }
+    }, this);
+    if (pts.length) {
+      this.needFit = false;
+      const right = this.cfg.wall ? Math.round(window.innerWidth * 0.27) : 0;  // the wall's side overlays
+      const top = this.cfg.wall ? Math.round(window.innerHeight * 0.13) : 0;   // and its title
+      this.map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [30, 30 + top], paddingBottomRight: [30 + right, 30],
+        maxZoom: 16, animate: false});
+    }
+  };
+
+  UnitLayer.prototype.drop = function (u) {
+    if (u.onMap) {
+      this.group.removeLayer(u.marker);
+    }
+    this.units.delete(u.id);
+  };
+
+  UnitLayer.prototype.markerOf = function (u) {
+    if (!u.marker) {
+      u.marker = new this.cls.UnitMarker([u.lat, u.lon], {renderer: this.renderer, radius: 6.5 * this.look.scale,
+        bubblingMouseEvents: false});
+      u.marker.qzUnit = u;
+      u.marker.qzLook = this.look;
+    }
+    return u.marker;
+  };
+
+  UnitLayer.prototype.paddedBounds = function () {
+    return this.map.getBounds().pad(PAD);
+  };
+
+  UnitLayer.prototype.inViewCount = function () {
+    return this.lastInView || 0;
+  };
+
+  /** Points mode, incremental: move and restyle only the given units. */
+  UnitLayer.prototype.updatePoints = function (list) {
+    const b = this.paddedBounds();
+    for (let i = 0; i < list.length; i++) {
+      const u = list[i];
+      const want = this.shown(u) && b.contains([u.lat, u.lon]);
+      if (want) {
+        const m = this.markerOf(u);
+        m.setLatLng([u.lat, u.lon]);  // on the map this also repaints the old and the new spot
+        if (!u.onMap) {
+          this.group.addLayer(m);
+          u.onMap = true;
+          this.lastInView++;
+        }
+      } else if (u.onMap) {
+        this.group.removeLayer(u.marker);
+        u.onMap = false;
+        this.lastInView--;
+      }
+    }
+  };
+
+  /** Full render for the current view: choose points or clusters, then sync the markers. */
+  UnitLayer.prototype.render = function () {
+    const map = this.map;
+    const b = this.paddedBounds();
+    const inView = [];
+    this.units.forEach(function (u) {
+      if (this.shown(u) && b.contains([u.lat, u.lon])) {
+        inView.push(u);
+      } else if (u.onMap) {
+        this.group.removeLayer(u.marker);
+        u.onMap = false;
+      }
+    }, this);
+    this.lastInView = inView.length;
+    const cluster = map.getZoom() < CLUSTER_BELOW_ZOOM && inView.length >= CLUSTER_MIN_IN_VIEW;
+    this.mode = cluster ? 'clusters' : 'points';
+    let singles = inView;
+    const groups = [];
+    if (cluster) {
+      const cells = new Map();
+      singles = [];
+      const zoom = map.getZoom();
+      for (let i = 0; i < inView.length; i++) {
+        const u = inView[i];
+        if (u.sos || u.selected) {
+          singles.push(u);
+          continue;
+        }
+        const p = map.project([u.lat, u.lon], zoom);
+        const key = Math.floor(p.x / CELL_PX) * 100003 + Math.floor(p.y / CELL_PX);
+        let c = cells.get(key);
+        if (!c) {
+          c = [];
+          cells.set(key, c);
+        }
+        c.push(u);
+      }
+      cells.forEach(function (members) {
+        if (members.length === 1) {
+          singles.push(members[0]);
+        } else {
+          groups.push(members);
+        }
+      });
+    }
+    const single = new Set(singles);
+    for (let i = 0; i < inView.length; i++) {
+      const u = inView[i];
+      if (single.has(u)) {
+        const m = this.markerOf(u);
+        m.setLatLng([u.lat, u.lon]);
+        if (!u.onMap) {
+          this.group.addLayer(m);
+          u.onMap = true;
+        }
+      } else if (u.onMap) {
+        this.group.removeLayer(u.marker);
+        u.onMap = false;
+      }
+    }
+    this.drawClusters(groups);
+  };
+
+  UnitLayer.prototype.drawClusters = function (groups) {
+    for (let i = 0; i < groups.length; i++) {
+      const members = groups[i];
+      let lat = 0;
+      let lon = 0;
+      const byStatus = {};
+      for (let j = 0; j < members.length; j++) {
+        const u = members[j];
+        lat += u.lat;
+        lon += u.lon;
+        const s = u.fresh === rt.glyphs.LOST ? 'lost' : u.status;
+        byStatus[s] = (byStatus[s] || 0) + 1;
+      }
+      let m = this.clusters[i];
+      if (!m) {
+        m = new this.cls.ClusterMarker([0, 0], {renderer: this.renderer, radius: 14, bubblingMouseEvents: false});
+        m.qzLook = this.look;
+        this.clusters.push(m);
+      }
+      m.qzCluster = {n: members.length, byStatus: byStatus};
+      m.setRadius(rt.glyphs.clusterRadius(members.length, this.look.scale));
+      m.setLatLng([lat / members.length, lon / members.length]);
+      if (!m._map) {
+        this.group.addLayer(m);
+      }
+    }
+    for (let i = groups.length; i < this.clusters.length; i++) {
+      if (this.clusters[i]._map) {
+        this.group.removeLayer(this.clusters[i]);
+      }
+    }
+    this.clustersUsed = groups.length;
+  };
+
+  /** Re-age every unit; restyle those whose freshness or age label changed. Returns counts. */
+  UnitLayer.prototype.age = function () {
+    const now = this.now();
+    const c = {on_duty: 0, available: 0, patrolling: 0, en_route: 0, on_scene: 0, busy: 0, cam_recording: 0,
+      cam_streaming: 0, stale: 0, lost: 0, sos: 0};
+    let freshnessChanged = false;
+    this.units.forEach(function (u) {
+      const fresh = this.freshness(u, now);
+      const ageLabel = fresh === rt.glyphs.FRESH ? '' : this.ageLabelOf(u, now);
+      if (fresh !== u.fresh || ageLabel !== u.ageLabel) {
+        freshnessChanged = freshnessChanged || fresh !== u.fresh;
+        u.fresh = fresh;
+        u.ageLabel = ageLabel;
+        if (u.onMap) {
+          u.marker.redraw();
+        }
+      }
+      if (u.status === 'off_duty') {
+        return;
+      }
+      c.on_duty++;
+      if (c[u.status] !== undefined) {
+        c[u.status]++;
+      }
+      if (u.cam === 'recording' || u.cam === 'streaming') {
+        c['cam_' + u.cam]++;
+      }
+      if (fresh === rt.glyphs.STALE) {
+        c.stale++;
+      } else if (fresh === rt.glyphs.LOST) {
+        c.lost++;
+      }
+      if (u.sos) {
+        c.sos++;
+      }
+    }, this);
+    if (freshnessChanged && this.mode === 'clusters') {
+      this.render();
+    }
+    return c;
+  };
+
+  /** Flash phase for SOS markers: repaint only those. */
+  UnitLayer.prototype.flash = function () {
+    this.look.flash = !this.look.flash;
+    this.units.forEach(function (u) {
+      if (u.sos && u.onMap) {
+        u.marker.redraw();
+      }
+    });
+  };
+
+  UnitLayer.prototype.onOver = function (e) {
+    const m = e.propagatedFrom || e.layer;
+    let text;
+    if (m.qzUnit) {
+      const u = m.qzUnit;
+      text = u.id + ' · ' + (this.cfg.status[u.status] || '') + ' · ' + (this.cfg.kind[u.kind] || '') +
+        (u.cam ? ' · ' + this.cfg.cam[u.cam] : '') + (u.fresh ? ' · ' + u.ageLabel : '');
+    } else {
+      text = String(m.qzCluster.n);
+    }
+    this.tooltip.setLatLng(m.getLatLng()).setContent(text);
+    this.map.openTooltip(this.tooltip);
+  };
+
+  UnitLayer.prototype.onClick = function (e) {
+    const m = e.propagatedFrom || e.layer;
+    if (m.qzCluster) {
+      this.map.setView(m.getLatLng(), Math.min(this.map.getZoom() + 2, CLUSTER_BELOW_ZOOM));
+      return;
+    }
+    this.select(m.qzUnit.id);
+  };
+
+  /** Highlight a unit and tell Dash (the details callback) unless on the wall. */
+  UnitLayer.prototype.select = function (id) {
+    const old = this.units.get(this.selected);
+    if (old) {
+      old.selected = false;
+      if (old.onMap) {
+        old.marker.redraw();
+      }
+    }
+    this.selected = id;
+    const u = this.units.get(id);
+    if (u) {
+      u.selected = true;
+      if (u.onMap) {
+        u.marker.redraw();
+      }
+    }
+    if (!this.cfg.wall && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(this.cfg.ids.selected, {data: id});
+    }
+  };
+
+  /**
+   * Find a unit by call sign (exact, else the only one containing the text), fly to it and select it.
+   * @returns {string} message for the search box
+   */
+  UnitLayer.prototype.search = function (text) {
+    const q = (text || '').trim().toLowerCase();
+    const t = this.cfg.text;
+    if (!q) {
+      return '';
+    }
+    let hit = null;
+    const partial = [];
+    this.units.forEach(function (u) {
+      const id = u.id.toLowerCase();
+      if (id === q) {
+        hit = u;
+      } else if (id.indexOf(q) >= 0) {
+        partial.push(u);
+      }
+    });
+    hit = hit || (partial.length === 1 ? partial[0] : null);
+    if (!hit) {
+      return t['live.not_found'].replace('{unit}', text.trim());
+    }
+    if (hit.lat === null) {
+      return t['live.no_position'].replace('{unit}', hit.id);
+    }
+    if (hit.status === 'off_duty' && !this.showOffDuty) {
+      return t['live.hidden'].replace('{unit}', hit.id);
+    }
+    this.map.setView([hit.lat, hit.lon], Math.max(this.map.getZoom(), CLUSTER_BELOW_ZOOM));
+    this.select(hit.id);
+    return t['live.found'].replace('{unit}', hit.id);
+  };
+
+  UnitLayer.prototype.setVisible = function (on) {
+    this.visible = on;
+    this.render();
+  };
+
+  UnitLayer.prototype.setShowOffDuty = function (on) {
+    if (on !== this.showOffDuty) {
+      this.showOffDuty = on;
+      this.render();
+    }
+  };
+
+  /** Forget every unit (station filter changed): the next answer is a full snapshot. */
+  UnitLayer.prototype.clear = function () {
+    this.group.clearLayers();
+    this.units.clear();
+    this.clustersUsed = 0;
+  };
+
+  UnitLayer.prototype.remove = function () {
+    this.map.off('moveend', this.render, this);
+    this.clear();
+    this.group.remove();
+  };
+
+  /** Numbers for tests and the benchmark. */
+  UnitLayer.prototype.stats = function () {
+    let markers = 0;
+    let shown = 0;
+    this.units.forEach(function (u) {
+      markers += u.onMap ? 1 : 0;
+      shown += this.shown(u) ? 1 : 0;
+    }, this);
+    let clustered = 0;
+    for (let i = 0; i < this.clustersUsed; i++) {
+      clustered += this.clusters[i].qzCluster.n;
+    }
+    return {units: this.units.size, shown: shown, markers: markers, clusters: this.clustersUsed,
+      clustered: clustered, mode: this.mode};
+  };
+
+  window.qzRuntime = Object.assign(window.qzRuntime || {}, {UnitLayer: UnitLayer});
+}());

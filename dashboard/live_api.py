@@ -1,0 +1,149 @@
+"""JSON endpoints the live map's JS polls, and the configuration handed to that JS.
+
+Why plain endpoints instead of a dcc.Interval callback: the wall screen runs for days, and
+dash-renderer records every Interval tick in its undo history (an array that only grows and
+is copied on every tick). A fetch loop in assets/js/30_live_stream.js has no such cost, can
+time out, back off and report "connection lost", and measures its own latency.
+
+  GET /api/live/units?since=V&station=S  -> units changed after version V (PostgreSQL-built JSON)
+  GET /api/live/panel?station=S&lang=L&ack=1&atok=A&otok=O
+                                          -> alert feed (as Dash components) and map overlays,
+                                             each only when its token differs from the client's
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from dash import get_relative_path
+from flask import Blueprint, Response, request
+from plotly.io.json import to_json_plotly
+
+from dashboard import ids
+from dashboard.components import build_alert_feed
+from dashboard.context import ctx
+from dashboard.data import live as data
+from dashboard.i18n import lang_of, t
+from qingzhi.config import Settings
+from qingzhi.errors import QingzhiError
+
+blueprint = Blueprint("live_api", __name__, url_prefix="/api/live")
+POLL_MS = 1000       # units: one request at a time, at most this often
+PANEL_MS = 3000      # alerts and overlays
+RESYNC_S = 60        # a full snapshot this often: bounds any missed update and drops deleted units
+TIMEOUT_MS = 8000    # a request slower than this counts as a failure (connection banner)
+JS_TEXT_KEYS = ("live.unit.min", "live.unit.hour", "live.unit.sec", "common.connection_lost", "live.found",
+                "live.not_found", "live.hidden", "live.no_position", "live.alerts_open")
+
+
+class BadRequest(ValueError):
+    """A query parameter the client got wrong (HTTP 400)."""
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(payload if isinstance(payload, str) else json.dumps(payload), status=status,
+                    mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _station() -> str | None:
+    station = request.args.get("station") or None
+    if station is not None and len(station) > 64:
+        raise BadRequest("station: at most 64 characters")
+    return station
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: not an integer: {raw[:40]!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name}: must be >= 0")
+    return value
+
+
+@blueprint.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response:
+    return _json({"error": str(exc)}, 400)
+
+
+@blueprint.errorhandler(QingzhiError)
+@blueprint.errorhandler(asyncpg.PostgresError)
+@blueprint.errorhandler(OSError)
+@blueprint.errorhandler(TimeoutError)
+def _unavailable(exc: Exception) -> Response:
+    return _json({"error": f"database unavailable: {exc}"}, 503)
+
+
+@blueprint.get("/units")
+def units() -> Response:
+    """Units changed since the client's version; `full` snapshots replace the client's set."""
+    got = ctx().db.run(data.units_since, _int_arg("since", 0), _station())
+    head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"]})
+    return _json(f'{head[:-1]}, "rows": {got["rows"]}}}')
+
+
+@blueprint.get("/panel")
+def panel() -> Response:
+    """The alert feed and the overlay layers, each sent only when changed."""
+    app = ctx()
+    station = _station()
+    lang = lang_of(request.args.get("lang"), app.settings.language)
+    out: dict[str, Any] = {}
+
+    atok = app.db.run(data.alerts_token, station)
+    if atok != request.args.get("atok"):
+        feed = app.db.run(data.alert_feed, station)
+        out["atok"] = atok
+        out["open"] = feed["open"]
+        out["open_text"] = t("live.alerts_open", lang).format(n=feed["open"]) if feed["open"] else ""
+        out["alerts"] = build_alert_feed(feed=feed, lang=lang, tz=app.settings.timezone,
+                                         ackable=request.args.get("ack") == "1")
+        out["sos"] = [a["id"] for a in feed["items"] if a["kind"] == "sos" and a["acked_at"] is None]
+
+    otok = f"{app.db.run(data.overlays_token, station)}-{lang}"
+    if otok != request.args.get("otok"):
+        layers = app.db.run(data.overlays, station)
+        for name in ("jurisdictions", "zones"):
+            for f in layers[name]["features"]:
+                f["properties"]["name"] = f["properties"][f"name_{lang}"]
+        out["otok"] = otok
+        out["overlays"] = layers
+    return _json(to_json_plotly(out))
+
+
+def client_config(settings: Settings, *, lang: str, wall: bool) -> dict[str, Any]:
+    """What assets/js/*live*.js needs: endpoints, timings, thresholds, ids and labels."""
+    return {
+        "map": ids.LIVE_MAP,
+        "api": get_relative_path("/api/live"),
+        "health": get_relative_path("/health"),
+        "poll_ms": POLL_MS,
+        "panel_ms": PANEL_MS,
+        "resync_s": RESYNC_S,
+        "timeout_ms": TIMEOUT_MS,
+        "stale_s": settings.stale_after_s,
+        "lost_s": settings.lost_after_s,
+        "tz": settings.timezone,
+        "lang": lang,
+        "wall": wall,
+        "ack": not wall,
+        "fields": list(data.UNIT_FIELDS),
+        "ids": {
+            "alerts": ids.LIVE_ALERTS, "alerts_open": ids.LIVE_ALERTS_OPEN, "banner": ids.LIVE_BANNER,
+            "selected": ids.LIVE_SELECTED, "counts": ids.LIVE_COUNTS, "clock": ids.LIVE_CLOCK,
+            "layers": {n: ids.live_layer(n) for n in ("jurisdictions", "zones", "incidents")},
+        },
+        "units_layer_label": t("live.layer.units", lang),
+        "status": {s: t(f"status.{s}", lang) for s in
+                   ("available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline")},
+        "kind": {k: t(f"kind.{k}", lang) for k in ("car", "ebike", "foot", "unknown")},
+        "cam": {c: t(f"cam.{c}", lang) for c in ("recording", "streaming", "standby", "off", "fault")},
+        "priority": {str(p): t(f"priority.{p}", lang) for p in (1, 2, 3, 4)},
+        "text": {k: t(k, lang) for k in JS_TEXT_KEYS},
+    }

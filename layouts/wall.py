@@ -1,0 +1,38 @@
+"""The wall screen (`/wall`): the map fills the screen, counts and alerts float over it.
+
+No controls: it is watched from across the room and runs for days. Everything moving is
+driven by the same JS as the live page (config `wall: true`: larger markers, no selection).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import html, register_page
+
+from dashboard import ids
+from dashboard.components import build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_map
+from dashboard.components import build_live_stores
+from dashboard.context import ctx
+from dashboard.i18n import lang_of, t
+from dashboard.live_api import client_config
+
+register_page(__name__, path="/wall", title="大屏 · qingzhi", name="wall")
+
+
+def layout(lang: str | None = None, **_: Any) -> html.Div:
+    """Full-screen dark map with overlays; callbacks are shared with layouts/live.py."""
+    app = ctx()
+    lang = lang_of(lang, app.settings.language)
+    return html.Div(
+        [
+            *build_live_stores(config=client_config(app.settings, lang=lang, wall=True), selectable=False),
+            build_live_map(settings=app.settings, lang=lang, zoom=12, controls=False),
+            html.Div([html.Div(t("live.wall_title", lang), className="qz-wall-title"),
+                      html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),
+            html.Div([build_count_tiles(lang=lang, compact=True), build_alert_panel(lang=lang),
+                      build_legend(lang=lang)], className="qz-wall-side"),
+            build_banner(),
+        ],
+        className="qz-wall",
+    )
