@@ -32,6 +32,9 @@ CONNECTION_ERRORS = (
     OSError, TimeoutError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    # A connection the server cut while idle can fail its next command this way ("another
+    # operation is in progress"); a new connection cures it.
+    asyncpg_base.InternalClientError,
 )
 
 # The database (or asyncpg, encoding a value) refused the data itself: retrying cannot help.

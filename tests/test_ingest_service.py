@@ -107,11 +107,13 @@ def test_every_form_stored_and_every_bad_input_rejected(settings: Settings, inge
     assert "msgs/s" in table and settings.client_id in table
 
 
-def test_unreachable_database_is_one_line(settings: Settings, tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "qingzhi", "ingest", "--database-url", "postgresql://postgres@127.0.0.1:1/x",
-                          "--mqtt-url", settings.mqtt_url], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.startswith("qingzhi: error: cannot reach database")
-    assert "Traceback" not in out.stderr
+def test_unreachable_database_or_broker_is_one_line(settings: Settings) -> None:
+    for db, broker, error in (("postgresql://postgres@127.0.0.1:1/x", settings.mqtt_url, "cannot reach database"),
+                              (settings.database_url, "mqtt://127.0.0.1:1", "cannot reach MQTT broker")):
+        out = subprocess.run([sys.executable, "-m", "qingzhi", "ingest", "--database-url", db, "--mqtt-url", broker],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and out.stderr.strip().splitlines()[-1].startswith(f"qingzhi: error: {error}")
+        assert "Traceback" not in out.stderr
 
 
 def test_rejects_since_and_empty_status(settings: Settings) -> None:
