@@ -21,6 +21,7 @@ from dashboard.data import dispatch as data
 from dashboard.data.dispatch_config import DispatchConfig, load_config
 from dashboard.i18n import lang_of, t
 from dashboard.recommend import fleet_cache, recommend
+from dashboard.road_eta import road_times
 from qingzhi.errors import QingzhiError
 
 dash.register_page(__name__, path="/dispatch", title="指挥调度 · qingzhi", name="dispatch")
@@ -49,7 +50,7 @@ def _recommended(d: dict, cfg: DispatchConfig) -> list[dict]:
     fleet = fleet_cache(app.db).get(app.db)
     released = [a["unit"] for a in d["assignments"] if a["released_at"] is not None]  # not offered again here
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K, exclude=released)
+                     k=TOP_K, exclude=released, roads=road_times(cfg.roads, app.settings.center_latlon))
 
 
 @callback(

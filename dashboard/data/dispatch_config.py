@@ -68,6 +68,7 @@ class DispatchConfig(BaseModel):
     repeat_caller: RepeatCaller = RepeatCaller()
     repeat_place: RepeatPlace = RepeatPlace()
     surge: Surge = Surge()
+    roads: str | None = None  # GeoJSON road network for road-distance ETAs; None: straight line
 
     def speed_ms(self, kind: str) -> float:
         """Typical speed of a unit kind in m/s (unknown kinds use the 'unknown' speed)."""

@@ -16,6 +16,7 @@ STRINGS = {
     "setting.speed_kmh": ("各类警力城区速度（km/h）", "City speed per unit kind (km/h)"),
     "setting.repeat_caller": ("同一报警人：次数 / 天数", "Same caller: calls / days"),
     "setting.repeat_place": ("同一地点：起数 / 天数 / H3 分辨率", "Same place: incidents / days / H3 resolution"),
+    "setting.roads": ("路网文件（GeoJSON 路径，null 为直线距离）", "Road network file (GeoJSON path; null: straight line)"),
     "setting.surge": ("类案上升：最少起数 / 倍数 / 基线周数 / 显著性", "Type surge: min count / ratio / baseline weeks / alpha"),
     "dispatch.queue.empty": ("当前没有待处置警情", "No open incidents"),
     "dispatch.queue.count": ("待处置 {n} 起，超时 {o} 起", "{n} open, {o} overdue"),
