@@ -163,8 +163,10 @@ def build_units(d: dict, *, lang: str, tz: str, now: dt.datetime, timeout_s: int
     rows = []
     for a in d["assignments"]:
         if a["released_at"] is not None:
+            reason = f"dispatch.reason.{a['release_reason']}"
+            reason = t(reason, lang) if reason in STRINGS else a["release_reason"]
             rows.append(html.Li([html.B(a["unit"]), f" {t('dispatch.released', lang)} {fmt_time(a['released_at'], tz)}"
-                                 f" ({a['release_reason']})"], className="dp-assignment released"))
+                                 f" ({reason})"], className="dp-assignment released"))
             continue
         state = ack_state(a, now=now, timeout_s=timeout_s)
         ack_text = t(f"dispatch.ack.{state}", lang)
@@ -266,3 +268,24 @@ def build_map_layer(d: dict | None, cands: list[dict], *, lang: str, click: dict
     out.append(dl.CircleMarker(center=[d["lat"], d["lon"]], radius=12, color="#c62828", fillColor="#ef5350", fillOpacity=0.9,
                                weight=3, children=dl.Tooltip(f"{d['id']} {type_label(d['type'], lang)}", permanent=True)))
     return out
+
+
+def _action_label(action: str, lang: str) -> str:
+    area, _, what = action.partition(".")
+    if area == "incident" and what in ("create",):
+        return t("dispatch.tab.new", lang)
+    if area == "incident":
+        return t(f"state.{what}", lang)
+    if action in ("dispatch.assign", "dispatch.release"):
+        return t(action, lang)
+    return action
+
+
+def build_history(entries: list[dict], *, lang: str, tz: str) -> list:
+    """The incident's audit trail, newest first: when, who, what, which unit."""
+    if not entries:
+        return []
+    items = [html.Li([html.Span(fmt_time(e["ts"], tz), className="dp-k"), f" {e['actor']} · {_action_label(e['action'], lang)}",
+                      f" · {e['unit']}" if e["unit"] else ""]) for e in entries]
+    return [html.Details([html.Summary(f"{t('dispatch.history', lang)} ({len(entries)})"),
+                          html.Ul(items, className="dp-history")], className="dp-more")]

@@ -4,6 +4,7 @@ flags, follow-up tasks, response-time figures and the form for a walk-in or radi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from typing import Any
@@ -15,14 +16,14 @@ from dashboard import ids
 from dashboard.context import ctx
 from dashboard.data import dispatch as data
 from dashboard.data import repeats
-from dashboard.data.dispatch_config import DispatchConfig, load_config
+from dashboard.data.dispatch_config import DispatchConfig, load_config, save_setting
 from dashboard.data.response_times import DIMENSIONS, INTERVALS, response_times
 from dashboard.components import fmt_time
 from dashboard.dispatch_components import fmt_dur, type_label
 from dashboard.i18n import lang_of, t
 from qingzhi.errors import QingzhiError
 
-TABS = ("queue", "flags", "followups", "times", "new")
+TABS = ("queue", "flags", "followups", "times", "new", "settings")
 FLAGS_TTL_S = 60.0  # flags scan a month of incidents: recompute at most once a minute per process
 FORM_TYPES = ("dispute.family", "dispute.neighbour", "theft.ebike", "theft.pickpocket", "traffic.accident",
               "fraud.phone", "assault", "noise", "missing.person", "other")
@@ -103,11 +104,12 @@ def build_panels(*, lang: str) -> list:
         html.Div(id=ids.DISPATCH_FOLLOWUPS, **{"data-panel": "followups"}, hidden=True),
         html.Div(times, id="dispatch-panel-times", hidden=True),
         html.Div(form, id="dispatch-panel-new", hidden=True),
+        html.Div(id=ids.DISPATCH_SETTINGS, className="dp-form", hidden=True),
     ]
 
 
 PANEL_IDS = ("dispatch-panel-queue", "dispatch-panel-flags", ids.DISPATCH_FOLLOWUPS, "dispatch-panel-times",
-             "dispatch-panel-new")
+             "dispatch-panel-new", ids.DISPATCH_SETTINGS)
 
 
 @callback([Output(p, "hidden") for p in PANEL_IDS], Input(ids.DISPATCH_TABS, "value"))
@@ -320,3 +322,51 @@ def submit_incident(n: int, where: dict | None, typ: str | None, priority: int, 
     except QingzhiError as exc:
         return message(t("dispatch.error", lang).format(why=exc), ok=False), no_update, no_update, no_update
     return message(t("dispatch.form.created", lang).format(id=incident), ok=True), incident, None, "queue"
+
+
+@callback(
+    Output(ids.DISPATCH_SETTINGS, "children"),
+    Input(ids.DISPATCH_TABS, "value"),
+    State(ids.LANG, "data"),
+)
+def show_settings(tab: str, lang: str | None) -> list:
+    """Every dispatch setting as editable JSON, each with its own save button."""
+    if tab != "settings":
+        return no_update
+    lang = lang_of(lang, ctx().settings.language)
+    cfg = ctx().db.run(load_config).model_dump(mode="json")
+    out: list = [html.P(t("dispatch.settings.hint", lang), className="dp-sub")]
+    for key, value in cfg.items():
+        out += [html.Label(t(f"setting.{key}", lang), className="dp-k"),
+                html.Div([dcc.Textarea(id=ids.dispatch_setting(key), value=json.dumps(value, ensure_ascii=False),
+                                       className="dp-input dp-json"),
+                          html.Button(t("dispatch.settings.save", lang), id=ids.dispatch_setting_save(key),
+                                      className="dp-btn small")], className="dp-row")]
+    return out
+
+
+@callback(
+    Output(ids.DISPATCH_MSG, "children", allow_duplicate=True),
+    Output(ids.DISPATCH_REFRESH, "data", allow_duplicate=True),
+    Input(ids.dispatch_setting_save(ALL), "n_clicks"),
+    State(ids.dispatch_setting(ALL), "value"),
+    State(ids.DISPATCH_REFRESH, "data"),
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def save_settings(_clicks: list, _values: list, refresh: int, lang: str | None) -> tuple:
+    """Validate and save one setting; a bad value changes nothing and says why."""
+    trig = clicked()
+    if trig is None:
+        return no_update, no_update
+    app, lang, key = ctx(), lang_of(lang, ctx().settings.language), trig["key"]
+    text = next((s.get("value") for s in dash.ctx.states_list[0] if s["id"]["key"] == key), None) or ""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return message(t("dispatch.settings.bad_json", lang).format(key=key, err=exc), ok=False), no_update
+    try:
+        app.db.run(save_setting, key, value, app.settings.operator, SCREEN)
+    except QingzhiError as exc:
+        return message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
+    return message(t("dispatch.done", lang).format(what=t(f"setting.{key}", lang)), ok=True), (refresh or 0) + 1

@@ -67,6 +67,7 @@ DISPATCH_FLAG_DETAIL = "dispatch-flag-detail"
 DISPATCH_FOLLOWUPS = "dispatch-followups"
 DISPATCH_TIMES_BY = "dispatch-times-by"
 DISPATCH_TIMES = "dispatch-times"
+DISPATCH_SETTINGS = "dispatch-settings"
 
 
 def dispatch_incident(incident: str, where: str = "queue") -> dict:
@@ -112,6 +113,16 @@ def dispatch_flag_task(key: str) -> dict:
 def dispatch_followup_step(task: int, step: str) -> dict:
     """Move a follow-up task on."""
     return {"type": "dispatch-fu-step", "task": task, "step": step}
+
+
+def dispatch_setting(key: str) -> dict:
+    """The JSON text of one dispatch setting."""
+    return {"type": "dispatch-setting", "key": key}
+
+
+def dispatch_setting_save(key: str) -> dict:
+    """Save one dispatch setting."""
+    return {"type": "dispatch-setting-save", "key": key}
 
 
 def dispatch_followup_input(task: int) -> dict:

@@ -16,11 +16,12 @@ from dashboard import commands, ids
 from dashboard import dispatch_components as dc
 from dashboard import dispatch_panels as panels
 from dashboard.context import ctx
+from dashboard.data import audit, lifecycle
 from dashboard.data import dispatch as data
-from dashboard.data import lifecycle
 from dashboard.data.dispatch_config import DispatchConfig, load_config
 from dashboard.i18n import lang_of, t
 from dashboard.recommend import fleet_cache, recommend
+from dashboard.road_eta import road_times
 from qingzhi.errors import QingzhiError
 
 dash.register_page(__name__, path="/dispatch", title="指挥调度 · qingzhi", name="dispatch")
@@ -47,8 +48,9 @@ def _recommended(d: dict, cfg: DispatchConfig) -> list[dict]:
     if d["state"] not in dc.ASSIGNABLE:
         return []
     fleet = fleet_cache(app.db).get(app.db)
+    released = [a["unit"] for a in d["assignments"] if a["released_at"] is not None]  # not offered again here
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K)
+                     k=TOP_K, exclude=released, roads=road_times(cfg.roads, app.settings.center_latlon))
 
 
 @callback(
@@ -110,9 +112,10 @@ def refresh_detail(selected: str | None, _tick: int, _refresh: int, click: dict 
         return head, [], [], [], dc.build_map_layer(None, [], lang=lang, click=click), no_update, {}
     cfg = _cfg()
     cands = _recommended(d, cfg)
+    history = app.db.run(audit.entries, incident=d["id"], limit=30)
     now = dt.datetime.now(dt.UTC)
     next_unit = cands[0]["id"] if cands else None
-    live = json.dumps([d, [(c["id"], round(c["eta_s"], -1)) for c in cands], click, lang,
+    live = json.dumps([d, [(c["id"], round(c["eta_s"], -1)) for c in cands], click, lang, len(history),
                        [dc.ack_state(a, now=now, timeout_s=cfg.ack_timeout_s) for a in d["assignments"]]], default=str)
     new_sig = {"live": live, "actions": f"{d['id']}:{d['state']}:{lang}", "id": d["id"]}
     if sig.get("live") == live and dash.ctx.triggered_id == ids.DISPATCH_TICK:
@@ -122,7 +125,7 @@ def refresh_detail(selected: str | None, _tick: int, _refresh: int, click: dict 
     actions = dc.build_actions(d["state"], lang=lang) if sig.get("actions") != new_sig["actions"] else no_update
     viewport = {"center": [d["lat"], d["lon"]], "zoom": 14, "transition": "flyTo"} if sig.get("id") != d["id"] else no_update
     return (
-        dc.build_head(d, lang=lang, tz=tz),
+        dc.build_head(d, lang=lang, tz=tz) + dc.build_history(history, lang=lang, tz=tz),
         dc.build_units(d, lang=lang, tz=tz, now=now, timeout_s=cfg.ack_timeout_s, next_unit=next_unit),
         dc.build_recommend(cands, lang=lang, state=d["state"]),
         actions,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -143,3 +144,44 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_duo,
     stations = [r.text.split()[0] for r in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dp-times-table tbody tr")]
     assert stations == ["GS", "XH"]
     shot(dash_duo, "7_times")
+
+
+def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_duo, dispatch_app, page_settings: Settings) -> None:
+    dash_duo.start_server(dispatch_app, port=free_port())
+    dash_duo.driver.get(f"{dash_duo.server_url}/dispatch?lang=zh")
+    wait = WebDriverWait(dash_duo.driver, 20)
+    wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'dp-tab') and normalize-space(.) = '设置']"))).click()
+    box = wait.until(EC.visibility_of_element_located((By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting"}']""")))
+    box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, "oops")
+    save = dash_duo.driver.find_element(By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting-save"}']""")
+    save.click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "不是有效的 JSON"))
+    box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, "2")
+    save.click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "签收超时"))
+    shot(dash_duo, "8_setup")
+
+    wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'dp-tab') and normalize-space(.) = '警情队列']"))).click()
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="110-0002"]'))).click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "110-0002"))
+    listener = Listener(page_settings.mqtt_url, f"{page_settings.topic_root}/+/+/cmd")
+    try:
+        wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".dp-recommend .dp-btn.primary"))).click()
+        first_topic, first = listener.next(timeout=15)
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "超时未签收"))
+        replace = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".dp-units .dp-btn.primary")))
+        next_unit = replace.text.removeprefix("改派 ")
+        shot(dash_duo, "9_ack_timeout")
+        replace.click()
+        got = [listener.next(timeout=15), listener.next(timeout=15)]
+    finally:
+        listener.close()
+    first_unit = first_topic.split("/")[-2]
+    assert first["kind"] == "dispatch" and next_unit != first_unit
+    kinds = {(t.split("/")[-2], p["kind"]) for t, p in got}
+    assert kinds == {(first_unit, "message"), (next_unit, "dispatch")}
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "已解除"))
+    active = lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, ".dp-assignment:not(.released)")]
+    wait.until(lambda d: any(next_unit in text for text in active(d)))  # (it may time out too: 2 s)
+    assert first_unit not in dash_duo.driver.find_element(By.CSS_SELECTOR, ".dp-recommend").text  # not offered again
+    shot(dash_duo, "10_replaced")

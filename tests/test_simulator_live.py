@@ -6,10 +6,14 @@ import asyncio
 import json
 import queue
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import asyncpg
 import numpy as np
@@ -216,3 +220,28 @@ async def _fetch(url: str, sql: str):
         return await conn.fetchval(sql)
     finally:
         await conn.close()
+
+
+def test_simulate_command_errors_and_clean_stop(topic_root: str) -> None:
+    """`qingzhi simulate`: one-line errors for bad options and an unreachable broker; SIGTERM/SIGINT stop it cleanly."""
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "qingzhi", "simulate", "--units", "5"]
+    bad = subprocess.run(cmd + ["--mqtt-url", "mqtt://127.0.0.1:1"], cwd=root, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "cannot reach MQTT broker mqtt://127.0.0.1:1" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    silly = subprocess.run(cmd + ["--rate", "0"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert silly.returncode == 2 and "--rate" in silly.stderr
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(cmd + ["--mqtt-url", MQTT_URL, "--topic-root", topic_root, "--rate", "0.5"], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        listener = Listener(topic_root)
+        try:
+            _wait_for(listener, topic_root, lambda t, b: t.endswith("/gps"), 20)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            listener.close()
+            proc.kill()
+        assert proc.returncode == 0, err
+        assert "simulator stopped" in out and "Traceback" not in err

@@ -140,7 +140,9 @@ class Simulation:
 
     def run(self, stop: threading.Event) -> None:
         """Connect, announce the fleet, then tick until `stop` is set; disconnect cleanly."""
+        self.pub.stopping = stop
         self.pub.start()
+        log.info("simulating %d units on %s under %s/", len(self.fleet.units), self.pub.target.display, self.pub.root)
         try:
             last = time.time()
             self.announce(last)

@@ -85,6 +85,5 @@ def run(settings: Settings, units: int, stations: int, rate: float, speedup: flo
     sim = Simulation(settings, district, specs, rate=rate, speedup=speedup,
                      incidents_per_hour=incidents_per_hour, seed=seed)
     with stop_on_signals() as stop:
-        print(f"simulating on {sim.pub.target.display} under {settings.topic_root}/ (Ctrl-C stops)", flush=True)
         sim.run(stop)
     print(f"simulator stopped: {sim.pub.sent} messages sent", flush=True)
