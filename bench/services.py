@@ -4,6 +4,7 @@ an ingest process, free ports. Everything started here is stopped by its owner."
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import signal
 import socket
@@ -46,6 +47,9 @@ class Mosquitto:
         conf = re.sub(r"(?m)^listener .*$", f"listener {self.port} 127.0.0.1", conf)
         conf = re.sub(r"(?m)^persistence_location .*$", f"persistence_location {data_dir}/", conf)
         conf = re.sub(r"(?m)^log_dest .*$", f"log_dest file {data_dir}/mosquitto.log", conf)
+        # Started as root, Mosquitto switches to user `mosquitto`, which cannot write into our
+        # private temp dirs (no persistence file, no log): stay the user we are.
+        conf += f"\nuser {pwd.getpwuid(os.geteuid()).pw_name}\n"
         self.conf_path = data_dir / "mosquitto.conf"
         self.conf_path.write_text(conf)
         self.proc: subprocess.Popen | None = None

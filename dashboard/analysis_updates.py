@@ -17,7 +17,7 @@ import numpy as np
 
 from dashboard import analysis_view as view
 from dashboard.data import analysis as q
-from qingzhi.analytics.hotspots import Quality, gi_star, hotspot_quality, study_area_cells, top_cells
+from qingzhi.analytics.hotspots import Quality, gi_star, hotspot_quality, kde_scores, study_area_cells, top_cells
 from qingzhi.analytics.ranking import Ranked, pareto
 
 TOP_N = 10
@@ -112,14 +112,23 @@ def _distance(a: int, b: int) -> int:
         return 1 << 30
 
 
-def quality(db: Any, tz: str, f: q.Filters, resolutions: tuple[int, ...] = (8, 9, 10)) -> list[tuple[int, Quality]]:
-    """Hotspots of the first half of the period (cell counts) predicting the second half, per resolution."""
+def quality(db: Any, tz: str, f: q.Filters, resolutions: tuple[int, ...] = (8, 9, 10),
+            kde_res: int = 9) -> list[tuple[str, int, Quality]]:
+    """Hotspots of the first half of the period predicting the second half: (method, resolution, quality).
+
+    Methods: 'counts' (cells ranked by their own count, at each resolution) and 'kde' (cells at
+    `kde_res` ranked by kernel density), so analysts can choose what works for their city.
+    """
     db.run(q.ensure_fresh, tz)
     train_f, test_f = f.split()
     out = []
     for res in resolutions:
         train, test = db.run(q.cell_counts, train_f, res), db.run(q.cell_counts, test_f, res)
         n_cells = study_area_cells({**train, **test})
-        if n_cells:
-            out += [(res, row) for row in hotspot_quality(train, test, n_cells)]
+        if not n_cells:
+            continue
+        out += [("counts", res, row) for row in hotspot_quality(train, test, n_cells)]
+        if res == kde_res:
+            scores = kde_scores(db.run(q.cell_counts, train_f, 10), res)
+            out += [("kde", res, row) for row in hotspot_quality(scores, test, n_cells)]
     return out

@@ -17,7 +17,7 @@ import h3.api.basic_int as h3
 import numpy as np
 
 from qingzhi.analytics.aoristic import busiest_hours, busiest_window, format_window, matrix_7x24
-from qingzhi.analytics.hotspots import GiStar, Z95, Z99, cell_polygon, kde_grid, top_cells
+from qingzhi.analytics.hotspots import GiStar, Z95, Z99, cell_center, cell_polygon, kde_grid, top_cells
 from qingzhi.analytics.ranking import change
 
 # Yellow → orange → red (ColorBrewer YlOrRd), light to dark.
@@ -72,7 +72,7 @@ def kde_overlay(counts10: Mapping[int, float], bandwidth_m: float = 300.0) -> tu
     if not counts10:
         return None
     cells = list(counts10)
-    ll = np.array([h3.cell_to_latlng(c) for c in cells])
+    ll = np.array([cell_center(c) for c in cells])
     density, (lat0, lon0), (dlat, dlon) = kde_grid(
         ll[:, 0], ll[:, 1], np.fromiter(counts10.values(), float, len(cells)), cell_m=100.0, bandwidth_m=bandwidth_m)
     rows, cols = density.shape
@@ -107,13 +107,14 @@ def profiles(rows: list[dict[str, Any]]) -> dict[int, Profile]:
     """Per cell: its type counts, its 168 hour-of-week weights (aoristic for windows), its stations."""
     out: dict[int, Profile] = {}
     for r in rows:
-        types, how, stations = out.setdefault(r["cell"], (Counter(), np.zeros(168), Counter()))
-        types[r["type"]] += 1
-        stations[r["station"]] += 1
-        if r["how"] is not None:
-            how[r["how"]] += 1
-        else:
-            how += np.asarray(r["how_w"], float)
+        if r["cell"] not in out:
+            out[r["cell"]] = (Counter(), np.zeros(168), Counter())
+        types, how, stations = out[r["cell"]]
+        if r["type"] is not None:
+            types[r["type"]] += r["n"]
+            stations[r["station"]] += r["n"]
+        elif r["how"] is not None:  # (the windowed incidents' group has neither: their hours come apart)
+            how[r["how"]] += r["n"]
     return out
 
 

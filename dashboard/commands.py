@@ -2,7 +2,7 @@
 dispatch actions that publish (assign, release) as the pages call them.
 
 The publisher connects on first use and paho's network thread reconnects it after a drop.
-A command is published with QoS 1, not retained; `publish` waits for the broker's PUBACK.
+A command is published with QoS 1, not retained; `apublish` waits for the broker's PUBACK.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -33,8 +34,13 @@ class Publisher:
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
 
-    def _connected(self) -> mqtt.Client:
+    def ensure_connected(self) -> None:
+        """Connect on first use, and again if paho's network thread has died (it reconnects
+        by itself after a dropped connection, but a dead thread never comes back)."""
         with self._lock:
+            thread = getattr(self._client, "_thread", None)
+            if self._client is not None and thread is not None and not thread.is_alive():
+                self._client = None
             if self._client is None:
                 base = self.settings.client_id or "qz-dashboard"
                 client, target = make_client(
@@ -43,27 +49,25 @@ class Publisher:
                 client.reconnect_delay_set(min_delay=1, max_delay=30)
                 connect_blocking(client, target, self.settings, persistent=False)
                 self._client = client
-            return self._client
 
-    def publish(self, topic: str, payload: bytes) -> bool:
-        """Publish QoS 1 and wait for the PUBACK: True confirmed, False not within the timeout
-        (paho keeps it and sends it after a reconnect). Raises QingzhiError if the broker is
-        not connected, so that nothing at all is sent."""
-        client = self._connected()
-        if not client.is_connected():
+    async def apublish(self, topic: str, payload: bytes) -> bool:
+        """Publish QoS 1 and wait for the PUBACK without blocking the event loop: True confirmed,
+        False not within the timeout (paho keeps it and sends it after a reconnect). Raises
+        QingzhiError if the broker is not connected, so that nothing at all is sent."""
+        client = self._client
+        if client is None or not client.is_connected():
             raise QingzhiError("MQTT broker connection is down: the command was not sent")
         info = client.publish(topic, payload, qos=1, retain=False)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise QingzhiError(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
-        try:
-            info.wait_for_publish(self.confirm_timeout)
-        except (RuntimeError, ValueError):
-            return False
-        return info.is_published()
-
-    async def apublish(self, topic: str, payload: bytes) -> bool:
-        """publish() without blocking the event loop it is awaited on."""
-        return await asyncio.to_thread(self.publish, topic, payload)
+        # poll the PUBACK flag (set by paho's thread): no callback races, no worker threads
+        deadline, pause = time.monotonic() + self.confirm_timeout, 0.0005
+        while not info.is_published():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.02)
+        return True
 
     def close(self) -> None:
         """Disconnect and stop the network thread."""
@@ -88,6 +92,7 @@ def publisher_of(app: Any) -> Publisher:
 def assign(app: Any, incident: str, unit: str, *, screen: str = "dispatch", note: str | None = None) -> data.Command:
     """Send `unit` to `incident` as this dashboard's operator (see data.dispatch.assign)."""
     pub = publisher_of(app)
+    pub.ensure_connected()
     return app.db.run(
         data.assign, incident, unit, by=app.settings.operator, screen=screen,
         topic_root=app.settings.topic_root, publish=pub.apublish, note=note,
@@ -97,6 +102,7 @@ def assign(app: Any, incident: str, unit: str, *, screen: str = "dispatch", note
 def release(app: Any, incident: str, unit: str, *, screen: str = "dispatch", reason: str = "released") -> data.Command:
     """Take `unit` off `incident` and tell its device (see data.dispatch.release)."""
     pub = publisher_of(app)
+    pub.ensure_connected()
     return app.db.run(
         data.release, incident, unit, by=app.settings.operator, screen=screen,
         topic_root=app.settings.topic_root, publish=pub.apublish, reason=reason,

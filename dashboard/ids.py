@@ -40,6 +40,94 @@ def live_ack(alert_id: int | str) -> dict:
 
 
 # --- dispatch (layouts/dispatch.py) ----------------------------------------------------
+DISPATCH_TICK = "dispatch-tick"
+DISPATCH_SELECTED = "dispatch-selected"
+DISPATCH_REFRESH = "dispatch-refresh"  # bumped after every action so the panels redraw at once
+DISPATCH_SIG = "dispatch-sig"  # what the detail panels last showed (skip redraws that change nothing)
+DISPATCH_MSG = "dispatch-msg"
+DISPATCH_TABS = "dispatch-tabs"
+DISPATCH_QUEUE = "dispatch-queue"
+DISPATCH_QUEUE_COUNT = "dispatch-queue-count"
+DISPATCH_MAP = "dispatch-map"
+DISPATCH_MAP_LAYER = "dispatch-map-layer"
+DISPATCH_HEAD = "dispatch-head"
+DISPATCH_UNITS = "dispatch-units"
+DISPATCH_RECOMMEND = "dispatch-recommend"
+DISPATCH_ACTIONS = "dispatch-actions"
+DISPATCH_CLICK = "dispatch-click"  # the map point chosen for a new incident
+DISPATCH_FORM_TYPE = "dispatch-form-type"
+DISPATCH_FORM_PRIORITY = "dispatch-form-priority"
+DISPATCH_FORM_ADDRESS = "dispatch-form-address"
+DISPATCH_FORM_SUMMARY = "dispatch-form-summary"
+DISPATCH_FORM_CALLER = "dispatch-form-caller"
+DISPATCH_FORM_WHERE = "dispatch-form-where"
+DISPATCH_FORM_SUBMIT = "dispatch-form-submit"
+DISPATCH_FLAGS = "dispatch-flags"
+DISPATCH_FLAG_DETAIL = "dispatch-flag-detail"
+DISPATCH_FOLLOWUPS = "dispatch-followups"
+DISPATCH_TIMES_BY = "dispatch-times-by"
+DISPATCH_TIMES = "dispatch-times"
+DISPATCH_SETTINGS = "dispatch-settings"
+
+
+def dispatch_incident(incident: str, where: str = "queue") -> dict:
+    """A clickable incident: `where` is queue or flag (the same incident may be in both lists)."""
+    return {"type": "dispatch-incident", "id": incident, "in": where}
+
+
+def dispatch_step(step: str) -> dict:
+    """A lifecycle button (en_route, on_scene, handled)."""
+    return {"type": "dispatch-step", "step": step}
+
+
+def dispatch_assign(unit: str) -> dict:
+    """The assign button of a recommended unit."""
+    return {"type": "dispatch-assign", "unit": unit}
+
+
+def dispatch_release(unit: str, replace_with: str = "") -> dict:
+    """Release a unit from the selected incident (and send `replace_with` instead, if given)."""
+    return {"type": "dispatch-release", "unit": unit, "next": replace_with}
+
+
+def dispatch_action(name: str) -> dict:
+    """A button of the incident's action forms (feedback, review, cancel, merge)."""
+    return {"type": "dispatch-action", "name": name}
+
+
+def dispatch_field(name: str) -> dict:
+    """An input of the incident's action forms (result, rating, note, reason, into)."""
+    return {"type": "dispatch-field", "name": name}
+
+
+def dispatch_flag(key: str) -> dict:
+    """A repeat flag in the list (click: show its incidents)."""
+    return {"type": "dispatch-flag", "key": key}
+
+
+def dispatch_flag_task(key: str) -> dict:
+    """Make a follow-up task from a repeat flag."""
+    return {"type": "dispatch-flag-task", "key": key}
+
+
+def dispatch_followup_step(task: int, step: str) -> dict:
+    """Move a follow-up task on."""
+    return {"type": "dispatch-fu-step", "task": task, "step": step}
+
+
+def dispatch_setting(key: str) -> dict:
+    """The JSON text of one dispatch setting."""
+    return {"type": "dispatch-setting", "key": key}
+
+
+def dispatch_setting_save(key: str) -> dict:
+    """Save one dispatch setting."""
+    return {"type": "dispatch-setting-save", "key": key}
+
+
+def dispatch_followup_input(task: int) -> dict:
+    """The text a follow-up step needs (officer, result, rating)."""
+    return {"type": "dispatch-fu-input", "task": task}
 
 
 

@@ -1,7 +1,7 @@
 """Which units to send: the nearest available ones, ranked by estimated time of arrival.
 
 ETA = straight-line (haversine) distance / the unit kind's typical city speed (DispatchConfig.
-speed_kmh). A road-network travel time would replace `eta_s` below; none is configured yet.
+speed_kmh), or the road distance over a configured network (road_eta.py) / the same speed.
 The fleet is held in numpy arrays, patched with only the units whose `version` moved since
 the last look, so a recommendation is one cheap query plus a vectorised top-K (argpartition).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,13 +100,46 @@ class FleetCache:
             return self._fleet
 
 
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def fleet_cache(db: Any) -> FleetCache:
+    """The fleet cache of this database handle (one per dashboard process)."""
+    with _caches_lock:
+        if db not in _caches:
+            _caches[db] = FleetCache()
+        return _caches[db]
+
+
+def _smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k smallest values, in ascending order (argpartition, then sort only k)."""
+    top = np.argpartition(values, k - 1)[:k] if k < len(values) else np.arange(len(values))
+    return top[np.argsort(values[top], kind="stable")]
+
+
+def _road_rerank(eta_line: np.ndarray, road_eta: Any, k: int, n_ok: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top k by road ETA, exact: road ETA is never below straight-line ETA, so once the next unit by
+    straight line is slower than the k-th by road, no unit further down can enter the top k."""
+    m = min(n_ok, max(4 * k, 20))
+    while True:
+        cand = _smallest(eta_line, m)
+        by_road = road_eta(cand)
+        order = np.argsort(by_road, kind="stable")[:k]
+        kth = by_road[order[-1]]
+        if m >= n_ok or np.partition(eta_line, m)[m] >= kth:
+            return cand[order], by_road[order]
+        m = min(n_ok, m * 2)
+
+
 def recommend(
     fleet: Fleet, lat: float, lon: float, *, cfg: DispatchConfig, now: float, stale_after_s: float,
-    k: int = 5, exclude: Iterable[str] = (),
+    k: int = 5, exclude: Iterable[str] = (), roads: Any = None,
 ) -> list[dict[str, Any]]:
     """The k available units with the shortest ETA to (lat, lon): id, station, kind, status, camera,
-    distance_m, eta_s. Units that are busy, off duty, offline, or whose last fix is older than
-    `stale_after_s` (stale or lost) are never recommended."""
+    distance_m, eta_s (by road where `roads`, a road_eta.RoadTimes, is given). Units that are busy,
+    off duty, offline, or whose last fix is older than `stale_after_s` (stale or lost) are never
+    recommended."""
     if not len(fleet.ids):
         return []
     speeds = np.array([cfg.speed_ms(kind) for kind in KINDS])[fleet.kind]
@@ -119,14 +153,21 @@ def recommend(
     k = min(k, n_ok)
     if k == 0:
         return []
-    top = np.argpartition(eta, k - 1)[:k] if k < len(eta) else np.arange(len(eta))
-    top = top[np.argsort(eta[top], kind="stable")]
+    if roads is None:
+        top = _smallest(eta, k)
+        metres, etas = dist[top], eta[top]
+    else:
+        def road_eta(idx: np.ndarray) -> np.ndarray:
+            return roads.distances_m(lat, lon, fleet.lat[idx], fleet.lon[idx]) / speeds[idx]
+
+        top, etas = _road_rerank(eta, road_eta, k, n_ok)
+        metres = etas * speeds[top]
     return [
         {
-            "id": fleet.ids[i], "station": fleet.station[i], "kind": KINDS[fleet.kind[i]], "status": STATUSES[fleet.status[i]],
-            "cam": fleet.cam[i], "distance_m": float(dist[i]), "eta_s": float(eta[i]),
+            "id": fleet.ids[i], "station": fleet.station[i], "kind": KINDS[fleet.kind[i]],
+            "status": STATUSES[fleet.status[i]], "cam": fleet.cam[i], "distance_m": float(m), "eta_s": float(e),
             "lat": float(fleet.lat[i]), "lon": float(fleet.lon[i]),
         }
-        for i in top
-        if np.isfinite(eta[i])
+        for i, m, e in zip(top, metres, etas)
+        if np.isfinite(e)
     ]

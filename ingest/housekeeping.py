@@ -54,6 +54,7 @@ class Housekeeping:
         """Upsert this process's ingest_stats row; return the figures."""
         self.stats.broker = "stopped" if final else ("ok" if self.source.connected else "down")
         self.stats.backlog = len(self.inbox)
+        self.stats.backpressure_s = self.inbox.blocked_s
         snap = self.stats.snapshot()
         await store.save_stats(await self._conn(), self.instance, self.started, snap)
         return snap
@@ -69,7 +70,7 @@ class Housekeeping:
                     last_chores = time.monotonic()
                     await self.chores()
                 log.info(log_line(await self.save_stats()))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # noqa: BLE001 - chores must outlive a database outage or a bug
                 log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__, exc)
                 await self.close()
 

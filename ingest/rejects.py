@@ -16,9 +16,10 @@ PREVIEW = 120
 
 
 def preview(payload: bytes) -> str:
-    """The payload as text (bytes that are not UTF-8 shown escaped), cut to PREVIEW characters."""
-    text = payload.decode("utf-8", errors="backslashreplace").replace("\n", " ")
-    return text if len(text) <= PREVIEW else text[:PREVIEW] + f"… ({len(payload)} bytes)"
+    """The payload as text (bytes that are not UTF-8 and control characters shown escaped), cut short."""
+    text = payload[: PREVIEW * 4].decode("utf-8", errors="backslashreplace")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= PREVIEW and len(payload) <= PREVIEW * 4 else f"{text[:PREVIEW]}… ({len(payload)} bytes)"
 
 
 def parse_since(since: str | None) -> datetime | None:

@@ -11,9 +11,6 @@ from typing import Literal
 
 import msgspec
 
-CAM_STATES = ("recording", "streaming", "standby", "off", "fault")
-STATUSES = ("available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline")
-
 
 class GpsFix(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/gps`: one position fix."""

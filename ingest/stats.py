@@ -19,6 +19,7 @@ class Stats:
     db: str = "connecting"
     broker: str = "connecting"
     backlog: int = 0
+    backpressure_s: float = 0.0   # time paho's thread waited on a full inbox, in total
     _last: tuple[float, int, int] = field(default_factory=lambda: (time.monotonic(), 0, 0))
 
     def record_batch(self, messages: int, rows: int, rejects: int, newest_fix_ms: int) -> None:
@@ -41,7 +42,8 @@ class Stats:
             "msgs_per_s": round((self.messages - msgs_then) / span, 1),
             "avg_batch": round((self.messages - msgs_then) / batches, 1) if batches else 0,
             "messages": self.messages, "rows": self.rows, "rejects": self.rejects, "batches": self.batches,
-            "lag_s": lag, "backlog": self.backlog, "db": self.db, "broker": self.broker,
+            "lag_s": lag, "backlog": self.backlog, "backpressure_s": round(self.backpressure_s, 1),
+            "db": self.db, "broker": self.broker,
         }
 
 
@@ -49,4 +51,5 @@ def log_line(s: dict[str, Any]) -> str:
     """The periodic log line."""
     lag = "-" if s["lag_s"] is None else f"{s['lag_s']}s"
     return (f"{s['msgs_per_s']} msg/s, avg batch {s['avg_batch']}, {s['messages']} msgs, {s['rows']} rows, "
-            f"{s['rejects']} rejects, lag {lag}, backlog {s['backlog']}, db {s['db']}, broker {s['broker']}")
+            f"{s['rejects']} rejects, lag {lag}, backlog {s['backlog']} (back-pressure {s['backpressure_s']}s), "
+            f"db {s['db']}, broker {s['broker']}")

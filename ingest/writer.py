@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 
 import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base   # the client-side DataError lives only here
 
 from ingest import store
 from ingest.inbox import Inbox
@@ -31,7 +32,13 @@ CONNECTION_ERRORS = (
     OSError, TimeoutError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    # A connection the server cut while idle can fail its next command this way ("another
+    # operation is in progress"); a new connection cures it.
+    asyncpg_base.InternalClientError,
 )
+
+# The database (or asyncpg, encoding a value) refused the data itself: retrying cannot help.
+REFUSED = (asyncpg.PostgresError, asyncpg_base.DataError)
 
 
 class Stopped(Exception):
@@ -40,7 +47,7 @@ class Stopped(Exception):
 
 def is_connection_error(exc: BaseException) -> bool:
     """True for errors that a reconnect can cure (qingzhi.db.connect turns them into QingzhiError)."""
-    return isinstance(exc, CONNECTION_ERRORS + (QingzhiError,))
+    return isinstance(exc, CONNECTION_ERRORS + (QingzhiError,)) and not isinstance(exc, asyncpg_base.DataError)
 
 
 def build_batch(pipeline: tuple[Stage, ...], batch: list[Msg]) -> tuple[dict[str, list[tuple]], list[tuple], int]:
@@ -93,10 +100,12 @@ class Writer:
 
     async def write(self, batch: list[Msg]) -> None:
         """Run the pipeline over the batch and commit it (retrying connection errors)."""
+        started = time.monotonic()
         rows, rejects, newest = build_batch(self.pipeline, batch)
         try:
             await self._commit(rows, rejects)
-        except asyncpg.PostgresError as exc:
+            log.debug("committed a batch of %d message(s) in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
+        except REFUSED as exc:
             log.error("batch of %d refused by the database (%s); writing it one message at a time", len(batch), exc)
             await self._one_by_one(batch)
         self.stats.record_batch(len(batch), sum(map(len, rows.values())), len(rejects), newest)
@@ -137,7 +146,7 @@ class Writer:
             rejects = [(recv, msg.topic, raw, reason) for raw, reason in msg.rejects]
             try:
                 await self._commit(rows, rejects)
-            except asyncpg.PostgresError as exc:
+            except REFUSED as exc:
                 reason = f"database refused it: {type(exc).__name__}: {exc}"
                 log.warning("rejected %s: %s", msg.topic, reason)
                 await self._commit({}, [(recv, msg.topic, msg.payload, reason[:2000])])

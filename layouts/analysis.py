@@ -73,7 +73,7 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
                 ui.build_table(table_id=ids.AN_SUMMARY_TABLE, csv="summary", lang=lang)]),
             ui.build_panel(title=t("an.quality", lang), children=[
                 html.P(t("an.quality.note", lang), className="an-note"),
-                ui.build_table(table_id=ids.AN_QUALITY, csv="quality", lang=lang, page_size=9)]),
+                ui.build_table(table_id=ids.AN_QUALITY, csv="quality", lang=lang, page_size=12)]),
         ], className="an-row"),
         ui.build_panel(title=t("an.cell", lang), children=[
             html.P(t("an.cell.hint", lang), id=ids.AN_CELL_TITLE, className="an-note"),
@@ -205,10 +205,10 @@ def update_quality(data: dict | None, lang: str) -> tuple:
     """PAI and hit rate at 1/3/5 % of the area for cells of each size."""
     if not data:
         return no_update, no_update
-    rows = [{"res": f"H3-{res}", "area": f"{100 * r.share:.0f}%", "cells": r.cells, "hits": round(r.hits),
+    rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%", "cells": r.cells, "hits": round(r.hits),
              "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%", "pai": round(r.pai, 2)}
-            for res, r in up.quality(ctx().db, _tz(), _filters(data))]
-    return rows, ui.columns(["res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang)
+            for method, res, r in up.quality(ctx().db, _tz(), _filters(data))]
+    return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang)
 
 
 @callback(Output(ids.AN_CELL, "data"), Output(ids.AN_CELL, "columns"), Output(ids.AN_CELL_TITLE, "children"),

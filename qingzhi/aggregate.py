@@ -26,7 +26,12 @@ BATCH = 50_000
 CELL_KEY = ["day", "cell10", "station", "type", "priority"]
 HOW_KEY = ["day", "how", "station", "type", "priority"]
 TYPE_KEY = ["day", "station", "type", "priority"]
-COLUMNS = ["id", "day", "cell8", "cell9", "cell10", "station", "type", "category", "priority", "how", "how_w"]
+CELL_MONTH_KEY = ["month", "cell9", "station", "type", "priority"]
+HOW_MONTH_KEY = ["month", "how", "station", "type", "priority"]
+CELL_ALL_KEY = ["month", "cell9"]
+HOW_ALL_KEY = ["month", "how"]
+COLUMNS = ["id", "day", "cell8", "cell9", "cell10", "station", "type", "category", "priority", "how", "how_w",
+           "how_i", "how_v"]
 
 
 async def pending(conn: asyncpg.Connection) -> bool:
@@ -62,7 +67,8 @@ async def _check_timezone(conn: asyncpg.Connection, timezone: str) -> None:
     current = await conn.fetchval("SELECT value FROM an_meta WHERE key = 'timezone'")
     if current == timezone:
         return
-    await conn.execute("TRUNCATE an_incident, an_cell_day, an_how_day, an_type_day")
+    await conn.execute("TRUNCATE an_incident, an_cell_day, an_how_day, an_type_day, an_cell_month, an_how_month, "
+                       "an_cell_month_all, an_how_month_all")
     await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents ON CONFLICT DO NOTHING")
     await conn.execute(
         "INSERT INTO an_meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = $1", timezone)
@@ -84,14 +90,17 @@ def contributions(rows: list[Any], timezone: str) -> pd.DataFrame:
     out["category"] = df["category"]
     out["priority"] = df["priority"].astype(int)
     out["how"] = (local.dt.day_of_week * 24 + local.dt.hour).astype("Int64")
-    out["how_w"] = None
+    out["how_w"] = out["how_i"] = out["how_v"] = None
     windowed = df["occurred_from"].notna()
     for i in np.flatnonzero(windowed.to_numpy()):
         start = _local(df.at[i, "occurred_from"], timezone)
         end = _local(df.at[i, "occurred_to"] if pd.notna(df.at[i, "occurred_to"]) else df.at[i, "ts"], timezone)
         if end > start:
             out.at[i, "how"] = pd.NA
-            out.at[i, "how_w"] = aoristic_weights(start, end).astype(np.float32).tolist()
+            weights = aoristic_weights(start, end).astype(np.float32)
+            hours = np.flatnonzero(weights)
+            out.at[i, "how_w"] = weights.tolist()
+            out.at[i, "how_i"], out.at[i, "how_v"] = hours.tolist(), weights[hours].tolist()
     out["how"] = out["how"].astype(object).where(out["how"].notna(), None)
     return out
 
@@ -105,13 +114,21 @@ def _frame(records: list[Any]) -> pd.DataFrame:
 
 
 def _deltas(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per-table changes: new contributions minus old ones, zero changes dropped."""
+    """Per-table changes: new contributions minus old ones, zero changes dropped.
+
+    Grouping sorts by key (day or month first), so rows go into the tables in time order and a
+    period's rows sit together on disk.
+    """
     both = pd.concat([old.assign(sign=-1), new.assign(sign=1)], ignore_index=True)
     if both.empty:
         return {}
-    cell = both.groupby(CELL_KEY, sort=False).agg(
+    both["month"] = [d.replace(day=1) for d in both["day"]]
+    cell = both.groupby(CELL_KEY).agg(
         cell9=("cell9", "first"), cell8=("cell8", "first"), category=("category", "first"), n=("sign", "sum"))
-    types = both.groupby(TYPE_KEY, sort=False).agg(category=("category", "first"), n=("sign", "sum"))
+    cell_month = both.groupby(CELL_MONTH_KEY).agg(
+        cell8=("cell8", "first"), category=("category", "first"), n=("sign", "sum"))
+    cell_all = both.groupby(CELL_ALL_KEY).agg(cell8=("cell8", "first"), n=("sign", "sum"))
+    types = both.groupby(TYPE_KEY).agg(category=("category", "first"), n=("sign", "sum"))
     point = both[both["how"].notna()].assign(w=lambda d: d["sign"].astype(float))
     spread = both[both["how"].isna()]
     if not spread.empty:
@@ -119,9 +136,15 @@ def _deltas(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFrame]:
         rep = spread.loc[spread.index.repeat(168)].assign(how=np.tile(np.arange(168), len(spread)), w=weights.ravel())
         point = pd.concat([point, rep[rep["w"] != 0]], ignore_index=True)
     point["how"] = point["how"].astype(int)
-    how = point.groupby(HOW_KEY, sort=False).agg(category=("category", "first"), w=("w", "sum"))
+    how = point.groupby(HOW_KEY).agg(category=("category", "first"), w=("w", "sum"))
+    how_month = point.groupby(HOW_MONTH_KEY).agg(category=("category", "first"), w=("w", "sum"))
+    how_all = point.groupby(HOW_ALL_KEY).agg(w=("w", "sum"))
     return {
         "an_cell_day": cell[cell["n"] != 0].reset_index(),
+        "an_cell_month": cell_month[cell_month["n"] != 0].reset_index(),
+        "an_how_month": how_month[how_month["w"].abs() > 1e-9].reset_index(),
+        "an_cell_month_all": cell_all[cell_all["n"] != 0].reset_index(),
+        "an_how_month_all": how_all[how_all["w"].abs() > 1e-9].reset_index(),
         "an_type_day": types[types["n"] != 0].reset_index(),
         "an_how_day": how[how["w"].abs() > 1e-9].reset_index(),
     }
@@ -132,6 +155,11 @@ TABLES = {  # table: (key columns, value columns, SQL types of key + value colum
                     ["date", "bigint", "text", "text", "int2", "bigint", "bigint", "text", "int"], "n"),
     "an_type_day": (TYPE_KEY, ["category", "n"], ["date", "text", "text", "int2", "text", "int"], "n"),
     "an_how_day": (HOW_KEY, ["category", "w"], ["date", "int2", "text", "text", "int2", "text", "float8"], "w"),
+    "an_cell_month": (CELL_MONTH_KEY, ["cell8", "category", "n"],
+                      ["date", "bigint", "text", "text", "int2", "bigint", "text", "int"], "n"),
+    "an_how_month": (HOW_MONTH_KEY, ["category", "w"], ["date", "int2", "text", "text", "int2", "text", "float8"], "w"),
+    "an_cell_month_all": (CELL_ALL_KEY, ["cell8", "n"], ["date", "bigint", "bigint", "int"], "n"),
+    "an_how_month_all": (HOW_ALL_KEY, ["w"], ["date", "int2", "float8"], "w"),
 }
 
 

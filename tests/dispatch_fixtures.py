@@ -101,3 +101,58 @@ class Listener:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+
+
+async def seed_city(conn: Any, *, units: int = 80, seed: int = 7) -> None:
+    """A small district for page tests and screenshots: two stations, units of every kind and
+    status around the centre, and a handful of open incidents of different ages and priorities."""
+    import random
+
+    rnd = random.Random(seed)
+    await seed_station(conn, "XH", CENTER[0] + 0.01, CENTER[1] - 0.02)
+    await seed_station(conn, "GS", CENTER[0] + 0.04, CENTER[1] + 0.01)
+    statuses = ["available"] * 5 + ["patrolling"] * 4 + ["busy", "en_route", "off_duty"]
+    for i in range(units):
+        kind = rnd.choice(["car", "car", "ebike", "ebike", "foot"])
+        station = rnd.choice(["XH", "GS"])
+        await seed_unit(conn, f"{station}-{kind[0].upper()}{i:02d}", CENTER[0] + rnd.uniform(-0.04, 0.05), CENTER[1] + rnd.uniform(-0.05, 0.05),
+                        kind=kind, status=rnd.choice(statuses), station=station,
+                        fix_age_s=rnd.choice([3, 5, 8, 12, 400]), cam=rnd.choice(["standby", "recording", "off", None]))
+    now = dt.datetime.now(dt.UTC)
+    calls = [
+        ("110-0001", 1, "assault", 95, "文三路 259 号 昌地火炬大厦门口", "XH"),
+        ("110-0002", 2, "dispute.family", 240, "古翠路 76 号 3 单元 502", "XH"),
+        ("110-0003", 3, "theft.ebike", 700, "学院路 28 号 小区车棚", "GS"),
+        ("110-0004", 2, "traffic.accident", 40, "天目山路 教工路口", "XH"),
+        ("110-0005", 4, "noise", 1500, "莫干山路 1418 号", "GS"),
+        ("110-0006", 3, "fraud.phone", 30, "登云路 45 号", "GS"),
+    ]
+    for iid, prio, typ, age, addr, st in calls:
+        await seed_incident(conn, iid, ts=now - dt.timedelta(seconds=age), priority=prio, type=typ, station=st,
+                            lat=CENTER[0] + rnd.uniform(-0.02, 0.03), lon=CENTER[1] + rnd.uniform(-0.03, 0.03))
+        await conn.execute("UPDATE incidents SET address = $2 WHERE id = $1", iid, addr)
+
+
+async def seed_history(conn: Any, *, n: int = 40, seed: int = 11) -> None:
+    """Closed incidents of the past week with realistic step times; one caller calls four times and
+    one doorway has five incidents, so the repeat flags and the response-time panel have something to show."""
+    import random
+
+    rnd = random.Random(seed)
+    now = dt.datetime.now(dt.UTC)
+    types = ["dispute.family", "theft.ebike", "traffic.accident", "noise", "fraud.phone"]
+    for i in range(n):
+        ts = now - dt.timedelta(hours=rnd.uniform(2, 160))
+        assigned = ts + dt.timedelta(seconds=rnd.uniform(20, 240))
+        on_scene = assigned + dt.timedelta(seconds=rnd.uniform(120, 900))
+        handled = on_scene + dt.timedelta(seconds=rnd.uniform(600, 3600))
+        at_door = i < 5
+        await seed_incident(
+            conn, f"H{i:03d}", ts=ts, type=rnd.choice(types), priority=rnd.choice([1, 2, 2, 3, 3, 3, 4]),
+            station=rnd.choice(["XH", "GS"]), caller_hash=("c" * 64 if i % 10 == 3 else None),
+            lat=31.2880 if at_door else CENTER[0] + rnd.uniform(-0.03, 0.03),
+            lon=120.1300 if at_door else CENTER[1] + rnd.uniform(-0.03, 0.03),
+            state="closed", assigned_at=assigned, en_route_at=assigned + dt.timedelta(seconds=15),
+            on_scene_at=on_scene, handled_at=handled, feedback_at=handled + dt.timedelta(hours=1),
+            closed_at=handled + dt.timedelta(hours=2),
+        )

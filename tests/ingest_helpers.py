@@ -41,10 +41,12 @@ def make_message(topic: str = f"{ROOT}/s1/u1/gps", payload: Any = None, recv_ms:
 class Publisher:
     """A QoS 1 publisher on a broker URL; every publish waits for the broker's PUBACK."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, v5: bool = True):
         target = parse_mqtt_url(url)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"qz-test-pub-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv5)
+                                  protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+        if target.username:
+            self.client.username_pw_set(target.username, target.password)
         self.client.max_inflight_messages_set(1000)
         self.client.connect(target.host, target.port)
         self.client.loop_start()
@@ -86,11 +88,12 @@ def wait_until(check: Callable[[], Any], timeout: float = 30.0, every: float = 0
     raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
 
 
-def stream_fixes(url: str, root: str, n: int, units: int = 100, window: int = 1000) -> None:
-    """Publish n distinct QoS 1 fixes (units × one per second), each window acknowledged by the broker."""
-    pub = Publisher(url)
+def stream_fixes(url: str, root: str, n: int, units: int = 100, window: int = 1000, v5: bool = True,
+                 base: int | None = None) -> None:
+    """Publish n distinct QoS 1 fixes (units × one per second from `base`), each window acknowledged by the broker."""
+    pub = Publisher(url, v5)
     try:
-        base = now_ms() - 3_600_000
+        base = base or now_ms() - 3_600_000
         info = None
         for i in range(n):
             u, k = i % units, i // units

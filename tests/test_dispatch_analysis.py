@@ -165,3 +165,43 @@ def test_response_time_percentiles_hand_checked(database_url: str) -> None:
     with pytest.raises(QingzhiError, match="cannot group"):
         run_db(database_url, response_times, since=since, until=until, by="weekday; drop table x")
     assert incident_times({"ts": base, "assigned_at": base + dt.timedelta(seconds=42)})["received_assigned"] == 42
+
+
+def test_road_network_changes_the_ranking_where_a_river_is_in_the_way(database_url: str, tmp_path) -> None:
+    import json
+
+    from dashboard.road_eta import road_times
+
+    lat0, lon0 = LAT, LON
+    south, east = lat0 - 0.009, lon0 + 0.0031  # 1 km south to the bridge, 300 m across
+    roads = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "north road"},
+         "geometry": {"type": "LineString", "coordinates": [[lon0, lat0], [lon0, lat0 + 0.0072]]}},
+        {"type": "Feature", "properties": {"name": "round by the bridge"},
+         "geometry": {"type": "LineString", "coordinates": [[lon0, lat0], [lon0, south], [east, south], [east, lat0]]}},
+    ]}
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps(roads))
+
+    async def seed(conn: asyncpg.Connection) -> None:
+        await seed_station(conn)
+        await seed_unit(conn, "ACROSS_RIVER", lat0, east)  # 300 m as the crow flies, 2.3 km by road
+        await seed_unit(conn, "UP_THE_ROAD", lat0 + 0.0072, lon0)  # 800 m, straight up the road
+        await seed_unit(conn, "FAR", lat0 + 0.05, lon0 - 0.05)
+
+    run_db(database_url, seed)
+    db = Database(database_url)
+    try:
+        fleet = FleetCache().get(db)
+    finally:
+        db.close()
+    kw = {"cfg": CFG, "now": time.time(), "stale_after_s": 60, "k": 2}
+    straight = recommend(fleet, lat0, lon0, **kw)
+    assert [u["id"] for u in straight] == ["ACROSS_RIVER", "UP_THE_ROAD"]
+    net = road_times(str(path), (lat0, lon0))
+    by_road = recommend(fleet, lat0, lon0, roads=net, **kw)
+    assert [u["id"] for u in by_road] == ["UP_THE_ROAD", "ACROSS_RIVER"]
+    assert by_road[0]["distance_m"] == pytest.approx(800, rel=0.02)
+    assert by_road[1]["distance_m"] == pytest.approx(2300, rel=0.03)
+    assert by_road[1]["eta_s"] == pytest.approx(by_road[1]["distance_m"] / (40 / 3.6))
+    assert road_times(str(tmp_path / "missing.geojson"), (lat0, lon0)) is None

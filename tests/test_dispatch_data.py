@@ -16,6 +16,7 @@ from dashboard.data import audit, dispatch, lifecycle
 from dashboard.data.dispatch_config import DispatchConfig, load_config, save_setting
 from dashboard.db import Database
 from dispatch_fixtures import Listener, run_db, seed_incident, seed_station, seed_unit, write_ack
+from qingzhi.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.errors import QingzhiError
 
@@ -238,7 +239,7 @@ def test_form_incident_validation_and_station(app: AppContext) -> None:
                      caller="138-0000 1111", **kw)
     row = app.db.run(lambda c: c.fetchrow("SELECT * FROM incidents WHERE id = $1", iid))
     assert row["source"] == "form" and row["station"] == "S1" and row["type"] == "theft.ebike"
-    assert row["caller_hash"] == dispatch.caller_hash("13800001111", "k") and "1111" not in row["caller_hash"]
+    assert row["caller_hash"] == hash_caller("k", "13800001111") and "1111" not in row["caller_hash"]
     assert app.db.run(audit.entries)[0]["action"] == "incident.create"
 
 

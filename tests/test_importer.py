@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
+from ingest_helpers import query as fetch
 
 from qingzhi.callers import hash_caller
 from qingzhi.config import Settings
@@ -18,17 +17,6 @@ from qingzhi.importer import import_incidents
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
-
-
-def fetch(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    async def go() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
 
 
 def test_generic_file_with_bad_rows(settings: Settings, tmp_path: Path) -> None:

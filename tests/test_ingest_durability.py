@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OwnPostgres, count_rows, query, stream_fixes, wait_until
+from ingest_helpers import OwnPostgres, count_rows, now_ms, query, stream_fixes, wait_until
 
 from bench.services import IngestProcess, Mosquitto
 
@@ -91,7 +91,10 @@ def test_database_restart_mid_stream_loses_nothing(topic_root: str, broker: Mosq
         wait_until(lambda: count_rows(pg.url) >= 2000, every=0.02)
         pg.stop()
         assert publisher.is_alive()
-        wait_until(lambda: "database unreachable" in proc.log(), timeout=30)
+        try:
+            wait_until(lambda: "database unreachable" in proc.log(), timeout=30)
+        except AssertionError:
+            raise AssertionError(proc.log()[-9000:]) from None
         pg.start()
         publisher.join(120)
         wait_until(lambda: count_rows(pg.url) == N, timeout=90)
@@ -103,3 +106,27 @@ def test_database_restart_mid_stream_loses_nothing(topic_root: str, broker: Mosq
         if proc:
             proc.kill()
         pg.destroy()
+
+
+def test_broker_restart_reconnects_and_keeps_the_session(database_url: str, topic_root: str, tmp_path: Path) -> None:
+    own = Mosquitto(tmp_path / "restart").start()
+    proc = ingest(tmp_path, "rb", database_url, own, topic_root, batch_ms="50")
+    try:
+        proc.start().wait_connected()
+        base = now_ms() - 600_000
+        stream_fixes(own.url, topic_root, 1000, base=base)
+        wait_until(lambda: count_rows(database_url) == 1000)
+        own.stop()                       # SIGTERM: Mosquitto saves its sessions (persistence true)
+        wait_until(lambda: "disconnected from" in proc.log())
+        own.start()
+        stream_fixes(own.url, topic_root, 2000, base=base)   # the first 1000 are repeats: stored once
+        try:
+            wait_until(lambda: count_rows(database_url) == 2000, timeout=30)
+        except AssertionError:
+            raise AssertionError(f"{count_rows(database_url)}\n{proc.log()[-3000:]}") from None
+        assert proc.stop() == 0
+    finally:
+        proc.kill()
+        own.stop()
+    assert count_rows(database_url) == 2000
+    assert proc.log().count("session present: True") >= 1

@@ -46,3 +46,4 @@ def test_close_refuses_new_items_and_releases_blocked_producers() -> None:
     t.join(2)
     assert result == [False] and not inbox.put("later")
     assert inbox.take(10, 0.1, 0.01) == ["kept"] and inbox.take(10, 0.1, 0.01) == []
+

@@ -107,8 +107,23 @@ def test_every_form_stored_and_every_bad_input_rejected(settings: Settings, inge
     assert "msgs/s" in table and settings.client_id in table
 
 
-def test_unreachable_database_is_one_line(settings: Settings, tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "qingzhi", "ingest", "--database-url", "postgresql://postgres@127.0.0.1:1/x",
-                          "--mqtt-url", settings.mqtt_url], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.startswith("qingzhi: error: cannot reach database")
-    assert "Traceback" not in out.stderr
+def test_unreachable_database_or_broker_is_one_line(settings: Settings) -> None:
+    for db, broker, error in (("postgresql://postgres@127.0.0.1:1/x", settings.mqtt_url, "cannot reach database"),
+                              (settings.database_url, "mqtt://127.0.0.1:1", "cannot reach MQTT broker")):
+        out = subprocess.run([sys.executable, "-m", "qingzhi", "ingest", "--database-url", db, "--mqtt-url", broker],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and out.stderr.strip().splitlines()[-1].startswith(f"qingzhi: error: {error}")
+        assert "Traceback" not in out.stderr
+
+
+def test_rejects_since_and_empty_status(settings: Settings) -> None:
+    assert cli(settings, "status").stdout.strip() == "no ingest process has reported yet"
+    assert cli(settings, "rejects").stdout.strip() == "no rejected messages"
+    query(settings.database_url, "INSERT INTO rejects (recv_ts, topic, payload, reason) VALUES "
+          "(now() - interval '2 hours', 'old/topic', '\\x00ff', 'old'), (now(), 'new/topic', 'é', 'new')")
+    recent = cli(settings, "rejects", "--since", (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat())
+    assert "new/topic" in recent.stdout and "old/topic" not in recent.stdout and "é" in recent.stdout
+    everything = cli(settings, "rejects")
+    assert everything.stdout.index("new/topic") < everything.stdout.index("old/topic") and "\\x00\\xff" in everything.stdout
+    bad = cli(settings, "rejects", "--since", "last tuesday")
+    assert bad.returncode == 2 and bad.stderr.startswith("qingzhi: error: bad --since")

@@ -16,7 +16,9 @@ from ingest import store
 from ingest.enrich import Jurisdictions
 from ingest.message import Msg
 from ingest.pipeline import build_pipeline
-from ingest.writer import build_batch
+from ingest.inbox import Inbox
+from ingest.stats import Stats
+from ingest.writer import Writer, build_batch
 
 SQUARE = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]]}
 
@@ -187,3 +189,22 @@ def test_gps_array_one_message_many_rows(database_url: str, n: int) -> None:
     t = now_ms()
     write(database_url, make_message(payload=[{"ts": t + i, "lat": 30.1, "lon": 120.1} for i in range(n)]))
     assert query(database_url, "SELECT count(*) FROM positions")[0][0] == n
+
+
+def test_a_row_the_database_refuses_goes_to_rejects_alone(database_url: str) -> None:
+    """A batch the database refuses is retried message by message; only the culprit is rejected."""
+    yesterday = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    query(database_url, f"DROP TABLE positions_p{yesterday:%Y%m%d}")    # e.g. a retention set too short
+    t = now_ms()
+    writer = Writer(database_url, Inbox(10), None, build_pipeline(ROOT, "k", Jurisdictions()), Stats(), 100, 100)
+
+    async def go() -> None:
+        try:
+            await writer.write([gps(ts=t), gps(ts=int(yesterday.timestamp() * 1000)), gps(ts=t + 1000)])
+        finally:
+            await writer.conn.close()
+    asyncio.run(go())
+    assert query(database_url, "SELECT count(*) FROM positions")[0][0] == 2
+    [reject] = query(database_url, "SELECT reason FROM rejects")
+    assert reject["reason"].startswith("database refused it") and "partition" in reject["reason"]
+    assert writer.stats.messages == 3 and writer.stats.db == "ok"

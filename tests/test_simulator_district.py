@@ -117,3 +117,31 @@ def test_roads_from_geojson(tmp_path) -> None:
         {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [lon0, lat0]}}]}))
     with pytest.raises(QingzhiError, match="fewer than 3 road segments"):
         build_district(1, CENTER, 2, tmp_path / "points.geojson")
+
+
+def test_terminals_lose_signal_go_offline_and_cameras_fail(district) -> None:
+    """Device reports over simulated wall time, with the rare events made common so that each is seen."""
+    specs = roster(district, 20, np.random.default_rng(0))
+    fleet = Fleet(district, specs, np.random.default_rng(3), rate=3.0, signal_loss_p=0.02, offline_p=0.01,
+                  cam_fault_p=0.01)
+    reports: dict[str, list[tuple[float, str, object]]] = {uid: [] for uid in fleet.units}
+    for k in range(4000):  # 4000 s of wall time in 1 s steps
+        wall = 1_800_000_000.0 + k
+        for uid, u in fleet.units.items():
+            fleet.step(u, float(k), 1.0)
+            reports[uid] += [(wall, kind, p) for kind, p in fleet.devices(u, wall)]
+    arrays = [p for r in reports.values() for _, kind, p in r if kind == "gps" and isinstance(p, list)]
+    assert arrays and all(len(a) >= 2 and [f["ts"] for f in a] == sorted(f["ts"] for f in a) for a in arrays)
+    for uid, r in reports.items():
+        fixes = [p["ts"] for _, kind, ps in r if kind == "gps" for p in (ps if isinstance(ps, list) else [ps])]
+        # none twice; the only long gaps are offline spells (at most 600 s): a signal loss delays fixes, loses none
+        assert len(fixes) == len(set(fixes)) and max(np.diff(sorted(fixes))) < 605_000
+    offline = [(uid, i) for uid, r in reports.items() for i, (_, kind, p) in enumerate(r)
+               if kind == "status" and p == {"status": "offline"}]
+    assert offline
+    for uid, i in offline:  # silent until it comes back with its status
+        later = reports[uid][i + 1:]
+        if later:
+            assert later[0][1] == "status" and later[0][2]["status"] != "offline"
+    cams = [p["state"] for r in reports.values() for _, kind, p in r if kind == "cam"]
+    assert "fault" in cams and cams.count("standby") > cams.count("fault")

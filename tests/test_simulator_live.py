@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
+import asyncpg
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
@@ -17,9 +23,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from qingzhi.config import Settings, load_settings, parse_mqtt_url
 from qingzhi.simulator.live import Simulation
-from qingzhi.simulator.run import prepare
+from qingzhi.simulator.run import prepare, store
 
 from conftest import MQTT_URL
+from sim_helpers import Recorder, run_for, table_counts
+
+from bench.services import IngestProcess
 
 ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 STATUSES = {"available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline"}
@@ -172,3 +181,67 @@ def test_recall_and_unknown_unit(live) -> None:
     assert ack["topic"].endswith(f"/{unit.spec.id}/ack") and ack["body"]["id"] == "x2"
     status = _wait_for(listener, root, lambda t, b: t.endswith(f"/{unit.spec.id}/status"), 3)
     assert status["body"]["status"] == "available"
+
+
+def test_real_ingest_stores_everything_with_no_rejects(database_url: str, topic_root: str, tmp_path) -> None:
+    """The simulator against the real ingest on the machine's Mosquitto and PostgreSQL: every reading is a row."""
+    settings = load_settings(database_url=database_url, mqtt_url=MQTT_URL, topic_root=topic_root,
+                             client_id=f"qz-simtest-{uuid.uuid4().hex[:6]}")
+    district, specs = prepare(settings, units=30, stations=2, seed=6, roads=None)
+    store(settings, district, specs)
+    ingest = IngestProcess(tmp_path / "ingest.log", **settings.model_dump(
+        include={"database_url", "mqtt_url", "topic_root", "client_id"})).start()
+    try:
+        ingest.wait_connected()
+        sim = Simulation(settings, district, specs, rate=0.5, speedup=60.0, incidents_per_hour=240.0, seed=6)
+        recorder = Recorder(sim)
+        run_for(sim, 5)
+        expected = recorder.expected_rows()
+        assert expected["positions"] > 30 * 5 and expected["incidents"] >= 1
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            got = asyncio.run(table_counts(database_url))
+            if all(got[t] >= expected[t] for t in expected):
+                break
+            time.sleep(0.3)
+        assert {t: got[t] for t in expected} == dict(expected)
+        assert got["rejects"] == 0
+        located = {t.split("/")[-2] for t, _ in recorder.sent if t.endswith("/gps")}
+        rows = asyncio.run(_fetch(database_url, "SELECT array_agg(id) FROM units WHERE kind <> 'unknown' AND fix_ts IS NOT NULL"))
+        assert set(rows) == located and len(located) > 25  # roster units (with kinds) are the ones on the map
+        assert ingest.stop() == 0
+    finally:
+        ingest.kill()
+
+
+async def _fetch(url: str, sql: str):
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+def test_simulate_command_errors_and_clean_stop(topic_root: str) -> None:
+    """`qingzhi simulate`: one-line errors for bad options and an unreachable broker; SIGTERM/SIGINT stop it cleanly."""
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "qingzhi", "simulate", "--units", "5"]
+    bad = subprocess.run(cmd + ["--mqtt-url", "mqtt://127.0.0.1:1"], cwd=root, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "cannot reach MQTT broker mqtt://127.0.0.1:1" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    silly = subprocess.run(cmd + ["--rate", "0"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert silly.returncode == 2 and "--rate" in silly.stderr
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(cmd + ["--mqtt-url", MQTT_URL, "--topic-root", topic_root, "--rate", "0.5"], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        listener = Listener(topic_root)
+        try:
+            _wait_for(listener, topic_root, lambda t, b: t.endswith("/gps"), 20)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            listener.close()
+            proc.kill()
+        assert proc.returncode == 0, err
+        assert "simulator stopped" in out and "Traceback" not in err

@@ -31,6 +31,11 @@ class Filters:
     priorities: tuple[int, ...] = ()
 
     @property
+    def everything(self) -> bool:
+        """No selection beyond the period (the roll-ups without filter columns answer it)."""
+        return not (self.stations or self.types or self.categories or self.priorities)
+
+    @property
     def days(self) -> int:
         """Length of the period in days."""
         return (self.end - self.start).days + 1
@@ -54,9 +59,9 @@ def _year_back(d: date) -> date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def _where(p: str = "") -> str:
+def _where(p: str = "", period: str = "{p}day BETWEEN $1 AND $2") -> str:
     """The filter condition over columns day, station, type, category, priority (prefixed `p`)."""
-    return f"""{p}day BETWEEN $1 AND $2
+    return f"""{period.format(p=p)}
     AND (cardinality($3::text[]) = 0 OR {p}station = ANY($3))
     AND (cardinality($4::text[]) = 0 OR {p}type = ANY($4))
     AND (cardinality($5::text[]) = 0 OR {p}category = ANY($5))
@@ -64,6 +69,21 @@ def _where(p: str = "") -> str:
 
 
 WHERE = _where()
+# Whole months ($7 ≤ month < $8) from the month roll-ups, the other days from the day tables.
+MONTHS = _where(period="month >= $7 AND month < $8")
+EDGE_DAYS = _where(period="day BETWEEN $1 AND $2 AND (day < $7 OR day >= $8)")
+
+
+def _months(f: Filters) -> tuple[date, date]:
+    """[first, end) of the whole months inside the period; an empty span at its start if none."""
+    first = f.start if f.start.day == 1 else _next_month(f.start)
+    after = f.end + timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)
+    return (first, end) if first < end else (f.start, f.start)
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def _args(f: Filters) -> tuple:
@@ -85,13 +105,25 @@ async def ensure_fresh(conn: asyncpg.Connection, timezone: str) -> None:
 async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[int, float]:
     """Incidents per H3 cell at resolution `res`."""
     col = _cell_column(res)
-    rows = await conn.fetch(f"SELECT {col}, sum(n)::float8 FROM an_cell_day WHERE {WHERE} GROUP BY 1", *_args(f))
+    if res == 10:  # resolution 10 has no month roll-up (it would hardly be smaller than the day table)
+        rows = await conn.fetch(f"SELECT {col}, sum(n)::float8 FROM an_cell_day WHERE {WHERE} GROUP BY 1", *_args(f))
+    else:
+        months = "an_cell_month_all WHERE month >= $7 AND month < $8" if f.everything else f"an_cell_month WHERE {MONTHS}"
+        rows = await conn.fetch(
+            f"""SELECT cell, sum(n)::float8 FROM (
+                    SELECT {col} AS cell, n FROM {months}
+                    UNION ALL SELECT {col}, n FROM an_cell_day WHERE {EDGE_DAYS}) t GROUP BY 1""",
+            *_args(f), *_months(f))
     return {r[0]: r[1] for r in rows}
 
 
 async def hour_of_week(conn: asyncpg.Connection, f: Filters) -> np.ndarray:
     """168 aoristic counts per local hour of week (Monday 00:00 first)."""
-    rows = await conn.fetch(f"SELECT how, sum(w) FROM an_how_day WHERE {WHERE} GROUP BY 1", *_args(f))
+    months = "an_how_month_all WHERE month >= $7 AND month < $8" if f.everything else f"an_how_month WHERE {MONTHS}"
+    rows = await conn.fetch(
+        f"""SELECT how, sum(w) FROM (
+                SELECT how, w FROM {months}
+                UNION ALL SELECT how, w FROM an_how_day WHERE {EDGE_DAYS}) t GROUP BY 1""", *_args(f), *_months(f))
     out = np.zeros(168)
     for how, w in rows:
         out[how] = w
@@ -106,10 +138,20 @@ async def type_counts(conn: asyncpg.Connection, f: Filters) -> dict[tuple[str, s
 
 
 async def cell_profiles(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int]) -> list[dict[str, Any]]:
-    """The incidents' type and hour of week (or aoristic weights) in a few cells, for their profiles."""
+    """Counts by type and station, and by hour of week, in a few cells, for the cells' profiles.
+
+    Rows with `type` count incidents of that type and station; rows with `how` count (or, for
+    windowed incidents, sum the aoristic weights of) that hour of week. Points are read from the
+    covering indexes on an_incident alone; windows from their sparse weights.
+    """
     col = _cell_column(res)
+    in_cells = f"{WHERE} AND {col} = ANY($7::int8[])"
     rows = await conn.fetch(
-        f"SELECT {col} AS cell, type, station, how, how_w FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[])",
+        f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {in_cells}
+            GROUP BY GROUPING SETS (({col}, type, station), ({col}, how))
+            UNION ALL
+            SELECT {col}, NULL, NULL, u.h, sum(u.v) FROM an_incident, unnest(how_i, how_v) AS u(h, v)
+            WHERE {in_cells} AND how IS NULL GROUP BY 1, 4""",
         *_args(f), cells)
     return [dict(r) for r in rows]
 

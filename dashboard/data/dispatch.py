@@ -7,8 +7,6 @@ Lifecycle rules live in lifecycle.py; every action here is audited in the same t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -23,7 +21,9 @@ import asyncpg
 from dashboard.data import audit
 from dashboard.data.dispatch_config import DispatchConfig
 from dashboard.data.lifecycle import OPEN, TransitionError, free_units, lock_incident, move
+from qingzhi.callers import hash_caller
 from qingzhi.errors import QingzhiError
+from qingzhi.stations import StationLocator
 
 ASSIGNABLE = ("received", "assigned", "en_route", "on_scene")  # a unit can still be added
 TYPE_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -40,12 +40,6 @@ class Command:
     topic: str
     payload: dict[str, Any]
     published: bool
-
-
-def caller_hash(phone: str, key: str) -> str:
-    """Keyed hash of a phone number (digits only, so '138-0000 0000' and '13800000000' match)."""
-    digits = re.sub(r"\D", "", phone)
-    return hmac.new(key.encode(), digits.encode(), hashlib.sha256).hexdigest()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -110,7 +104,7 @@ async def incident_detail(conn: asyncpg.Connection, incident: str) -> dict[str, 
         """SELECT a.unit, a.assigned_at, a.assigned_by, a.released_at, a.release_reason, a.command,
                   c.ts AS cmd_ts, c.published_at,
                   coalesce(c.ack_recv_ts, (SELECT min(k.recv_ts) FROM acks k WHERE k.command = c.id::text)) AS ack_at,
-                  u.status, u.kind, u.station AS unit_station
+                  u.status, u.kind, u.station AS unit_station, u.lat, u.lon
            FROM assignments a LEFT JOIN commands c ON c.id = a.command LEFT JOIN units u ON u.id = a.unit
            WHERE a.incident = $1 ORDER BY a.released_at IS NOT NULL, a.assigned_at""",
         incident,
@@ -234,7 +228,8 @@ async def create_incident(
     address: str | None = None, summary: str | None = None, caller: str | None = None, caller_key: str = "",
     screen: str | None = "dispatch",
 ) -> str:
-    """Record a walk-in or radio report (source 'form'); the station is the nearest one. Returns its id."""
+    """Record a walk-in or radio report (source 'form'); the station is the jurisdiction holding the
+    point (as the ingest decides it). Returns its id."""
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
         raise QingzhiError(f"bad location {lat}, {lon}")
     type = (type or "").strip().lower()
@@ -245,17 +240,14 @@ async def create_incident(
     now = dt.datetime.now(ZoneInfo(tz))
     incident = f"F{now:%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
     async with conn.transaction():
-        station = await conn.fetchval(
-            """SELECT id FROM stations
-               ORDER BY (lat - $1) ^ 2 + ((lon - $2) * cos(radians($1))) ^ 2 LIMIT 1""",
-            lat, lon,
-        )
+        stations = await conn.fetch("SELECT id, lat, lon, boundary FROM stations")
+        station = StationLocator.from_rows(stations).locate(lat, lon)
         await conn.execute(
             """INSERT INTO incidents (id, ts, lat, lon, type, category, priority, address, summary,
                                       caller_hash, station, source)
                VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9, $10, 'form')""",
             incident, lat, lon, type, type.split(".")[0], priority, address or None, summary or None,
-            caller_hash(caller, caller_key) if caller else None, station,
+            hash_caller(caller_key, caller) if caller else None, station,
         )
         await audit.record(
             conn, actor=by, action="incident.create", incident=incident, screen=screen,

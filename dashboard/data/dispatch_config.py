@@ -12,6 +12,7 @@ import json
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dashboard.data import audit
 from qingzhi.errors import QingzhiError
 
 
@@ -67,6 +68,7 @@ class DispatchConfig(BaseModel):
     repeat_caller: RepeatCaller = RepeatCaller()
     repeat_place: RepeatPlace = RepeatPlace()
     surge: Surge = Surge()
+    roads: str | None = None  # GeoJSON road network for road-distance ETAs; None: straight line
 
     def speed_ms(self, kind: str) -> float:
         """Typical speed of a unit kind in m/s (unknown kinds use the 'unknown' speed)."""
@@ -84,8 +86,8 @@ async def load_config(conn: asyncpg.Connection) -> DispatchConfig:
         raise QingzhiError(f"bad dispatch setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-async def save_setting(conn: asyncpg.Connection, key: str, value: object, by: str) -> None:
-    """Change one setting (validated against the whole config first)."""
+async def save_setting(conn: asyncpg.Connection, key: str, value: object, by: str, screen: str | None = None) -> None:
+    """Change one setting (validated against the whole config first), audited."""
     if key not in DispatchConfig.model_fields:
         raise QingzhiError(f"unknown dispatch setting {key!r}")
     current = (await load_config(conn)).model_dump()
@@ -94,8 +96,10 @@ async def save_setting(conn: asyncpg.Connection, key: str, value: object, by: st
         DispatchConfig(**current)
     except ValidationError as exc:
         raise QingzhiError(f"bad dispatch setting {key}: {exc.errors()[0]['msg']}") from None
-    await conn.execute(
-        """INSERT INTO dispatch_settings (key, value, updated_at, updated_by) VALUES ($1, $2::jsonb, now(), $3)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by""",
-        key, json.dumps(value), by,
-    )
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO dispatch_settings (key, value, updated_at, updated_by) VALUES ($1, $2::jsonb, now(), $3)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by""",
+            key, json.dumps(value), by,
+        )
+        await audit.record(conn, actor=by, action="settings.change", screen=screen, details={"key": key, "value": value})

@@ -70,6 +70,13 @@ async def move(
             WHERE id = $1""",
         row["id"], target, merged_into,
     )
+    if target == "on_scene":  # the commander confirms arrival for the units still shown on the way
+        await conn.execute(
+            """UPDATE units SET status = 'on_scene', status_ts = now(), version = nextval('units_version_seq')
+               WHERE incident = $1 AND status = 'en_route'
+                 AND id IN (SELECT unit FROM assignments WHERE incident = $1 AND released_at IS NULL)""",
+            row["id"],
+        )
     released = await release_all(conn, row["id"], by=by, reason=target) if target in RELEASING else []
     await audit.record(
         conn, actor=by, action=f"incident.{target}", incident=row["id"], screen=screen,

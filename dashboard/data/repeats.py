@@ -72,13 +72,17 @@ async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.da
     )
     current: dict[tuple[str, str], asyncpg.Record] = {}
     before: dict[tuple[str, str], int] = defaultdict(int)
+    area_history: dict[str, int] = defaultdict(int)
     for r in rows:
         if r["week"] == 0:
             current[(r["area"], r["type"])] = r
         else:
             before[(r["area"], r["type"])] += r["n"]
+            area_history[r["area"]] += r["n"]
     flags = []
     for (area, typ), r in current.items():
+        if not area_history[area]:
+            continue  # no earlier record of this area at all (new system, new station): nothing to compare with
         baseline = before[(area, typ)] / rule.baseline_weeks
         mu = max(baseline, 0.5)  # a type never seen here still needs min_count to be a surge
         p = float(poisson.sf(r["n"] - 1, mu))

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import h3.api.basic_int as h3
+from h3 import H3BaseException
 import numpy as np
 from scipy import ndimage
 
@@ -38,7 +40,7 @@ def study_area_cells(counts: Mapping[int, float], margin: int = 1) -> int:
     if not counts:
         return 0
     res = h3.get_resolution(next(iter(counts)))
-    lat_lon = np.array([h3.cell_to_latlng(c) for c in counts])
+    lat_lon = np.array([cell_center(c) for c in counts])
     pad_km = h3.average_hexagon_edge_length(res, unit="km") * 2 * margin
     (lat0, lon0), (lat1, lon1) = lat_lon.min(axis=0), lat_lon.max(axis=0)
     height_km = (lat1 - lat0) * 111.32 + 2 * pad_km
@@ -48,7 +50,7 @@ def study_area_cells(counts: Mapping[int, float], margin: int = 1) -> int:
 
 @dataclass(frozen=True)
 class GiStar:
-    """Gi* z-scores for the cells with incidents or next to them; other cells have z below 0."""
+    """Gi* z-scores of the cells given (with incidents, or listed with zero)."""
 
     z: dict[int, float]
 
@@ -57,38 +59,66 @@ class GiStar:
         return {c for c, z in self.z.items() if z >= level}
 
 
+# The six neighbours of a cell in H3 local IJ coordinates.
+IJ_NEIGHBOURS = np.array([(1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1)])
+MAX_GRID = 40_000_000  # cells of the dense IJ grid; beyond it (a country, not a city) sum neighbours one by one
+
+
+def _ring_sums(cells: list[int], values: np.ndarray) -> np.ndarray:
+    """Each cell's value plus its six neighbours' (cells not listed count zero).
+
+    Vectorised on H3 local IJ coordinates (one small dense grid for a city); a cell-by-cell
+    fallback where IJ coordinates are undefined (across a pentagon) or the area is huge.
+    """
+    try:
+        ij = np.array([h3.cell_to_local_ij(cells[0], c) for c in cells])
+        lo = ij.min(axis=0) - 1
+        shape = ij.max(axis=0) - lo + 2
+        if shape[0] * shape[1] > MAX_GRID:
+            raise ValueError("area too large for a dense grid")
+    except (ValueError, H3BaseException):
+        index = dict(zip(cells, values, strict=True))
+        return np.array([sum(index.get(n, 0.0) for n in h3.grid_disk(c, 1)) for c in cells])
+    pos = ij - lo
+    grid = np.zeros(tuple(shape))
+    grid[pos[:, 0], pos[:, 1]] = values
+    sums = values.copy()
+    for di, dj in IJ_NEIGHBOURS:
+        sums += grid[pos[:, 0] + di, pos[:, 1] + dj]
+    return sums
+
+
 def gi_star(counts: Mapping[int, float], n_cells: int | None = None) -> GiStar:
     """Getis-Ord Gi* with binary weights on each cell and its six neighbours (H3 ring 1).
 
     `n_cells` is the number of cells in the study area (default: study_area_cells(counts));
-    cells not in `counts` count as zero.
+    cells not in `counts` count as zero. z-scores are returned for the cells in `counts`.
     """
     if not counts:
         return GiStar({})
     n = n_cells or study_area_cells(counts)
-    values = np.fromiter(counts.values(), float, len(counts))
+    cells = list(counts)
+    values = np.fromiter(counts.values(), float, len(cells))
     mean = values.sum() / n
     s = np.sqrt(max((values**2).sum() / n - mean**2, 0.0))
     if s == 0:
-        return GiStar({c: 0.0 for c in counts})
-    local: dict[int, float] = {}
-    weight: dict[int, int] = {}
-    for cell, value in counts.items():
-        for nb in h3.grid_disk(cell, 1):
-            local[nb] = local.get(nb, 0.0) + value
-    for cell in local:
-        weight[cell] = len(h3.grid_disk(cell, 1))  # 7, or 6 next to one of the 12 pentagons
-    cells = list(local)
-    lsum = np.fromiter((local[c] for c in cells), float, len(cells))
-    wsum = np.fromiter((weight[c] for c in cells), float, len(cells))
-    denom = s * np.sqrt((n * wsum - wsum**2) / (n - 1))
-    z = (lsum - mean * wsum) / denom
+        return GiStar({c: 0.0 for c in cells})
+    lsum = _ring_sums(cells, values)
+    pentagons = set(h3.get_pentagons(h3.get_resolution(cells[0])))
+    # each cell and its six neighbours; one of the 12 pentagons has five
+    wsum = np.fromiter((6.0 if c in pentagons else 7.0 for c in cells), float, len(cells))
+    z = (lsum - mean * wsum) / (s * np.sqrt((n * wsum - wsum**2) / (n - 1)))
     return GiStar(dict(zip(cells, z.tolist(), strict=True)))
 
 
 def top_cells(counts: Mapping[int, float], n: int) -> list[tuple[int, float]]:
     """The `n` cells with the most incidents, most first (ties broken by cell id, for stability)."""
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    if not counts:
+        return []
+    cells = np.fromiter(counts.keys(), np.int64, len(counts))
+    values = np.fromiter(counts.values(), float, len(counts))
+    order = np.lexsort((cells, -values))[:n]  # by count, then by cell id
+    return [(int(cells[i]), float(values[i])) for i in order]
 
 
 def kde_grid(
@@ -113,6 +143,29 @@ def kde_grid(
     np.add.at(grid, (((lat - lat0) / dlat).astype(int), ((lon - lon0) / dlon).astype(int)), w)
     smooth = ndimage.gaussian_filter(grid, sigma=bandwidth_m / cell_m, mode="constant")
     return smooth / (cell_m / 1000.0) ** 2, (lat0, lon0), (dlat, dlon)
+
+
+def kde_scores(counts10: Mapping[int, float], res: int, bandwidth_m: float = 300.0) -> dict[int, float]:
+    """Kernel density at the centre of every cell (at `res`) with incidents or next to one.
+
+    Ranking cells by this instead of by their own count is the KDE hotspot method: it can flag
+    an empty cell between busy ones and smooths sparse types.
+    """
+    if not counts10:
+        return {}
+    cells10 = list(counts10)
+    ll = np.array([cell_center(c) for c in cells10])
+    density, (lat0, lon0), (dlat, dlon) = kde_grid(
+        ll[:, 0], ll[:, 1], np.fromiter(counts10.values(), float, len(cells10)), bandwidth_m=bandwidth_m)
+    parents = {h3.cell_to_parent(c, res) for c in cells10}
+    candidates = {n for c in parents for n in h3.grid_disk(c, 1)}
+    scores = {}
+    for cell in candidates:
+        lat, lon = cell_center(cell)
+        r, c = int((lat - lat0) / dlat), int((lon - lon0) / dlon)
+        inside = 0 <= r < density.shape[0] and 0 <= c < density.shape[1]
+        scores[cell] = float(density[r, c]) if inside else 0.0
+    return scores
 
 
 @dataclass(frozen=True)
@@ -148,7 +201,14 @@ def hotspot_quality(
     return out
 
 
+@lru_cache(maxsize=500_000)
+def cell_center(cell: int) -> tuple[float, float]:
+    """(lat, lon) of the cell's centre (cached: the same cells come back at every update)."""
+    return h3.cell_to_latlng(cell)
+
+
+@lru_cache(maxsize=200_000)
 def cell_polygon(cell: int) -> list[list[float]]:
-    """The cell's boundary as a closed GeoJSON ring of [lon, lat]."""
-    ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell)]
+    """The cell's boundary as a closed GeoJSON ring of [lon, lat] (cached: the same cells recur; don't mutate)."""
+    ring = [[round(lon, 6), round(lat, 6)] for lat, lon in h3.cell_to_boundary(cell)]
     return ring + [ring[0]]

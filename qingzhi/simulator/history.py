@@ -8,16 +8,17 @@ minute) and only for the most recent days; everything goes in with COPY.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 import numpy as np
+import pandas as pd
 
-from dashboard.data.dispatch import caller_hash  # the one keyed hash of callers' numbers
+from qingzhi.callers import hash_caller
 from qingzhi.simulator.district import District
 from qingzhi.simulator.fleet import KINDS, UnitSpec
-from qingzhi.simulator.geo import heading_deg
 from qingzhi.simulator.incidents import Incident, IncidentModel, utcnow
 
 TRACK_INTERVAL_S = 60
@@ -30,6 +31,7 @@ class Counts:
     """Rows written by a back-fill."""
 
     incidents: int = 0
+    assignments: int = 0
     positions: int = 0
     statuses: int = 0
     cam_states: int = 0
@@ -81,12 +83,12 @@ class Backfill:
         self.key = caller_key
         self.per_hour = per_hour
 
-    def incidents(self, start: datetime, now: datetime) -> tuple[list[tuple], list[tuple], list[tuple]]:
-        """Incident rows, and the status and camera rows of the units that handled them."""
+    def incidents(self, start: datetime, now: datetime) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
+        """Incident rows; the assignment, status and camera rows of the units that handled them."""
         by_station: dict[str, list[UnitSpec]] = {}
         for s in self.specs:
             by_station.setdefault(s.station, []).append(s)
-        rows, statuses, cams = [], [], []
+        rows, assignments, statuses, cams = [], [], [], []
         for ts in self.model.arrivals(start, now, self.per_hour):
             inc = self.model.draw(ts)
             steps = lifecycle(inc, self.rng, now)
@@ -95,15 +97,17 @@ class Backfill:
             if steps.get("assigned_at") and crew:
                 unit = crew[self.rng.integers(len(crew))]
                 statuses += self._unit_rows(unit, inc, steps, now, cams)
-            extra = f'{{"units": ["{unit.id}"]}}' if unit else None
+                done = steps.get("handled_at") or steps.get("cancelled_at")
+                assignments.append((inc.id, unit.id, steps["assigned_at"], "simulator", done,
+                                    "simulator" if done else None, "handled" if done else None))
             rows.append((
                 inc.id, inc.ts, inc.lat, inc.lon, inc.type, inc.type.split(".")[0], inc.priority, inc.address,
-                caller_hash(inc.caller, self.key), inc.summary, inc.station, "simulator", _state(steps),
+                hash_caller(self.key, inc.caller), inc.summary, inc.station, "simulator", _state(steps),
                 steps.get("assigned_at"), steps.get("en_route_at"), steps.get("on_scene_at"), steps.get("handled_at"),
-                steps.get("feedback_at"), steps.get("closed_at"), steps.get("cancelled_at"), extra, inc.ts,
+                steps.get("feedback_at"), steps.get("closed_at"), steps.get("cancelled_at"), inc.ts,
                 max(v for v in [inc.ts, *steps.values()] if v is not None),
             ))
-        return rows, statuses, cams
+        return rows, assignments, statuses, cams
 
     def _unit_rows(self, u: UnitSpec, inc: Incident, steps: dict, now: datetime, cams: list[tuple]) -> list[tuple]:
         out = []
@@ -124,83 +128,108 @@ class Backfill:
                              max(batt - 8, 5.0), 79.0, None))
         return out
 
-    def tracks(self, start: datetime, now: datetime) -> list[tuple]:
+    def tracks(self, start: datetime, now: datetime) -> pd.DataFrame:
         """One fix a minute per unit from start to now: patrol walks on the roads of each unit's zone."""
-        roads = self.d.roads
-        indptr, indices = roads.graph.indptr, roads.graph.indices
-        zones = {z.id: z for z in self.d.zones}
         n_steps = int((now - start).total_seconds() // TRACK_INTERVAL_S)
-        rows: list[tuple] = []
-        for spec in self.specs:
-            nodes = zones[spec.zone].nodes
-            if len(nodes) < 2 or n_steps <= 0:
-                continue
-            allowed = np.zeros(len(roads.xy), dtype=bool)
-            allowed[nodes] = True
-            v = KINDS[spec.kind][1]
-            # moving or stopped, in runs (Markov chain), so stops last several minutes
-            moving = np.empty(n_steps, dtype=bool)
-            state = True
-            flips = self.rng.random(n_steps)
-            for k in range(n_steps):
-                moving[k] = state
-                if flips[k] < (0.08 if state else 0.25):
-                    state = not state
-            step_d = v * TRACK_INTERVAL_S * moving * self.rng.uniform(0.7, 1.2, n_steps)
-            dist = np.cumsum(step_d)
-            walk = [int(nodes[self.rng.integers(len(nodes))])]
-            length = [0.0]
-            prev = -1
-            while length[-1] < dist[-1] + 1.0:
-                here = walk[-1]
-                nbrs = [n for n in indices[indptr[here]:indptr[here + 1]] if allowed[n] and n != prev]
-                if not nbrs:
-                    nbrs = [prev] if prev >= 0 else [here]
-                nxt = int(nbrs[self.rng.integers(len(nbrs))])
-                length.append(length[-1] + float(np.hypot(*(roads.xy[nxt] - roads.xy[here]))) + 1e-6)
-                prev, walk = here, walk + [nxt]
-            wx, wy = roads.xy[walk, 0], roads.xy[walk, 1]
-            xs, ys = np.interp(dist, length, wx), np.interp(dist, length, wy)
-            lat, lon = self.d.proj.to_latlon(xs, ys)
-            acc = self.rng.gamma(2.0, 3.0, n_steps) + 2.0
-            batt = 100.0 - (np.arange(n_steps) * TRACK_INTERVAL_S / 3600.0 * 3.0) % 85.0
-            offset = timedelta(seconds=float(self.rng.uniform(0, TRACK_INTERVAL_S)), milliseconds=int(self.rng.integers(1000)))
-            dx, dy = np.diff(xs, prepend=xs[0]), np.diff(ys, prepend=ys[0])
-            for k in range(n_steps):
-                ts = start + offset + timedelta(seconds=k * TRACK_INTERVAL_S)
-                rows.append((spec.id, ts, ts + timedelta(milliseconds=400), spec.station, float(lat[k]), float(lon[k]),
-                             float(step_d[k] / TRACK_INTERVAL_S), heading_deg(dx[k], dy[k]), float(acc[k]), None,
-                             float(batt[k]), None))
-        return rows
+        zones = {z.id: z for z in self.d.zones}
+        frames = [self._track(spec, zones[spec.zone].nodes, start, n_steps) for spec in self.specs
+                  if len(zones[spec.zone].nodes) >= 2 and n_steps > 0]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(POSITION_COLUMNS))
+
+    def _track(self, spec: UnitSpec, nodes: np.ndarray, start: datetime, n_steps: int) -> pd.DataFrame:
+        rng, roads = self.rng, self.d.roads
+        # moving or stopped in runs (mean 12 and 4 minutes), so that stops look like stops
+        runs = np.ravel(np.column_stack([rng.geometric(0.08, n_steps), rng.geometric(0.25, n_steps)]))
+        moving = np.repeat(np.tile([True, False], n_steps), runs)[:n_steps]
+        step_d = KINDS[spec.kind][1] * TRACK_INTERVAL_S * moving * rng.uniform(0.7, 1.2, n_steps)
+        dist = np.cumsum(step_d)
+        walk = self._random_walk(nodes, float(dist[-1]) + 1.0)
+        seg = np.hypot(*np.diff(roads.xy[walk], axis=0).T) + 1e-6
+        length = np.concatenate([[0.0], np.cumsum(seg)])
+        xs, ys = np.interp(dist, length, roads.xy[walk, 0]), np.interp(dist, length, roads.xy[walk, 1])
+        lat, lon = self.d.proj.to_latlon(xs, ys)
+        dx, dy = np.diff(xs, prepend=xs[0]), np.diff(ys, prepend=ys[0])
+        t0 = np.datetime64(start.replace(tzinfo=None), "ms") + np.timedelta64(int(rng.integers(TRACK_INTERVAL_S * 1000)), "ms")
+        ts = t0 + np.arange(n_steps) * np.timedelta64(TRACK_INTERVAL_S, "s")
+        return pd.DataFrame({  # times as ISO text in UTC: formatting datetimes is the slow part of a CSV
+            "unit": spec.id, "ts": np.char.add(np.datetime_as_string(ts, unit="ms"), "Z"),
+            "recv_ts": np.char.add(np.datetime_as_string(ts + np.timedelta64(400, "ms"), unit="ms"), "Z"),
+            "station": spec.station,
+            "lat": lat.round(6), "lon": lon.round(6), "speed": (step_d / TRACK_INTERVAL_S).round(1),
+            "heading": (np.degrees(np.arctan2(dx, dy)) % 360).round(1),
+            "acc": (rng.gamma(2.0, 3.0, n_steps) + 2.0).round(1), "alt": None,
+            "batt": (100.0 - (np.arange(n_steps) * TRACK_INTERVAL_S / 3600.0 * 3.0) % 85.0).round(1), "extra": None,
+        })
+
+    def _random_walk(self, nodes: np.ndarray, length: float) -> list[int]:
+        """A walk over the zone's roads, never turning straight back unless at a dead end, of at least `length` m."""
+        g = self.d.roads.graph
+        inside = set(nodes.tolist())
+        adj = {n: [(int(m), float(w)) for m, w in zip(g.indices[g.indptr[n]:g.indptr[n + 1]], g.data[g.indptr[n]:g.indptr[n + 1]])
+                   if int(m) in inside] for n in inside}
+        mean_edge = float(np.mean([w for es in adj.values() for _, w in es] or [1.0]))
+        picks = iter(self.rng.random(int(2 * length / mean_edge) + 100).tolist())  # plain floats: a hot loop
+        walk, prev, done = [int(nodes[self.rng.integers(len(nodes))])], -1, 0.0
+        while done < length:
+            here = walk[-1]
+            options = [e for e in adj[here] if e[0] != prev] or adj[here] or [(here, 1.0)]
+            nxt, w = options[int(next(picks, 0.5) * len(options))]
+            done += w
+            prev = here
+            walk.append(nxt)
+        return walk
 
 
 INCIDENT_COLUMNS = (
     "id", "ts", "lat", "lon", "type", "category", "priority", "address", "caller_hash", "summary", "station", "source",
     "state", "assigned_at", "en_route_at", "on_scene_at", "handled_at", "feedback_at", "closed_at", "cancelled_at",
-    "extra", "recv_ts", "updated_at",
+    "recv_ts", "updated_at",
 )
+ASSIGNMENT_COLUMNS = ("incident", "unit", "assigned_at", "assigned_by", "released_at", "released_by", "release_reason")
 POSITION_COLUMNS = ("unit", "ts", "recv_ts", "station", "lat", "lon", "speed", "heading", "acc", "alt", "batt", "extra")
 STATUS_COLUMNS = ("unit", "ts", "recv_ts", "station", "status", "incident", "sos")
 CAM_COLUMNS = ("unit", "ts", "recv_ts", "station", "state", "batt", "storage", "stream_url")
 
 
-async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple], key: str) -> int:
-    """COPY rows in through a temporary table; rows whose key already exists are skipped (re-runs, live data)."""
+async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple], skip: str) -> int:
+    """COPY rows in through a temporary table `s`; `skip` (SQL) leaves out rows already there (re-runs, live data)."""
     if not rows:
         return 0
     stage = f"_stage_{table}"
     await conn.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
     await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
     cols = ", ".join(columns)
-    status = await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({key}) DO NOTHING")
+    status = await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} s {skip}")
     return int(status.split()[-1])
+
+
+async def _copy_frame(conn: asyncpg.Connection, table: str, frame: pd.DataFrame, key: str,
+                      lo: datetime, hi: datetime) -> int:
+    """COPY a DataFrame (as CSV, the fastest path for ~1M rows); staged and de-duplicated if the period has rows."""
+    if frame.empty:
+        return 0
+    data = io.BytesIO(frame.to_csv(index=False, header=False).encode())
+    if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE ts >= $1 AND ts <= $2)", lo, hi):
+        await conn.copy_to_table(table, source=data, columns=list(frame.columns), format="csv")
+        return len(frame)
+    stage = f"_stage_{table}"
+    await conn.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await conn.copy_to_table(stage, source=data, columns=list(frame.columns), format="csv")
+    cols = ", ".join(frame.columns)
+    status = await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} {_on_conflict(key)}")
+    return int(status.split()[-1])
+
+
+def _on_conflict(key: str) -> str:
+    return f"ON CONFLICT ({key}) DO NOTHING"
 
 
 async def write_history(conn: asyncpg.Connection, backfill: Backfill, days: float, track_days: float = 2.0,
                         now: datetime | None = None) -> Counts:
     """Back-fill `days` of incidents (and statuses, camera states) and `track_days` of tracks, ending now.
 
-    A second run continues from the newest simulated incident instead of repeating the period.
+    A second run continues from the newest simulated incident (and the newest fix) instead of
+    repeating the period.
     """
     now = now or utcnow()
     start = now - timedelta(days=days)
@@ -208,17 +237,22 @@ async def write_history(conn: asyncpg.Connection, backfill: Backfill, days: floa
     if last is not None and last > start:
         start = last + timedelta(seconds=1)
     track_start = max(start, now - timedelta(days=min(track_days, days)))
+    last_fix = await conn.fetchval("SELECT max(ts) FROM positions WHERE ts >= $1", now - timedelta(days=track_days))
+    if last_fix is not None:  # tracks are there already (an earlier back-fill or live data): add only what follows
+        track_start = max(track_start, last_fix + timedelta(seconds=1))
     counts = Counts()
     if start >= now:
         return counts
-    incidents, statuses, cams = backfill.incidents(start, now)
-    tracks = backfill.tracks(track_start, now) if track_start < now else []
+    incidents, assignments, statuses, cams = backfill.incidents(start, now)
+    tracks = backfill.tracks(track_start, now) if track_start < now else pd.DataFrame()
     async with conn.transaction():
         for table, lo in (("statuses", start), ("cam_states", start), ("positions", track_start)):
             await conn.execute("SELECT qz_ensure_partitions($1, $2::date, $3::date)", table,
                                lo.date(), now.date())
-        counts.incidents = await _copy(conn, "incidents", INCIDENT_COLUMNS, incidents, "id")
-        counts.statuses = await _copy(conn, "statuses", STATUS_COLUMNS, statuses, "unit, ts")
-        counts.cam_states = await _copy(conn, "cam_states", CAM_COLUMNS, cams, "unit, ts")
-        counts.positions = await _copy(conn, "positions", POSITION_COLUMNS, tracks, "unit, ts")
+        counts.incidents = await _copy(conn, "incidents", INCIDENT_COLUMNS, incidents, _on_conflict("id"))
+        counts.assignments = await _copy(conn, "assignments", ASSIGNMENT_COLUMNS, assignments, """WHERE NOT EXISTS
+            (SELECT 1 FROM assignments a WHERE a.incident = s.incident AND a.unit = s.unit)""")
+        counts.statuses = await _copy(conn, "statuses", STATUS_COLUMNS, statuses, _on_conflict("unit, ts"))
+        counts.cam_states = await _copy(conn, "cam_states", CAM_COLUMNS, cams, _on_conflict("unit, ts"))
+        counts.positions = await _copy_frame(conn, "positions", tracks, "unit, ts", track_start, now)
     return counts

@@ -49,12 +49,12 @@ class Simulation:
 
     # ---- publishing -----------------------------------------------------------------------
     def _send(self, u: Unit, kind: str, payload: object, wall: float) -> None:
-        if isinstance(payload, dict) and "ts" not in payload and payload.get("status") != "offline":
-            # one message per unit and ms: a second status in the same ms would be taken for a repeat
+        if isinstance(payload, dict) and payload.get("status") != "offline":  # (offline: no ts, like a last will)
+            # strictly increasing ts per unit and topic: two readings in one ms would be stored as one
             key = (u.spec.id, kind)
-            ts = max(int(wall * 1000), self._last_ts.get(key, 0) + 1)
+            ts = max(int(payload.get("ts", wall * 1000)), self._last_ts.get(key, 0) + 1)
             self._last_ts[key] = ts
-            payload = {"ts": ts, **payload}
+            payload = {**payload, "ts": ts}
         self.pub.publish(f"{u.spec.station}/{u.spec.id}/{kind}", payload)
 
     def announce(self, wall: float) -> None:
@@ -140,7 +140,9 @@ class Simulation:
 
     def run(self, stop: threading.Event) -> None:
         """Connect, announce the fleet, then tick until `stop` is set; disconnect cleanly."""
+        self.pub.stopping = stop
         self.pub.start()
+        log.info("simulating %d units on %s under %s/", len(self.fleet.units), self.pub.target.display, self.pub.root)
         try:
             last = time.time()
             self.announce(last)

@@ -44,6 +44,7 @@ class Publisher:
         self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.subscribed = threading.Event()
         self._settings = settings
+        self.stopping = threading.Event()  # set by the owner to stop waiting for a stalled broker
 
     def start(self) -> None:
         """Connect (one-line QingzhiError if the broker is unreachable) and subscribe to commands."""
@@ -76,8 +77,12 @@ class Publisher:
 
     def publish(self, topic: str, payload: object) -> None:
         """Publish JSON on {root}/topic with QoS 1; block while MAX_IN_FLIGHT are unacknowledged."""
-        if not self._slots.acquire(timeout=STALL_TIMEOUT_S):
-            raise QingzhiError(f"MQTT broker {self.target.display} acknowledged nothing for {STALL_TIMEOUT_S:.0f} s")
+        deadline = time.monotonic() + STALL_TIMEOUT_S
+        while not self._slots.acquire(timeout=0.25):  # in slices, so that a stop request is not kept waiting
+            if self.stopping.is_set():
+                return  # shutting down while the broker is away: nothing more to send
+            if time.monotonic() > deadline:
+                raise QingzhiError(f"MQTT broker {self.target.display} acknowledged nothing for {STALL_TIMEOUT_S:.0f} s")
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         with self._lock:
             self._in_flight += 1

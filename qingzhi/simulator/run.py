@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from qingzhi.aggregate import refresh
 from qingzhi.config import Settings
 from qingzhi.db import connect, migrate
 from qingzhi.simulator.district import District, build_district
@@ -38,7 +39,9 @@ async def _store(settings: Settings, district: District, specs: list[UnitSpec], 
         if history_days <= 0:
             return None
         backfill = Backfill(district, specs, seed, settings.caller_key, incidents_per_hour, tz=settings.timezone)
-        return await write_history(conn, backfill, history_days)
+        counts = await write_history(conn, backfill, history_days)
+        await refresh(conn, settings.timezone)  # the analysis aggregates, so /analysis opens at once
+        return counts
     finally:
         await conn.close()
 
@@ -82,6 +85,5 @@ def run(settings: Settings, units: int, stations: int, rate: float, speedup: flo
     sim = Simulation(settings, district, specs, rate=rate, speedup=speedup,
                      incidents_per_hour=incidents_per_hour, seed=seed)
     with stop_on_signals() as stop:
-        print(f"simulating on {sim.pub.target.display} under {settings.topic_root}/ (Ctrl-C stops)", flush=True)
         sim.run(stop)
     print(f"simulator stopped: {sim.pub.sent} messages sent", flush=True)

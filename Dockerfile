@@ -1,0 +1,21 @@
+# One image for every qingzhi service (ingest, dashboard, simulator, migrate); the command picks.
+FROM python:3.11-slim
+
+# CJK fonts: the dashboard's generated documents (and any headless rendering) need them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY qingzhi ./qingzhi
+COPY ingest ./ingest
+COPY dashboard ./dashboard
+COPY layouts ./layouts
+COPY assets ./assets
+# Editable: the dashboard finds layouts/ and assets/ beside the package, as in a checkout.
+RUN pip install --no-cache-dir -e .
+
+RUN useradd --system --uid 10001 qingzhi
+USER qingzhi
+ENTRYPOINT ["qingzhi"]
