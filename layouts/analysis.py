@@ -39,6 +39,7 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
     """The page, built in the language of the URL."""
     settings = ctx().settings
     lang = lang_of(lang, settings.language)
+    ctx().db.run(q.ensure_fresh, settings.timezone)  # so that the filters offer the newest types and days
     opts = ctx().db.run(q.options)
     anchor = min(_today(), opts["last"]) if opts["last"] else _today()
     return html.Div([
