@@ -29,6 +29,11 @@ def test_same_seed_same_district_and_roster() -> None:
     assert [z.id for z in a.zones] == [z.id for z in b.zones]
     assert roster(a, 40, np.random.default_rng(1)) == roster(b, 40, np.random.default_rng(1))
     assert not np.array_equal(a.roads.xy[:50], c.roads.xy[:50])
+    specs = roster(a, 15, np.random.default_rng(1))
+    fa, fb = Fleet(a, specs, np.random.default_rng(2), 3.0), Fleet(b, specs, np.random.default_rng(2), 3.0)
+    for k in range(1, 200):
+        for ua, ub in zip(fa.units.values(), fb.units.values()):
+            assert fa.step(ua, k * 5.0, 5.0) == fb.step(ub, k * 5.0, 5.0) and (ua.x, ua.y) == (ub.x, ub.y)
 
 
 def test_jurisdictions_tile_the_district(district) -> None:
