@@ -136,7 +136,7 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
 
         children = Children(folder / "logs")
         stack.callback(children.stop)
-        children.start("ingest", ["ingest"], child_env(settings, QZ_CLIENT_ID="qz-demo-ingest"))
+        children.start("ingest", ["ingest"], child_env(settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest"))
         children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
         wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
 
