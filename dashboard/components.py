@@ -38,7 +38,10 @@ def build_live_map(*, settings: Any, lang: str, zoom: int = 12, controls: bool =
     ]
     overlays = create_layer_overlays(lang)
     if controls:
-        children.append(dl.LayersControl(overlays, id="live-layers-control", position="topleft", collapsed=False))
+        # `overlays` must be given: dash-leaflet 1.1.3's overlayremove handler filters it and
+        # throws when it is undefined, which also stops Leaflet's other listeners.
+        children.append(dl.LayersControl(overlays, id="live-layers-control", position="topleft", collapsed=False,
+                                         overlays=[o.name for o in overlays if o.checked]))
     else:  # the wall has no controls: every layer is simply on
         children.extend(o.children for o in overlays)
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
@@ -88,8 +91,8 @@ def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
 def _alert_detail(alert: dict[str, Any], lang: str) -> str:
     detail = alert.get("detail") or {}
     parts = []
-    if "batt" in detail:
-        parts.append(f"{t('live.battery', lang)} {detail['batt']}%")
+    if alert["kind"] == "cam_batt_low" and detail.get("batt") is not None:
+        parts.append(f"{t('live.cam_battery', lang)} {detail['batt']:.0f}%")
     level = detail.get("to", detail.get("level"))
     if alert["kind"] == "zone_level" and level is not None:
         parts.append(t(f"live.zone_level.{level}", lang))

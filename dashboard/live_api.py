@@ -14,6 +14,7 @@ time out, back off and report "connection lost", and measures its own latency.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import asyncpg
@@ -83,8 +84,10 @@ def _unavailable(exc: Exception) -> Response:
 @blueprint.get("/units")
 def units() -> Response:
     """Units changed since the client's version; `full` snapshots replace the client's set."""
+    t0 = time.perf_counter()
     got = ctx().db.run(data.units_since, _int_arg("since", 0), _station())
-    head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"]})
+    ms = round((time.perf_counter() - t0) * 1000, 2)  # server time of this update (bench/live_map.py)
+    head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"], "ms": ms})
     return _json(f'{head[:-1]}, "rows": {got["rows"]}}}')
 
 

@@ -239,6 +239,31 @@ def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     dash_duo.wait_for_contains_text("#live-search-msg", "未找到呼号 NOPE-999", timeout=8)
 
 
+def test_station_filter_and_layer_toggles(dash_duo, live_app, db):
+    ids = sql(db, lambda c: seed_district(c, units=60, stations=3))
+    start(dash_duo, live_app)
+    everyone = on_duty_with_position(db)
+    wait_js(dash_duo, STATS, lambda s: s["markers"] == everyone)
+    dash_duo.select_dcc_dropdown("#live-station", value="拱墅派出所")
+    st03 = sql(db, lambda c: c.fetchval("SELECT count(*) FROM units WHERE station = 'ST03' AND status <> 'off_duty'"))
+    stats = wait_js(dash_duo, STATS, lambda s: s["units"] == 20 and s["markers"] == st03)
+    assert stats["shown"] == st03 < everyone
+    dash_duo.wait_for_text_to_equal('[data-count="on_duty"]', str(st03))
+    wait_js(dash_duo, "return document.querySelectorAll('.qz-area-label').length", lambda n: n == 1)
+    # off-duty units are hidden until asked for
+    off = sql(db, lambda c: c.fetchval("SELECT count(*) FROM units WHERE station = 'ST03' AND status = 'off_duty'"))
+    dash_duo.find_element("#live-options input[value='off_duty']").click()
+    wait_js(dash_duo, STATS, lambda s: s["markers"] == st03 + off)
+    # the units layer can be switched off and on in the layer control
+    units_box = next(el for el in dash_duo.driver.find_elements("css selector", ".leaflet-control-layers-overlays label")
+                     if el.text.strip() == "警力")
+    units_box.click()
+    wait_js(dash_duo, STATS, lambda s: s["markers"] == 0)
+    units_box.click()
+    wait_js(dash_duo, STATS, lambda s: s["markers"] == st03 + off)
+    assert ids
+
+
 def test_language_switch_changes_labels(dash_duo, live_app, db):
     sql(db, lambda c: seed_district(c, units=10, stations=1))
     start(dash_duo, live_app)

@@ -145,3 +145,19 @@ def test_terminals_lose_signal_go_offline_and_cameras_fail(district) -> None:
             assert later[0][1] == "status" and later[0][2]["status"] != "offline"
     cams = [p["state"] for r in reports.values() for _, kind, p in r if kind == "cam"]
     assert "fault" in cams and cams.count("standby") > cams.count("fault")
+
+
+def test_recall_waits_at_the_station_and_patrol_moves_to_the_zone(district) -> None:
+    specs = roster(district, 10, np.random.default_rng(0))
+    fleet = Fleet(district, specs, np.random.default_rng(5), rate=3.0)
+    u = next(v for v in fleet.units.values() if v.spec.kind == "car")
+    station = next(s for s in district.stations if s.id == u.spec.station)
+    assert fleet.recall(u) == [("status", {"status": "available"})]
+    for k in range(1, 1441):  # four hours in 10 s steps: it drives there, then stays
+        assert fleet.step(u, k * 10.0, 10.0) == []
+    assert np.hypot(u.x - station.x, u.y - station.y) < 1.0 and u.status == "available" and u.speed == 0
+    other = next(z for z in district.zones if z.id != u.spec.zone)
+    assert fleet.patrol(u, other.id, None, None) == [("status", {"status": "patrolling"})]
+    for k in range(1441, 1441 + 2160):  # six hours: it reaches the zone and then patrols inside it
+        fleet.step(u, k * 10.0, 10.0)
+    assert other.area.buffer(1.0).contains(Point(u.x, u.y)) and u.zone is other
