@@ -72,6 +72,7 @@ class Unit:
     status: str = "patrolling"
     incident: str | None = None
     until: float = 0.0              # sim time the current dwell ends
+    holding: bool = False           # recalled: waits at the station for the next command
     batt: float = 100.0
     cam: str = "standby"
     cam_batt: float = 100.0
@@ -175,6 +176,8 @@ class Fleet:
         u.speed = v
         if self._advance(u, v * dt):
             u.speed = 0.0
+            if u.holding:
+                return out
             if u.status == "en_route":
                 out += self._set(u, "on_scene", u.incident)
                 out += self._cam(u, "streaming" if self.rng.random() < 0.3 else "recording")
@@ -191,11 +194,13 @@ class Fleet:
     # ---- commands -------------------------------------------------------------------------
     def dispatch(self, u: Unit, incident: str | None, x: float, y: float) -> list[tuple[str, dict]]:
         """Go to (x, y) for an incident: en_route now, on_scene on arrival."""
+        u.holding, u.until = False, 0.0
         self._go_to(u, x, y)
         return self._set(u, "en_route", incident)
 
     def patrol(self, u: Unit, zone_id: str | None, x: float | None, y: float | None) -> list[tuple[str, dict]]:
         """Patrol a zone (or a place): drive there, then patrol its roads."""
+        u.holding, u.until = False, 0.0
         zone = next((z for z in self.d.zones if z.id == zone_id), None)
         if zone is not None:
             u.zone = zone
@@ -210,6 +215,7 @@ class Fleet:
         """Return to the station, then wait there available."""
         st = next(s for s in self.d.stations if s.id == u.spec.station)
         u.zone = next(z for z in self.d.zones if z.id == u.spec.zone)
+        u.holding, u.until = True, 0.0
         self._go_to(u, st.x, st.y)
         return self._set(u, "available", None)
 
