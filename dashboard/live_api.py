@@ -120,9 +120,10 @@ def panel() -> Response:
     return _json(to_json_plotly(out))
 
 
-def client_config(settings: Settings, *, lang: str, wall: bool) -> dict[str, Any]:
+def client_config(settings: Settings, *, lang: str, wall: bool, station: str | None = None) -> dict[str, Any]:
     """What assets/js/*live*.js needs: endpoints, timings, thresholds, ids and labels."""
     return {
+        "station": (station or "")[:64],
         "map": ids.LIVE_MAP,
         "api": get_relative_path("/api/live"),
         "health": get_relative_path("/health"),

@@ -377,6 +377,15 @@ def test_wall_mode_renders(dash_duo, live_app, db, width, height):
     assert severe_logs(dash_duo) == []
 
 
+def test_wall_of_one_station(dash_duo, live_app, db):
+    sql(db, lambda c: seed_district(c, units=40, stations=2))
+    start(dash_duo, live_app, "/wall?station=ST02&lang=en")
+    st02 = sql(db, lambda c: c.fetchval("SELECT count(*) FROM units WHERE station = 'ST02' AND status <> 'off_duty'"))
+    wait_js(dash_duo, STATS, lambda s: s["units"] == 20 and s["markers"] == st02)
+    dash_duo.wait_for_text_to_equal('[data-count="on_duty"]', str(st02))
+    assert "On duty" in dash_duo.find_element(".qz-wall-side").text
+
+
 def test_show_unit_callback(live_app, db):
     from layouts.live import show_unit
 
