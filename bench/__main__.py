@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-ALL = ("ingest", "live_map", "dispatch", "analysis")
+ALL = ("ingest", "live_map", "dispatch", "analysis", "history")
 
 
 def main(names: list[str]) -> int:

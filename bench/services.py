@@ -90,11 +90,11 @@ class IngestProcess:
         log.close()
         return self
 
-    def wait_connected(self, timeout: float = 30.0) -> None:
-        """Wait until the log says it subscribed (or fail with the log)."""
+    def wait_connected(self, timeout: float = 30.0, line: str = "subscribed to") -> None:
+        """Wait until the log says it subscribed (or `line`), or fail with the log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "subscribed to" in self.log():
+            if line in self.log():
                 return
             if self.proc and self.proc.poll() is not None:
                 break

@@ -38,7 +38,10 @@ def build_live_map(*, settings: Any, lang: str, zoom: int = 12, controls: bool =
     ]
     overlays = create_layer_overlays(lang)
     if controls:
-        children.append(dl.LayersControl(overlays, id="live-layers-control", position="topleft", collapsed=False))
+        # `overlays` must be given: dash-leaflet 1.1.3's overlayremove handler filters it and
+        # throws when it is undefined, which also stops Leaflet's other listeners.
+        children.append(dl.LayersControl(overlays, id="live-layers-control", position="topleft", collapsed=False,
+                                         overlays=[o.name for o in overlays if o.checked]))
     else:  # the wall has no controls: every layer is simply on
         children.extend(o.children for o in overlays)
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
@@ -65,12 +68,12 @@ def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
         )
 
     tiles = [tile("on_duty", t("live.on_duty", lang), "qz-count-main")]
-    tiles += [tile(s, t(f"status.{s}", lang), f"st-{s}") for s in STATUSES]
+    tiles += [tile(s, t(f"status.{s}", lang), f"qz-t-{s}") for s in STATUSES]
     tiles += [
-        tile("cam_recording", t("live.cam_recording", lang), "cam-recording"),
-        tile("cam_streaming", t("live.cam_streaming", lang), "cam-streaming"),
-        tile("stale", t("live.stale", lang), "fresh-stale"),
-        tile("lost", t("live.lost", lang), "fresh-lost"),
+        tile("cam_recording", t("live.cam_recording", lang), "qz-t-cam"),
+        tile("cam_streaming", t("live.cam_streaming", lang), "qz-t-cam"),
+        tile("stale", t("live.stale", lang), "qz-t-stale"),
+        tile("lost", t("live.lost", lang), "qz-t-lost"),
         tile("sos", t("live.sos", lang), "qz-count-sos"),
     ]
     incidents = html.Div(
@@ -88,8 +91,8 @@ def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
 def _alert_detail(alert: dict[str, Any], lang: str) -> str:
     detail = alert.get("detail") or {}
     parts = []
-    if "batt" in detail:
-        parts.append(f"{t('live.battery', lang)} {detail['batt']}%")
+    if alert["kind"] == "cam_batt_low" and detail.get("batt") is not None:
+        parts.append(f"{t('live.cam_battery', lang)} {detail['batt']:.0f}%")
     level = detail.get("to", detail.get("level"))
     if alert["kind"] == "zone_level" and level is not None:
         parts.append(t(f"live.zone_level.{level}", lang))

@@ -43,14 +43,11 @@ class MqttSource:
         self.topics = Topics(settings.topic_root)
         self.generation = 0
         self.connected = False
-        self.received = 0
         self.client, self.target = make_client(settings, client_id=client_id, persistent=True, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        # paho's own queue of unacknowledged publishes is capped (NOTES): we only publish acks
-        # (no mids), but bound it anyway so that a bug cannot grow it without limit.
-        self.client.max_queued_messages_set(10_000)
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     def start(self) -> None:
@@ -63,10 +60,17 @@ class MqttSource:
             return
         self.generation += 1
         self.connected = True
+        log.info("connected to %s as %s (session present: %s)",
+                 self.target.display, self.client_id, getattr(flags, "session_present", "?"))
+        client.subscribe([(f, 1) for f in self.topics.filters(self.settings.share_group)])
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: list, props: object) -> None:
         filters = self.topics.filters(self.settings.share_group)
-        client.subscribe([(f, 1) for f in filters])
-        log.info("connected to %s as %s (session present: %s), subscribed to %s",
-                 self.target.display, self.client_id, getattr(flags, "session_present", "?"), ", ".join(filters))
+        refused = [f"{f} ({r})" for f, r in zip(filters, reasons) if getattr(r, "is_failure", False)]
+        if refused:
+            log.error("broker refused the subscription to %s", ", ".join(refused))
+        else:
+            log.info("subscribed to %s (QoS 1)", ", ".join(filters))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
         self.connected = False
@@ -77,7 +81,6 @@ class MqttSource:
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         # Runs in paho's thread: only hand over. Blocking here (inbox full) is the back-pressure.
-        self.received += 1
         self.inbox.put(Msg(message.topic, message.payload, int(time.time() * 1000),
                            message.mid, message.qos, self.generation))
 

@@ -59,6 +59,17 @@ ON CONFLICT (id) DO UPDATE SET fix_ts = EXCLUDED.fix_ts, lat = EXCLUDED.lat, lon
     version = nextval('units_version_seq')
 WHERE u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts"""
 
+# The terminal's battery crossing below BATT_LOW: the first low fix newer than the live row, when
+# the live row's battery was fine. Only the few low rows are looked at, to keep the hot path cheap.
+BATT_LOW = 15
+POS_ALERTS = f"""
+INSERT INTO alerts (ts, kind, severity, subject, unit, station, detail)
+SELECT {TS}, 'batt_low', 3, s.unit, s.unit, s.station, jsonb_build_object('batt', s.batt, 'previous', u.batt)
+FROM (SELECT DISTINCT ON (unit) * FROM stage_pos WHERE batt < {BATT_LOW} ORDER BY unit, ts_ms) s
+LEFT JOIN units u ON u.id = s.unit
+WHERE (u.batt IS NULL OR u.batt >= {BATT_LOW}) AND (u.fix_ts IS NULL OR {TS} > u.fix_ts)
+ON CONFLICT (kind, subject, ts) DO NOTHING"""
+
 # --- camera states --------------------------------------------------------------------------
 INSERT_CAM = f"""
 INSERT INTO cam_states (unit, ts, recv_ts, station, state, batt, storage, stream_url, extra)
@@ -187,7 +198,7 @@ FROM ({LATEST_INCIDENTS}) s ON CONFLICT (id) DO NOTHING"""
 
 STATEMENTS: dict[str, tuple[str, ...]] = {
     # Order matters: history first, then alerts (which compare with the live row), then the live row.
-    "pos": (INSERT_POSITIONS, UPSERT_UNITS_POS),
+    "pos": (INSERT_POSITIONS, POS_ALERTS, UPSERT_UNITS_POS),
     "cam": (INSERT_CAM, CAM_ALERTS, UPSERT_UNITS_CAM),
     "incident": (UPDATE_INCIDENTS, INSERT_INCIDENTS),
     "status": (INSERT_STATUSES, STATUS_ALERTS, "lifecycle", UPSERT_UNITS_STATUS),

@@ -35,11 +35,11 @@ BATCH_ROWS = 2000
 SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
 FIELDS = ("id", "time", "from", "to", "lat", "lon", "type", "category", "station", "priority", "address",
           "summary", "caller")
-REQUIRED = ("id", "lat", "lon", "type")
+REQUIRED = ("lat", "lon", "type")  # and a time; without an id column, ids are made from the rows' content
 # Header names recognised for each field of the generic format (compared lower-case, '_'/' ' ignored).
 GENERIC_ALIASES = {
     "id": ("id", "incident_id", "incident_number", "event_number", "call_id"),
-    "time": ("time", "ts", "received", "received_at", "datetime", "call_time", "received_datetime"),
+    "time": ("time", "ts", "received", "received_at", "datetime", "timestamp", "call_time", "received_datetime"),
     "from": ("from", "occurred_from", "time_from", "start"),
     "to": ("to", "occurred_to", "time_to", "end"),
     "lat": ("lat", "latitude", "y"),
@@ -225,6 +225,9 @@ class RowParser:
             if column not in header:
                 raise QingzhiError(f"--map {name}={column}: the file has no column {column!r} (it has {header})")
             self.columns[name] = column
+        if "id" not in self.columns:
+            click.echo(f"{path.name}: no id column; each row's id is made from its content (stable on re-import)",
+                       err=True)
         missing = [f for f in REQUIRED if f not in self.columns]
         if "time" not in self.columns and not {"from", "to"} <= self.columns.keys():
             missing.append("time (or from and to)")
@@ -239,7 +242,7 @@ class RowParser:
 
     def _generic(self, row: dict[str, str]) -> tuple:
         get = lambda name: (row.get(self.columns[name]) or "").strip() if name in self.columns else ""  # noqa: E731
-        ident = get("id") or _fail("no id")
+        ident = (get("id") or _fail("no id")) if "id" in self.columns else self._generated_id(row, "gen-")
         lat, lon = _coordinates(get("lat"), get("lon"))
         start, end = self._time(get("from"), "from"), self._time(get("to"), "to")
         if start and end and end < start:
@@ -264,7 +267,9 @@ class RowParser:
         lat, lon = _coordinates(row["Latitude"], row["Longitude"])
         crime = (row.get("Crime type") or "").strip() or _fail("no crime type")
         type_ = re.sub(r"[^a-z0-9]+", "-", crime.lower()).strip("-")
-        ident = (row.get("Crime ID") or "").strip() or self._generated_id(row)
+        ident = (row.get("Crime ID") or "").strip() or self._generated_id(
+            {c: row.get(c) for c in ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type", "Context")},
+            "pu-")
         extra = {k: row.get(c) or None for k, c in (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"),
                  ("outcome", "Last outcome category"), ("context", "Context"), ("force", "Falls within"),
                  ("crime_type", "Crime type"))}
@@ -273,13 +278,12 @@ class RowParser:
         return (ident, start, start, end, lat, lon, type_, type_, 3, row.get("Location") or None, None, None,
                 self.stations.locate(lat, lon), json.dumps(extra))
 
-    def _generated_id(self, row: dict[str, str]) -> str:
-        """A stable id for a row without Crime ID: its content plus how often that content came before."""
-        content = "|".join((row.get(c) or "").strip() for c in ("Month", "Longitude", "Latitude", "Location",
-                                                                "LSOA code", "Crime type", "Context"))
+    def _generated_id(self, row: dict[str, str | None], prefix: str) -> str:
+        """A stable id for a row without one: its content plus how often that content came before."""
+        content = "|".join((v or "").strip() for v in row.values())
         n = self.seen.get(content, 0)
         self.seen[content] = n + 1
-        return "pu-" + hashlib.sha1(f"{content}|{n}".encode()).hexdigest()[:24]
+        return prefix + hashlib.sha1(f"{content}|{n}".encode()).hexdigest()[:24]
 
     def _time(self, text: str, name: str) -> datetime | None:
         if not text:

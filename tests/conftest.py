@@ -17,6 +17,7 @@ from selenium.webdriver.chrome.options import Options
 
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import migrate_url
+from qingzhi.embedded import EmbeddedBroker, free_port
 
 PG_ADMIN_URL = os.environ.get("QZ_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MQTT_URL = os.environ.get("QZ_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -54,6 +55,15 @@ def database_url(template_db: str) -> Iterator[str]:
     asyncio.run(_admin(f"CREATE DATABASE {name} TEMPLATE {template_db}"))
     yield db_url(name)
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def amqtt() -> Iterator[EmbeddedBroker]:
+    """The embedded MQTT broker of `qingzhi demo` (amqtt, MQTT 3.1.1) on a free port of its own."""
+    broker = EmbeddedBroker(free_port())
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture

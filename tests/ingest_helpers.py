@@ -117,7 +117,8 @@ class OwnPostgres:
     """A PostgreSQL cluster of this test's own (initdb into a temp dir, a free port), which the test
     may stop and start at will; run as the `postgres` OS user when we are root."""
 
-    BIN = Path(os.environ.get("QZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
+    BIN = Path(os.environ.get("QZ_PG_BIN") or max(Path("/usr/lib/postgresql").glob("*/bin"),
+                                                   key=lambda p: int(p.parent.name), default="/usr/lib/postgresql/15/bin"))
 
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="qz-pg-"))

@@ -19,6 +19,8 @@ import asyncpg
 import psutil
 import pytest
 
+from conftest import MQTT_URL
+
 from qingzhi.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +30,9 @@ pytestmark = pytest.mark.slow
 class Demo:
     """A `qingzhi demo` subprocess whose output lines are collected as they come."""
 
-    def __init__(self, data_dir: Path, port: int, *extra: str) -> None:
+    def __init__(self, data_dir: Path, port: int, *extra: str, **qz: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QZ_")}
+        env.update({f"QZ_{k.upper()}": v for k, v in qz.items()})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "qingzhi", "demo", "--units", "24", "--history", "1", "--port", str(port),
              "--data-dir", str(data_dir), *extra],
@@ -136,3 +139,28 @@ def test_demo_port_in_use_is_one_line(tmp_path: Path) -> None:
         out = subprocess.run([sys.executable, "-m", "qingzhi", "demo", "--port", str(s.getsockname()[1]),
                               "--data-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.startswith("qingzhi: error: port") and "Traceback" not in out.stderr
+
+
+def test_demo_uses_configured_services(data_dir: Path, database_url: str, topic_root: str) -> None:
+    """With QZ_DATABASE_URL and QZ_MQTT_URL set, nothing embedded starts: the demo runs on those."""
+    port = free_port()
+    demo = Demo(data_dir, port, database_url=database_url, mqtt_url=MQTT_URL, topic_root=topic_root,
+                client_id=f"qz-demo-test-{os.getpid()}")
+    demo.wait_for("qingzhi demo is running")
+    try:
+        async def located() -> int:
+            conn = await asyncpg.connect(database_url)
+            try:
+                return await conn.fetchval("SELECT count(*) FROM units WHERE fix_ts IS NOT NULL")
+            finally:
+                await conn.close()
+
+        deadline = time.monotonic() + 30
+        while asyncio.run(located()) < 20 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert asyncio.run(located()) >= 20
+    finally:
+        demo.proc.send_signal(signal.SIGINT)
+        assert demo.proc.wait(60) == 0, "".join(demo.out + demo.err)
+    out = "".join(demo.out)
+    assert "embedded" not in out and not (data_dir / "pg").exists()

@@ -17,7 +17,7 @@ from sim_helpers import Recorder, run_for, table_counts
 
 from bench.services import IngestProcess
 from qingzhi.config import load_settings
-from qingzhi.embedded import EmbeddedBroker, free_port, start_postgres
+from qingzhi.embedded import EmbeddedBroker, start_postgres
 from qingzhi.simulator.live import Simulation
 from qingzhi.simulator.run import prepare, store
 
@@ -31,14 +31,6 @@ def embedded_pg() -> Iterator[str]:
     with start_postgres(folder) as server:
         yield server.get_uri()
     shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def amqtt() -> Iterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(free_port())
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def test_fleet_lands_in_embedded_pg_across_an_ingest_restart(embedded_pg: str, amqtt: EmbeddedBroker,

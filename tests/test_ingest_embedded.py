@@ -5,22 +5,13 @@ published while it is down."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ingest_helpers import count_rows, now_ms, stream_fixes, wait_until
 
-from bench.services import IngestProcess, free_port
+from bench.services import IngestProcess
 from qingzhi.embedded import EmbeddedBroker
-
-
-@pytest.fixture
-def amqtt() -> Iterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(free_port())
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def test_ingest_on_amqtt_keeps_its_session_across_a_restart(

@@ -136,6 +136,17 @@ def test_alerts_on_transitions_only(database_url: str) -> None:
     assert tuple(unit) == ("offline", False, "fault", 15)
 
 
+def test_terminal_battery_low_alert_once_per_crossing(database_url: str) -> None:
+    t = now_ms() - 60_000
+    write(database_url, gps(ts=t, batt=40))
+    write(database_url, gps(ts=t + 1000, batt=16), gps(ts=t + 2000, batt=14), gps(ts=t + 3000, batt=13))
+    write(database_url, gps(ts=t + 4000, batt=12), gps(ts=t + 500, batt=5))      # still low; a late fix
+    write(database_url, gps(ts=t + 5000, batt=90))
+    write(database_url, gps(ts=t + 6000, batt=10))                                # low again: a new alert
+    rows = query(database_url, "SELECT ts, kind FROM alerts ORDER BY ts")
+    assert [(r["ts"].timestamp() * 1000, r["kind"]) for r in rows] == [(t + 2000, "batt_low"), (t + 6000, "batt_low")]
+
+
 def test_acks_first_wins(database_url: str) -> None:
     cid = uuid.uuid4()
     query(database_url, """INSERT INTO commands (id, ts, unit, station, kind, issued_by)

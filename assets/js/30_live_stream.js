@@ -44,6 +44,7 @@
     this.stopped = false;
     this.applyMs = new Ring();
     this.fetchMs = new Ring();
+    this.serverMs = new Ring();
     this.applied = 0;
     this.timers = [
       setInterval(this.tick.bind(this), 1000),
@@ -93,27 +94,17 @@
     const url = this.cfg.api + '/units?' + this.query({since: full ? 0 : this.version});
     const self = this;
     this.getJSON(url).then(function (d) {
-      if (gen !== self.generation || self.stopped) {
-        return;
+      self.ok();  // the server answered: whatever happens next is not a connection problem
+      if (gen === self.generation && !self.stopped) {
+        self.fetchMs.push(performance.now() - t0);
+        try {
+          self.applyUnits(d);
+        } catch (err) {
+          console.error('qz: cannot apply a units update', err);
+        }
       }
-      self.fetchMs.push(performance.now() - t0);
-      performance.mark('qz-apply-start');
-      self.layer.apply(d);
-      performance.mark('qz-apply-end');
-      const m = performance.measure('qz-apply', 'qz-apply-start', 'qz-apply-end');
-      self.applyMs.push(m.duration);
-      performance.clearMarks('qz-apply-start');
-      performance.clearMarks('qz-apply-end');
-      performance.clearMeasures('qz-apply');
-      self.applied++;
-      self.version = d.v;
-      if (d.full) {
-        self.lastFull = Date.now();
-      }
-      self.ok();
-      self.counts();
       return true;
-    }).catch(function () {
+    }, function () {
       self.fail();
       return false;
     }).then(function (ok) {
@@ -123,6 +114,29 @@
       const wait = ok === false ? 2000 : Math.max(50, self.cfg.poll_ms - (performance.now() - t0));
       self.unitsTimer = setTimeout(self.pollUnits.bind(self), wait);
     });
+  };
+
+  /** Apply one /api/live/units answer, timing it (JS plus the canvas repaint). */
+  Controller.prototype.applyUnits = function (d) {
+    const self = this;
+    this.serverMs.push(d.ms);
+    performance.mark('qz-apply-start');
+    this.layer.apply(d);
+    // Leaflet repaints the canvas in its own animation-frame callback, queued during
+    // apply; ours runs after it, so the measure covers the JS and the repaint.
+    requestAnimationFrame(function () {
+      performance.mark('qz-apply-end');
+      self.applyMs.push(performance.measure('qz-apply', 'qz-apply-start', 'qz-apply-end').duration);
+      performance.clearMarks('qz-apply-start');
+      performance.clearMarks('qz-apply-end');
+      performance.clearMeasures('qz-apply');  // nothing accumulates in the timeline
+    });
+    this.applied++;
+    this.version = d.v;
+    if (d.full) {
+      this.lastFull = Date.now();
+    }
+    this.counts();
   };
 
   Controller.prototype.pollPanel = function () {
@@ -202,7 +216,7 @@
   /** Figures for tests and bench/live_map.py. */
   Controller.prototype.stats = function () {
     return Object.assign(this.layer.stats(), {version: this.version, applied: this.applied,
-      apply_ms: this.applyMs.list(), fetch_ms: this.fetchMs.list(), failing: this.failing,
+      apply_ms: this.applyMs.list(), fetch_ms: this.fetchMs.list(), server_ms: this.serverMs.list(), failing: this.failing,
       last_ok: this.lastOk});
   };
 
@@ -225,8 +239,10 @@
           state.controller = null;
         }
       });
-      if (state.filter) {
-        c.setFilter(state.filter[0], state.filter[1]);
+      // the live page's filter comes from its controls; the wall's from its address
+      const filter = config.wall ? [config.station, []] : state.filter;
+      if (filter) {
+        c.setFilter(filter[0], filter[1]);
       }
     });
     return '';

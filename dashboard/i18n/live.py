@@ -49,7 +49,7 @@ STRINGS = {
     "live.kind": ("类型", "Kind"),
     "live.status": ("状态", "Status"),
     "live.incident": ("警情", "Incident"),
-    "live.battery": ("终端电量", "Terminal battery"),
+    "live.cam_battery": ("记录仪电量", "Camera battery"),
     "live.stream": ("打开实时视频", "Open live video"),
     "live.no_stream": ("无视频流", "No live stream"),
     "live.unknown_unit": ("未知警力 {unit}", "Unknown unit {unit}"),

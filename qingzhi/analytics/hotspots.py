@@ -71,7 +71,8 @@ def _ring_sums(cells: list[int], values: np.ndarray) -> np.ndarray:
     fallback where IJ coordinates are undefined (across a pentagon) or the area is huge.
     """
     try:
-        ij = np.array([h3.cell_to_local_ij(cells[0], c) for c in cells])
+        origin = _ij_origin(cells[0])
+        ij = np.array([_local_ij(origin, c) for c in cells])
         lo = ij.min(axis=0) - 1
         shape = ij.max(axis=0) - lo + 2
         if shape[0] * shape[1] > MAX_GRID:
@@ -86,6 +87,19 @@ def _ring_sums(cells: list[int], values: np.ndarray) -> np.ndarray:
     for di, dj in IJ_NEIGHBOURS:
         sums += grid[pos[:, 0] + di, pos[:, 1] + dj]
     return sums
+
+
+_ORIGINS: dict[int, int] = {}
+
+
+def _ij_origin(cell: int) -> int:
+    """One fixed IJ origin per resolution (the first cell seen), so that cells' IJ can be cached."""
+    return _ORIGINS.setdefault(h3.get_resolution(cell), cell)
+
+
+@lru_cache(maxsize=500_000)
+def _local_ij(origin: int, cell: int) -> tuple[int, int]:
+    return h3.cell_to_local_ij(origin, cell)
 
 
 def gi_star(counts: Mapping[int, float], n_cells: int | None = None) -> GiStar:

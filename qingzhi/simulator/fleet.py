@@ -18,9 +18,11 @@ from qingzhi.simulator.geo import heading_deg
 # kind: (share of the fleet, patrol speed m/s, urgent speed m/s)
 KINDS = {"car": (0.45, 8.0, 13.0), "ebike": (0.35, 4.5, 6.5), "foot": (0.20, 1.2, 2.2)}
 KIND_LETTER = {"car": "C", "ebike": "E", "foot": "F"}
-SIGNAL_LOSS_P = 0.003        # per fix
-OFFLINE_P = 0.0003           # per fix
-CAM_FAULT_P = 0.0002         # per fix
+# per fix; with 300 units reporting every 3 s: ~3 signal losses a minute (~2 % of the fleet out of
+# coverage at a time), ~5 offline spells and ~10 camera faults an hour
+SIGNAL_LOSS_P = 0.0005
+OFFLINE_P = 0.000015
+CAM_FAULT_P = 0.00003
 CAM_HEARTBEAT_S = 300.0      # wall clock
 
 
@@ -70,6 +72,7 @@ class Unit:
     status: str = "patrolling"
     incident: str | None = None
     until: float = 0.0              # sim time the current dwell ends
+    holding: bool = False           # recalled: waits at the station for the next command
     batt: float = 100.0
     cam: str = "standby"
     cam_batt: float = 100.0
@@ -85,10 +88,13 @@ class Unit:
 class Fleet:
     """All units, their behaviour and the messages their devices send."""
 
-    def __init__(self, district: District, specs: list[UnitSpec], rng: np.random.Generator, rate: float) -> None:
+    def __init__(self, district: District, specs: list[UnitSpec], rng: np.random.Generator, rate: float, *,
+                 signal_loss_p: float = SIGNAL_LOSS_P, offline_p: float = OFFLINE_P,
+                 cam_fault_p: float = CAM_FAULT_P) -> None:
         self.d = district
         self.rng = rng
         self.rate = rate
+        self.signal_loss_p, self.offline_p, self.cam_fault_p = signal_loss_p, offline_p, cam_fault_p
         zones = {z.id: z for z in district.zones}
         self.units: dict[str, Unit] = {}
         for s in specs:
@@ -170,6 +176,8 @@ class Fleet:
         u.speed = v
         if self._advance(u, v * dt):
             u.speed = 0.0
+            if u.holding:
+                return out
             if u.status == "en_route":
                 out += self._set(u, "on_scene", u.incident)
                 out += self._cam(u, "streaming" if self.rng.random() < 0.3 else "recording")
@@ -186,11 +194,13 @@ class Fleet:
     # ---- commands -------------------------------------------------------------------------
     def dispatch(self, u: Unit, incident: str | None, x: float, y: float) -> list[tuple[str, dict]]:
         """Go to (x, y) for an incident: en_route now, on_scene on arrival."""
+        u.holding, u.until = False, 0.0
         self._go_to(u, x, y)
         return self._set(u, "en_route", incident)
 
     def patrol(self, u: Unit, zone_id: str | None, x: float | None, y: float | None) -> list[tuple[str, dict]]:
         """Patrol a zone (or a place): drive there, then patrol its roads."""
+        u.holding, u.until = False, 0.0
         zone = next((z for z in self.d.zones if z.id == zone_id), None)
         if zone is not None:
             u.zone = zone
@@ -205,6 +215,7 @@ class Fleet:
         """Return to the station, then wait there available."""
         st = next(s for s in self.d.stations if s.id == u.spec.station)
         u.zone = next(z for z in self.d.zones if z.id == u.spec.zone)
+        u.holding, u.until = True, 0.0
         self._go_to(u, st.x, st.y)
         return self._set(u, "available", None)
 
@@ -248,10 +259,10 @@ class Fleet:
             if wall >= u.lost_until:  # coverage is back: the terminal sends what it kept
                 out.append(("gps", u.buffered))
                 u.buffered, u.lost_until = [], 0.0
-        elif r < SIGNAL_LOSS_P:
+        elif r < self.signal_loss_p:
             u.lost_until = wall + self.rng.uniform(30, 240)
             u.buffered = [fix]
-        elif r < SIGNAL_LOSS_P + OFFLINE_P and u.status in ("patrolling", "available"):
+        elif r < self.signal_loss_p + self.offline_p and u.status in ("patrolling", "available"):
             u.offline_until = wall + self.rng.uniform(60, 600)  # like a broker's last will: no ts
             out.append(("status", {"status": "offline"}))
         else:
@@ -271,7 +282,7 @@ class Fleet:
             u.cam, u.cam_batt, changed = "standby", (100.0 if u.cam == "off" else u.cam_batt), True
         elif u.cam not in ("fault", "off") and u.cam_batt < 5:
             u.cam, u.cam_until, changed = "off", wall + self.rng.uniform(300, 1200), True
-        elif u.cam not in ("fault", "off") and self.rng.random() < CAM_FAULT_P:
+        elif u.cam not in ("fault", "off") and wall >= u.next_fix and self.rng.random() < self.cam_fault_p:
             u.cam, u.cam_until, changed = "fault", wall + self.rng.uniform(120, 900), True
         if not changed and wall < u.cam_beat:
             return []

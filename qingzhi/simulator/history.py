@@ -89,15 +89,22 @@ class Backfill:
         for s in self.specs:
             by_station.setdefault(s.station, []).append(s)
         rows, assignments, statuses, cams = [], [], [], []
+        busy_until: dict[str, datetime] = {}
         for ts in self.model.arrivals(start, now, self.per_hour):
             inc = self.model.draw(ts)
             steps = lifecycle(inc, self.rng, now)
             unit = None
             crew = by_station.get(inc.station or "") or self.specs
             if steps.get("assigned_at") and crew:
-                unit = crew[self.rng.integers(len(crew))]
+                # a free unit of the station, else one lent by another station, else the one free soonest
+                at = steps["assigned_at"]
+                free = ([c for c in crew if busy_until.get(c.id, start) <= at]
+                        or [c for c in self.specs if busy_until.get(c.id, start) <= at])
+                unit = (free[self.rng.integers(len(free))] if free
+                        else min(crew, key=lambda c: busy_until.get(c.id, start)))
                 statuses += self._unit_rows(unit, inc, steps, now, cams)
                 done = steps.get("handled_at") or steps.get("cancelled_at")
+                busy_until[unit.id] = (done or now) + timedelta(minutes=15)
                 assignments.append((inc.id, unit.id, steps["assigned_at"], "simulator", done,
                                     "simulator" if done else None, "handled" if done else None))
             rows.append((
@@ -203,21 +210,13 @@ async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...], 
     return int(status.split()[-1])
 
 
-async def _copy_frame(conn: asyncpg.Connection, table: str, frame: pd.DataFrame, key: str,
-                      lo: datetime, hi: datetime) -> int:
-    """COPY a DataFrame (as CSV, the fastest path for ~1M rows); staged and de-duplicated if the period has rows."""
+async def _copy_frame(conn: asyncpg.Connection, table: str, frame: pd.DataFrame) -> int:
+    """COPY a DataFrame straight in, as CSV (the fastest path for ~1M rows); for rows that cannot exist yet."""
     if frame.empty:
         return 0
     data = io.BytesIO(frame.to_csv(index=False, header=False).encode())
-    if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE ts >= $1 AND ts <= $2)", lo, hi):
-        await conn.copy_to_table(table, source=data, columns=list(frame.columns), format="csv")
-        return len(frame)
-    stage = f"_stage_{table}"
-    await conn.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-    await conn.copy_to_table(stage, source=data, columns=list(frame.columns), format="csv")
-    cols = ", ".join(frame.columns)
-    status = await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} {_on_conflict(key)}")
-    return int(status.split()[-1])
+    await conn.copy_to_table(table, source=data, columns=list(frame.columns), format="csv")
+    return len(frame)
 
 
 def _on_conflict(key: str) -> str:
@@ -254,5 +253,5 @@ async def write_history(conn: asyncpg.Connection, backfill: Backfill, days: floa
             (SELECT 1 FROM assignments a WHERE a.incident = s.incident AND a.unit = s.unit)""")
         counts.statuses = await _copy(conn, "statuses", STATUS_COLUMNS, statuses, _on_conflict("unit, ts"))
         counts.cam_states = await _copy(conn, "cam_states", CAM_COLUMNS, cams, _on_conflict("unit, ts"))
-        counts.positions = await _copy_frame(conn, "positions", tracks, "unit, ts", track_start, now)
+        counts.positions = await _copy_frame(conn, "positions", tracks)  # all after the newest fix: no conflicts
     return counts
