@@ -90,7 +90,8 @@ class Simulation:
             if xy is None:
                 log.warning("dispatch %s for %s has no destination; acknowledged only", cid, unit_id)
                 return
-            events = self.fleet.dispatch(u, cmd.get("incident"), *xy)
+            incident = cmd.get("incident")
+            events = self.fleet.dispatch(u, None if incident is None else str(incident), *xy)
         elif kind == "patrol":
             events = self.fleet.patrol(u, cmd.get("zone"), *(xy or (None, None)))
         elif kind == "recall":
