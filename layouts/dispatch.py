@@ -49,9 +49,9 @@ def _recommended(d: dict, cfg: DispatchConfig) -> list[dict]:
     if d["state"] not in dc.ASSIGNABLE:
         return []
     fleet = fleet_cache(app.db).get(app.db)
-    released = [a["unit"] for a in d["assignments"] if a["released_at"] is not None]  # not offered again here
+    on_it = [a["unit"] for a in d["assignments"]]  # sent already, or released from it: not offered again here
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K, exclude=released, roads=road_times(cfg.roads, app.settings.center_latlon))
+                     k=TOP_K, exclude=on_it, roads=road_times(cfg.roads, app.settings.center_latlon))
 
 
 @callback(

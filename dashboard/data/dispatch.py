@@ -306,7 +306,7 @@ async def raise_due_alerts(conn: asyncpg.Connection, cfg: DispatchConfig) -> int
 async def unit_rows(conn: asyncpg.Connection, since_version: int = 0) -> list[asyncpg.Record]:
     """Units with a position changed after `since_version` (all of them for 0), for the fleet cache."""
     return await conn.fetch(
-        """SELECT id, station, kind, status, lat, lon, extract(epoch FROM fix_ts) AS fix_epoch, cam_state, version
+        """SELECT id, station, kind, status, lat, lon, extract(epoch FROM fix_ts)::float8 AS fix_epoch, cam_state, version
            FROM units WHERE version > $1 AND lat IS NOT NULL ORDER BY version""",
         since_version,
     )
