@@ -58,8 +58,8 @@ def prime_session(port: int, client_id: str) -> None:
     _connect(c, port, persistent=True)
     c.loop_start()
     c.subscribe([(f, 1) for f in Topics(ROOT).filters(None)])
-    if not done.wait(10):
-        raise RuntimeError("no SUBACK")
+    if not done.wait(60):   # a busy broker (saving its persistence file) can take a while
+        raise RuntimeError(f"no SUBACK for {client_id} within 60 s")
     c.disconnect()
     c.loop_stop()
 
