@@ -44,14 +44,15 @@ def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: boo
     """Counts per cell, Gi* hot spots, KDE heat and the top-N table for this period."""
     db.run(q.ensure_fresh, tz)
     counts = db.run(q.cell_counts, f, res)
-    previous = db.run(q.cell_counts, f.shifted(compare), res)
     gi = gi_star(counts)
     top = top_cells(counts, top_n)
+    before = f.shifted(compare)  # the comparison is needed only for the top cells and the total
+    previous = db.run(q.counts_in_cells, before, res, [c for c, _ in top]) if top else {}
     prof = view.profiles(db.run(q.cell_profiles, f, res, [c for c, _ in top])) if top else {}
     heat = view.kde_overlay(counts if res == 10 else db.run(q.cell_counts, f, 10)) if kde and counts else None
-    return Hotspots(res, view.hex_geojson(counts, gi, previous), view.significant_geojson(gi, counts), heat,
+    return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat,
                     view.top_rows(counts, previous, gi, prof, top_n), len(counts), float(sum(counts.values())),
-                    float(sum(previous.values())))
+                    db.run(q.total, before))
 
 
 def peak_hours(db: Any, tz: str, f: q.Filters, focus: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:

@@ -39,8 +39,8 @@ def colour_scale(values: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, values, side="right")
 
 
-def hex_geojson(counts: Mapping[int, float], gi: GiStar, previous: Mapping[int, float]) -> dict[str, Any]:
-    """The busiest MAX_FEATURES cells as GeoJSON hexagons with count, change, z and fill colour."""
+def hex_geojson(counts: Mapping[int, float], gi: GiStar) -> dict[str, Any]:
+    """The busiest MAX_FEATURES cells as GeoJSON hexagons with count, z and fill colour."""
     shown = top_cells(counts, MAX_FEATURES)
     colours = colour_scale(np.array([n for _, n in shown]))
     features = []
@@ -49,7 +49,7 @@ def hex_geojson(counts: Mapping[int, float], gi: GiStar, previous: Mapping[int, 
         features.append({
             "type": "Feature", "id": str(cell),
             "geometry": {"type": "Polygon", "coordinates": [cell_polygon(cell)]},
-            "properties": {"cell": str(cell), "count": round(n, 1), "prev": round(previous.get(cell, 0.0), 1),
+            "properties": {"cell": str(cell), "count": round(n, 1),
                            "z": round(z, 2), "hot": 2 if z >= Z99 else 1 if z >= Z95 else 0,
                            "fill": PALETTE[int(k)],
                            "tooltip": f"{n:.0f} · z={z:.1f}"},

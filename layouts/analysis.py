@@ -246,14 +246,21 @@ def show_cell(click: dict | None, active: dict | None, top_rows: list | None, da
     return table, cols, title, focus
 
 
+TABLES = {"top": ids.AN_TOP, "types": ids.AN_TYPES_TABLE, "summary": ids.AN_SUMMARY_TABLE,
+          "quality": ids.AN_QUALITY, "cell": ids.AN_CELL}
+
+
 @callback(Output(ids.AN_DOWNLOAD, "data"), Input(ids.an_csv_button(ALL), "n_clicks"),
-          State(ids.AN_TOP, "data"), State(ids.AN_TYPES_TABLE, "data"), State(ids.AN_SUMMARY_TABLE, "data"),
-          State(ids.AN_QUALITY, "data"), State(ids.AN_CELL, "data"), prevent_initial_call=True)
-def download_csv(clicks: list, top: list, types: list, summary: list, quality: list, cell: list) -> Any:
-    """The clicked table as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese right)."""
+          *[State(table, prop) for table in TABLES.values() for prop in ("data", "columns")],
+          prevent_initial_call=True)
+def download_csv(clicks: list, *tables: list) -> Any:
+    """The clicked table as shown (its columns and headings) as CSV, UTF-8 with a BOM so that
+    spreadsheet programs read the Chinese right."""
     if not dash_ctx.triggered_id or not any(clicks):
         return no_update
     name = dash_ctx.triggered_id["table"]
-    rows = {"top": top, "types": types, "summary": summary, "quality": quality, "cell": cell}[name] or []
-    csv = pd.DataFrame(rows).to_csv(index=False)
+    index = list(TABLES).index(name)
+    rows, columns = tables[2 * index] or [], tables[2 * index + 1] or []
+    frame = pd.DataFrame(rows, columns=[c["id"] for c in columns])
+    csv = frame.rename(columns={c["id"]: c["name"] for c in columns}).to_csv(index=False)
     return {"content": "\ufeff" + csv, "filename": f"qingzhi-{name}.csv", "type": "text/csv"}

@@ -117,7 +117,11 @@ def test_periods_spanning_whole_months(database_url: str) -> None:
             cells10 = [h3.latlng_to_cell(r[4], r[5], 10) for r in chosen]  # coarser cells are its parents
             db.run(q.ensure_fresh, TZ)
             for res in (8, 9, 10):
-                assert db.run(q.cell_counts, f, res) == dict(Counter(h3.cell_to_parent(c, res) for c in cells10))
+                expected = dict(Counter(h3.cell_to_parent(c, res) for c in cells10))
+                assert db.run(q.cell_counts, f, res) == expected
+                some = sorted(expected)[:5]
+                assert db.run(q.counts_in_cells, f, res, some) == {c: expected[c] for c in some}
+            assert db.run(q.total, f) == len(chosen)
             how = np.zeros(168)
             for r in chosen:
                 how[r[1].weekday() * 24 + r[1].hour] += 1

@@ -69,6 +69,15 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     summary = dash_duo.find_element("#an-summary").text
     assert "高发案时段" in summary and "高发案类型" in summary
 
+    # every table downloads as CSV: the top-10 table, with a BOM so that spreadsheets read the Chinese
+    downloads = Path(dash_duo.download_path)
+    dash_duo.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow",
+                                                                     "downloadPath": str(downloads)})
+    dash_duo.find_element('button[id*="an-csv"][id*="top"]').click()
+    WebDriverWait(dash_duo.driver, 20).until(lambda _: (downloads / "qingzhi-top.csv").exists())
+    text = (downloads / "qingzhi-top.csv").read_text(encoding="utf-8")
+    assert text.startswith("\ufeff排名,\"位置（纬度,经度）\",派出所,警情数,对比期,变化") and len(text.strip().splitlines()) == 11
+
     # quick pick: last 90 days → more incidents on the map
     dash_duo.find_elements("#an-quick input")[2].click()
     WebDriverWait(dash_duo.driver, 30).until(lambda _: note(dash_duo) != first)

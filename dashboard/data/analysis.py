@@ -117,6 +117,20 @@ async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[in
     return {r[0]: r[1] for r in rows}
 
 
+async def counts_in_cells(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int]) -> dict[int, float]:
+    """Incidents in a few cells (from the covering index on an_incident: no scan of the period)."""
+    col = _cell_column(res)
+    rows = await conn.fetch(
+        f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[]) GROUP BY 1",
+        *_args(f), cells)
+    return {r[0]: r[1] for r in rows}
+
+
+async def total(conn: asyncpg.Connection, f: Filters) -> float:
+    """All incidents in the period and selection (from the small per-day type table)."""
+    return await conn.fetchval(f"SELECT coalesce(sum(n), 0)::float8 FROM an_type_day WHERE {WHERE}", *_args(f))
+
+
 async def hour_of_week(conn: asyncpg.Connection, f: Filters) -> np.ndarray:
     """168 aoristic counts per local hour of week (Monday 00:00 first)."""
     months = "an_how_month_all WHERE month >= $7 AND month < $8" if f.everything else f"an_how_month WHERE {MONTHS}"
