@@ -11,8 +11,9 @@ from typing import Any
 from dash import html, register_page
 
 from dashboard import ids
-from dashboard.components import build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_map
-from dashboard.components import build_live_stores
+from dashboard.components import (
+    build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_map, build_live_stores,
+)
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 from dashboard.live_api import client_config
