@@ -75,16 +75,17 @@ def test_patrolling_units_stay_on_roads_inside_their_zones(district) -> None:
     index = STRtree(segments)
     zones = {z.id: z.area for z in district.zones}
     moved = {u: 0.0 for u in fleet.units}
-    sim = 0.0
+    sim, seen = 0.0, []
     for _ in range(360):  # an hour of simulated time in 10 s steps
         sim += 10.0
         for uid, u in fleet.units.items():
             before = (u.x, u.y)
-            fleet.step(u, sim, 10.0)
+            seen += [p["status"] for kind, p in fleet.step(u, sim, 10.0) if kind == "status"]
             moved[uid] += float(np.hypot(u.x - before[0], u.y - before[1]))
             here = Point(u.x, u.y)
             assert segments[index.nearest(here)].distance(here) < 0.5, uid
             assert zones[u.spec.zone].buffer(0.5).covers(Point(u.x, u.y)), uid
+    assert seen.count("available") > 20 and seen.count("patrolling") > 20  # stops, then on patrol again
     by_kind = {k: np.mean([moved[s.id] for s in specs if s.kind == k]) for k in KINDS}
     assert by_kind["car"] > by_kind["ebike"] > by_kind["foot"] > 500  # kind-typical speeds, all on the move
 
