@@ -35,7 +35,8 @@ from ingest.topics import Topics
 from qingzhi.db import migrate_url
 
 PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-ROOT = "qzbench/v1"
+# A topic root per subscriber, so that no persistent session queues another one's backlog.
+CEILING, INGEST, NAIVE = "qzbench/ceiling/v1", "qzbench/ingest/v1", "qzbench/naive/v1"
 UNITS = 2000
 
 
@@ -50,21 +51,21 @@ def _connect(c: mqtt.Client, port: int, persistent: bool) -> None:
     c.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
 
 
-def prime_session(port: int, client_id: str) -> None:
+def prime_session(port: int, client_id: str, root: str) -> None:
     """Create the persistent session and its subscriptions, then leave: the backlog queues for it."""
     c = _client(client_id)
     done = threading.Event()
     c.on_subscribe = lambda *a: done.set()
     _connect(c, port, persistent=True)
     c.loop_start()
-    c.subscribe([(f, 1) for f in Topics(ROOT).filters(None)])
-    if not done.wait(10):
-        raise RuntimeError("no SUBACK")
+    c.subscribe([(f, 1) for f in Topics(root).filters(None)])
+    if not done.wait(60):   # a busy broker (saving its persistence file) can take a while
+        raise RuntimeError(f"no SUBACK for {client_id} within 60 s")
     c.disconnect()
     c.loop_stop()
 
 
-def publish_backlog(port: int, n: int, unit_prefix: str) -> None:
+def publish_backlog(port: int, n: int, root: str, unit_prefix: str) -> None:
     """n QoS 1 fixes from UNITS units, one per second of device time each, all acknowledged by the broker."""
     c = _client(f"qz-bench-pub-{uuid.uuid4().hex[:6]}")
     c.max_inflight_messages_set(2000)
@@ -77,7 +78,7 @@ def publish_backlog(port: int, n: int, unit_prefix: str) -> None:
         u, k = i % UNITS, i // UNITS
         payload = encode({"ts": base + k * 1000, "lat": 30.2 + u * 1e-4 + k * 1e-5, "lon": 120.1 + u * 1e-4,
                           "speed": 8.5, "heading": 90.0, "acc": 5.0, "batt": 77})
-        info = c.publish(f"{ROOT}/s{u % 4}/{unit_prefix}{u:04d}/gps", payload, qos=1)
+        info = c.publish(f"{root}/s{u % 4}/{unit_prefix}{u:04d}/gps", payload, qos=1)
         if i % 5000 == 4999:
             info.wait_for_publish(60)   # keep paho's unacknowledged publishes bounded
     if info is not None:
@@ -157,7 +158,7 @@ async def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> int:
 def time_ingest(port: int, url: str, n: int, work: Path, batch_size: int) -> tuple[float, int]:
     """Seconds from the ingest's subscription until n rows are committed; rows after a clean stop."""
     ingest = IngestProcess(work / f"ingest-{n}.log", database_url=url, mqtt_url=f"mqtt://127.0.0.1:{port}",
-                           topic_root=ROOT, client_id="qz-bench-ingest", batch_size=batch_size)
+                           topic_root=INGEST, client_id="qz-bench-ingest", batch_size=batch_size)
     ingest.start()
     try:
         ingest.wait_connected(60, line="connected to")   # the queued backlog flows from CONNACK on
@@ -196,17 +197,17 @@ def main() -> None:
             ceiling_s = ingest_s = naive_s = float("inf")
             rows = 0
             for run in range(args.repeat):   # interleaved, best of each: the machine may be busy
-                prime_session(broker.port, f"qz-bench-ceiling-{run}")
-                publish_backlog(broker.port, args.fixes, f"c{run}-")
+                prime_session(broker.port, f"qz-bench-ceiling-{run}", CEILING)
+                publish_backlog(broker.port, args.fixes, CEILING, f"c{run}-")
                 ceiling_s = min(ceiling_s, drain_do_nothing(broker.port, f"qz-bench-ceiling-{run}", args.fixes))
 
-                prime_session(broker.port, "qz-bench-ingest")
-                publish_backlog(broker.port, args.fixes, f"u{run}-")
+                prime_session(broker.port, "qz-bench-ingest", INGEST)
+                publish_backlog(broker.port, args.fixes, INGEST, f"u{run}-")
                 took, rows = time_ingest(broker.port, url, args.fixes * (run + 1), work, args.batch_size)
                 ingest_s = min(ingest_s, took)
 
-                prime_session(broker.port, f"qz-bench-naive-{run}")
-                publish_backlog(broker.port, args.naive_fixes, f"n{run}-")
+                prime_session(broker.port, f"qz-bench-naive-{run}", NAIVE)
+                publish_backlog(broker.port, args.naive_fixes, NAIVE, f"n{run}-")
                 naive_s = min(naive_s, drain_naive(broker.port, f"qz-bench-naive-{run}", args.naive_fixes, naive_url))
             ceiling, rate, naive = args.fixes / ceiling_s, args.fixes / ingest_s, args.naive_fixes / naive_s
             print(f"ceiling (do-nothing paho subscriber): {args.fixes} in {ceiling_s:.1f} s = {ceiling:,.0f} fixes/s")

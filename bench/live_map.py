@@ -60,12 +60,14 @@ def p95(values: list[float]) -> float:
 
 
 def free_port() -> int:
+    """A TCP port nobody listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def db_url(name: str) -> str:
+    """The admin URL pointed at database `name`."""
     return f"{PG_ADMIN.rpartition('/')[0]}/{name}"
 
 
@@ -148,7 +150,7 @@ class Mover(threading.Thread):
             await conn.close()
 
 
-def browser(width: int = 1600, height: int = 1000):
+def browser(width: int = 1600, height: int = 1000) -> Any:
     """Debian's Chromium, headless, with the long-task observer installed before any page script."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
@@ -163,6 +165,7 @@ def browser(width: int = 1600, height: int = 1000):
         options.add_argument(flag)
     RemoteConnection.set_timeout(90)  # a saturated page must fail the run, not hang it
     driver = webdriver.Chrome(options=options)
+    driver.set_page_load_timeout(60)
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LONGTASKS})
     return driver
 
@@ -173,6 +176,7 @@ def heap_mb(driver: Any) -> float:
 
 
 def wait_for(driver: Any, script: str, timeout: float = 60) -> Any:
+    """Poll a script in the page until it returns something truthy."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         got = driver.execute_script(script)
@@ -201,6 +205,7 @@ def click_delays(driver: Any, n: int, every_s: float) -> list[float]:
 
 
 def resource_bytes(driver: Any, needle: str) -> list[float]:
+    """Response body sizes of the page's requests whose URL contains `needle`."""
     return driver.execute_script(
         "var needle = arguments[0]; return performance.getEntriesByType('resource')"
         ".filter(function (e) { return e.name.indexOf(needle) >= 0; }).map(function (e) { return e.encodedBodySize; });",
@@ -273,7 +278,7 @@ def run_live(units: int, seconds: float) -> dict[str, Any]:
     }
 
 
-def naive_app(url: str, server_ms: list[float]):
+def naive_app(url: str, server_ms: list[float]) -> tuple[Any, Any]:
     """The baseline: every tick, a server callback re-sends one dl.Marker per unit."""
     import dash_leaflet as dl
     from dash import Dash, Input, Output, dcc, html

@@ -68,12 +68,12 @@ def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
         )
 
     tiles = [tile("on_duty", t("live.on_duty", lang), "qz-count-main")]
-    tiles += [tile(s, t(f"status.{s}", lang), f"st-{s}") for s in STATUSES]
+    tiles += [tile(s, t(f"status.{s}", lang), f"qz-t-{s}") for s in STATUSES]
     tiles += [
-        tile("cam_recording", t("live.cam_recording", lang), "cam-recording"),
-        tile("cam_streaming", t("live.cam_streaming", lang), "cam-streaming"),
-        tile("stale", t("live.stale", lang), "fresh-stale"),
-        tile("lost", t("live.lost", lang), "fresh-lost"),
+        tile("cam_recording", t("live.cam_recording", lang), "qz-t-cam"),
+        tile("cam_streaming", t("live.cam_streaming", lang), "qz-t-cam"),
+        tile("stale", t("live.stale", lang), "qz-t-stale"),
+        tile("lost", t("live.lost", lang), "qz-t-lost"),
         tile("sos", t("live.sos", lang), "qz-count-sos"),
     ]
     incidents = html.Div(

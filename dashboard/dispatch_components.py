@@ -46,6 +46,7 @@ def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, pan
             dcc.Store(id=ids.DISPATCH_SELECTED, data=selected),
             dcc.Store(id=ids.DISPATCH_REFRESH, data=0),
             dcc.Store(id=ids.DISPATCH_SIG, data={}),
+            dcc.Store(id=ids.DISPATCH_QUEUE_SIG, data=None),
             dcc.Store(id=ids.DISPATCH_CLICK, data=None),
             html.Section([tabs, *panels], className="dp-left"),
             html.Section(
@@ -74,8 +75,9 @@ def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, pan
     )
 
 
-def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids: set[str]) -> list:
-    """One clickable card per open incident: priority, number, type, wait, state, units and acks."""
+def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids: set[str], now: dt.datetime) -> list:
+    """One clickable card per open incident: priority, number, type, wait (advanced each second by
+    assets/js/50_dispatch_wait.js), state, units and acks."""
     if not rows:
         return [html.Div(t("dispatch.queue.empty", lang), className="dp-empty")]
     cards = []
@@ -98,7 +100,9 @@ def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids
                     html.Div(r["address"] or "", className="dp-addr"),
                     html.Div(
                         [html.Span(t(f"state.{r['state']}", lang), className=f"dp-state s-{r['state']}"),
-                         html.Span(f"{t('dispatch.waited', lang)} {fmt_dur(r['waited_s'])}", className="dp-wait"),
+                         html.Span(f"{t('dispatch.waited', lang)} {fmt_dur(r['waited_s'])}", className="dp-wait",
+                                   **{"data-since": int(r["ts"].timestamp() * 1000), "data-at": int(now.timestamp() * 1000),
+                                      "data-label": t("dispatch.waited", lang)}),
                          *units],
                         className="dp-card-bottom",
                     ),
@@ -172,8 +176,8 @@ def build_units(d: dict, *, lang: str, tz: str, now: dt.datetime, timeout_s: int
         ack_text = t(f"dispatch.ack.{state}", lang)
         if state == "acked":
             ack_text += f" {fmt_time(a['ack_at'], tz)} (+{(a['ack_at'] - a['cmd_ts']).total_seconds():.1f} s)"
-        elif state == "waiting":
-            ack_text += f" {(now - a['cmd_ts']).total_seconds():.0f} s"
+        elif state == "waiting":  # the deadline, not a ticking count: the list is redrawn only on change
+            ack_text += f" ≤ {fmt_time(a['cmd_ts'] + dt.timedelta(seconds=timeout_s), tz)}"
         buttons = [html.Button(t("dispatch.release", lang), id=ids.dispatch_release(a["unit"]), className="dp-btn small")]
         if state == "timeout" and next_unit:
             buttons.append(html.Button(t("dispatch.replace", lang).format(unit=next_unit),

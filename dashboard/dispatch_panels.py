@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -30,6 +31,24 @@ FORM_TYPES = ("dispute.family", "dispute.neighbour", "theft.ebike", "theft.pickp
 SCREEN = "dispatch"
 _flags_cache: dict[int, tuple[float, list[dict]]] = {}
 _flags_lock = threading.Lock()
+
+
+_CALLBACKS: list[tuple[tuple, dict, Callable[..., Any]]] = []
+
+
+def panel_callback(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like dash.callback, but registered by register_callbacks() for each app being built."""
+    def keep(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _CALLBACKS.append((args, kwargs, fn))
+        return fn
+    return keep
+
+
+def register_callbacks() -> None:
+    """Register the panels' callbacks. The page module calls this: Dash executes page modules once
+    per app built, while this module, an ordinary import, runs once per process."""
+    for args, kwargs, fn in _CALLBACKS:
+        callback(*args, **kwargs)(fn)
 
 
 def clicked() -> dict | None:
@@ -112,7 +131,7 @@ PANEL_IDS = ("dispatch-panel-queue", "dispatch-panel-flags", ids.DISPATCH_FOLLOW
              "dispatch-panel-new", ids.DISPATCH_SETTINGS)
 
 
-@callback([Output(p, "hidden") for p in PANEL_IDS], Input(ids.DISPATCH_TABS, "value"))
+@panel_callback([Output(p, "hidden") for p in PANEL_IDS], Input(ids.DISPATCH_TABS, "value"))
 def show_tab(tab: str) -> list[bool]:
     """Show the chosen tab's panel only."""
     return [k != tab for k in TABS]
@@ -124,7 +143,7 @@ def _flag_text(f: dict, lang: str) -> str:
     return t(f"dispatch.flag.{f['kind']}", lang).format(n=f["count"], d=f["days"])
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_FLAGS, "children"),
     Input(ids.DISPATCH_TABS, "value"),
     Input(ids.DISPATCH_REFRESH, "data"),
@@ -152,7 +171,7 @@ def refresh_flags(tab: str, _refresh: int, lang: str | None) -> list:
     return items
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_FLAG_DETAIL, "children"),
     Input(ids.dispatch_flag(ALL), "n_clicks"),
     State(ids.LANG, "data"),
@@ -179,7 +198,7 @@ def show_flag(clicks: list[int], lang: str | None) -> list:
     ]
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_MSG, "children", allow_duplicate=True),
     Output(ids.DISPATCH_REFRESH, "data", allow_duplicate=True),
     Input(ids.dispatch_flag_task(ALL), "n_clicks"),
@@ -216,7 +235,7 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
         return message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_FOLLOWUPS, "children"),
     Input(ids.DISPATCH_TABS, "value"),
     Input(ids.DISPATCH_REFRESH, "data"),
@@ -249,7 +268,7 @@ def refresh_followups(tab: str, _refresh: int, lang: str | None) -> list:
     return out
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_TIMES, "children"),
     Input(ids.DISPATCH_TABS, "value"),
     Input(ids.DISPATCH_TIMES_BY, "value"),
@@ -276,7 +295,7 @@ def refresh_times(tab: str, by: str, lang: str | None) -> Any:
             html.P(t("dispatch.times.legend", lang), className="dp-sub")]
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_CLICK, "data"),
     Output(ids.DISPATCH_FORM_WHERE, "children"),
     Input(ids.DISPATCH_MAP, "clickData"),
@@ -292,7 +311,7 @@ def pick_location(click: dict | None, tab: str, lang: str | None) -> tuple:
     return {"lat": lat, "lon": lon}, f"{t('dispatch.field.location', lang_of(lang, 'zh'))}: {lat:.5f}, {lon:.5f}"
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_MSG, "children", allow_duplicate=True),
     Output(ids.DISPATCH_SELECTED, "data", allow_duplicate=True),
     Output(ids.DISPATCH_CLICK, "data", allow_duplicate=True),
@@ -324,7 +343,7 @@ def submit_incident(n: int, where: dict | None, typ: str | None, priority: int, 
     return message(t("dispatch.form.created", lang).format(id=incident), ok=True), incident, None, "queue"
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_SETTINGS, "children"),
     Input(ids.DISPATCH_TABS, "value"),
     State(ids.LANG, "data"),
@@ -345,7 +364,7 @@ def show_settings(tab: str, lang: str | None) -> list:
     return out
 
 
-@callback(
+@panel_callback(
     Output(ids.DISPATCH_MSG, "children", allow_duplicate=True),
     Output(ids.DISPATCH_REFRESH, "data", allow_duplicate=True),
     Input(ids.dispatch_setting_save(ALL), "n_clicks"),

@@ -43,6 +43,7 @@ def live_ack(alert_id: int | str) -> dict:
 DISPATCH_TICK = "dispatch-tick"
 DISPATCH_SELECTED = "dispatch-selected"
 DISPATCH_REFRESH = "dispatch-refresh"  # bumped after every action so the panels redraw at once
+DISPATCH_QUEUE_SIG = "dispatch-queue-sig"  # what the queue last showed
 DISPATCH_SIG = "dispatch-sig"  # what the detail panels last showed (skip redraws that change nothing)
 DISPATCH_MSG = "dispatch-msg"
 DISPATCH_TABS = "dispatch-tabs"

@@ -36,7 +36,7 @@ PANEL_MS = 3000      # alerts and overlays
 RESYNC_S = 60        # a full snapshot this often: bounds any missed update and drops deleted units
 TIMEOUT_MS = 8000    # a request slower than this counts as a failure (connection banner)
 JS_TEXT_KEYS = ("live.unit.min", "live.unit.hour", "live.unit.sec", "common.connection_lost", "live.found",
-                "live.not_found", "live.hidden", "live.no_position", "live.alerts_open")
+                "live.not_found", "live.hidden", "live.no_position")
 
 
 class BadRequest(ValueError):
@@ -120,12 +120,12 @@ def panel() -> Response:
     return _json(to_json_plotly(out))
 
 
-def client_config(settings: Settings, *, lang: str, wall: bool) -> dict[str, Any]:
+def client_config(settings: Settings, *, lang: str, wall: bool, station: str | None = None) -> dict[str, Any]:
     """What assets/js/*live*.js needs: endpoints, timings, thresholds, ids and labels."""
     return {
+        "station": (station or "")[:64],
         "map": ids.LIVE_MAP,
         "api": get_relative_path("/api/live"),
-        "health": get_relative_path("/health"),
         "poll_ms": POLL_MS,
         "panel_ms": PANEL_MS,
         "resync_s": RESYNC_S,

@@ -25,6 +25,7 @@ from dashboard.road_eta import road_times
 from qingzhi.errors import QingzhiError
 
 dash.register_page(__name__, path="/dispatch", title="指挥调度 · qingzhi", name="dispatch")
+panels.register_callbacks()
 
 SCREEN = "dispatch"
 TOP_K = 6
@@ -48,30 +49,38 @@ def _recommended(d: dict, cfg: DispatchConfig) -> list[dict]:
     if d["state"] not in dc.ASSIGNABLE:
         return []
     fleet = fleet_cache(app.db).get(app.db)
-    released = [a["unit"] for a in d["assignments"] if a["released_at"] is not None]  # not offered again here
+    on_it = [a["unit"] for a in d["assignments"]]  # sent already, or released from it: not offered again here
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K, exclude=released, roads=road_times(cfg.roads, app.settings.center_latlon))
+                     k=TOP_K, exclude=on_it, roads=road_times(cfg.roads, app.settings.center_latlon))
 
 
 @callback(
     Output(ids.DISPATCH_QUEUE, "children"),
     Output(ids.DISPATCH_QUEUE_COUNT, "children"),
+    Output(ids.DISPATCH_QUEUE_SIG, "data"),
     Input(ids.DISPATCH_TICK, "n_intervals"),
     Input(ids.DISPATCH_REFRESH, "data"),
     Input(ids.DISPATCH_SELECTED, "data"),
+    State(ids.DISPATCH_QUEUE_SIG, "data"),
     State(ids.LANG, "data"),
 )
-def refresh_queue(tick: int | None, _refresh: int, selected: str | None, lang: str | None) -> tuple:
-    """The queue, sorted by priority and age, overdue ones marked; raises due alerts now and then."""
+def refresh_queue(tick: int | None, _refresh: int, selected: str | None, sig: str | None, lang: str | None) -> tuple:
+    """The queue, sorted by priority and age, overdue ones marked; raises due alerts now and then.
+    Redrawn only when what it shows changes (the waits advance in the browser)."""
     app, lang = ctx(), lang_of(lang, ctx().settings.language)
     cfg = _cfg()
     if (tick or 0) % ALERT_EVERY_TICKS == 0:
         app.db.run(data.raise_due_alerts, cfg)
-    rows = app.db.run(data.queue, cfg, now=dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    rows = app.db.run(data.queue, cfg, now=now)
     repeat_ids = {i for f in panels.current_flags(cfg) for i in f["incidents"]}
+    shown = json.dumps([[r[k] for k in ("id", "state", "priority", "overdue", "units", "ack", "address")] for r in rows]
+                       + [selected, lang, sorted(repeat_ids & {r["id"] for r in rows})], default=str)
+    if shown == sig and dash.ctx.triggered_id == ids.DISPATCH_TICK:
+        return no_update, no_update, no_update
     overdue = sum(1 for r in rows if r["overdue"])
     count = t("dispatch.queue.count", lang).format(n=len(rows), o=overdue)
-    return dc.build_queue(rows, lang=lang, selected=selected, repeat_ids=repeat_ids), count
+    return dc.build_queue(rows, lang=lang, selected=selected, repeat_ids=repeat_ids, now=now), count, shown
 
 
 @callback(
@@ -119,9 +128,7 @@ def refresh_detail(selected: str | None, _tick: int, _refresh: int, click: dict 
                        [dc.ack_state(a, now=now, timeout_s=cfg.ack_timeout_s) for a in d["assignments"]]], default=str)
     new_sig = {"live": live, "actions": f"{d['id']}:{d['state']}:{lang}", "id": d["id"]}
     if sig.get("live") == live and dash.ctx.triggered_id == ids.DISPATCH_TICK:
-        # only the waiting-for-ack seconds moved; still redraw the unit list so the count ticks
-        return (no_update, dc.build_units(d, lang=lang, tz=tz, now=now, timeout_s=cfg.ack_timeout_s, next_unit=next_unit),
-                no_update, no_update, no_update, no_update, no_update)
+        return (no_update,) * 7  # nothing a commander could see has changed: keep the buttons under the mouse
     actions = dc.build_actions(d["state"], lang=lang) if sig.get("actions") != new_sig["actions"] else no_update
     viewport = {"center": [d["lat"], d["lon"]], "zoom": 14, "transition": "flyTo"} if sig.get("id") != d["id"] else no_update
     return (

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, html, no_update, register_page
-from dash import MATCH
+from dash import (
+    MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, html, no_update, register_page,
+)
 
 from dashboard import ids
 from dashboard.components import (

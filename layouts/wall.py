@@ -11,8 +11,9 @@ from typing import Any
 from dash import html, register_page
 
 from dashboard import ids
-from dashboard.components import build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_map
-from dashboard.components import build_live_stores
+from dashboard.components import (
+    build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_map, build_live_stores,
+)
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 from dashboard.live_api import client_config
@@ -20,13 +21,14 @@ from dashboard.live_api import client_config
 register_page(__name__, path="/wall", title="大屏 · qingzhi", name="wall")
 
 
-def layout(lang: str | None = None, **_: Any) -> html.Div:
-    """Full-screen dark map with overlays; callbacks are shared with layouts/live.py."""
+def layout(lang: str | None = None, station: str | None = None, **_: Any) -> html.Div:
+    """Full-screen dark map with overlays (`?station=ID`: one station's own wall)."""
     app = ctx()
     lang = lang_of(lang, app.settings.language)
     return html.Div(
         [
-            *build_live_stores(config=client_config(app.settings, lang=lang, wall=True), selectable=False),
+            *build_live_stores(config=client_config(app.settings, lang=lang, wall=True, station=station),
+                              selectable=False),
             build_live_map(settings=app.settings, lang=lang, zoom=12, controls=False),
             html.Div([html.Div(t("live.wall_title", lang), className="qz-wall-title"),
                       html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),

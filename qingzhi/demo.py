@@ -136,18 +136,19 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
 
         children = Children(folder / "logs")
         stack.callback(children.stop)
-        children.start("ingest", ["ingest"], child_env(settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest"))
-        children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
-        wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
-
-        sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED)
-        watcher = threading.Thread(target=_watch, args=(children, stop), daemon=True)
-        watcher.start()
+        failed = None
+        if not stop.is_set():  # (Ctrl-C during the back-fill: stop here)
+            children.start("ingest", ["ingest"],
+                           child_env(settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest"))
+            children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
+            wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():
+            sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED)
+            threading.Thread(target=_watch, args=(children, stop), daemon=True).start()
             print(f"qingzhi demo is running: open http://127.0.0.1:{port}/  "
                   f"({len(specs)} units; logs in {folder / 'logs'}; Ctrl-C stops)", flush=True)
-            sim.run(stop)
-        failed = children.dead()
+            sim.run(stop)  # the simulator stops first, so the ingest can take in all it sent
+            failed = children.dead()
         print("stopping…", flush=True)
     if failed:
         raise QingzhiError(f"the {failed} stopped unexpectedly; see {folder / 'logs' / (failed + '.log')}")

@@ -107,7 +107,7 @@ def test_release_frees_unit_and_tells_the_device_then_it_can_be_reassigned(app: 
     commands.assign(app, "I1", "C01")
     app.db.run(seed_incident, "I2", priority=3)
     with pytest.raises(QingzhiError, match="release it there first"):
-        commands.assign(app, "I2", "C01")
+        commands.assign(app, "I2", "C01")  # it is on its way to I1
     with pytest.raises(QingzhiError, match="already assigned"):
         commands.assign(app, "I1", "C01")
     listener = Listener(app.settings.mqtt_url, f"{app.settings.topic_root}/+/C01/cmd")
@@ -120,6 +120,14 @@ def test_release_frees_unit_and_tells_the_device_then_it_can_be_reassigned(app: 
     commands.assign(app, "I2", "C01")
     detail = app.db.run(dispatch.incident_detail, "I1")
     assert detail["assignments"][0]["released_at"] is not None and detail["assignments"][0]["release_reason"] == "no_ack"
+
+    # the device reports itself free again while I2 is still open: sending it elsewhere releases it from I2
+    app.db.run(lambda c: c.execute("UPDATE units SET status = 'available' WHERE id = 'C01'"))
+    app.db.run(seed_incident, "I3")
+    commands.assign(app, "I3", "C01")
+    i2 = app.db.run(dispatch.incident_detail, "I2")["assignments"][0]
+    assert i2["release_reason"] == "reassigned" and i2["released_at"] is not None
+    assert [e["action"] for e in app.db.run(audit.entries, incident="I2")][:2] == ["dispatch.release", "dispatch.assign"]
 
 
 def test_broker_down_undoes_the_assignment(settings: Settings) -> None:

@@ -27,22 +27,12 @@ from dashboard.data.dispatch_config import DispatchConfig
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from ingest_helpers import wait_until
 from qingzhi.config import Settings, parse_mqtt_url
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 CFG = DispatchConfig()
-
-
-def wait_for(check, timeout: float = 30.0, every: float = 0.1):
-    """Poll until check() is truthy; return it (or fail saying what was last seen)."""
-    deadline, value = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not within {timeout} s; last value {value!r}")
 
 
 @pytest.fixture
@@ -104,19 +94,19 @@ def test_mqtt_call_to_queue_assign_ack_and_status_advance(settings: Settings, in
         call = {"id": "110-E2E-1", "ts": int(time.time() * 1000), "lat": CENTER[0], "lon": CENTER[1],
                 "type": "dispute.family", "priority": 1, "address": "文三路 90 号", "caller": "13800002222"}
         term.publish(f"{settings.topic_root}/incidents", json.dumps(call), qos=1).wait_for_publish(5)
-        rows = wait_for(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC)))
+        rows = wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC)))
         assert rows[0]["id"] == "110-E2E-1" and rows[0]["state"] == "received" and rows[0]["station"] == "S1"
 
         cmd = commands.assign(app, "110-E2E-1", "C01")
-        wait_for(lambda: seen)
+        wait_until(lambda: seen)
         assert len(seen) == 1 and seen[0]["id"] == cmd.id
-        acked = wait_for(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"])
+        acked = wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"])
         assert acked
 
         for status in ("en_route", "on_scene"):
             term.publish(f"{settings.topic_root}/S1/C01/status",
                          json.dumps({"ts": int(time.time() * 1000), "status": status, "incident": "110-E2E-1"}), qos=1)
-            detail = wait_for(lambda s=status: (d := app.db.run(dispatch.incident_detail, "110-E2E-1"))["state"] == s and d)
+            detail = wait_until(lambda s=status: (d := app.db.run(dispatch.incident_detail, "110-E2E-1"))["state"] == s and d)
             assert detail[f"{status}_at"] is not None
         assert detail["assigned_at"] <= detail["en_route_at"] <= detail["on_scene_at"]
         assert detail["assignments"][0]["ack_at"] is not None
@@ -140,12 +130,12 @@ def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Setti
             fleet = cache.get(app.db)
             return recommend(fleet, *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=3, exclude=["C01"])
 
-        top = wait_for(candidates, timeout=60)[0]
+        top = wait_until(candidates, timeout=60)[0]
         incident = app.db.run(dispatch.create_incident, lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
                               priority=2, by="test", tz=settings.timezone)
         commands.assign(app, incident, top["id"])
-        wait_for(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"], timeout=30)
-        reached = wait_for(lambda: app.db.run(dispatch.incident_detail, incident)["state"] == "on_scene", timeout=90)
+        wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"], timeout=30)
+        reached = wait_until(lambda: app.db.run(dispatch.incident_detail, incident)["state"] == "on_scene", timeout=90)
         assert reached
         detail = app.db.run(dispatch.incident_detail, incident)
         assert detail["en_route_at"] is not None and detail["on_scene_at"] >= detail["en_route_at"]

@@ -1,10 +1,16 @@
-"""/dispatch in real headless Chromium: pick an incident, assign the top recommended unit,
-see the command on the broker and its acknowledgement on the page, then move the lifecycle on."""
+"""/dispatch in real headless Chromium against `qingzhi dashboard` in its own process: pick an
+incident, assign the top recommended unit, see the command on the broker and its acknowledgement
+on the page, move the lifecycle on; the side panels; the ack timeout offering the next unit."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +22,11 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import MQTT_URL, _admin, db_url
-from dashboard.app import create_app
 from dispatch_fixtures import Listener, run_db, seed_city, seed_history, write_ack
 from qingzhi.config import Settings, load_settings
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.browser
 
 
@@ -44,38 +50,65 @@ def page_settings(template_db: str) -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="session")
-def dispatch_app(page_settings: Settings):
-    """The one Dash app of this test session (callbacks register globally)."""
-    app = create_app(page_settings)
-    yield app
-    context = app.server.extensions["qingzhi"]
-    if context.publisher:
-        context.publisher.close()
-    context.db.close()
+def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`qingzhi dashboard` (waitress) in its own process, as it runs in production. Its own process
+    also keeps this session free of a second Dash app (Dash registers callbacks globally)."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **{f"QZ_{k.upper()}": str(v) for k, v in page_settings.model_dump().items()
+                                                     if v is not None}}
+    log = tmp_path_factory.mktemp("dispatch-dashboard") / "dashboard.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dashboard did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
 
 
-def shot(dash_duo, name: str) -> None:
+def open_page(dash_br, url: str, lang: str) -> WebDriverWait:
+    """Open /dispatch in the browser; a waiter for what follows."""
+    dash_br.server_url = url
+    dash_br.driver.get(f"{url}/dispatch?lang={lang}")
+    return WebDriverWait(dash_br.driver, 20)
+
+
+def shot(dash_br, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    dash_duo.driver.save_screenshot(str(ARTIFACTS / f"dispatch_{name}.png"))
+    dash_br.driver.save_screenshot(str(ARTIFACTS / f"dispatch_{name}.png"))
 
 
-def test_click_incident_assign_unit_see_command_and_ack(dash_duo, dispatch_app, page_settings: Settings) -> None:
-    dash_duo.start_server(dispatch_app, port=free_port())
-    dash_duo.driver.get(f"{dash_duo.server_url}/dispatch?lang=zh")
-    wait = WebDriverWait(dash_duo.driver, 20)
+def test_click_incident_assign_unit_see_command_and_ack(dash_br, dashboard_url: str, page_settings: Settings) -> None:
+    wait = open_page(dash_br, dashboard_url, "zh")
     card = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="110-0001"]')))
     assert "dp-card overdue" in card.get_attribute("class")  # a P1 waiting 95 s is past its 60 s
-    first_card = dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dp-queue .dp-card")[0]
+    first_card = dash_br.driver.find_elements(By.CSS_SELECTOR, ".dp-queue .dp-card")[0]
     assert "110-0001" in first_card.get_attribute("id")  # P1 first
-    shot(dash_duo, "1_queue")
+    shot(dash_br, "1_queue")
+    wait_text = lambda: dash_br.driver.find_element(By.CSS_SELECTOR, '[id*="110-0005"] .dp-wait').text
+    before = wait_text()
+    wait.until(lambda d: wait_text() != before)  # the browser advances the waits between redraws
+    assert wait_text().startswith("已等待 25:")
 
     card.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "110-0001"))
     assign = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".dp-recommend .dp-btn.primary")))
-    top_unit = dash_duo.driver.find_element(By.CSS_SELECTOR, ".dp-recommend tbody tr td.dp-unit").text
-    rows = dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dp-recommend tbody tr")
+    top_unit = dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-recommend tbody tr td.dp-unit").text
+    rows = dash_br.driver.find_elements(By.CSS_SELECTOR, ".dp-recommend tbody tr")
     assert len(rows) >= 3
-    shot(dash_duo, "2_selected")
+    shot(dash_br, "2_selected")
 
     listener = Listener(page_settings.mqtt_url, f"{page_settings.topic_root}/+/+/cmd")
     try:
@@ -86,24 +119,22 @@ def test_click_incident_assign_unit_see_command_and_ack(dash_duo, dispatch_app, 
     assert topic.endswith(f"/{top_unit}/cmd") and payload["incident"] == "110-0001" and payload["by"] == "值班长 张"
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), top_unit))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "等待签收"))
-    assert "已派" in dash_duo.driver.find_element(By.CSS_SELECTOR, ".dp-head h2").text
-    shot(dash_duo, "3_assigned")
+    assert "已派" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head h2").text
+    shot(dash_br, "3_assigned")
 
     run_db(page_settings.database_url, write_ack, payload["id"], top_unit, topic.split("/")[-3])
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "已签收"))
-    card = dash_duo.driver.find_element(By.CSS_SELECTOR, '[id*="110-0001"]')
+    card = dash_br.driver.find_element(By.CSS_SELECTOR, '[id*="110-0001"]')
     assert top_unit in card.text
 
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="on_scene"][id*="dispatch-step"]'))).click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "到场"))
-    shot(dash_duo, "4_on_scene")
-    assert not [e for e in dash_duo.get_logs() if "tile.openstreetmap.org" not in e["message"]]  # no tiles offline
+    shot(dash_br, "4_on_scene")
+    assert not [e for e in dash_br.get_logs() if "tile.openstreetmap.org" not in e["message"]]  # no tiles offline
 
 
-def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_duo, dispatch_app) -> None:
-    dash_duo.start_server(dispatch_app, port=free_port())
-    dash_duo.driver.get(f"{dash_duo.server_url}/dispatch?lang=en")
-    wait = WebDriverWait(dash_duo.driver, 20)
+def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, dashboard_url: str) -> None:
+    wait = open_page(dash_br, dashboard_url, "en")
     tab = lambda label: wait.until(EC.element_to_be_clickable(
         (By.XPATH, f"//div[contains(@class, 'dp-tab') and normalize-space(.) = '{label}']")))
 
@@ -111,55 +142,54 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_duo,
     submit = wait.until(EC.visibility_of_element_located((By.ID, "dispatch-form-submit")))
     submit.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "Click the map to set the location first"))
-    dash_duo.driver.find_element(By.ID, "dispatch-map").click()  # the map's centre
+    dash_br.driver.find_element(By.ID, "dispatch-map").click()  # the map's centre
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-form-where"), "Location: 30.27"))
-    dash_duo.select_dcc_dropdown("#dispatch-form-type", value="Neighbour dispute")
-    dash_duo.driver.find_element(By.ID, "dispatch-form-address").send_keys("Wensan Rd 90, gate 2")
-    dash_duo.driver.find_element(By.ID, "dispatch-form-caller").send_keys("13800001111")
-    shot(dash_duo, "5_form")
+    dash_br.select_dcc_dropdown("#dispatch-form-type", value="Neighbour dispute")
+    dash_br.driver.find_element(By.ID, "dispatch-form-address").send_keys("Wensan Rd 90, gate 2")
+    dash_br.driver.find_element(By.ID, "dispatch-form-caller").send_keys("13800001111")
+    shot(dash_br, "5_form")
     submit.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "recorded"))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "Walk-in / radio"))
-    assert "Neighbour dispute" in dash_duo.driver.find_element(By.CSS_SELECTOR, ".dp-queue .dp-card.selected").text
+    assert "Neighbour dispute" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-queue .dp-card.selected").text
 
     tab("Repeats").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Same caller"))
-    flags = dash_duo.driver.find_element(By.ID, "dispatch-flags").text
+    flags = dash_br.driver.find_element(By.ID, "dispatch-flags").text
     assert "4 calls in 30 days" in flags and "Same place" in flags and "5 incidents in 30 days" in flags
+    assert "文三路 90 号" in flags
     assert "Type surging" not in flags  # no earlier weeks in this district: nothing to compare with
-    dash_duo.driver.find_element(By.XPATH, "//button[contains(@class,'dp-flag-open')][.//span[text()='Same place']]").click()
+    dash_br.driver.find_element(By.XPATH, "//button[contains(@class,'dp-flag-open')][.//span[text()='Same place']]").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flag-detail"), "H000"))
-    dash_duo.driver.find_element(By.XPATH, "//div[@class='dp-flag'][.//span[text()='Same place']]//button[text()='Make follow-up task']").click()
+    dash_br.driver.find_element(By.XPATH, "//div[@class='dp-flag'][.//span[text()='Same place']]//button[text()='Make follow-up task']").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Task #1: open"))
-    shot(dash_duo, "6_flags")
+    shot(dash_br, "6_flags")
 
     tab("Tasks").click()
     box = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#dispatch-followups input")))
     box.send_keys("Officer Wang")
-    dash_duo.driver.find_element(By.XPATH, "//button[text()='Assign to officer']").click()
+    dash_br.driver.find_element(By.XPATH, "//button[text()='Assign to officer']").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "Officer Wang"))
 
     tab("Times").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".dp-times-table tbody tr")))
-    stations = [r.text.split()[0] for r in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dp-times-table tbody tr")]
+    stations = [r.text.split()[0] for r in dash_br.driver.find_elements(By.CSS_SELECTOR, ".dp-times-table tbody tr")]
     assert stations == ["GS", "XH"]
-    shot(dash_duo, "7_times")
+    shot(dash_br, "7_times")
 
 
-def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_duo, dispatch_app, page_settings: Settings) -> None:
-    dash_duo.start_server(dispatch_app, port=free_port())
-    dash_duo.driver.get(f"{dash_duo.server_url}/dispatch?lang=zh")
-    wait = WebDriverWait(dash_duo.driver, 20)
+def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboard_url: str, page_settings: Settings) -> None:
+    wait = open_page(dash_br, dashboard_url, "zh")
     wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'dp-tab') and normalize-space(.) = '设置']"))).click()
     box = wait.until(EC.visibility_of_element_located((By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting"}']""")))
     box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, "oops")
-    save = dash_duo.driver.find_element(By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting-save"}']""")
+    save = dash_br.driver.find_element(By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting-save"}']""")
     save.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "不是有效的 JSON"))
     box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, "2")
     save.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "签收超时"))
-    shot(dash_duo, "8_setup")
+    shot(dash_br, "8_setup")
 
     wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'dp-tab') and normalize-space(.) = '警情队列']"))).click()
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="110-0002"]'))).click()
@@ -169,10 +199,10 @@ def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_duo, dispat
         wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".dp-recommend .dp-btn.primary"))).click()
         first_topic, first = listener.next(timeout=15)
         wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "超时未签收"))
-        replace = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".dp-units .dp-btn.primary")))
-        next_unit = replace.text.removeprefix("改派 ")
-        shot(dash_duo, "9_ack_timeout")
-        replace.click()
+        replace = (By.CSS_SELECTOR, ".dp-units .dp-btn.primary")
+        next_unit = wait.until(lambda d: d.find_element(*replace).text).removeprefix("改派 ")
+        shot(dash_br, "9_ack_timeout")
+        wait.until(EC.element_to_be_clickable(replace)).click()
         got = [listener.next(timeout=15), listener.next(timeout=15)]
     finally:
         listener.close()
@@ -183,5 +213,5 @@ def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_duo, dispat
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "已解除"))
     active = lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, ".dp-assignment:not(.released)")]
     wait.until(lambda d: any(next_unit in text for text in active(d)))  # (it may time out too: 2 s)
-    assert first_unit not in dash_duo.driver.find_element(By.CSS_SELECTOR, ".dp-recommend").text  # not offered again
-    shot(dash_duo, "10_replaced")
+    assert first_unit not in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-recommend").text  # not offered again
+    shot(dash_br, "10_replaced")

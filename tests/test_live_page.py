@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -289,6 +293,45 @@ def test_connection_lost_banner_and_recovery(dash_duo, live_app, db):
     assert js(dash_duo, STATS)["failing"] is False
 
 
+def serve_dashboard(url: str, port: int) -> subprocess.Popen:
+    """`python -m qingzhi dashboard` (this worktree's code) on `port`, once it answers /health."""
+    proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--port", str(port)],
+                            cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ, QZ_DATABASE_URL=url),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > end:
+                raise AssertionError("dashboard did not start")
+            time.sleep(0.3)
+
+
+def test_reconnects_by_itself_after_the_server_restarts(dash_duo, db):
+    ids = sql(db, lambda c: seed_district(c, units=10, stations=1))
+    port = free_port()
+    proc = serve_dashboard(db, port)
+    try:
+        dash_duo.driver.get(f"http://127.0.0.1:{port}/wall")
+        wait_js(dash_duo, "return !!(window.qzRuntime && window.qzRuntime.live && window.qzRuntime.live.applied)")
+        proc.terminate()
+        proc.wait(10)
+        wait_js(dash_duo, "return !document.getElementById('live-banner').hidden", timeout=15)
+        assert "连接中断，自" in dash_duo.find_element("#live-banner").text
+        # a fix written while the server is away shows up once it is back, without a reload
+        sql(db, lambda c: c.execute("UPDATE units SET lat = lat + 0.003, fix_ts = now(),"
+                                    " version = nextval('units_version_seq') WHERE id = $1", ids[0]))
+        proc = serve_dashboard(db, port)
+        wait_js(dash_duo, "return document.getElementById('live-banner').hidden", timeout=20)
+        new_lat = sql(db, lambda c: c.fetchval("SELECT lat FROM units WHERE id = $1", ids[0]))
+        wait_js(dash_duo, UNIT.format(id=ids[0]), lambda u: abs(u["lat"] - new_lat) < 1e-9, timeout=10)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def test_clusters_at_low_zoom_points_when_zoomed_in(dash_duo, live_app, db):
     sql(db, lambda c: seed_district(c, units=1600, stations=4))
     start(dash_duo, live_app)
@@ -332,6 +375,15 @@ def test_wall_mode_renders(dash_duo, live_app, db, width, height):
     ARTIFACTS.mkdir(exist_ok=True)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / f"wall_{width}x{height}.png"))
     assert severe_logs(dash_duo) == []
+
+
+def test_wall_of_one_station(dash_duo, live_app, db):
+    sql(db, lambda c: seed_district(c, units=40, stations=2))
+    start(dash_duo, live_app, "/wall?station=ST02&lang=en")
+    st02 = sql(db, lambda c: c.fetchval("SELECT count(*) FROM units WHERE station = 'ST02' AND status <> 'off_duty'"))
+    wait_js(dash_duo, STATS, lambda s: s["units"] == 20 and s["markers"] == st02)
+    dash_duo.wait_for_text_to_equal('[data-count="on_duty"]', str(st02))
+    assert "On duty" in dash_duo.find_element(".qz-wall-side").text
 
 
 def test_show_unit_callback(live_app, db):

@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from shapely.geometry import MultiLineString, Point
+from shapely import STRtree
+from shapely.geometry import LineString, Point
 from shapely.ops import unary_union
 
 from qingzhi.errors import QingzhiError
@@ -29,6 +30,11 @@ def test_same_seed_same_district_and_roster() -> None:
     assert [z.id for z in a.zones] == [z.id for z in b.zones]
     assert roster(a, 40, np.random.default_rng(1)) == roster(b, 40, np.random.default_rng(1))
     assert not np.array_equal(a.roads.xy[:50], c.roads.xy[:50])
+    specs = roster(a, 15, np.random.default_rng(1))
+    fa, fb = Fleet(a, specs, np.random.default_rng(2), 3.0), Fleet(b, specs, np.random.default_rng(2), 3.0)
+    for k in range(1, 200):
+        for ua, ub in zip(fa.units.values(), fb.units.values()):
+            assert fa.step(ua, k * 5.0, 5.0) == fb.step(ub, k * 5.0, 5.0) and (ua.x, ua.y) == (ub.x, ub.y)
 
 
 def test_jurisdictions_tile_the_district(district) -> None:
@@ -65,18 +71,21 @@ def test_patrolling_units_stay_on_roads_inside_their_zones(district) -> None:
     specs = roster(district, 60, np.random.default_rng(0))
     fleet = Fleet(district, specs, np.random.default_rng(5), rate=3.0)
     xy, edges = district.roads.xy, district.roads.edges
-    roads = MultiLineString([(tuple(xy[a]), tuple(xy[b])) for a, b in edges])
+    segments = [LineString([tuple(xy[a]), tuple(xy[b])]) for a, b in edges]
+    index = STRtree(segments)
     zones = {z.id: z.area for z in district.zones}
     moved = {u: 0.0 for u in fleet.units}
-    sim = 0.0
+    sim, seen = 0.0, []
     for _ in range(360):  # an hour of simulated time in 10 s steps
         sim += 10.0
         for uid, u in fleet.units.items():
             before = (u.x, u.y)
-            fleet.step(u, sim, 10.0)
+            seen += [p["status"] for kind, p in fleet.step(u, sim, 10.0) if kind == "status"]
             moved[uid] += float(np.hypot(u.x - before[0], u.y - before[1]))
-            assert roads.distance(Point(u.x, u.y)) < 0.5, uid
+            here = Point(u.x, u.y)
+            assert segments[index.nearest(here)].distance(here) < 0.5, uid
             assert zones[u.spec.zone].buffer(0.5).covers(Point(u.x, u.y)), uid
+    assert seen.count("available") > 20 and seen.count("patrolling") > 20  # stops, then on patrol again
     by_kind = {k: np.mean([moved[s.id] for s in specs if s.kind == k]) for k in KINDS}
     assert by_kind["car"] > by_kind["ebike"] > by_kind["foot"] > 500  # kind-typical speeds, all on the move
 

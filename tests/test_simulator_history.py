@@ -80,6 +80,9 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
             open_but_released = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN incidents i
                 ON i.id = a.incident WHERE (a.released_at IS NOT NULL) <> (i.handled_at IS NOT NULL)""")
             assert unassigned == 0 and open_but_released == 0
+            overlapping = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN assignments b
+                ON a.unit = b.unit AND a.id < b.id AND b.assigned_at < a.released_at AND a.assigned_at < b.released_at""")
+            assert overlapping < 0.02 * with_scene  # a unit works one incident at a time (unless all are busy)
             return (counts, bad_order, future, missing_stage, by_priority, closed, sources, no_station, hashed,
                     on_scene_status, with_scene)
         finally:

@@ -28,7 +28,7 @@ from qingzhi.simulator.run import prepare, store
 from conftest import MQTT_URL
 from sim_helpers import Recorder, run_for, table_counts
 
-from bench.services import IngestProcess
+from bench.services import IngestProcess, Mosquitto
 
 ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 STATUSES = {"available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline"}
@@ -245,3 +245,30 @@ def test_simulate_command_errors_and_clean_stop(topic_root: str) -> None:
             proc.kill()
         assert proc.returncode == 0, err
         assert "simulator stopped" in out and "Traceback" not in err
+
+
+def test_broker_restart_mid_run(tmp_path) -> None:
+    """The broker goes away for a few seconds: the simulator keeps going, resends what was not acknowledged."""
+    broker = Mosquitto(tmp_path / "mq").start()
+    settings = load_settings(mqtt_url=broker.url, topic_root="qzbd/v1")
+    district, specs = prepare(settings, units=20, stations=2, seed=1, roads=None)
+    sim = Simulation(settings, district, specs, rate=0.5, speedup=10.0, incidents_per_hour=100.0, seed=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=sim.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(2)
+        broker.stop()
+        sent = sim.pub.sent
+        time.sleep(3)
+        assert sim.pub.sent > sent and sim.pub.in_flight() > 0  # still simulating; unacknowledged are kept
+        broker = Mosquitto(tmp_path / "mq", port=broker.port).start()
+        deadline = time.monotonic() + 20
+        while sim.pub.in_flight() > 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sim.pub.in_flight() <= 5  # the backlog was resent and acknowledged
+    finally:
+        stop.set()
+        thread.join(15)
+        broker.stop()
+    assert not thread.is_alive()

@@ -11,9 +11,8 @@
   'use strict';
 
   const rt = window.qzRuntime;
-  const CLUSTER_BELOW_ZOOM = 16;     // never cluster at this zoom or closer
+  const CLUSTER_BELOW_ZOOM = 16;     // never cluster at this zoom or closer (also 25_live_select.js)
   const CLUSTER_MIN_IN_VIEW = 1200;  // cluster only when this many units are in view
-  const CELL_PX = 56;
   const PAD = 0.25;                  // viewport padding (fraction) kept drawn around the view
 
   /**
@@ -93,8 +92,8 @@
       }
       let u = this.units.get(id);
       if (!u) {
-        u = {id: id, station: null, kind: null, lat: null, lon: null, heading: null, speed: null, acc: null,
-          status: null, sos: false, cam: null, fix: null, sts: null, fresh: -1, ageLabel: '', marker: null,
+        u = {id: id, kind: null, lat: null, lon: null, heading: null, speed: null, acc: null,
+          status: null, sos: false, cam: null, fix: null, fresh: -1, ageLabel: '', marker: null,
           onMap: false, selected: false, movedAt: 0};
         this.units.set(id, u);
       }
@@ -104,11 +103,10 @@
       const styleChanged = posChanged || r[f.kind] !== u.kind || r[f.heading] !== u.heading ||
         r[f.speed] !== u.speed || r[f.acc] !== u.acc || r[f.status] !== u.status || r[f.sos] !== u.sos ||
         r[f.cam] !== u.cam || r[f.fix_ms] !== u.fix;
-      if (!styleChanged && r[f.station] === u.station) {
+      if (!styleChanged) {
         continue;
       }
       changed++;
-      u.station = r[f.station];
       u.kind = r[f.kind];
       u.lat = lat;
       u.lon = lon;
@@ -119,7 +117,6 @@
       u.sos = r[f.sos];
       u.cam = r[f.cam];
       u.fix = r[f.fix_ms];
-      u.sts = r[f.status_ms];
       u.fresh = this.freshness(u, now);
       u.ageLabel = this.ageLabelOf(u, now);
       if (posChanged) {
@@ -232,6 +229,7 @@
       const cells = new Map();
       singles = [];
       const zoom = map.getZoom();
+      const cell = rt.glyphs.CELL_PX * this.look.scale;
       for (let i = 0; i < inView.length; i++) {
         const u = inView[i];
         if (u.sos || u.selected) {
@@ -239,7 +237,7 @@
           continue;
         }
         const p = map.project([u.lat, u.lon], zoom);
-        const key = Math.floor(p.x / CELL_PX) * 100003 + Math.floor(p.y / CELL_PX);
+        const key = Math.floor(p.x / cell) * 100003 + Math.floor(p.y / cell);
         let c = cells.get(key);
         if (!c) {
           c = [];
@@ -359,86 +357,6 @@
     });
   };
 
-  UnitLayer.prototype.onOver = function (e) {
-    const m = e.propagatedFrom || e.layer;
-    let text;
-    if (m.qzUnit) {
-      const u = m.qzUnit;
-      text = u.id + ' · ' + (this.cfg.status[u.status] || '') + ' · ' + (this.cfg.kind[u.kind] || '') +
-        (u.cam ? ' · ' + this.cfg.cam[u.cam] : '') + (u.fresh ? ' · ' + u.ageLabel : '');
-    } else {
-      text = String(m.qzCluster.n);
-    }
-    this.tooltip.setLatLng(m.getLatLng()).setContent(text);
-    this.map.openTooltip(this.tooltip);
-  };
-
-  UnitLayer.prototype.onClick = function (e) {
-    const m = e.propagatedFrom || e.layer;
-    if (m.qzCluster) {
-      this.map.setView(m.getLatLng(), Math.min(this.map.getZoom() + 2, CLUSTER_BELOW_ZOOM));
-      return;
-    }
-    this.select(m.qzUnit.id);
-  };
-
-  /** Highlight a unit and tell Dash (the details callback) unless on the wall. */
-  UnitLayer.prototype.select = function (id) {
-    const old = this.units.get(this.selected);
-    if (old) {
-      old.selected = false;
-      if (old.onMap) {
-        old.marker.redraw();
-      }
-    }
-    this.selected = id;
-    const u = this.units.get(id);
-    if (u) {
-      u.selected = true;
-      if (u.onMap) {
-        u.marker.redraw();
-      }
-    }
-    if (!this.cfg.wall && window.dash_clientside.set_props) {
-      window.dash_clientside.set_props(this.cfg.ids.selected, {data: id});
-    }
-  };
-
-  /**
-   * Find a unit by call sign (exact, else the only one containing the text), fly to it and select it.
-   * @returns {string} message for the search box
-   */
-  UnitLayer.prototype.search = function (text) {
-    const q = (text || '').trim().toLowerCase();
-    const t = this.cfg.text;
-    if (!q) {
-      return '';
-    }
-    let hit = null;
-    const partial = [];
-    this.units.forEach(function (u) {
-      const id = u.id.toLowerCase();
-      if (id === q) {
-        hit = u;
-      } else if (id.indexOf(q) >= 0) {
-        partial.push(u);
-      }
-    });
-    hit = hit || (partial.length === 1 ? partial[0] : null);
-    if (!hit) {
-      return t['live.not_found'].replace('{unit}', text.trim());
-    }
-    if (hit.lat === null) {
-      return t['live.no_position'].replace('{unit}', hit.id);
-    }
-    if (hit.status === 'off_duty' && !this.showOffDuty) {
-      return t['live.hidden'].replace('{unit}', hit.id);
-    }
-    this.map.setView([hit.lat, hit.lon], Math.max(this.map.getZoom(), CLUSTER_BELOW_ZOOM));
-    this.select(hit.id);
-    return t['live.found'].replace('{unit}', hit.id);
-  };
-
   UnitLayer.prototype.setVisible = function (on) {
     this.visible = on;
     this.render();
@@ -480,5 +398,5 @@
       clustered: clustered, mode: this.mode};
   };
 
-  window.qzRuntime = Object.assign(window.qzRuntime || {}, {UnitLayer: UnitLayer});
+  window.qzRuntime = Object.assign(window.qzRuntime || {}, {UnitLayer: UnitLayer, CLUSTER_BELOW_ZOOM: CLUSTER_BELOW_ZOOM});
 }());

@@ -239,8 +239,10 @@
           state.controller = null;
         }
       });
-      if (state.filter) {
-        c.setFilter(state.filter[0], state.filter[1]);
+      // the live page's filter comes from its controls; the wall's from its address
+      const filter = config.wall ? [config.station, []] : state.filter;
+      if (filter) {
+        c.setFilter(filter[0], filter[1]);
       }
     });
     return '';

@@ -164,13 +164,21 @@ async def assign(
         if row["state"] not in ASSIGNABLE:
             raise TransitionError(f"incident {incident} is {row['state']}: no unit can be assigned any more")
         u = await _lock_unit(conn, unit)
-        busy = await conn.fetchval(
-            "SELECT incident FROM assignments WHERE unit = $1 AND released_at IS NULL ORDER BY assigned_at LIMIT 1", unit
+        busy = await conn.fetchrow(
+            """SELECT a.incident, i.state FROM assignments a JOIN incidents i ON i.id = a.incident
+               WHERE a.unit = $1 AND a.released_at IS NULL ORDER BY a.assigned_at LIMIT 1""", unit
         )
-        if busy == incident:
+        if busy is not None and busy["incident"] == incident:
             raise QingzhiError(f"unit {unit} is already assigned to incident {incident}")
         if busy is not None:
-            raise QingzhiError(f"unit {unit} is assigned to incident {busy}: release it there first")
+            # reassigning: fine once the other incident is finished or the unit itself reports free
+            if busy["state"] in ASSIGNABLE and u["status"] not in ("available", "patrolling"):
+                raise QingzhiError(f"unit {unit} is working incident {busy['incident']}: release it there first")
+            await conn.execute(
+                """UPDATE assignments SET released_at = now(), released_by = $3, release_reason = 'reassigned'
+                   WHERE unit = $1 AND incident = $2 AND released_at IS NULL""", unit, busy["incident"], by)
+            await audit.record(conn, actor=by, action="dispatch.release", incident=busy["incident"], unit=unit,
+                               screen=screen, details={"reason": "reassigned", "to": incident})
         text = note or " ".join(x for x in (row["type"], row["address"]) if x)
         cmd = await issue_command(
             conn, u, kind="dispatch", by=by, topic_root=topic_root, publish=publish,
@@ -298,7 +306,7 @@ async def raise_due_alerts(conn: asyncpg.Connection, cfg: DispatchConfig) -> int
 async def unit_rows(conn: asyncpg.Connection, since_version: int = 0) -> list[asyncpg.Record]:
     """Units with a position changed after `since_version` (all of them for 0), for the fleet cache."""
     return await conn.fetch(
-        """SELECT id, station, kind, status, lat, lon, extract(epoch FROM fix_ts) AS fix_epoch, cam_state, version
+        """SELECT id, station, kind, status, lat, lon, extract(epoch FROM fix_ts)::float8 AS fix_epoch, cam_state, version
            FROM units WHERE version > $1 AND lat IS NOT NULL ORDER BY version""",
         since_version,
     )

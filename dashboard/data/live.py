@@ -15,13 +15,11 @@ from typing import Any
 
 import asyncpg
 
-# Order of the fields in each unit row sent to the browser (assets/js/20_live_units.js reads it).
-UNIT_FIELDS = (
-    "id", "station", "kind", "lat", "lon", "heading", "speed", "acc",
-    "status", "sos", "cam", "fix_ms", "status_ms",
-)
-_UNIT_ROW = """json_build_array(id, station, kind, lat, lon, heading, speed, acc, status, sos, cam_state,
-    (extract(epoch FROM fix_ts) * 1000)::bigint, (extract(epoch FROM status_ts) * 1000)::bigint)"""
+# Each unit row sent to the browser: only what the marker needs (assets/js/20_live_units.js);
+# the details card asks for the rest when a unit is clicked.
+UNIT_FIELDS = ("id", "kind", "lat", "lon", "heading", "speed", "acc", "status", "sos", "cam", "fix_ms")
+_UNIT_ROW = """json_build_array(id, kind, lat, lon, heading, speed, acc, status, sos, cam_state,
+    (extract(epoch FROM fix_ts) * 1000)::bigint)"""
 OPEN_INCIDENT = "state NOT IN ('closed', 'cancelled', 'merged')"
 ALERT_FEED_LIMIT = 50
 ACKED_VISIBLE = "15 minutes"  # acknowledged alerts stay in the feed (greyed) this long

@@ -68,6 +68,7 @@ STRINGS = {
     "dispatch.history": ("处置记录", "History"),
     "dispatch.reason.no_ack": ("未签收，已改派", "no ack, replaced"),
     "dispatch.reason.released": ("指挥员解除", "released by commander"),
+    "dispatch.reason.reassigned": ("已改派至其他警情", "reassigned elsewhere"),
     "dispatch.reason.handled": ("处置完毕", "incident handled"),
     "dispatch.reason.closed": ("警情办结", "incident closed"),
     "dispatch.reason.cancelled": ("警情撤销", "incident cancelled"),

@@ -158,18 +158,20 @@ class Fleet:
             u.batt = 100.0  # battery swapped at the next stop
         drain = 15.0 if u.cam in ("recording", "streaming") else 2.0
         u.cam_batt = max(0.0, u.cam_batt - dt * drain / 3600)
-        if u.status in ("on_scene", "busy") or (u.status == "available" and u.until > sim):
+        if u.status in ("on_scene", "busy") or (u.status == "available" and u.until > 0):  # dwelling
             u.speed = 0.0
             if sim >= u.until:
                 if u.status == "on_scene":
-                    out += self._set(u, "busy", u.incident)
+                    out += self._set(u, "busy", u.incident)  # the report, the paperwork
                     out += self._cam(u, "standby")
                     u.until = sim + self.rng.uniform(300, 900)
                 elif u.status == "busy":
-                    out += self._set(u, "available", None)
+                    out += self._set(u, "available", None)  # free again, driving back to its beat
+                    u.until = 0.0
                     self._patrol_leg(u)
                 else:
-                    out += self._set(u, "patrolling", None)
+                    out += self._set(u, "patrolling", None)  # a stop is over
+                    u.until = 0.0
                     self._patrol_leg(u)
             return out
         v = urgent_v if u.status == "en_route" else patrol_v * self.rng.uniform(0.7, 1.15)

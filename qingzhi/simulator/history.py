@@ -89,15 +89,22 @@ class Backfill:
         for s in self.specs:
             by_station.setdefault(s.station, []).append(s)
         rows, assignments, statuses, cams = [], [], [], []
+        busy_until: dict[str, datetime] = {}
         for ts in self.model.arrivals(start, now, self.per_hour):
             inc = self.model.draw(ts)
             steps = lifecycle(inc, self.rng, now)
             unit = None
             crew = by_station.get(inc.station or "") or self.specs
             if steps.get("assigned_at") and crew:
-                unit = crew[self.rng.integers(len(crew))]
+                # a free unit of the station, else one lent by another station, else the one free soonest
+                at = steps["assigned_at"]
+                free = ([c for c in crew if busy_until.get(c.id, start) <= at]
+                        or [c for c in self.specs if busy_until.get(c.id, start) <= at])
+                unit = (free[self.rng.integers(len(free))] if free
+                        else min(crew, key=lambda c: busy_until.get(c.id, start)))
                 statuses += self._unit_rows(unit, inc, steps, now, cams)
                 done = steps.get("handled_at") or steps.get("cancelled_at")
+                busy_until[unit.id] = (done or now) + timedelta(minutes=15)
                 assignments.append((inc.id, unit.id, steps["assigned_at"], "simulator", done,
                                     "simulator" if done else None, "handled" if done else None))
             rows.append((

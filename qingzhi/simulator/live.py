@@ -26,6 +26,7 @@ log = logging.getLogger("qingzhi.simulator")
 TICK_S = 0.2
 SELF_DISPATCH_P = 0.6     # share of calls the station dispatches itself (the rest wait for the centre)
 REPORT_EVERY_S = 30.0
+MAX_STEP_S = 2.0
 
 
 class Simulation:
@@ -89,7 +90,8 @@ class Simulation:
             if xy is None:
                 log.warning("dispatch %s for %s has no destination; acknowledged only", cid, unit_id)
                 return
-            events = self.fleet.dispatch(u, cmd.get("incident"), *xy)
+            incident = cmd.get("incident")
+            events = self.fleet.dispatch(u, None if incident is None else str(incident), *xy)
         elif kind == "patrol":
             events = self.fleet.patrol(u, cmd.get("zone"), *(xy or (None, None)))
         elif kind == "recall":
@@ -124,7 +126,7 @@ class Simulation:
     # ---- the loop -------------------------------------------------------------------------
     def tick(self, wall: float, dt_real: float) -> None:
         """One step: commands, movement and device reports, calls."""
-        dt = dt_real * self.speedup
+        dt = min(dt_real, MAX_STEP_S) * self.speedup  # after a stall (broker away) carry on, do not jump
         self.sim += dt
         while not self.pub.commands.empty():
             _, unit_id, raw = self.pub.commands.get_nowait()
