@@ -13,6 +13,8 @@ import asyncpg
 import numpy as np
 from conftest import MQTT_URL
 
+from dashboard.data import dispatch
+from dashboard.data.dispatch_config import load_config
 from qingzhi.config import load_settings
 
 from qingzhi.simulator.district import build_district
@@ -85,6 +87,12 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
             open_but_released = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN incidents i
                 ON i.id = a.incident WHERE (a.released_at IS NOT NULL) <> (i.handled_at IS NOT NULL)""")
             assert unassigned == 0 and open_but_released == 0
+            commanded = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN commands c ON c.id = a.command
+                JOIN acks k ON k.command = c.id::text AND k.unit = a.unit
+                WHERE c.incident = a.incident AND c.ack_ts > c.ts AND c.ack_ts - c.ts < interval '15 s'""")
+            assert commanded == await conn.fetchval("SELECT count(*) FROM assignments")
+            queue = await dispatch.queue(conn, await load_config(conn), now=now)  # the dispatch page's own query
+            assert queue and all(q["ack"] == ["acked"] * len(q["units"]) for q in queue)
             overlapping = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN assignments b
                 ON a.unit = b.unit AND a.id < b.id AND b.assigned_at < a.released_at AND a.assigned_at < b.released_at""")
             assert overlapping < 0.02 * with_scene  # a unit works one incident at a time (unless all are busy)
