@@ -22,7 +22,7 @@ from qingzhi.analytics.ranking import change
 
 # Yellow → orange → red (ColorBrewer YlOrRd), light to dark.
 PALETTE = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026")
-MAX_FEATURES = 3000  # more hexagons than this redraw slowly (NOTES: dash-leaflet redraws everything)
+MAX_FEATURES = 2000  # more hexagons than this redraw slowly (NOTES: dash-leaflet redraws everything)
 
 
 def zoom_resolution(zoom: float | None) -> int:

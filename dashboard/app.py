@@ -27,9 +27,10 @@ def create_app(settings: Settings | None = None) -> Dash:
         update_title=None,
     )
     from dashboard.live_api import blueprint as live_api  # imported after Dash(): pages import it too
-    from dashboard.shell import build_shell  # imported after Dash(): it registers callbacks
+    from dashboard.shell import build_shell, register_callbacks
 
     app.layout = build_shell(settings.language)
+    register_callbacks(app)
     app.server.register_blueprint(live_api)
     app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url))
     return app

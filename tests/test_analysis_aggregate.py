@@ -197,3 +197,18 @@ def test_page_updates_find_planted_answers(planted_db: Database) -> None:
 
     rows = planted_db.run(q.cell_incidents, f, 9, planted)
     assert len(rows) == top["count"] + 1 and {r["type"] for r in rows} == {"theft.ebike"}
+
+
+def test_page_updates_on_an_empty_database(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        f = q.Filters(date(2026, 1, 1), date(2026, 1, 31))
+        spots = up.hotspots(db, TZ, f, "last_year", 9)
+        assert (spots.cells, spots.total, spots.top, spots.kde) == (0, 0.0, [], None)
+        how, facts = up.peak_hours(db, TZ, f)
+        assert how.sum() == 0 and facts["window"] == "" and facts["weekday"] is None
+        assert up.frequent_types(db, TZ, f, "previous") == ([], [])
+        assert up.summary_inputs(db, TZ, f, "previous")["top"] == [] and up.quality(db, TZ, f) == []
+        assert db.run(q.options)["last"] is None
+    finally:
+        db.close()

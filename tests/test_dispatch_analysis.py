@@ -99,6 +99,7 @@ def test_repeat_flags_fire_on_crafted_data(database_url: str) -> None:
     assert sorted(kinds[("caller", "caller:" + "a" * 16)]["incidents"]) == ["C1", "C2", "C3", "C4"]
     place = [f for f in flags if f["kind"] == "place"]
     assert len(place) == 1 and sorted(place[0]["incidents"]) == [f"P{d}" for d in range(6)]
+    assert place[0]["label"] == "文三路 90 号"  # named by the address callers gave, not the H3 cell
     surge = [f for f in flags if f["kind"] == "surge"]
     assert [(f["key"], f["count"], f["baseline"]) for f in surge] == [("surge:S1:theft.ebike", 9, 1.0)]
     assert len(flags) == 3

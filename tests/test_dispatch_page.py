@@ -157,6 +157,7 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, 
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Same caller"))
     flags = dash_br.driver.find_element(By.ID, "dispatch-flags").text
     assert "4 calls in 30 days" in flags and "Same place" in flags and "5 incidents in 30 days" in flags
+    assert "文三路 90 号" in flags
     assert "Type surging" not in flags  # no earlier weeks in this district: nothing to compare with
     dash_br.driver.find_element(By.XPATH, "//button[contains(@class,'dp-flag-open')][.//span[text()='Same place']]").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flag-detail"), "H000"))

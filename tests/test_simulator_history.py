@@ -11,12 +11,19 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import numpy as np
+from conftest import MQTT_URL
+
+from dashboard.data import dispatch
+from dashboard.data.dispatch_config import load_config
+from qingzhi.config import load_settings
 
 from qingzhi.simulator.district import build_district
 from qingzhi.simulator.fleet import roster
 from qingzhi.simulator.history import Backfill, write_history
 from qingzhi.simulator.incidents import rate_factor, utcnow
+from qingzhi.simulator.live import Simulation
 from qingzhi.simulator.reference import write_reference
+from qingzhi.simulator.run import prepare, store, working
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +87,12 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
             open_but_released = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN incidents i
                 ON i.id = a.incident WHERE (a.released_at IS NOT NULL) <> (i.handled_at IS NOT NULL)""")
             assert unassigned == 0 and open_but_released == 0
+            commanded = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN commands c ON c.id = a.command
+                JOIN acks k ON k.command = c.id::text AND k.unit = a.unit
+                WHERE c.incident = a.incident AND c.ack_ts > c.ts AND c.ack_ts - c.ts < interval '15 s'""")
+            assert commanded == await conn.fetchval("SELECT count(*) FROM assignments")
+            queue = await dispatch.queue(conn, await load_config(conn), now=now)  # the dispatch page's own query
+            assert queue and all(q["ack"] == ["acked"] * len(q["units"]) for q in queue)
             overlapping = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN assignments b
                 ON a.unit = b.unit AND a.id < b.id AND b.assigned_at < a.released_at AND a.assigned_at < b.released_at""")
             assert overlapping < 0.02 * with_scene  # a unit works one incident at a time (unless all are busy)
@@ -131,3 +144,28 @@ def test_history_of_zero_days_writes_nothing(database_url: str) -> None:
 
     counts, n = run(go())
     assert counts.incidents == counts.positions == n == 0
+
+
+def test_live_simulation_carries_on_with_open_assignments(database_url: str) -> None:
+    """Units the back-fill left working an open incident start the live run working it, not patrolling."""
+    settings = load_settings(database_url=database_url, mqtt_url=MQTT_URL)
+    d, specs = prepare(settings, units=40, stations=2, seed=5, roads=None)
+    store(settings, d, specs, history_days=1, incidents_per_hour=40.0, seed=5)
+    work = working(settings)
+    assert work, "a day at 40 calls an hour leaves some incidents open"
+
+    async def incident_states():
+        conn = await asyncpg.connect(database_url)
+        try:
+            return dict(await conn.fetch("SELECT id, state FROM incidents WHERE id = ANY($1)", [w.incident for w in work]))
+        finally:
+            await conn.close()
+
+    found = run(incident_states())
+    assert len(found) == len({w.incident for w in work})
+    assert set(found.values()) <= {"assigned", "en_route", "on_scene"}
+    sim = Simulation(settings, d, specs, rate=3.0, speedup=1.0, incidents_per_hour=0.0, seed=5, working=work)
+    for w in work:
+        u = sim.fleet.units[w.unit]
+        assert u.incident == w.incident and u.status == ("on_scene" if w.state == "on_scene" else "en_route")
+    assert sum(u.incident is None for u in sim.fleet.units.values()) == 40 - len({w.unit for w in work})

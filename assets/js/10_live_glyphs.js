@@ -17,6 +17,7 @@
   const LOST_COLOR = '#858f99';
   const CAM_COLOR = {recording: '#ff2020', streaming: '#ff2020', standby: '#5dd39e', off: '#2d3640', fault: '#ffb000'};
   const SOS_COLOR = '#ff1744';
+  const CELL_PX = 64;                 // cluster grid cell at scale 1 (20_live_units.js)
   const ACC_MIN_ZOOM = 16;
   const LABEL_MIN_ZOOM = 16;
   const FRESH = 0;
@@ -167,8 +168,9 @@
     ctx.restore();
   }
 
+  /** Grows with the count but always fits its grid cell, so neighbouring clusters never overlap much. */
   function clusterRadius(n, scale) {
-    return (12 + Math.min(14, Math.log(n) * 3)) * scale;
+    return Math.min((10 + Math.log(n) * 2.2) * scale, 0.4 * CELL_PX * scale);
   }
 
   let classes = null;
@@ -221,7 +223,7 @@
   }
 
   window.qzRuntime = Object.assign(window.qzRuntime || {}, {
-    glyphs: {markerClasses: markerClasses, clusterRadius: clusterRadius, STATUS_COLOR: STATUS_COLOR,
+    glyphs: {markerClasses: markerClasses, clusterRadius: clusterRadius, CELL_PX: CELL_PX, STATUS_COLOR: STATUS_COLOR,
       FRESH: FRESH, STALE: STALE, LOST: LOST},
   });
 }());

@@ -13,7 +13,6 @@
   const rt = window.qzRuntime;
   const CLUSTER_BELOW_ZOOM = 16;     // never cluster at this zoom or closer (also 25_live_select.js)
   const CLUSTER_MIN_IN_VIEW = 1200;  // cluster only when this many units are in view
-  const CELL_PX = 56;
   const PAD = 0.25;                  // viewport padding (fraction) kept drawn around the view
 
   /**
@@ -230,6 +229,7 @@
       const cells = new Map();
       singles = [];
       const zoom = map.getZoom();
+      const cell = rt.glyphs.CELL_PX * this.look.scale;
       for (let i = 0; i < inView.length; i++) {
         const u = inView[i];
         if (u.sos || u.selected) {
@@ -237,7 +237,7 @@
           continue;
         }
         const p = map.project([u.lat, u.lon], zoom);
-        const key = Math.floor(p.x / CELL_PX) * 100003 + Math.floor(p.y / CELL_PX);
+        const key = Math.floor(p.x / cell) * 100003 + Math.floor(p.y / cell);
         let c = cells.get(key);
         if (!c) {
           c = [];

@@ -96,6 +96,18 @@ def _cell_column(res: int) -> str:
     return f"cell{res}"
 
 
+async def _fetch(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """fetch() with a plan made for these very parameters.
+
+    asyncpg prepares statements, and after five runs PostgreSQL may switch to a generic plan
+    that cannot see which period or which of the optional filters ($3 … $6) is set; for these
+    queries that plan scans far more (measured: 2–3 times slower). So plan each run afresh.
+    """
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await conn.fetch(sql, *args)
+
+
 async def ensure_fresh(conn: asyncpg.Connection, timezone: str) -> None:
     """Fold in incidents that arrived since the last refresh (cheap when there are none)."""
     if await aggregate.pending(conn):
@@ -106,11 +118,11 @@ async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[in
     """Incidents per H3 cell at resolution `res`."""
     col = _cell_column(res)
     if res == 10:  # resolution 10 has no month roll-up (it would hardly be smaller than the day table)
-        rows = await conn.fetch(f"SELECT {col}, sum(n)::float8 FROM an_cell_day WHERE {WHERE} GROUP BY 1", *_args(f))
+        rows = await _fetch(conn, f"SELECT {col}, sum(n)::float8 FROM an_cell_day WHERE {WHERE} GROUP BY 1", *_args(f))
     else:
         months = "an_cell_month_all WHERE month >= $7 AND month < $8" if f.everything else f"an_cell_month WHERE {MONTHS}"
-        rows = await conn.fetch(
-            f"""SELECT cell, sum(n)::float8 FROM (
+        rows = await _fetch(
+            conn, f"""SELECT cell, sum(n)::float8 FROM (
                     SELECT {col} AS cell, n FROM {months}
                     UNION ALL SELECT {col}, n FROM an_cell_day WHERE {EDGE_DAYS}) t GROUP BY 1""",
             *_args(f), *_months(f))
@@ -120,22 +132,22 @@ async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[in
 async def counts_in_cells(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int]) -> dict[int, float]:
     """Incidents in a few cells (from the covering index on an_incident: no scan of the period)."""
     col = _cell_column(res)
-    rows = await conn.fetch(
-        f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[]) GROUP BY 1",
+    rows = await _fetch(
+        conn, f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[]) GROUP BY 1",
         *_args(f), cells)
     return {r[0]: r[1] for r in rows}
 
 
 async def total(conn: asyncpg.Connection, f: Filters) -> float:
     """All incidents in the period and selection (from the small per-day type table)."""
-    return await conn.fetchval(f"SELECT coalesce(sum(n), 0)::float8 FROM an_type_day WHERE {WHERE}", *_args(f))
+    return (await _fetch(conn, f"SELECT coalesce(sum(n), 0)::float8 FROM an_type_day WHERE {WHERE}", *_args(f)))[0][0]
 
 
 async def hour_of_week(conn: asyncpg.Connection, f: Filters) -> np.ndarray:
     """168 aoristic counts per local hour of week (Monday 00:00 first)."""
     months = "an_how_month_all WHERE month >= $7 AND month < $8" if f.everything else f"an_how_month WHERE {MONTHS}"
-    rows = await conn.fetch(
-        f"""SELECT how, sum(w) FROM (
+    rows = await _fetch(
+        conn, f"""SELECT how, sum(w) FROM (
                 SELECT how, w FROM {months}
                 UNION ALL SELECT how, w FROM an_how_day WHERE {EDGE_DAYS}) t GROUP BY 1""", *_args(f), *_months(f))
     out = np.zeros(168)
@@ -146,8 +158,8 @@ async def hour_of_week(conn: asyncpg.Connection, f: Filters) -> np.ndarray:
 
 async def type_counts(conn: asyncpg.Connection, f: Filters) -> dict[tuple[str, str], float]:
     """Incidents per (type, category)."""
-    rows = await conn.fetch(
-        f"SELECT type, category, sum(n)::float8 FROM an_type_day WHERE {WHERE} GROUP BY 1, 2", *_args(f))
+    rows = await _fetch(
+        conn, f"SELECT type, category, sum(n)::float8 FROM an_type_day WHERE {WHERE} GROUP BY 1, 2", *_args(f))
     return {(r[0], r[1]): r[2] for r in rows}
 
 
@@ -160,8 +172,8 @@ async def cell_profiles(conn: asyncpg.Connection, f: Filters, res: int, cells: l
     """
     col = _cell_column(res)
     in_cells = f"{WHERE} AND {col} = ANY($7::int8[])"
-    rows = await conn.fetch(
-        f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {in_cells}
+    rows = await _fetch(
+        conn, f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {in_cells}
             GROUP BY GROUPING SETS (({col}, type, station), ({col}, how))
             UNION ALL
             SELECT {col}, NULL, NULL, u.h, sum(u.v) FROM an_incident, unnest(how_i, how_v) AS u(h, v)
@@ -173,8 +185,8 @@ async def cell_profiles(conn: asyncpg.Connection, f: Filters, res: int, cells: l
 async def cell_incidents(conn: asyncpg.Connection, f: Filters, res: int, cell: int, limit: int = 200) -> list[dict]:
     """The newest incidents of one cell (the only query that joins raw incidents: one cell's worth)."""
     col = _cell_column(res)
-    rows = await conn.fetch(
-        f"""SELECT i.id, i.ts, i.type, i.priority, i.station, i.address, i.state
+    rows = await _fetch(
+        conn, f"""SELECT i.id, i.ts, i.type, i.priority, i.station, i.address, i.state
             FROM an_incident a JOIN incidents i USING (id)
             WHERE {_where('a.')} AND a.{col} = $7
             ORDER BY i.ts DESC LIMIT $8""", *_args(f), cell, limit)

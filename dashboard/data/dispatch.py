@@ -219,7 +219,7 @@ async def release(
         u = await _lock_unit(conn, unit)
         cmd = await issue_command(
             conn, u, kind="message", by=by, topic_root=topic_root, publish=publish, incident=incident,
-            note=f"released from incident {incident}",
+            note=f"解除警情 {incident} 任务 / released from incident {incident}",
         )
         await audit.record(
             conn, actor=by, action="dispatch.release", incident=incident, unit=unit, screen=screen,

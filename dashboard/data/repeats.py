@@ -9,7 +9,7 @@ can be found again.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import asyncpg
@@ -42,7 +42,8 @@ async def _caller_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.d
 async def _place_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime) -> list[dict[str, Any]]:
     rule = cfg.repeat_place
     rows = await conn.fetch(
-        "SELECT id, lat, lon, station, ts FROM incidents WHERE ts > $1 AND ts <= $2 AND state <> 'merged' ORDER BY ts DESC",
+        """SELECT id, lat, lon, station, ts, address FROM incidents
+           WHERE ts > $1 AND ts <= $2 AND state <> 'merged' ORDER BY ts DESC""",
         now - dt.timedelta(days=rule.days), now,
     )
     cells: dict[str, list[asyncpg.Record]] = defaultdict(list)
@@ -52,8 +53,10 @@ async def _place_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.da
     for cell, members in cells.items():
         if len(members) >= rule.incidents:
             lat, lon = h3.cell_to_latlng(cell)
+            addresses = Counter(m["address"] for m in members if m["address"])
+            label = addresses.most_common(1)[0][0] if addresses else cell  # where people say it is
             flags.append(
-                {"kind": "place", "key": f"place:{cell}", "label": cell, "station": members[0]["station"],
+                {"kind": "place", "key": f"place:{cell}", "label": label, "station": members[0]["station"],
                  "incidents": [m["id"] for m in members], "count": len(members), "days": rule.days,
                  "last": members[0]["ts"], "lat": lat, "lon": lon}
             )

@@ -200,6 +200,14 @@ class Fleet:
         self._go_to(u, x, y)
         return self._set(u, "en_route", incident)
 
+    def resume(self, u: Unit, incident: str, x: float, y: float, on_scene: bool) -> None:
+        """Start the simulation with the unit already working an incident (as the database says)."""
+        if on_scene:
+            u.x, u.y, u.path, u.cum, u.progress = x, y, np.array([[x, y]]), np.zeros(1), 0.0
+            u.status, u.incident, u.until, u.cam = "on_scene", incident, self.rng.uniform(120, 900), "recording"
+        else:
+            self.dispatch(u, incident, x, y)
+
     def patrol(self, u: Unit, zone_id: str | None, x: float | None, y: float | None) -> list[tuple[str, dict]]:
         """Patrol a zone (or a place): drive there, then patrol its roads."""
         u.holding, u.until = False, 0.0

@@ -9,6 +9,7 @@ minute) and only for the most recent days; everything goes in with COPY.
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -83,12 +84,12 @@ class Backfill:
         self.key = caller_key
         self.per_hour = per_hour
 
-    def incidents(self, start: datetime, now: datetime) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
-        """Incident rows; the assignment, status and camera rows of the units that handled them."""
+    def incidents(self, start: datetime, now: datetime) -> tuple[list[tuple], ...]:
+        """Incident rows; the command, assignment, status and camera rows of the units that handled them."""
         by_station: dict[str, list[UnitSpec]] = {}
         for s in self.specs:
             by_station.setdefault(s.station, []).append(s)
-        rows, assignments, statuses, cams = [], [], [], []
+        rows, commands, acks, assignments, statuses, cams = [], [], [], [], [], []
         busy_until: dict[str, datetime] = {}
         for ts in self.model.arrivals(start, now, self.per_hour):
             inc = self.model.draw(ts)
@@ -105,7 +106,14 @@ class Backfill:
                 statuses += self._unit_rows(unit, inc, steps, now, cams)
                 done = steps.get("handled_at") or steps.get("cancelled_at")
                 busy_until[unit.id] = (done or now) + timedelta(minutes=15)
-                assignments.append((inc.id, unit.id, steps["assigned_at"], "simulator", done,
+                cmd = uuid.UUID(bytes=self.rng.bytes(16), version=4)  # the dispatch command and its ack
+                at = steps["assigned_at"]
+                ack = at + timedelta(seconds=float(self.rng.uniform(1, 12)))
+                commands.append((cmd, at, unit.id, unit.station, "dispatch", inc.id, inc.lat, inc.lon,
+                                 f"{inc.type} {inc.address}", "simulator", at + timedelta(milliseconds=40),
+                                 ack, ack + timedelta(milliseconds=200)))
+                acks.append((str(cmd), unit.id, ack, ack + timedelta(milliseconds=200), unit.station))
+                assignments.append((inc.id, unit.id, cmd, at, "simulator", done,
                                     "simulator" if done else None, "handled" if done else None))
             rows.append((
                 inc.id, inc.ts, inc.lat, inc.lon, inc.type, inc.type.split(".")[0], inc.priority, inc.address,
@@ -114,7 +122,7 @@ class Backfill:
                 steps.get("feedback_at"), steps.get("closed_at"), steps.get("cancelled_at"), inc.ts,
                 max(v for v in [inc.ts, *steps.values()] if v is not None),
             ))
-        return rows, assignments, statuses, cams
+        return rows, commands, acks, assignments, statuses, cams
 
     def _unit_rows(self, u: UnitSpec, inc: Incident, steps: dict, now: datetime, cams: list[tuple]) -> list[tuple]:
         out = []
@@ -192,7 +200,11 @@ INCIDENT_COLUMNS = (
     "state", "assigned_at", "en_route_at", "on_scene_at", "handled_at", "feedback_at", "closed_at", "cancelled_at",
     "recv_ts", "updated_at",
 )
-ASSIGNMENT_COLUMNS = ("incident", "unit", "assigned_at", "assigned_by", "released_at", "released_by", "release_reason")
+ASSIGNMENT_COLUMNS = ("incident", "unit", "command", "assigned_at", "assigned_by", "released_at", "released_by",
+                      "release_reason")
+ACK_COLUMNS = ("command", "unit", "ts", "recv_ts", "station")
+COMMAND_COLUMNS = ("id", "ts", "unit", "station", "kind", "incident", "lat", "lon", "note", "issued_by", "published_at",
+                   "ack_ts", "ack_recv_ts")
 POSITION_COLUMNS = ("unit", "ts", "recv_ts", "station", "lat", "lon", "speed", "heading", "acc", "alt", "batt", "extra")
 STATUS_COLUMNS = ("unit", "ts", "recv_ts", "station", "status", "incident", "sos")
 CAM_COLUMNS = ("unit", "ts", "recv_ts", "station", "state", "batt", "storage", "stream_url")
@@ -242,13 +254,15 @@ async def write_history(conn: asyncpg.Connection, backfill: Backfill, days: floa
     counts = Counts()
     if start >= now:
         return counts
-    incidents, assignments, statuses, cams = backfill.incidents(start, now)
+    incidents, commands, acks, assignments, statuses, cams = backfill.incidents(start, now)
     tracks = backfill.tracks(track_start, now) if track_start < now else pd.DataFrame()
     async with conn.transaction():
         for table, lo in (("statuses", start), ("cam_states", start), ("positions", track_start)):
             await conn.execute("SELECT qz_ensure_partitions($1, $2::date, $3::date)", table,
                                lo.date(), now.date())
         counts.incidents = await _copy(conn, "incidents", INCIDENT_COLUMNS, incidents, _on_conflict("id"))
+        await _copy(conn, "commands", COMMAND_COLUMNS, commands, _on_conflict("id"))
+        await _copy(conn, "acks", ACK_COLUMNS, acks, _on_conflict("command, unit"))
         counts.assignments = await _copy(conn, "assignments", ASSIGNMENT_COLUMNS, assignments, """WHERE NOT EXISTS
             (SELECT 1 FROM assignments a WHERE a.incident = s.incident AND a.unit = s.unit)""")
         counts.statuses = await _copy(conn, "statuses", STATUS_COLUMNS, statuses, _on_conflict("unit, ts"))

@@ -12,7 +12,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,6 +25,16 @@ from qingzhi.simulator.incidents import Incident, IncidentModel, rate_factor, ut
 from qingzhi.simulator.publisher import Publisher
 
 log = logging.getLogger("qingzhi.simulator")
+
+
+class Work(NamedTuple):
+    """A unit working an open incident when the simulation starts."""
+
+    unit: str
+    incident: str
+    lat: float
+    lon: float
+    state: str  # the incident's: assigned, en_route or on_scene
 TICK_S = 0.2
 SELF_DISPATCH_P = 0.6     # share of calls the station dispatches itself (the rest wait for the centre)
 REPORT_EVERY_S = 30.0
@@ -33,7 +45,7 @@ class Simulation:
     """A running fleet on one MQTT connection."""
 
     def __init__(self, settings: Settings, district: District, specs: list[UnitSpec], *, rate: float,
-                 speedup: float, incidents_per_hour: float, seed: int) -> None:
+                 speedup: float, incidents_per_hour: float, seed: int, working: Sequence[Work] = ()) -> None:
         self.d = district
         self.speedup = speedup
         self.per_hour = incidents_per_hour
@@ -47,6 +59,11 @@ class Simulation:
         self._last_ts: dict[tuple[str, str], int] = {}
         self.sim = 0.0                                             # simulated seconds since start
         self.sim_start = utcnow()
+        for w in working:  # units the database has working an incident carry on with it
+            u = self.fleet.units.get(w.unit)
+            if u is not None:
+                x, y = (float(v) for v in district.proj.to_xy(w.lat, w.lon))
+                self.fleet.resume(u, w.incident, x, y, on_scene=w.state == "on_scene")
 
     # ---- publishing -----------------------------------------------------------------------
     def _send(self, u: Unit, kind: str, payload: object, wall: float) -> None:
@@ -61,7 +78,7 @@ class Simulation:
     def announce(self, wall: float) -> None:
         """Every unit's status and camera state at start, so the centre knows the fleet at once."""
         for u in self.fleet.units.values():
-            self._send(u, "status", {"status": u.status}, wall)
+            self._send(u, "status", {"status": u.status, **({"incident": u.incident} if u.incident else {})}, wall)
             self._send(u, "cam", self.fleet.cam_payload(u), wall)
 
     # ---- commands -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from qingzhi.db import connect, migrate
 from qingzhi.simulator.district import District, build_district
 from qingzhi.simulator.fleet import UnitSpec, roster
 from qingzhi.simulator.history import Backfill, Counts, write_history
-from qingzhi.simulator.live import Simulation
+from qingzhi.simulator.live import Simulation, Work
 from qingzhi.simulator.reference import write_reference
 
 log = logging.getLogger("qingzhi.simulator")
@@ -44,6 +44,24 @@ async def _store(settings: Settings, district: District, specs: list[UnitSpec], 
         return counts
     finally:
         await conn.close()
+
+
+async def _working(url: str) -> list[Work]:
+    conn = await connect(url)
+    try:
+        rows = await conn.fetch(
+            """SELECT DISTINCT ON (a.unit) a.unit, i.id, i.lat, i.lon, i.state FROM assignments a
+               JOIN incidents i ON i.id = a.incident
+               WHERE a.released_at IS NULL AND i.state IN ('assigned', 'en_route', 'on_scene')
+               ORDER BY a.unit, a.assigned_at DESC""")
+        return [Work(*r) for r in rows]
+    finally:
+        await conn.close()
+
+
+def working(settings: Settings) -> list[Work]:
+    """Units the database has working an open incident (assigned and not released)."""
+    return asyncio.run(_working(settings.database_url)) if settings.database_url else []
 
 
 def store(settings: Settings, district: District, specs: list[UnitSpec], *, history_days: float = 0,
@@ -83,7 +101,7 @@ def run(settings: Settings, units: int, stations: int, rate: float, speedup: flo
     else:
         print("no database_url: reference data (stations, zones, roster) not written", flush=True)
     sim = Simulation(settings, district, specs, rate=rate, speedup=speedup,
-                     incidents_per_hour=incidents_per_hour, seed=seed)
+                     incidents_per_hour=incidents_per_hour, seed=seed, working=working(settings))
     with stop_on_signals() as stop:
         sim.run(stop)
     print(f"simulator stopped: {sim.pub.sent} messages sent", flush=True)
