@@ -9,7 +9,7 @@ import dash_leaflet as dl
 from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.i18n import t
+from dashboard.i18n import category_label, t, type_label
 
 JS = "dash_clientside.analysis"  # assets/analysis.js
 QUICK_PICKS = ("7", "30", "90", "year")
@@ -41,10 +41,11 @@ def build_filter_bar(*, lang: str, options: dict[str, Any], start: date, end: da
             id=ids.AN_STATIONS, multi=True, placeholder=t("an.all", lang),
             options=[{"label": s[name], "value": s["id"]} for s in options["stations"]]), "an-wide"),
         field(t("an.categories", lang), dcc.Dropdown(
-            id=ids.AN_CATEGORIES, multi=True, placeholder=t("an.all", lang), options=categories), "an-wide"),
+            id=ids.AN_CATEGORIES, multi=True, placeholder=t("an.all", lang),
+            options=[{"label": category_label(c, lang), "value": c} for c in categories]), "an-wide"),
         field(t("an.types", lang), dcc.Dropdown(
             id=ids.AN_TYPES, multi=True, placeholder=t("an.all", lang),
-            options=[ty for ty, _ in options["types"]]), "an-wide"),
+            options=[{"label": type_label(ty, lang), "value": ty} for ty, _ in options["types"]]), "an-wide"),
         field(t("an.priorities", lang), dcc.Checklist(
             id=ids.AN_PRIORITIES, inline=True, value=[],
             options=[{"label": t(f"priority.{p}", lang), "value": p} for p in (1, 2, 3, 4)])),

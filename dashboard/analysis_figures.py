@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -41,10 +43,11 @@ def heat_figure(how: np.ndarray, lang: str, title: str) -> go.Figure:
     return _layout(fig, title)
 
 
-def pareto_figure(rows: list[Ranked], lang: str, title: str, limit: int = 15) -> go.Figure:
+def pareto_figure(rows: list[Ranked], lang: str, title: str, *, label: Callable[[str], str] = str,
+                  limit: int = 15) -> go.Figure:
     """Bars of the most frequent types with the cumulative share as a line (Pareto chart)."""
     rows = rows[:limit]
-    keys = [r.key for r in rows]
+    keys = [label(r.key) for r in rows]
     fig = go.Figure()
     fig.add_bar(x=keys, y=[r.count for r in rows], name=t("an.count", lang), marker_color="#d9472b",
                 hovertemplate="%{x}: %{y:.0f}<extra></extra>")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from dashboard.i18n import t
+from dashboard.analysis_view import types_text
+from dashboard.i18n import t, type_label
 from qingzhi.analytics.ranking import Ranked, change
 
 
@@ -29,13 +30,13 @@ def summary_text(*, lang: str, start: date, end: date, total: float, previous: f
         station = stations.get(r["station"], r["station"])
         areas.append(t("an.sum.area", lang).format(
             rank=r["rank"], where=where, station=f"（{station}）" if zh and station else f" ({station})" if station else "",
-            count=f"{r['count']:.0f}", types=r["types"] or "—", peak=r["peak"] or "—"))
+            count=f"{r['count']:.0f}", types=types_text(r["dominant"], lang) or "—", peak=r["peak"] or "—"))
     hours = ("、" if zh else ", ").join(f"{h:02d}:00" for h in peak["hours"])
     weekday = t(f"an.weekday.{peak['weekday']}", lang) if peak["weekday"] is not None else "—"
     when = t("an.sum.when", lang).format(window=peak["window"] or "—", share=f"{100 * peak['window_share']:.0f}%",
                                          hours=hours or "—", weekday=weekday)
-    kinds = sep.join(f"{r.key} {r.count:.0f}（{100 * r.share:.0f}%，{_pct(r.change, lang)}）" if zh
-                     else f"{r.key} {r.count:.0f} ({100 * r.share:.0f}%, {_pct(r.change, lang)})"
+    kinds = sep.join(f"{type_label(r.key, lang)} {r.count:.0f}（{100 * r.share:.0f}%，{_pct(r.change, lang)}）" if zh
+                     else f"{type_label(r.key, lang)} {r.count:.0f} ({100 * r.share:.0f}%, {_pct(r.change, lang)})"
                      for r in ranked[:n_types])
     top_share = ranked[min(n_types, len(ranked)) - 1].cumulative if ranked else 0.0
     what = t("an.sum.what", lang).format(types=kinds or "—", n=min(n_types, len(ranked)), share=f"{100 * top_share:.0f}%")
@@ -50,6 +51,6 @@ def summary_table(top: list[dict[str, Any]], stations: dict[str, str], lang: str
         t("common.station", lang): stations.get(r["station"], r["station"]),
         t("an.col.count", lang): r["count"],
         t("an.col.change", lang): "" if r["change"] is None else f"{r['change']:+.0f}%",
-        t("an.col.types", lang): r["types"],
+        t("an.col.types", lang): types_text(r["dominant"], lang),
         t("an.col.peak", lang): r["peak"],
     } for r in top]

@@ -16,6 +16,7 @@ from typing import Any
 import h3.api.basic_int as h3
 import numpy as np
 
+from dashboard.i18n import type_label
 from qingzhi.analytics.aoristic import busiest_hours, busiest_window, format_window, matrix_7x24
 from qingzhi.analytics.hotspots import GiStar, Z95, Z99, cell_center, cell_polygon, kde_grid, top_cells
 from qingzhi.analytics.ranking import change
@@ -139,10 +140,15 @@ def top_rows(counts: Mapping[int, float], previous: Mapping[int, float], gi: GiS
             "station": stations.most_common(1)[0][0] if stations else "", "count": round(count, 1),
             "previous": round(previous.get(cell, 0.0), 1), "change": None if ch is None else round(100 * ch, 1),
             "z": round(z, 2), "significant": "99%" if z >= Z99 else "95%" if z >= Z95 else "",
-            "types": ", ".join(f"{t} {100 * s:.0f}%" for t, s in dominant_types(types)),
+            "dominant": [(ty, round(share, 3)) for ty, share in dominant_types(types)],
             "peak": format_window(start) if share else "", "peak_share": round(100 * share, 1),
         })
     return rows
+
+
+def types_text(dominant: list[tuple[str, float]], lang: str) -> str:
+    """A hotspot's dominant types in words: '盗窃电动车 45%, 扒窃 20%'."""
+    return ", ".join(f"{type_label(ty, lang)} {100 * share:.0f}%" for ty, share in dominant)
 
 
 def peak_facts(how: np.ndarray) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.components import fmt_time
 from dashboard.data.lifecycle import NEXT
 from dashboard.data.response_times import INTERVALS, incident_times
-from dashboard.i18n import STRINGS, t
+from dashboard.i18n import STRINGS, t, type_label
 
 TICK_MS = 2000
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")
@@ -29,12 +29,6 @@ def fmt_dur(seconds: float | None) -> str:
     s = int(round(seconds))
     h, rem = divmod(s, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
-
-
-def type_label(code: str, lang: str) -> str:
-    """An incident type's name where we have one, else its code."""
-    key = f"dispatch.type.{code}"
-    return t(key, lang) if key in STRINGS else code
 
 
 def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, panels: list) -> html.Div:

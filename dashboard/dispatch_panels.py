@@ -20,8 +20,8 @@ from dashboard.data import repeats
 from dashboard.data.dispatch_config import DispatchConfig, load_config, save_setting
 from dashboard.data.response_times import DIMENSIONS, INTERVALS, response_times
 from dashboard.components import fmt_time
-from dashboard.dispatch_components import fmt_dur, type_label
-from dashboard.i18n import lang_of, t
+from dashboard.dispatch_components import fmt_dur
+from dashboard.i18n import lang_of, t, type_label
 from qingzhi.errors import QingzhiError
 
 TABS = ("queue", "flags", "followups", "times", "new", "settings")

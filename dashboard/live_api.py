@@ -26,7 +26,7 @@ from dashboard import ids
 from dashboard.components import build_alert_feed
 from dashboard.context import ctx
 from dashboard.data import live as data
-from dashboard.i18n import lang_of, t
+from dashboard.i18n import lang_of, t, type_label
 from qingzhi.config import Settings
 from qingzhi.errors import QingzhiError
 
@@ -115,6 +115,8 @@ def panel() -> Response:
         for name in ("jurisdictions", "zones"):
             for f in layers[name]["features"]:
                 f["properties"]["name"] = f["properties"][f"name_{lang}"]
+        for f in layers["incidents"]["features"]:
+            f["properties"]["type_name"] = type_label(f["properties"]["type"], lang)
         out["otok"] = otok
         out["overlays"] = layers
     return _json(to_json_plotly(out))

@@ -20,10 +20,10 @@ from dashboard import analysis_updates as up
 from dashboard import ids
 from dashboard.analysis_figures import heat_figure, pareto_figure
 from dashboard.analysis_summary import summary_table, summary_text
-from dashboard.analysis_view import zoom_resolution
+from dashboard.analysis_view import types_text, zoom_resolution
 from dashboard.context import ctx
 from dashboard.data import analysis as q
-from dashboard.i18n import lang_of, t
+from dashboard.i18n import category_label, lang_of, t, type_label
 
 dash.register_page(__name__, path="/analysis", title="三高分析 · Three highs")
 
@@ -141,12 +141,13 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
         note += t("an.map.capped", lang).format(n=len(spots.hexes["features"]))
     keys = ["rank", "where", "station", "count", "previous", "change", "z", "significant", "types", "peak"]
     names = _station_names(lang)
-    rows = [{**r, "where": f"{r['lat']:.4f},{r['lon']:.4f}", "station": names.get(r["station"], r["station"]),
+    rows = [{**{k: v for k, v in r.items() if k != "dominant"}, "types": types_text(r["dominant"], lang),
+             "where": f"{r['lat']:.4f},{r['lon']:.4f}", "station": names.get(r["station"], r["station"]),
              "change": _signed(r["change"])} for r in spots.top]
     focus = [{"label": t("an.focus.all", lang), "value": "all"}] + [
         {"label": t("an.focus.cell", lang).format(rank=r["rank"]) + f" ({r['count']:.0f})",
          "value": f"cell:{res}:{r['cell']}"} for r in spots.top] + [
-        {"label": ty, "value": f"type:{ty}"} for ty in data["types"]]
+        {"label": type_label(ty, lang), "value": f"type:{ty}"} for ty in data["types"]]
     return (spots.hexes if "hex" in layers else EMPTY, spots.significant if "gi" in layers else EMPTY, url, bounds,
             note if spots.cells else t("an.empty", lang), rows,
             ui.columns(keys, lang, {"station": t("common.station", lang)}), focus)
@@ -177,11 +178,13 @@ def update_types(data: dict | None, by: str, lang: str) -> tuple:
         return no_update, no_update, no_update
     by_type, by_category = up.frequent_types(ctx().db, _tz(), _filters(data), data["compare"])
     rows = by_type if by == "type" else by_category
-    table = [{"rank": i, by: r.key, "count": round(r.count), "share": f"{100 * r.share:.1f}%",
+    label = type_label if by == "type" else category_label
+    table = [{"rank": i, by: label(r.key, lang), "count": round(r.count), "share": f"{100 * r.share:.1f}%",
               "cumulative": f"{100 * r.cumulative:.1f}%", "previous": round(r.previous),
               "change": _signed(None if r.change is None else 100 * r.change)} for i, r in enumerate(rows, 1)]
     keys = ["rank", by, "count", "share", "cumulative", "previous", "change"]
-    return pareto_figure(rows, lang, t("an.pareto.title", lang)), table, ui.columns(keys, lang)
+    figure = pareto_figure(rows, lang, t("an.pareto.title", lang), label=lambda key: label(key, lang))
+    return figure, table, ui.columns(keys, lang)
 
 
 @callback(Output(ids.AN_SUMMARY, "children"), Output(ids.AN_SUMMARY_TABLE, "data"),
@@ -235,7 +238,8 @@ def show_cell(click: dict | None, active: dict | None, top_rows: list | None, da
     res = h3.get_resolution(cell)
     rows = ctx().db.run(q.cell_incidents, _filters(data), res, cell)
     tz, names = ZoneInfo(_tz()), _station_names(lang)
-    table = [{"id": r["id"], "time": r["ts"].astimezone(tz).strftime("%Y-%m-%d %H:%M"), "type": r["type"],
+    table = [{"id": r["id"], "time": r["ts"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+              "type": type_label(r["type"], lang),
               "priority": r["priority"], "station": names.get(r["station"], r["station"] or ""), "address": r["address"] or "",
               "state": r["state"]} for r in rows]
     lat, lon = h3.cell_to_latlng(cell)

@@ -161,7 +161,7 @@ def test_page_updates_find_planted_answers(planted_db: Database) -> None:
     planted = h3.latlng_to_cell(30.2950, 120.1700, 9)
     top = spots.top[0]
     assert int(top["cell"]) == planted and top["significant"] == "99%"
-    assert top["types"].startswith("theft.ebike 100%") and top["peak"] == "20:00–24:00"
+    assert top["dominant"][0] == ("theft.ebike", 1.0) and top["peak"] == "20:00–24:00"
     assert top["previous"] == 0 and top["change"] is None  # nothing in the comparison period
     assert any(int(feat["properties"]["cell"]) == planted for feat in spots.significant["features"])
     assert spots.total == 750 and spots.kde is not None

@@ -84,18 +84,19 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     total = lambda text: int(text.split("，")[1].split(" ")[0].replace(",", ""))  # noqa: E731
     assert total(note(dash_duo)) > 2 * total(first)
 
-    # priority 1 only → the frequent types are the priority-1 types only (fight.street in the synthetic city)
+    # priority 1 only → the frequent types are the priority-1 types only (fight.street in the synthetic
+    # city), shown by name: 街头斗殴, not 盗窃电动车 (theft.ebike)
     dash_duo.find_elements("#an-priorities input")[0].click()
-    dash_duo.wait_for_contains_text("#an-types-table", "fight.street", timeout=20)
+    dash_duo.wait_for_contains_text("#an-types-table", "街头斗殴", timeout=20)
     dash_duo._wait_for_callbacks()
     cells = [td.text for td in dash_duo.find_elements("#an-types-table td")]
-    assert "fight.street" in cells and "theft.ebike" not in cells
+    assert "街头斗殴" in cells and "盗窃电动车" not in cells
 
     # a click on the top hotspot lists its incidents and focuses the heat map on it
     dash_duo.find_elements("#an-top td")[0].click()
     dash_duo.wait_for_element("#an-cell td", timeout=20)
     dash_duo.wait_for_contains_text("#an-heat", "热点 #1", timeout=20)
-    assert "fight.street" in dash_duo.find_element("#an-cell").text
+    assert "街头斗殴" in dash_duo.find_element("#an-cell").text
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_90d_p1.png"))
 
     # kernel density instead of counts: the heat image arrives, the hexagons go

@@ -179,7 +179,7 @@
       /** Incident tooltip: priority, type, address. */
       liveIncidentTooltip: function (feature, layer) {
         const p = feature.properties;
-        layer.bindTooltip(cfgText('priority', String(p.priority), 'P' + p.priority) + ' · ' + p.type +
+        layer.bindTooltip(cfgText('priority', String(p.priority), 'P' + p.priority) + ' · ' + (p.type_name || p.type) +
           (p.address ? ' · ' + p.address : '') + ' · ' + p.id);
       },
     }),
