@@ -37,7 +37,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from shapely.geometry import box
 
-from bench.services import IngestProcess, Mosquitto
+from bench.services import IngestProcess, Mosquitto, admin_sql, db_url
 from dashboard import commands
 from dashboard.context import AppContext
 from dashboard.data import dispatch
@@ -50,7 +50,6 @@ from qingzhi.simulator.roads import generate_grid
 from qingzhi.config import load_settings
 from qingzhi.db import migrate_url
 
-PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CENTER = (30.2741, 120.1551)
 CFG = DispatchConfig()
 STATUSES = ["available"] * 4 + ["patrolling"] * 4 + ["en_route", "on_scene", "busy", "off_duty", "offline"]
@@ -77,13 +76,6 @@ def line(name: str, values: list[float], base: float | None = None) -> float:
     print(f"  {name:<46} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms{ratio}", flush=True)
     return p50
 
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def seed(url: str, n: int, rng: np.random.Generator) -> None:
@@ -262,9 +254,9 @@ def main() -> None:
     args, _ = parser.parse_known_args()
     rng = np.random.default_rng(4)
     name = f"qz_bench_dispatch_{os.getpid()}"
-    url = PG_ADMIN.rpartition("/")[0] + f"/{name}"
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name}"))
-    asyncio.run(_admin(f"CREATE DATABASE {name}"))
+    url = db_url(name)
+    admin_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin_sql(f"CREATE DATABASE {name}")
     with tempfile.TemporaryDirectory(prefix="qz-bench-dispatch-") as tmp:
         broker = Mosquitto(Path(tmp) / "mosquitto").start()
         db = None
@@ -280,7 +272,7 @@ def main() -> None:
             if db:
                 db.close()
             broker.stop()
-            asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -24,16 +24,9 @@ from qingzhi.simulator.history import Backfill, write_history
 from qingzhi.simulator.incidents import utcnow
 from qingzhi.simulator.reference import write_reference
 from qingzhi.simulator.run import prepare
+from bench.services import admin_sql, db_url
 
-PG_ADMIN = os.environ.get("QZ_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _run(url: str, units: int, days: int, naive_rows: int) -> None:
@@ -81,11 +74,11 @@ def main() -> None:
     ap.add_argument("--naive-rows", type=int, default=20_000)
     args, _ = ap.parse_known_args()
     db = f"qz_bench_history_{os.getpid()}"
-    asyncio.run(_admin(f"CREATE DATABASE {db}"))
+    admin_sql(f"CREATE DATABASE {db}")
     try:
-        asyncio.run(_run(f"{PG_ADMIN.rpartition('/')[0]}/{db}", args.units, args.days, args.naive_rows))
+        asyncio.run(_run(db_url(db), args.units, args.days, args.naive_rows))
     finally:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        admin_sql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -29,12 +29,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from bench.services import IngestProcess, Mosquitto
+from bench.services import IngestProcess, Mosquitto, admin_sql, db_url
 from ingest.source import RECEIVE_MAXIMUM
 from ingest.topics import Topics
 from qingzhi.db import migrate_url
 
-PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # A topic root per subscriber, so that no persistent session queues another one's backlog.
 CEILING, INGEST, NAIVE = "qzbench/ceiling/v1", "qzbench/ingest/v1", "qzbench/naive/v1"
 UNITS = 2000
@@ -139,13 +138,6 @@ def drain_naive(port: int, client_id: str, n: int, url: str) -> float:
     return took
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 async def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> int:
     conn = await asyncpg.connect(url)
@@ -182,17 +174,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each drain; the best of each counts")
     args = ap.parse_args()
     db = f"qz_bench_{os.getpid()}"
-    base = PG_ADMIN.rpartition("/")[0]
-    url, naive_url = f"{base}/{db}", f"{base}/{db}_naive"
+    url, naive_url = db_url(db), db_url(f"{db}_naive")
     with tempfile.TemporaryDirectory(prefix="qz-bench-") as tmp:
         work = Path(tmp)
         broker = Mosquitto(work / "mosquitto").start()
         try:
             for name in (db, f"{db}_naive"):
-                asyncio.run(_admin(f"CREATE DATABASE {name}"))
+                admin_sql(f"CREATE DATABASE {name}")
             asyncio.run(migrate_url(url))
             asyncio.run(migrate_url(naive_url))
-            print(f"broker {broker.url} (deploy/mosquitto.conf), database {base}/…, {args.fixes} fixes")
+            print(f"broker {broker.url} (deploy/mosquitto.conf), database {url}, {args.fixes} fixes")
 
             ceiling_s = ingest_s = naive_s = float("inf")
             rows = 0
@@ -224,7 +215,7 @@ def main() -> None:
         finally:
             broker.stop()
             for name in (db, f"{db}_naive"):
-                asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -40,9 +40,9 @@ import asyncpg
 
 from bench.fleet import M_PER_DEG, seed_district
 from qingzhi.db import migrate_url
+from bench.services import admin_sql, db_url
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PROBES_PER_TICK = 10
 LONGTASKS = """window.__qzLong = []; new PerformanceObserver(function (l) {
   l.getEntries().forEach(function (e) { if (window.__qzLong.length < 5000) { window.__qzLong.push(e.duration); } });
@@ -66,24 +66,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def db_url(name: str) -> str:
-    """The admin URL pointed at database `name`."""
-    return f"{PG_ADMIN.rpartition('/')[0]}/{name}"
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @contextmanager
 def fleet_db(units: int) -> Iterator[tuple[str, list[str]]]:
     """A fresh migrated database with `units` units around Hangzhou; dropped afterwards."""
     name = f"qz_bench_live_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f"CREATE DATABASE {name}"))
+    admin_sql(f"CREATE DATABASE {name}")
     url = db_url(name)
     try:
         asyncio.run(migrate_url(url))
@@ -100,7 +89,7 @@ def fleet_db(units: int) -> Iterator[tuple[str, list[str]]]:
 
         yield url, asyncio.run(seed())
     finally:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 class Mover(threading.Thread):

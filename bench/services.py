@@ -3,6 +3,7 @@ an ingest process, free ports. Everything started here is stopped by its owner."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import re
@@ -13,8 +14,29 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
+
 REPO = Path(__file__).resolve().parent.parent
 MOSQUITTO = os.environ.get("QZ_MOSQUITTO", "/usr/sbin/mosquitto")
+PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def db_url(name: str) -> str:
+    """The admin URL pointed at database `name`."""
+    return f"{PG_ADMIN.rpartition('/')[0]}/{name}"
+
+
+def admin_sql(sql: str) -> None:
+    """Run one statement (CREATE / DROP DATABASE …) on the admin connection."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import pytest
 from ingest_helpers import count_rows, now_ms, stream_fixes, wait_until
 
 from bench.services import IngestProcess
