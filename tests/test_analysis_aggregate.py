@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from dashboard import analysis_updates as up
 from dashboard.data import analysis as q
 from dashboard.db import Database
 from qingzhi import aggregate
+from db_helpers import with_conn as run
 
 TZ = "Asia/Shanghai"
 SH = ZoneInfo(TZ)
@@ -23,15 +23,6 @@ INSERT = """INSERT INTO incidents (id, ts, occurred_from, occurred_to, lat, lon,
             VALUES ($1, $2, $3, $4, $5, $6, $7, split_part($7, '.', 1), $8, $9)"""
 
 
-def run(url: str, fn, *args):  # noqa: ANN001, ANN201 - a tiny test helper
-    async def go():  # noqa: ANN202
-        conn = await asyncpg.connect(url)
-        try:
-            return await fn(conn, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
 
 
 async def raw_vs_aggregate(conn: asyncpg.Connection) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import Iterator
 
-import asyncpg
 import flask
 import pytest
 
@@ -15,6 +13,7 @@ from bench.fleet import move_units, seed_district
 from dashboard.context import AppContext
 from dashboard.db import Database
 from dashboard.live_api import blueprint
+from db_helpers import with_conn as sql
 
 
 @pytest.fixture
@@ -28,15 +27,6 @@ def app(settings) -> Iterator[flask.Flask]:
     db.close()
 
 
-def sql(url: str, fn):
-    async def go():
-        conn = await asyncpg.connect(url)
-        try:
-            return await fn(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
 
 
 def test_units_endpoint_full_then_delta(app, database_url):

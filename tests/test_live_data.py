@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from datetime import datetime, timedelta, timezone
 
-import asyncpg
 import pytest
 
 from bench.fleet import move_units, seed_district
 from dashboard.data import live
+from db_helpers import with_conn as run
 
 
-def run(database_url: str, fn, *args, **kwargs):
-    """Run `await fn(conn, *args)` on a fresh connection to the test database."""
-
-    async def go():
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await fn(conn, *args, **kwargs)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
 
 
 def rows_of(got: dict) -> dict[str, dict]:

@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from bench.fleet import HANGZHOU, move_units, seed_district
 from dashboard.app import create_app
 from qingzhi.config import load_settings
 from tests.conftest import _admin, db_url
+from db_helpers import with_conn as sql
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -51,15 +51,6 @@ def live_app(live_db: str):
     app.server.extensions["qingzhi"].db.close()
 
 
-def sql(url: str, fn: Callable[[asyncpg.Connection], Any]) -> Any:
-    async def go():
-        conn = await asyncpg.connect(url)
-        try:
-            return await fn(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
 
 
 @pytest.fixture
