@@ -31,7 +31,12 @@ def fmt_dur(seconds: float | None) -> str:
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
 
 
-def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, panels: list) -> html.Div:
+JURISDICTION_STYLE = {"color": "#33507a", "weight": 2, "fill": False}
+ZONE_STYLE = {"color": "#7a8ca8", "weight": 1, "dashArray": "4 4", "fill": False}
+
+
+def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, panels: list,
+               areas: dict[str, Any]) -> html.Div:
     """The page: left the tabs (queue and side panels), centre the map, right the incident detail."""
     lat, lon = settings.center_latlon
     return html.Div(
@@ -47,6 +52,9 @@ def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, pan
                 dl.Map(
                     [
                         dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution, maxZoom=19),
+                        # outlines for orientation, also where no tile server can be reached
+                        dl.GeoJSON(data=areas["zones"], style=ZONE_STYLE, interactive=False),
+                        dl.GeoJSON(data=areas["jurisdictions"], style=JURISDICTION_STYLE, interactive=False),
                         dl.LayerGroup(id=ids.DISPATCH_MAP_LAYER),
                         dl.ScaleControl(position="bottomleft", imperial=False),
                     ],

@@ -17,6 +17,7 @@ from dashboard import dispatch_components as dc
 from dashboard import dispatch_panels as panels
 from dashboard.context import ctx
 from dashboard.data import audit, lifecycle
+from dashboard.data import live as live_data
 from dashboard.data import dispatch as data
 from dashboard.data.dispatch_config import DispatchConfig, load_config
 from dashboard.i18n import lang_of, t
@@ -36,8 +37,9 @@ def layout(lang: str | None = None, incident: str | None = None, **_: Any) -> An
     """The page; `?incident=ID` opens with that incident selected (links from the live map)."""
     settings = ctx().settings
     lang = lang_of(lang, settings.language)
+    areas = ctx().db.run(live_data.overlays)
     return dc.build_page(settings=settings, lang=lang, selected=incident, tabs=panels.build_tabs(lang=lang),
-                         panels=panels.build_panels(lang=lang))
+                         panels=panels.build_panels(lang=lang), areas=areas)
 
 
 def _cfg() -> DispatchConfig:
