@@ -10,10 +10,23 @@ import hashlib
 import hmac
 import re
 
+import phonenumbers
+
+# Numbers written without a country code are read as Chinese ones: the 110 system and walk-in
+# reports give "138 0013 8000" where a radio gateway may give "+86 138 0013 8000".
+DEFAULT_REGION = "CN"
+
 
 def normalise_number(number: str) -> str:
-    """Digits only, with a leading '+' kept: '+86 138-0000-0000' → '+8613800000000'."""
+    """One spelling per phone number: E.164 where it parses ('+86 138-0013-8000' and
+    '13800138000' → '+8613800138000'), else its digits (a leading '+' kept)."""
     number = number.strip()
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
     digits = re.sub(r"\D", "", number)
     return f"+{digits}" if number.startswith("+") else digits
 
