@@ -23,14 +23,10 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +36,7 @@ import asyncpg
 
 from bench.fleet import M_PER_DEG, seed_district
 from qingzhi.db import migrate_url
-from bench.services import admin_sql, db_url
+from bench.services import admin_sql, dashboard_process, db_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBES_PER_TICK = 10
@@ -57,13 +53,6 @@ def p95(values: list[float]) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 
@@ -201,33 +190,12 @@ def resource_bytes(driver: Any, needle: str) -> list[float]:
         needle)
 
 
-@contextmanager
-def dashboard(url: str) -> Iterator[str]:
-    """`python -m qingzhi dashboard` on a free port, as its own process."""
-    port = free_port()
-    env = dict(os.environ, QZ_DATABASE_URL=url)
-    proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError(f"dashboard did not start: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def run_live(units: int, seconds: float) -> dict[str, Any]:
     """Our design: deltas over /api/live/units applied to persistent canvas markers."""
-    with fleet_db(units) as (url, ids), dashboard(url) as base:
+    log = Path(tempfile.mkdtemp(prefix="qz-bench-live-")) / "dashboard.log"
+    with fleet_db(units) as (url, ids), dashboard_process(log, database_url=url) as base:
         probes, fleet = ids[:PROBES_PER_TICK * int(seconds + 5)], ids[PROBES_PER_TICK * int(seconds + 5):]
         driver = browser()
         try:

@@ -12,9 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+
+from qingzhi.embedded import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 MOSQUITTO = os.environ.get("QZ_MOSQUITTO", "/usr/sbin/mosquitto")
@@ -37,13 +42,6 @@ def admin_sql(sql: str) -> None:
             await conn.close()
 
     asyncio.run(run())
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
@@ -145,3 +143,30 @@ class IngestProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         return self.proc.returncode
+
+
+@contextmanager
+def dashboard_process(log_path: Path, *, port: int | None = None, **settings: object) -> Iterator[str]:
+    """`python -m qingzhi dashboard` from this repository (settings as QZ_* variables), as it runs in
+    production; yields its base URL once /health answers and stops it on leaving."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **{f"QZ_{k.upper()}": str(v) for k, v in settings.items()}}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--port", str(port)],
+                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dashboard did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import asyncpg
@@ -12,18 +11,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bench import synth
+from bench.services import free_port
 from dashboard.app import create_app
 from qingzhi import aggregate
 from qingzhi.config import Settings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CENTER = (30.2741, 120.1551)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(url: str, n: int, days: int, tz: str) -> None:

@@ -5,12 +5,6 @@ on the page, move the lifecycle on; the side panels; the ack timeout offering th
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.services import dashboard_process
 from conftest import MQTT_URL, _admin, db_url
 from dispatch_fixtures import Listener, run_db, seed_city, seed_history, write_ack
 from qingzhi.config import Settings, load_settings
@@ -28,12 +23,6 @@ from qingzhi.config import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -53,29 +42,9 @@ def page_settings(template_db: str) -> Iterator[Settings]:
 def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`qingzhi dashboard` (waitress) in its own process, as it runs in production. Its own process
     also keeps this session free of a second Dash app (Dash registers callbacks globally)."""
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **{f"QZ_{k.upper()}": str(v) for k, v in page_settings.model_dump().items()
-                                                     if v is not None}}
-    log = tmp_path_factory.mktemp("dispatch-dashboard") / "dashboard.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dashboard did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+    settings = {k: v for k, v in page_settings.model_dump().items() if v is not None}
+    with dashboard_process(tmp_path_factory.mktemp("dispatch-dashboard") / "dashboard.log", **settings) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def open_page(dash_br, url: str, lang: str) -> WebDriverWait:

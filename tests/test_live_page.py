@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +19,7 @@ from typing import Any
 import pytest
 
 from bench.fleet import HANGZHOU, move_units, seed_district
+from bench.services import dashboard_process, free_port
 from dashboard.app import create_app
 from qingzhi.config import load_settings
 from tests.conftest import _admin, db_url
@@ -59,12 +55,6 @@ def db(live_db: str) -> str:
     sql(live_db, lambda c: c.execute(
         "TRUNCATE units, alerts, stations, zones, incidents, positions, cam_states, statuses RESTART IDENTITY CASCADE"))
     return live_db
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(dash_duo, app, path: str = "/") -> None:
@@ -284,43 +274,22 @@ def test_connection_lost_banner_and_recovery(dash_duo, live_app, db):
     assert js(dash_duo, STATS)["failing"] is False
 
 
-def serve_dashboard(url: str, port: int) -> subprocess.Popen:
-    """`python -m qingzhi dashboard` (this worktree's code) on `port`, once it answers /health."""
-    proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--port", str(port)],
-                            cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ, QZ_DATABASE_URL=url),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > end:
-                raise AssertionError("dashboard did not start")
-            time.sleep(0.3)
-
-
-def test_reconnects_by_itself_after_the_server_restarts(dash_duo, db):
+def test_reconnects_by_itself_after_the_server_restarts(dash_duo, db, tmp_path):
     ids = sql(db, lambda c: seed_district(c, units=10, stations=1))
-    port = free_port()
-    proc = serve_dashboard(db, port)
-    try:
+    port, log = free_port(), tmp_path / "dashboard.log"
+    with dashboard_process(log, port=port, database_url=db):
         dash_duo.driver.get(f"http://127.0.0.1:{port}/wall")
         wait_js(dash_duo, "return !!(window.qzRuntime && window.qzRuntime.live && window.qzRuntime.live.applied)")
-        proc.terminate()
-        proc.wait(10)
-        wait_js(dash_duo, "return !document.getElementById('live-banner').hidden", timeout=15)
-        assert "连接中断，自" in dash_duo.find_element("#live-banner").text
-        # a fix written while the server is away shows up once it is back, without a reload
-        sql(db, lambda c: c.execute("UPDATE units SET lat = lat + 0.003, fix_ts = now(),"
-                                    " version = nextval('units_version_seq') WHERE id = $1", ids[0]))
-        proc = serve_dashboard(db, port)
+    # the server is gone: the banner says so
+    wait_js(dash_duo, "return !document.getElementById('live-banner').hidden", timeout=15)
+    assert "连接中断，自" in dash_duo.find_element("#live-banner").text
+    # a fix written while the server is away shows up once it is back, without a reload
+    sql(db, lambda c: c.execute("UPDATE units SET lat = lat + 0.003, fix_ts = now(),"
+                                " version = nextval('units_version_seq') WHERE id = $1", ids[0]))
+    with dashboard_process(log, port=port, database_url=db):
         wait_js(dash_duo, "return document.getElementById('live-banner').hidden", timeout=20)
         new_lat = sql(db, lambda c: c.fetchval("SELECT lat FROM units WHERE id = $1", ids[0]))
         wait_js(dash_duo, UNIT.format(id=ids[0]), lambda u: abs(u["lat"] - new_lat) < 1e-9, timeout=10)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_clusters_at_low_zoom_points_when_zoomed_in(dash_duo, live_app, db):
