@@ -37,7 +37,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_: Any) -> An
     """The page; `?incident=ID` opens with that incident selected (links from the live map)."""
     settings = ctx().settings
     lang = lang_of(lang, settings.language)
-    areas = ctx().db.run(live_data.overlays)
+    areas = ctx().db.run(live_data.areas)
     return dc.build_page(settings=settings, lang=lang, selected=incident, tabs=panels.build_tabs(lang=lang),
                          panels=panels.build_panels(lang=lang), areas=areas)
 

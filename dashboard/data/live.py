@@ -74,8 +74,8 @@ async def overlays_token(conn: asyncpg.Connection, station: str | None = None) -
     return _token(row[k] for k in ("s", "z", "zn", "i", "n"))
 
 
-async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: int = 2000) -> dict[str, Any]:
-    """Jurisdictions, patrol zones and open incidents as GeoJSON, plus open incidents by priority."""
+async def areas(conn: asyncpg.Connection, station: str | None = None) -> dict[str, Any]:
+    """Jurisdictions and patrol zones as GeoJSON."""
     st = await conn.fetch(
         "SELECT id, name_zh, name_en, lat, lon, boundary FROM stations WHERE boundary IS NOT NULL"
         " AND ($1::text IS NULL OR id = $1) ORDER BY id",
@@ -86,6 +86,20 @@ async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: 
         " WHERE $1::text IS NULL OR station = $1 ORDER BY id",
         station,
     )
+    return {
+        "jurisdictions": _collection([
+            _feature(r["boundary"], {"id": r["id"], "name_zh": r["name_zh"], "name_en": r["name_en"]}) for r in st
+        ]),
+        "zones": _collection([
+            _feature(r["boundary"], {"id": r["id"], "station": r["station"], "name_zh": r["name_zh"],
+                                     "name_en": r["name_en"], "alert_level": r["alert_level"]})
+            for r in zn
+        ]),
+    }
+
+
+async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: int = 2000) -> dict[str, Any]:
+    """Jurisdictions, patrol zones and open incidents as GeoJSON, plus open incidents by priority."""
     inc = await conn.fetch(
         f"""SELECT id, ts, lat, lon, type, priority, address, state, station FROM incidents
             WHERE {OPEN_INCIDENT} AND ($1::text IS NULL OR station = $1)
@@ -98,14 +112,7 @@ async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: 
         station,
     )
     return {
-        "jurisdictions": _collection([
-            _feature(r["boundary"], {"id": r["id"], "name_zh": r["name_zh"], "name_en": r["name_en"]}) for r in st
-        ]),
-        "zones": _collection([
-            _feature(r["boundary"], {"id": r["id"], "station": r["station"], "name_zh": r["name_zh"],
-                                     "name_en": r["name_en"], "alert_level": r["alert_level"]})
-            for r in zn
-        ]),
+        **await areas(conn, station),
         "incidents": _collection([
             _feature({"type": "Point", "coordinates": [r["lon"], r["lat"]]},
                      {"id": r["id"], "type": r["type"], "priority": r["priority"], "address": r["address"],
