@@ -1,11 +1,4 @@
-"""The incident lifecycle: which step may follow which, and the SQL that moves an incident on.
-
-received → assigned → en_route → on_scene → handled → feedback → closed, plus cancelled and
-merged (a duplicate call). An incident never goes back; every step stamps its own time
-column (merged stamps closed_at: merging closes the duplicate). Assignment is the only way
-into `assigned` (dispatch.assign), feedback and review records the only ways into
-`feedback` and `closed` (record_review).
-"""
+"""The SQL that moves an incident on; which step may follow which is qingzhi.core.lifecycle."""
 
 from __future__ import annotations
 
@@ -14,40 +7,10 @@ from typing import Any
 import asyncpg
 
 from dashboard.data import audit
+from qingzhi.core.lifecycle import (  # noqa: F401 - re-exported for the dispatch pages
+    COMMANDER_STEPS, NEXT, OPEN, RELEASING, REVIEW_STEP, STAMP, TERMINAL, TransitionError, check_transition,
+)
 from qingzhi.errors import QingzhiError
-
-LIFECYCLE = ("received", "assigned", "en_route", "on_scene", "handled", "feedback", "closed")
-TERMINAL = ("closed", "cancelled", "merged")
-OPEN = tuple(s for s in LIFECYCLE if s not in TERMINAL)
-NEXT: dict[str, tuple[str, ...]] = {
-    "received": ("assigned", "cancelled", "merged"),
-    "assigned": ("en_route", "on_scene", "handled", "cancelled", "merged"),
-    "en_route": ("on_scene", "handled", "cancelled", "merged"),
-    "on_scene": ("handled", "cancelled", "merged"),
-    "handled": ("feedback",),
-    "feedback": ("closed",),
-    "closed": (),
-    "cancelled": (),
-    "merged": (),
-}
-STAMP = {s: f"{s}_at" for s in LIFECYCLE[1:]} | {"cancelled": "cancelled_at", "merged": "closed_at"}
-RELEASING = ("handled", "closed", "cancelled", "merged")  # steps after which no unit stays assigned
-COMMANDER_STEPS = ("en_route", "on_scene", "handled")  # what advance() may do; others have their own call
-REVIEW_STEP = {"feedback": "feedback", "review": "closed"}  # review record kind -> the state it moves to
-
-
-class TransitionError(QingzhiError):
-    """An incident cannot take this step from where it is."""
-
-
-def check_transition(incident: str, current: str, target: str) -> None:
-    """Raise TransitionError with what is allowed unless `target` may follow `current`."""
-    if target not in STAMP:
-        raise TransitionError(f"unknown incident state {target!r}")
-    allowed = NEXT.get(current, ())
-    if target not in allowed:
-        nxt = ", ".join(allowed) or "nothing (it is finished)"
-        raise TransitionError(f"incident {incident} is {current}: it cannot go to {target}; next may be {nxt}")
 
 
 async def lock_incident(conn: asyncpg.Connection, incident: str) -> asyncpg.Record:
