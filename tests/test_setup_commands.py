@@ -116,7 +116,7 @@ def test_readme_demo_command_runs_on_the_distribution_python(clone: Path, data_d
             os.killpg(demo.proc.pid, signal.SIGKILL)
     assert "demo stopped" in "".join(demo.out) and "Traceback" not in "".join(demo.err)
     assert not psutil.wait_procs(family, timeout=10)[1]
-    assert "home = /usr/bin" in (clone / ".venv/pyvenv.cfg").read_text()  # made by the distribution's Python
+    assert (clone / ".venv/bin/python").resolve() == Path(DEBIAN_PYTHON).resolve()  # the distribution's Python
 
     # Ran again, it reuses the environment as it is: nothing installed, straight to `qingzhi`.
     again = subprocess.run(["bash", "-c", f"{command} --help"], cwd=clone, env=env, capture_output=True,
