@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-
 from ingest.message import ACK, CAM, INCIDENT, POS, STATUS, Msg
 from ingest.text import clean_opt, extra_json
-
-_seq = itertools.count()   # arrival order, so that the last of several updates to one incident wins
 
 
 class Rows:
@@ -34,7 +30,7 @@ class Rows:
                 out.append((ACK, (s.id, item.derived[0], unit, station, item.ts_ms, recv)))
             else:
                 category, jurisdiction, caller = item.derived
-                out.append((INCIDENT, (next(_seq), s.id, item.ts_ms, recv, s.lat, s.lon, s.type.strip(),
+                out.append((INCIDENT, (s.id, item.ts_ms, recv, s.lat, s.lon, s.type.strip(),
                                        category, s.priority, clean_opt(s.address), caller, clean_opt(s.summary), jurisdiction,
                                        extra_json(item.extra))))
         return msg

@@ -53,3 +53,13 @@ def extra_json(extra: dict | None) -> str | None:
     if len(text) > EXTRA_MAX_BYTES:
         return _encode({"unknown_fields_dropped": {"bytes": len(text), "names": [clean(k)[:64] for k in extra][:20]}}).decode()
     return text.decode()
+
+
+# A caller's number (110 incidents) and a check's ID-card or plate number are stored only as a
+# keyed hash; a rejected message must not keep them in clear either.
+_SECRET = re.compile(rb'("(?:caller|subject)"\s*:\s*)("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)')
+
+
+def redact_secrets(payload: bytes) -> bytes:
+    """The payload with the values of `caller` and `subject` fields replaced by "<redacted>"."""
+    return _SECRET.sub(rb'\1"<redacted>"', payload)
