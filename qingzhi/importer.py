@@ -4,7 +4,8 @@ Each row is parsed and checked by small named rules; a bad row is skipped, print
 number and reason, and written to the report CSV with the original columns. Good rows are
 upserted on `id` in batches, one transaction each, so importing a file twice changes nothing the
 second time. If the database fails mid-file, the summary says exactly how far the import got
-(re-running finishes it). Callers' numbers are stored only as keyed hashes (qingzhi.callers).
+(re-running finishes it). Types, categories, stations and callers' hashes follow qingzhi.core.incidents,
+as for every other source.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import asyncpg
 import click
 
 from qingzhi import aggregate
-from qingzhi.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.db import connect
 from qingzhi.errors import QingzhiError
-from qingzhi.stations import StationLocator
+from qingzhi.core.incidents import Derived, IncidentError, derive
+from qingzhi.core.stations import StationLocator
 
 BATCH_ROWS = 2000
 SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
@@ -247,12 +248,10 @@ class RowParser:
         if start and end and end < start:
             raise RowError(f"window ends before it starts: from {get('from')} to {get('to')}")
         ts = self._time(get("time"), "time") or end or start or _fail("no time: give time, or from and to")
-        type_ = get("type") or _fail("no type")
+        d = self._derive(get("type") or _fail("no type"), lat, lon, caller=get("caller"), category=get("category"))
         priority = _priority(get("priority"))
-        station = self.stations.locate(lat, lon) or (get("station") or None)
-        category = get("category") or type_.split(".", 1)[0]
-        return (ident, ts, start, end, lat, lon, type_, category, priority, get("address") or None,
-                hash_caller(self.key, get("caller")), get("summary") or None, station, None)
+        return (ident, ts, start, end, lat, lon, d.type, d.category, priority, get("address") or None,
+                d.caller_hash, get("summary") or None, d.station or get("station") or None, None)
 
     def _police_uk(self, row: dict[str, str]) -> tuple:
         month = (row.get("Month") or "").strip()
@@ -274,8 +273,18 @@ class RowParser:
                  ("crime_type", "Crime type"))}
         # police.uk publishes only the month: the whole month is the time window (spread by the
         # analysis), and ts, which date filters use, is its start so the crime stays in its month.
-        return (ident, start, start, end, lat, lon, type_, type_, 3, row.get("Location") or None, None, None,
-                self.stations.locate(lat, lon), json.dumps(extra))
+        d = self._derive(type_, lat, lon)
+        return (ident, start, start, end, lat, lon, d.type, d.category, 3, row.get("Location") or None, None, None,
+                d.station, json.dumps(extra))
+
+    def _derive(self, type_: str, lat: float, lon: float, *, caller: str | None = None,
+                category: str | None = None) -> Derived:
+        """The core's rules for type, category, station and caller hash; a broken rule is a bad row."""
+        try:
+            return derive(type_, lat, lon, caller=caller or None, caller_key=self.key, stations=self.stations,
+                          category=category or None)
+        except IncidentError as exc:
+            raise RowError(str(exc)) from None
 
     def _generated_id(self, row: dict[str, str | None], prefix: str) -> str:
         """A stable id for a row without one: its content plus how often that content came before."""

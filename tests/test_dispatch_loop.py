@@ -23,7 +23,9 @@ from bench.services import IngestProcess
 from dashboard import commands
 from dashboard.context import AppContext
 from dashboard.data import dispatch
-from dashboard.data.dispatch_config import DispatchConfig
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.incident_actions import create_incident
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
@@ -131,8 +133,8 @@ def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Setti
             return recommend(fleet, *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=3, exclude=["C01"])
 
         top = wait_until(candidates, timeout=60)[0]
-        incident = app.db.run(dispatch.create_incident, lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
-                              priority=2, by="test", tz=settings.timezone)
+        incident = app.db.act(create_incident, Actor("test"), lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
+                              priority=2, tz=settings.timezone)
         commands.assign(app, incident, top["id"])
         wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"], timeout=30)
         reached = wait_until(lambda: app.db.run(dispatch.incident_detail, incident)["state"] == "on_scene", timeout=90)

@@ -168,25 +168,6 @@ async def alert_feed(conn: asyncpg.Connection, station: str | None = None,
     return {"items": items, "open": open_n}
 
 
-async def ack_alert(conn: asyncpg.Connection, alert_id: int, who: str) -> dict[str, Any] | None:
-    """Record that `who` acknowledged the alert now; the first acknowledgement stands.
-
-    Returns {"acked_by", "acked_at", "new": True if this call recorded it}, or None if
-    there is no such alert.
-    """
-    if not who or not who.strip():
-        raise ValueError("an acknowledgement needs the commander's name")
-    row = await conn.fetchrow(
-        "UPDATE alerts SET acked_by = $2, acked_at = now() WHERE id = $1 AND acked_at IS NULL"
-        " RETURNING acked_by, acked_at",
-        alert_id, who.strip(),
-    )
-    if row is not None:
-        return {"acked_by": row["acked_by"], "acked_at": row["acked_at"], "new": True}
-    row = await conn.fetchrow("SELECT acked_by, acked_at FROM alerts WHERE id = $1", alert_id)
-    return None if row is None else {"acked_by": row["acked_by"], "acked_at": row["acked_at"], "new": False}
-
-
 async def unit_details(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any] | None:
     """One unit's live row with its station's names and the server's now; None if unknown."""
     row = await conn.fetchrow(

@@ -8,15 +8,16 @@ offline spells are about radios, so they follow the wall clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from qingzhi.core.vocab import UNIT_KINDS
 from qingzhi.simulator.district import District, Zone
-from qingzhi.simulator.geo import heading_deg
 
 # kind: (share of the fleet, patrol speed m/s, urgent speed m/s)
-KINDS = {"car": (0.45, 8.0, 13.0), "ebike": (0.35, 4.5, 6.5), "foot": (0.20, 1.2, 2.2)}
+KINDS = dict(zip(UNIT_KINDS, ((0.45, 8.0, 13.0), (0.35, 4.5, 6.5), (0.20, 1.2, 2.2)), strict=True))
 KIND_LETTER = {"car": "C", "ebike": "E", "foot": "F"}
 # per fix; with 300 units reporting every 3 s: ~3 signal losses a minute (~2 % of the fleet out of
 # coverage at a time), ~5 offline spells and ~10 camera faults an hour
@@ -24,6 +25,11 @@ SIGNAL_LOSS_P = 0.0005
 OFFLINE_P = 0.000015
 CAM_FAULT_P = 0.00003
 CAM_HEARTBEAT_S = 300.0      # wall clock
+
+
+def heading_deg(dx: float, dy: float) -> float:
+    """Compass heading (0 = north, clockwise) of a move by (dx east, dy north)."""
+    return math.degrees(math.atan2(dx, dy)) % 360.0
 
 
 @dataclass(frozen=True)

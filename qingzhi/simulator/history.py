@@ -17,7 +17,7 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
-from qingzhi.callers import hash_caller
+from qingzhi.core.callers import hash_caller
 from qingzhi.simulator.district import District
 from qingzhi.simulator.fleet import KINDS, UnitSpec
 from qingzhi.simulator.incidents import Incident, IncidentModel, utcnow
