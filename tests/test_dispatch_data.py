@@ -65,7 +65,7 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
         inc = await conn.fetchrow("SELECT state, assigned_at FROM incidents WHERE id = 'I1'")
         unit = await conn.fetchrow("SELECT status, incident, version FROM units WHERE id = 'C01'")
         other = await conn.fetchval("SELECT version FROM units WHERE id = 'C02'")
-        row = await conn.fetchrow("SELECT published_at, unit, kind FROM commands WHERE id = $1", uuid.UUID(cmd.id))
+        row = await conn.fetchrow("SELECT published_at, unit, kind, context FROM commands WHERE id = $1", uuid.UUID(cmd.id))
         log = await audit.entries(conn, incident="I1")
         return inc, unit, other, row, log
 
@@ -75,6 +75,9 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
     assert row["published_at"] is not None and row["unit"] == "C01" and row["kind"] == "dispatch"
     assert [e["action"] for e in log] == ["dispatch.assign", "incident.assigned"]
     assert log[0]["unit"] == "C01" and log[0]["screen"] == "dispatch" and log[0]["details"]["command"] == cmd.id
+    # one action, one context: the command row and every audit entry it caused share it
+    assert row["context"] is not None and {e["context"] for e in log} == {row["context"]}
+    assert {e["actor"] for e in log} == {app.settings.operator}
 
 
 def test_ack_shows_in_queue_and_missing_ack_raises_one_alert(app: AppContext) -> None:

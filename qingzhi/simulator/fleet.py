@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qingzhi.core.vocab import UNIT_KINDS
+from qingzhi.core.vocab import CAM_RECORDING, SENDABLE, UNIT_KINDS
 from qingzhi.simulator.district import District, Zone
 
 # kind: (share of the fleet, patrol speed m/s, urgent speed m/s)
@@ -162,7 +162,7 @@ class Fleet:
         u.batt = max(1.0, u.batt - dt * 3.0 / 3600)
         if u.batt < 15:
             u.batt = 100.0  # battery swapped at the next stop
-        drain = 15.0 if u.cam in ("recording", "streaming") else 2.0
+        drain = 15.0 if u.cam in CAM_RECORDING else 2.0
         u.cam_batt = max(0.0, u.cam_batt - dt * drain / 3600)
         if u.status in ("on_scene", "busy") or (u.status == "available" and u.until > 0):  # dwelling
             u.speed = 0.0
@@ -278,7 +278,7 @@ class Fleet:
         elif r < self.signal_loss_p:
             u.lost_until = wall + self.rng.uniform(30, 240)
             u.buffered = [fix]
-        elif r < self.signal_loss_p + self.offline_p and u.status in ("patrolling", "available"):
+        elif r < self.signal_loss_p + self.offline_p and u.status in SENDABLE:
             u.offline_until = wall + self.rng.uniform(60, 600)  # like a broker's last will: no ts
             out.append(("status", {"status": "offline"}))
         else:
