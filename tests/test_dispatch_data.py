@@ -18,7 +18,7 @@ from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig, load_config, save_setting
 from qingzhi.core.lifecycle import TransitionError
 from dashboard.db import Database
-from dispatch_fixtures import Listener, run_db, seed_incident, seed_station, seed_unit, write_ack
+from dispatch_fixtures import Listener, app_context, run_db, seed_incident, seed_station, seed_unit, write_ack
 from qingzhi.core.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.errors import QingzhiError
@@ -36,11 +36,8 @@ def app(settings: Settings) -> Iterator[AppContext]:
         await seed_incident(conn, "I1", priority=1)
 
     run_db(settings.database_url, seed)
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(app: AppContext) -> None:

@@ -26,9 +26,8 @@ from dashboard.data import dispatch
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.incident_actions import create_incident
-from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
-from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from dispatch_fixtures import CENTER, app_context, run_db, seed_station, seed_unit
 from ingest_helpers import wait_until
 from qingzhi.config import Settings, parse_mqtt_url
 
@@ -63,11 +62,8 @@ def ingest(settings: Settings, district: None, tmp_path: Path) -> Iterator[Inges
 @pytest.fixture
 def app(settings: Settings) -> Iterator[AppContext]:
     """The dashboard's context (database pool, publisher) on this test's database."""
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def device(settings: Settings, station: str, unit: str) -> tuple[mqtt.Client, list[dict]]:

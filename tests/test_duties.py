@@ -21,9 +21,8 @@ import pytest
 from dashboard import commands
 from dashboard.app import create_app
 from dashboard.context import AppContext
-from dashboard.db import Database
 from db_helpers import with_conn
-from dispatch_fixtures import seed_incident, seed_station, seed_unit
+from dispatch_fixtures import app_context, seed_incident, seed_station, seed_unit
 from ingest_helpers import wait_until
 from qingzhi.config import Settings
 from qingzhi.duties import CHORES, DUTY_LOCK, Chore, DutyLoop
@@ -41,11 +40,8 @@ def app(settings: Settings) -> Iterator[AppContext]:
         await seed_incident(conn, "P3", priority=3)
 
     with_conn(settings.database_url, seed)
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def rounds(settings: Settings, n: int, loop: DutyLoop | None = None) -> list[dict | None]:

@@ -14,7 +14,7 @@ import numpy as np
 from conftest import MQTT_URL
 
 from dashboard.data import dispatch
-from dashboard.data.dispatch_config import load_config
+from qingzhi.core.dispatch_config import load_config
 from qingzhi.config import load_settings
 
 from qingzhi.simulator.district import build_district

@@ -19,7 +19,7 @@ import asyncpg
 from qingzhi.core import audit
 from qingzhi.core.actor import Actor
 from qingzhi.core.lifecycle import TransitionError
-from qingzhi.core.moves import free_units, lock_incident, move
+from qingzhi.core.moves import free_units, lock_incident, lock_unit, move
 from qingzhi.core.vocab import COMMAND_KINDS, SENDABLE
 from qingzhi.errors import QingzhiError
 
@@ -64,13 +64,6 @@ async def issue_command(
     return Command(cmd_id, topic, payload, published)
 
 
-async def _lock_unit(conn: asyncpg.Connection, unit: str) -> asyncpg.Record:
-    row = await conn.fetchrow("SELECT id, station, status, incident FROM units WHERE id = $1 FOR UPDATE", unit)
-    if row is None:
-        raise QingzhiError(f"no unit {unit!r}")
-    return row
-
-
 async def assign(
     actor: Actor, conn: asyncpg.Connection, incident: str, unit: str, *, topic_root: str, publish: Publish,
     note: str | None = None,
@@ -81,7 +74,7 @@ async def assign(
         row = await lock_incident(conn, incident)
         if row["state"] not in ASSIGNABLE:
             raise TransitionError(f"incident {incident} is {row['state']}: no unit can be assigned any more")
-        u = await _lock_unit(conn, unit)
+        u = await lock_unit(conn, unit)
         busy = await conn.fetchrow(
             """SELECT a.incident, i.state FROM assignments a JOIN incidents i ON i.id = a.incident
                WHERE a.unit = $1 AND a.released_at IS NULL ORDER BY a.assigned_at LIMIT 1""", unit
@@ -134,7 +127,7 @@ async def release(
         if row is None:
             raise QingzhiError(f"unit {unit} is not assigned to incident {incident}")
         await free_units(conn, incident, [unit])
-        u = await _lock_unit(conn, unit)
+        u = await lock_unit(conn, unit)
         cmd = await issue_command(
             actor, conn, u, kind="message", topic_root=topic_root, publish=publish, incident=incident,
             note=f"解除警情 {incident} 任务 / released from incident {incident}",

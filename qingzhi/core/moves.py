@@ -16,12 +16,22 @@ from qingzhi.core.lifecycle import RELEASING, STAMP, check_transition
 from qingzhi.errors import QingzhiError
 
 
+async def _locked(conn: asyncpg.Connection, sql: str, what: str, key: str) -> asyncpg.Record:
+    row = await conn.fetchrow(sql, key)
+    if row is None:
+        raise QingzhiError(f"no {what} {key!r}")
+    return row
+
+
 async def lock_incident(conn: asyncpg.Connection, incident: str) -> asyncpg.Record:
     """The incident row, locked for this transaction; a clear error if there is none."""
-    row = await conn.fetchrow("SELECT * FROM incidents WHERE id = $1 FOR UPDATE", incident)
-    if row is None:
-        raise QingzhiError(f"no incident {incident!r}")
-    return row
+    return await _locked(conn, "SELECT * FROM incidents WHERE id = $1 FOR UPDATE", "incident", incident)
+
+
+async def lock_unit(conn: asyncpg.Connection, unit: str) -> asyncpg.Record:
+    """The unit's id, station, status and incident, locked for this transaction; an error if unknown."""
+    return await _locked(conn, "SELECT id, station, status, incident FROM units WHERE id = $1 FOR UPDATE",
+                         "unit", unit)
 
 
 async def move(

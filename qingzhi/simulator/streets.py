@@ -42,4 +42,4 @@ def generate_grid(rng: np.random.Generator, district: Polygon, spacing: float = 
             if b is not None and rng.random() > 0.06:
                 edges.append((a, b))
                 names.append(name)
-    return _largest_component(np.array(xy), np.array(edges, dtype=int), names)
+    return largest_component(np.array(xy), np.array(edges, dtype=int), names)
