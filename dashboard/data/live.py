@@ -15,12 +15,14 @@ from typing import Any
 
 import asyncpg
 
+from qingzhi.core.lifecycle import TERMINAL
+
 # Each unit row sent to the browser: only what the marker needs (assets/js/20_live_units.js);
 # the details card asks for the rest when a unit is clicked.
 UNIT_FIELDS = ("id", "kind", "lat", "lon", "heading", "speed", "acc", "status", "sos", "cam", "fix_ms")
 _UNIT_ROW = """json_build_array(id, kind, lat, lon, heading, speed, acc, status, sos, cam_state,
     (extract(epoch FROM fix_ts) * 1000)::bigint)"""
-OPEN_INCIDENT = "state NOT IN ('closed', 'cancelled', 'merged')"
+OPEN_INCIDENT = f"state NOT IN ({', '.join(repr(s) for s in TERMINAL)})"  # the lifecycle's finished states
 ALERT_FEED_LIMIT = 50
 ACKED_VISIBLE = "15 minutes"  # acknowledged alerts stay in the feed (greyed) this long
 
