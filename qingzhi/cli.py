@@ -77,11 +77,12 @@ def ingest(settings: Settings) -> None:
 
 
 @cli.command()
-@settings_options("database_url", "retention_days", "lost_after_s", "timezone")
+@settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
+                  "rejects_keep_rows")
 @click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:
-    """Run the duty loop: ack-timeout, overdue and lost-unit alerts, aggregates, partitions."""
+    """Run the duty loop: ack-timeout, overdue and lost-unit alerts, aggregates, partitions, rejects."""
     from qingzhi.worker import run
 
     need(settings, "database_url")

@@ -2,7 +2,8 @@
 
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
-pre-aggregates (qingzhi.aggregate), and the day partitions with their retention. A round holds
+pre-aggregates (qingzhi.aggregate), the day partitions with their retention, and the pruning of
+old rejected messages. A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
 Each chore's last result goes to `duty_runs`, which `qingzhi status` shows. `qingzhi worker`
@@ -19,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from ingest import store as ingest_store
 from qingzhi import aggregate
 from qingzhi.config import Settings
 from qingzhi.core import alert_rules
@@ -50,6 +52,11 @@ async def _partitions(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{made} made, {dropped} dropped (retention {settings.retention_days} days)"
 
 
+async def _rejects(conn: asyncpg.Connection, settings: Settings) -> str:
+    pruned = await ingest_store.prune_rejects(conn, settings.rejects_keep_days, settings.rejects_keep_rows)
+    return f"{pruned} pruned (kept {settings.rejects_keep_days} days, {settings.rejects_keep_rows} rows at most)"
+
+
 @dataclass(frozen=True)
 class Chore:
     """One timed duty: run at most every `every_s` seconds; returns a one-line result."""
@@ -65,6 +72,7 @@ CHORES = (
     Chore("lost_units", 0, _lost_units),
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
+    Chore("rejects", 3600, _rejects),
 )
 
 
