@@ -11,15 +11,15 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.components import fmt_time
-from dashboard.data.lifecycle import NEXT
 from dashboard.data.response_times import INTERVALS, incident_times
 from dashboard.i18n import STRINGS, t, type_label
+from qingzhi.core.dispatch import ASSIGNABLE
+from qingzhi.core.lifecycle import NEXT
 
 TICK_MS = 2000
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")
 REVIEW_RESULTS = ("approved", "returned")
 STEP_BUTTONS = ("en_route", "on_scene", "handled")
-ASSIGNABLE = ("received", "assigned", "en_route", "on_scene")
 
 
 def fmt_dur(seconds: float | None) -> str:

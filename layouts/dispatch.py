@@ -16,13 +16,13 @@ from dashboard import commands, ids
 from dashboard import dispatch_components as dc
 from dashboard import dispatch_panels as panels
 from dashboard.context import ctx
-from dashboard.data import audit, lifecycle
 from dashboard.data import live as live_data
 from dashboard.data import dispatch as data
-from dashboard.data.dispatch_config import DispatchConfig, load_config
 from dashboard.i18n import lang_of, t
 from dashboard.recommend import fleet_cache, recommend
-from dashboard.road_eta import road_times
+from qingzhi.core import audit, incident_actions
+from qingzhi.core.dispatch_config import DispatchConfig, load_config
+from qingzhi.core.roads import road_times
 from qingzhi.errors import QingzhiError
 
 dash.register_page(__name__, path="/dispatch", title="指挥调度 · qingzhi", name="dispatch")
@@ -30,7 +30,6 @@ panels.register_callbacks()
 
 SCREEN = "dispatch"
 TOP_K = 6
-ALERT_EVERY_TICKS = 5  # raise ack-timeout / overdue alerts every ~10 s from each open page
 
 
 def layout(lang: str | None = None, incident: str | None = None, **_: Any) -> Any:
@@ -67,12 +66,10 @@ def _recommended(d: dict, cfg: DispatchConfig) -> list[dict]:
     State(ids.LANG, "data"),
 )
 def refresh_queue(tick: int | None, _refresh: int, selected: str | None, sig: str | None, lang: str | None) -> tuple:
-    """The queue, sorted by priority and age, overdue ones marked; raises due alerts now and then.
-    Redrawn only when what it shows changes (the waits advance in the browser)."""
+    """The queue, sorted by priority and age, overdue ones marked (the alerts themselves are raised
+    by the duty loop). Redrawn only when what it shows changes (the waits advance in the browser)."""
     app, lang = ctx(), lang_of(lang, ctx().settings.language)
     cfg = _cfg()
-    if (tick or 0) % ALERT_EVERY_TICKS == 0:
-        app.db.run(data.raise_due_alerts, cfg)
     now = dt.datetime.now(dt.UTC)
     rows = app.db.run(data.queue, cfg, now=now)
     repeat_ids = {i for f in panels.current_flags(cfg) for i in f["incidents"]}
@@ -152,31 +149,31 @@ def _fields() -> dict[str, Any]:
 def _do_action(selected: str, trigger: dict, lang: str) -> str:
     """Carry out the clicked action on the selected incident; returns the message to show."""
     app = ctx()
-    by, kind = app.settings.operator, trigger["type"]
+    actor, kind = commands.operator(app, SCREEN), trigger["type"]
     if kind == "dispatch-assign":
-        cmd = commands.assign(app, selected, trigger["unit"], screen=SCREEN)
+        cmd = commands.assign(app, selected, trigger["unit"], actor=actor)
         key = "dispatch.assigned_msg" if cmd.published else "dispatch.assigned_unconfirmed"
         return t(key, lang).format(unit=trigger["unit"])
     if kind == "dispatch-release":
-        commands.release(app, selected, trigger["unit"], screen=SCREEN,
+        commands.release(app, selected, trigger["unit"], actor=actor,
                          reason="no_ack" if trigger["next"] else "released")
         if trigger["next"]:
-            commands.assign(app, selected, trigger["next"], screen=SCREEN)
+            commands.assign(app, selected, trigger["next"], actor=actor)
             return t("dispatch.assigned_msg", lang).format(unit=trigger["next"])
         return t("dispatch.done", lang).format(what=f"{t('dispatch.release', lang)} {trigger['unit']}")
     if kind == "dispatch-step":
-        app.db.run(lifecycle.advance, selected, trigger["step"], by=by, screen=SCREEN)
+        app.db.act(incident_actions.advance, actor, selected, trigger["step"])
         return t("dispatch.done", lang).format(what=t(f"state.{trigger['step']}", lang))
     f = _fields()
     name = trigger["name"]
     if name in ("feedback", "review"):
         rating = f.get("rating")
-        app.db.run(lifecycle.record_review, selected, name, by=by, result=f.get("result") or "",
-                   satisfaction=int(rating) if rating else None, note=f.get("note") or None, screen=SCREEN)
+        app.db.act(incident_actions.record_review, actor, selected, name, result=f.get("result") or "",
+                   satisfaction=int(rating) if rating else None, note=f.get("note") or None)
     elif name == "cancel":
-        app.db.run(lifecycle.cancel, selected, by=by, screen=SCREEN, reason=f.get("reason") or "")
+        app.db.act(incident_actions.cancel, actor, selected, reason=f.get("reason") or "")
     elif name == "merge":
-        app.db.run(lifecycle.merge, selected, (f.get("into") or "").strip(), by=by, screen=SCREEN)
+        app.db.act(incident_actions.merge, actor, selected, (f.get("into") or "").strip())
     return t("dispatch.done", lang).format(what=t(f"dispatch.{name}", lang))
 
 

@@ -21,6 +21,8 @@ from dashboard.context import ctx
 from dashboard.data import live as data
 from dashboard.i18n import lang_of, t
 from dashboard.live_api import client_config
+from qingzhi.core import alerts
+from qingzhi.core.actor import Actor
 
 register_page(__name__, path="/", title="实时警力 · qingzhi", name="live")
 
@@ -105,7 +107,7 @@ def acknowledge(n_clicks: int | None, button_id: dict, lang: str | None) -> tupl
         return no_update, no_update
     app = ctx()
     lang = lang_of(lang, app.settings.language)
-    got = app.db.run(data.ack_alert, int(button_id["alert"]), app.settings.operator)
+    got = app.db.act(alerts.acknowledge, Actor.person(app.settings.operator, "live"), int(button_id["alert"]))
     if got is None:
         return t("live.ack_gone", lang), True
     return t("live.acked", lang).format(who=got["acked_by"], time=fmt_time(got["acked_at"], app.settings.timezone)), True
