@@ -183,6 +183,72 @@ def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[st
     run_import(settings, path, fmt=fmt, mapping=mapping, report=report)
 
 
+@cli.group()
+def user() -> None:
+    """Web accounts: add, list, disable, enable, passwd."""
+
+
+ROLE = click.Choice(["wall", "analyst", "commander", "admin"])
+
+
+@user.command(name="add")
+@settings_options("database_url")
+@click.argument("name")
+@click.option("--role", type=ROLE, required=True, help="wall, analyst, commander or admin")
+@click.option("--station", "stations", multiple=True, help="limit the account to this station (repeat)")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+def user_add(settings: Settings, name: str, role: str, stations: tuple[str, ...], password_stdin: bool) -> None:
+    """Create an account."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.add(settings.database_url, name, role, stations, user_admin.read_password())
+
+
+@user.command(name="list")
+@settings_options("database_url")
+def user_list(settings: Settings) -> None:
+    """List the accounts."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.listing(settings.database_url)
+
+
+@user.command(name="disable")
+@settings_options("database_url")
+@click.argument("name")
+def user_disable(settings: Settings, name: str) -> None:
+    """Disable an account and end its sessions."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.disable(settings.database_url, name, True)
+
+
+@user.command(name="enable")
+@settings_options("database_url")
+@click.argument("name")
+def user_enable(settings: Settings, name: str) -> None:
+    """Enable a disabled account."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.disable(settings.database_url, name, False)
+
+
+@user.command(name="passwd")
+@settings_options("database_url")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
+    """Set a new password (ends the account's sessions)."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.passwd(settings.database_url, name, user_admin.read_password())
+
+
 @cli.command()
 @settings_options("database_url")
 @click.option("--limit", default=100, show_default=True)

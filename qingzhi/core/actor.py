@@ -24,6 +24,8 @@ class Actor:
     kind: ActorKind = "person"
     screen: str | None = None
     context: uuid.UUID = field(default_factory=uuid.uuid4)
+    role: str | None = None                      # a person's role (qingzhi.core.access.ROLES)
+    stations: frozenset[str] | None = None       # a person limited to these stations; None: all
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -37,9 +39,10 @@ class Actor:
         return {"person": self.name.strip(), "device": f"device:{self.name}", "system": "system"}[self.kind]
 
     @classmethod
-    def person(cls, name: str, screen: str | None = None) -> Actor:
-        """A commander acting from a screen (or the CLI), with a new context."""
-        return cls(name, "person", screen)
+    def person(cls, name: str, screen: str | None = None, *, role: str,
+               stations: frozenset[str] | None = None) -> Actor:
+        """A person acting from a screen (or the CLI) with their role and station scope, with a new context."""
+        return cls(name, "person", screen, role=role, stations=stations)
 
     @classmethod
     def device(cls, unit: str) -> Actor:
