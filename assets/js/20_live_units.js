@@ -17,7 +17,7 @@
 
   /**
    * @param {L.Map} map
-   * @param {Object} cfg the page's live config (dashboard/live_api.py client_config)
+   * @param {Object} cfg the page's live config (dashboard/live/api.py client_config)
    */
   function UnitLayer(map, cfg) {
     const g = rt.glyphs;
