@@ -81,11 +81,11 @@ ANALYSIS_LAYERS: tuple[LayerConfig, ...] = (
 )
 LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS
 
-LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, "qz-live-map", layer_control=True, track_viewport=False)
+LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, css="qz-live-map", layer_control=True, track_viewport=False)
 WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,
                    zoom_snap=0.25)  # no controls; the district fits as tightly as it can
-DISPATCH_MAP = MapConfig(ids.DISPATCH_MAP, DISPATCH_LAYERS, "dp-map", zoom=13)
-ANALYSIS_MAP = MapConfig(ids.AN_MAP, ANALYSIS_LAYERS, "an-map")
+DISPATCH_MAP = MapConfig(ids.DISPATCH_MAP, DISPATCH_LAYERS, css="dp-map", zoom=13)
+ANALYSIS_MAP = MapConfig(ids.AN_MAP, ANALYSIS_LAYERS, css="an-map")
 
 
 def create_layer(config: LayerConfig, data: dict[str, Any] | None = None) -> Component:

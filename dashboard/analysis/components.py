@@ -34,13 +34,13 @@ def build_filter_bar(*, lang: str, options: dict[str, Any], start: date, end: da
         ])),
         field(t("an.stations", lang), dcc.Dropdown(
             id=ids.AN_STATIONS, multi=True, placeholder=t("an.all", lang),
-            options=[{"label": s[name], "value": s["id"]} for s in options["stations"]]), "an-wide"),
+            options=[{"label": s[name], "value": s["id"]} for s in options["stations"]]), css="an-wide"),
         field(t("an.categories", lang), dcc.Dropdown(
             id=ids.AN_CATEGORIES, multi=True, placeholder=t("an.all", lang),
-            options=[{"label": category_label(c, lang), "value": c} for c in categories]), "an-wide"),
+            options=[{"label": category_label(c, lang), "value": c} for c in categories]), css="an-wide"),
         field(t("an.types", lang), dcc.Dropdown(
             id=ids.AN_TYPES, multi=True, placeholder=t("an.all", lang),
-            options=[{"label": type_label(ty, lang), "value": ty} for ty, _ in options["types"]]), "an-wide"),
+            options=[{"label": type_label(ty, lang), "value": ty} for ty, _ in options["types"]]), css="an-wide"),
         field(t("an.priorities", lang), dcc.Checklist(
             id=ids.AN_PRIORITIES, inline=True, value=[],
             options=[{"label": t(f"priority.{p}", lang), "value": p} for p in (1, 2, 3, 4)])),
@@ -59,7 +59,7 @@ def build_map_panel(*, lang: str, settings: Settings) -> html.Section:
             field(t("an.res", lang), dcc.Dropdown(
                 id=ids.AN_RES, value="auto", clearable=False, searchable=False,
                 options=[{"label": t(f"an.res.{k}", lang), "value": k} for k in ("auto", "8", "9", "10")]),
-                "an-res"),
+                css="an-res"),
             dcc.Checklist(id=ids.AN_LAYERS, inline=True, value=["hex", "gi"],
                           options=[{"label": t(f"an.layer.{k}", lang), "value": k} for k in ("hex", "kde", "gi")]),
         ], className="an-panel-head"),
