@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(5000, ge=1, le=100_000, description="ingest: rows per commit at most")
     batch_ms: int = Field(200, ge=1, le=60_000, description="ingest: longest wait before a commit, ms")
     retention_days: int = Field(90, ge=8, description="days of history kept; older day partitions are dropped")
+    rejects_keep_days: int = Field(30, ge=1, description="days rejected messages are kept")
+    rejects_keep_rows: int = Field(1_000_000, ge=1000, description="rejected messages kept at most (oldest pruned)")
     stale_after_s: int = Field(60, ge=1, description="a unit with no fix for this long is drawn stale")
     lost_after_s: int = Field(300, ge=2, description="a unit with no fix for this long is lost")
     timezone: str = Field("Asia/Shanghai", description="time zone for display and local-time analysis")
