@@ -41,12 +41,14 @@ from bench.services import IngestProcess, Mosquitto, admin_sql, db_url
 from dashboard import commands
 from dashboard.context import AppContext
 from dashboard.data import dispatch
-from dashboard.data.dispatch_config import DispatchConfig
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.incident_actions import create_incident
 from dashboard.db import Database
 from dashboard.recommend import KINDS, FleetCache, recommend
-from dashboard.road_eta import RoadTimes
-from qingzhi.simulator.geo import Projection
-from qingzhi.simulator.roads import generate_grid
+from qingzhi.core.geo import Projection
+from qingzhi.core.roads import RoadTimes
+from qingzhi.simulator.streets import generate_grid
 from qingzhi.config import load_settings
 from qingzhi.db import migrate_url
 
@@ -218,8 +220,8 @@ def bench_round_trip(url: str, broker: Mosquitto, trips: int, workdir: Path) -> 
         cands = recommend(FleetCache().get(app.db), *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=trips)
         t_assign, t_broker, t_shown = [], [], []
         for i, cand in enumerate(cands):
-            incident = app.db.run(dispatch.create_incident, lat=cand["lat"], lon=cand["lon"] + 0.003, type="bench.trip",
-                                  priority=2, by="bench", tz=settings.timezone)
+            incident = app.db.act(create_incident, Actor("bench"), lat=cand["lat"], lon=cand["lon"] + 0.003, type="bench.trip",
+                                  priority=2, tz=settings.timezone)
             t0 = time.perf_counter()
             cmd = commands.assign(app, incident, cand["id"])
             t1 = time.perf_counter()

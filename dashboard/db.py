@@ -41,6 +41,10 @@ class Database:
 
         return self._submit(call())
 
+    def act(self, action: Callable[..., Awaitable[T]], actor: Any, *args: Any, **kwargs: Any) -> T:
+        """Call a domain action, `await action(actor, conn, *args, **kwargs)`, with a pooled connection."""
+        return self.run(lambda conn, *a, **kw: action(actor, conn, *a, **kw), *args, **kwargs)
+
     def close(self) -> None:
         """Close the pool and stop the loop thread."""
         self._submit(self.pool.close())

@@ -1,4 +1,5 @@
-"""Periodic chores of the ingest process: partitions, retention, lost units, stations, stats."""
+"""Chores of the ingest process itself: today's partitions at start, the stations table for Enrich,
+and its stats. Timed domain duties (alerts, retention, aggregates) are the duty loop's (qingzhi/duties.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ingest.stats import Stats, log_line
 from ingest.writer import backlog_alarm
 from qingzhi.config import Settings
 from qingzhi.db import connect
+from qingzhi.partitions import ensure_partitions
 
 log = logging.getLogger("qingzhi.ingest")
 STATS_EVERY_S = 10.0
@@ -38,21 +40,17 @@ class Housekeeping:
         self.conn: asyncpg.Connection | None = None
         self._backlog_since: float | None = None
 
-    async def chores(self) -> None:
-        """Partitions ahead and retention, rejects pruned, unit_lost alerts, the stations table for Enrich."""
-        conn = await self._conn()
-        made, dropped = await store.ensure_partitions(conn, self.settings.retention_days)
+    async def start(self) -> None:
+        """Before the first message: the day partitions it may write to, and the stations."""
+        made, dropped = await ensure_partitions(await self._conn(), self.settings.retention_days)
         if made or dropped:
             log.info("partitions: %d created, %d dropped (retention %d days)", made, dropped,
                      self.settings.retention_days)
-        pruned = await store.prune_rejects(conn, self.settings.rejects_keep_days, self.settings.rejects_keep_rows)
-        if pruned:
-            log.info("rejects: %d pruned (kept %d days, %d rows at most)", pruned, self.settings.rejects_keep_days,
-                     self.settings.rejects_keep_rows)
-        lost = await store.raise_lost_alerts(conn, self.settings.lost_after_s)
-        if lost:
-            log.warning("%d unit(s) lost (no fix for %d s)", lost, self.settings.lost_after_s)
-        self.jurisdictions.update(await store.load_stations(conn))
+        await self.chores()
+
+    async def chores(self) -> None:
+        """The stations table for Enrich (a station added or redrawn takes effect within a minute)."""
+        self.jurisdictions.update(await store.load_stations(await self._conn()))
 
     async def save_stats(self, final: bool = False) -> dict:
         """Upsert this process's ingest_stats row; return the figures."""

@@ -43,7 +43,7 @@ async def _main(settings: Settings) -> None:
     inbox = Inbox(maxsize=2 * settings.batch_size)
     source = MqttSource(settings, inbox, instance)
     keeper = Housekeeping(settings, instance, started, stats, inbox, source, jurisdictions)
-    await keeper.chores()          # partitions and stations before the first message
+    await keeper.start()           # partitions and stations before the first message
     await keeper.save_stats()      # `qingzhi status` lists this process from the start
     pipeline = build_pipeline(settings.topic_root, settings.caller_key, jurisdictions)
     writer = Writer(settings.database_url, inbox, source, pipeline, stats, settings.batch_size, settings.batch_ms)

@@ -14,7 +14,8 @@ from qingzhi.db import connect
 COLUMNS = ("instance", "up since", "msgs/s", "avg batch", "messages", "rejects", "lag", "db", "broker", "updated")
 
 
-async def _rows(url: str) -> list[dict]:
+async def read_rows(url: str) -> list[dict]:
+    """Every ingest process's figures as dicts (what `qingzhi status --json` prints for it)."""
     conn = await connect(url)
     try:
         records = await store.read_stats(conn)
@@ -37,7 +38,7 @@ def _cells(row: dict) -> tuple[str, ...]:
 
 def show(settings: Settings, as_json: bool = False) -> None:
     """Print every ingest process's figures (a table, or JSON)."""
-    rows = asyncio.run(_rows(settings.database_url))
+    rows = asyncio.run(read_rows(settings.database_url))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

@@ -67,7 +67,7 @@ def migrate(settings: Settings) -> None:
 
 
 @cli.command()
-@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days", "lost_after_s")
+@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days")
 def ingest(settings: Settings) -> None:
     """Receive device messages over MQTT and store them in PostgreSQL."""
     from ingest.service import run
@@ -77,11 +77,24 @@ def ingest(settings: Settings) -> None:
 
 
 @cli.command()
+@settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
+                  "rejects_keep_rows")
+@click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="seconds between rounds of chores")
+def worker(settings: Settings, every_s: float) -> None:
+    """Run the duty loop: ack-timeout, overdue and lost-unit alerts, aggregates, partitions, rejects."""
+    from qingzhi.worker import run
+
+    need(settings, "database_url")
+    run(settings, every_s)
+
+
+@cli.command()
 @settings_options("database_url")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def status(settings: Settings, as_json: bool) -> None:
-    """Show each ingest process: messages/s, batch sizes, rejects, lag, connections."""
-    from ingest.status import show
+    """Show each ingest process (messages/s, batch sizes, rejects, lag, connections) and the duty loop."""
+    from qingzhi.status import show
 
     need(settings, "database_url")
     show(settings, as_json=as_json)
@@ -175,8 +188,8 @@ def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[st
 @click.option("--limit", default=100, show_default=True)
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write CSV here")
 def audit(settings: Settings, limit: int, export: Path | None) -> None:
-    """List or export the dispatch audit log."""
-    from dashboard.data.audit import show
+    """List or export the audit log."""
+    from qingzhi.audit_report import show
 
     need(settings, "database_url")
     show(settings, limit=limit, export=export)

@@ -2,8 +2,8 @@
 
 Where no database / broker is configured it starts an embedded PostgreSQL and an embedded
 MQTT broker (see embedded.py), then: migrations, reference data and a history back-fill, the
-ingest and the dashboard (each its own process, logs in <data-dir>/logs/), and the live fleet
-simulator in this process. Ctrl-C (or SIGTERM) stops everything, children first.
+ingest, the duty-loop worker and the dashboard (each its own process, logs in <data-dir>/logs/),
+and the live fleet simulator in this process. Ctrl-C (or SIGTERM) stops everything, children first.
 """
 
 from __future__ import annotations
@@ -140,6 +140,7 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
         if not stop.is_set():  # (Ctrl-C during the back-fill: stop here)
             children.start("ingest", ["ingest"],
                            child_env(settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest"))
+            children.start("worker", ["worker"], child_env(settings))
             children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
             wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():

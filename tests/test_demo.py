@@ -18,6 +18,7 @@ import pytest
 from conftest import MQTT_URL
 from demo_helpers import Running, data_dir, env_without_settings  # noqa: F401 (data_dir: a fixture)
 
+from qingzhi.duties import CHORES
 from qingzhi.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +69,10 @@ def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:
     assert _query(data_dir, "SELECT count(*) FROM statuses WHERE recv_ts > now() - interval '1 minute'") >= 24
     assert _query(data_dir, "SELECT count(*) FROM rejects") == 0
     assert _query(data_dir, "SELECT count(*) FROM incidents WHERE source = 'simulator'") > 100
+    assert _query(data_dir, "SELECT count(*) FROM duty_runs WHERE ok") == len(CHORES)  # the worker runs its rounds
     stations = _query(data_dir, "SELECT count(*) FROM stations")
     family = demo.family() + [_postmaster(data_dir)]
-    assert len(family) >= 4  # demo, ingest, dashboard, postgres (and its workers)
+    assert len(family) >= 5  # demo, ingest, worker, dashboard, postgres (and its workers)
 
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(60) == 0, "".join(demo.out + demo.err)

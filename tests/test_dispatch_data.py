@@ -12,11 +12,14 @@ import pytest
 
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import audit, dispatch, lifecycle
-from dashboard.data.dispatch_config import DispatchConfig, load_config, save_setting
+from dashboard.data import dispatch
+from qingzhi.core import alert_rules, audit, incident_actions
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig, load_config, save_setting
+from qingzhi.core.lifecycle import TransitionError
 from dashboard.db import Database
-from dispatch_fixtures import Listener, run_db, seed_incident, seed_station, seed_unit, write_ack
-from qingzhi.callers import hash_caller
+from dispatch_fixtures import Listener, app_context, run_db, seed_incident, seed_station, seed_unit, write_ack
+from qingzhi.core.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.errors import QingzhiError
 
@@ -33,11 +36,8 @@ def app(settings: Settings) -> Iterator[AppContext]:
         await seed_incident(conn, "I1", priority=1)
 
     run_db(settings.database_url, seed)
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(app: AppContext) -> None:
@@ -62,7 +62,7 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
         inc = await conn.fetchrow("SELECT state, assigned_at FROM incidents WHERE id = 'I1'")
         unit = await conn.fetchrow("SELECT status, incident, version FROM units WHERE id = 'C01'")
         other = await conn.fetchval("SELECT version FROM units WHERE id = 'C02'")
-        row = await conn.fetchrow("SELECT published_at, unit, kind FROM commands WHERE id = $1", uuid.UUID(cmd.id))
+        row = await conn.fetchrow("SELECT published_at, unit, kind, context FROM commands WHERE id = $1", uuid.UUID(cmd.id))
         log = await audit.entries(conn, incident="I1")
         return inc, unit, other, row, log
 
@@ -72,6 +72,9 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
     assert row["published_at"] is not None and row["unit"] == "C01" and row["kind"] == "dispatch"
     assert [e["action"] for e in log] == ["dispatch.assign", "incident.assigned"]
     assert log[0]["unit"] == "C01" and log[0]["screen"] == "dispatch" and log[0]["details"]["command"] == cmd.id
+    # one action, one context: the command row and every audit entry it caused share it
+    assert row["context"] is not None and {e["context"] for e in log} == {row["context"]}
+    assert {e["actor"] for e in log} == {app.settings.operator}
 
 
 def test_ack_shows_in_queue_and_missing_ack_raises_one_alert(app: AppContext) -> None:
@@ -93,8 +96,8 @@ def test_ack_shows_in_queue_and_missing_ack_raises_one_alert(app: AppContext) ->
         await conn.execute("UPDATE commands SET ts = ts - interval '5 minutes'")
 
     app.db.run(age_commands)
-    assert app.db.run(dispatch.raise_due_alerts, cfg) >= 1
-    assert app.db.run(dispatch.raise_due_alerts, cfg) == 0  # idempotent
+    assert app.db.run(alert_rules.ack_timeouts, cfg) == 1
+    assert app.db.run(alert_rules.ack_timeouts, cfg) == 0  # idempotent
 
     async def alerts(conn: asyncpg.Connection) -> list:
         return await conn.fetch("SELECT kind, subject, unit, incident FROM alerts WHERE kind = 'ack_timeout'")
@@ -154,32 +157,32 @@ def test_broker_down_undoes_the_assignment(settings: Settings) -> None:
 
 
 def test_lifecycle_runs_forward_with_stamps_and_rejects_invalid_steps(app: AppContext) -> None:
-    by = {"by": "tester", "screen": "test"}
-    with pytest.raises(lifecycle.TransitionError, match="received: it cannot go to on_scene"):
-        app.db.run(lifecycle.advance, "I1", "on_scene", **by)
-    with pytest.raises(lifecycle.TransitionError, match="not a step a commander sets directly"):
-        app.db.run(lifecycle.advance, "I1", "closed", **by)
+    actor = Actor("tester", screen="test")
+    with pytest.raises(TransitionError, match="received: it cannot go to on_scene"):
+        app.db.act(incident_actions.advance, actor, "I1", "on_scene")
+    with pytest.raises(TransitionError, match="not a step a commander sets directly"):
+        app.db.act(incident_actions.advance, actor, "I1", "closed")
     commands.assign(app, "I1", "C01")
-    app.db.run(lifecycle.advance, "I1", "on_scene", **by)
-    with pytest.raises(lifecycle.TransitionError, match="on_scene: it cannot go to en_route"):  # never backwards
-        app.db.run(lifecycle.advance, "I1", "en_route", **by)
-    with pytest.raises(lifecycle.TransitionError, match="cannot go to closed"):
-        app.db.run(lifecycle.record_review, "I1", "review", by="lead", result="ok", satisfaction=5)
-    released = app.db.run(lifecycle.advance, "I1", "handled", **by)
+    app.db.act(incident_actions.advance, actor, "I1", "on_scene")
+    with pytest.raises(TransitionError, match="on_scene: it cannot go to en_route"):  # never backwards
+        app.db.act(incident_actions.advance, actor, "I1", "en_route")
+    with pytest.raises(TransitionError, match="cannot go to closed"):
+        app.db.act(incident_actions.record_review, Actor("lead"), "I1", "review", result="ok", satisfaction=5)
+    released = app.db.act(incident_actions.advance, actor, "I1", "handled")
     assert released == ["C01"]
     with pytest.raises(QingzhiError, match="satisfaction must be 1 to 5"):
-        app.db.run(lifecycle.record_review, "I1", "feedback", by="lead", result="resolved", satisfaction=9)
-    app.db.run(lifecycle.record_review, "I1", "feedback", by="officer", result="resolved", satisfaction=4)
-    app.db.run(lifecycle.record_review, "I1", "review", by="lead", result="approved", satisfaction=5)
-    with pytest.raises(lifecycle.TransitionError, match="finished"):
-        app.db.run(lifecycle.cancel, "I1", reason="x", **by)
+        app.db.act(incident_actions.record_review, Actor("lead"), "I1", "feedback", result="resolved", satisfaction=9)
+    app.db.act(incident_actions.record_review, Actor("officer"), "I1", "feedback", result="resolved", satisfaction=4)
+    app.db.act(incident_actions.record_review, Actor("lead"), "I1", "review", result="approved", satisfaction=5)
+    with pytest.raises(TransitionError, match="finished"):
+        app.db.act(incident_actions.cancel, actor, "I1", reason="x")
 
     detail = app.db.run(dispatch.incident_detail, "I1")
     assert detail["state"] == "closed"
     stamps = [detail[c] for c in ("ts", "assigned_at", "on_scene_at", "handled_at", "feedback_at", "closed_at")]
     assert all(s is not None for s in stamps) and stamps == sorted(stamps)
     assert detail["en_route_at"] is None  # a skipped step is not invented
-    reviews = app.db.run(lifecycle.reviews, "I1")
+    reviews = app.db.run(incident_actions.reviews, "I1")
     assert [(r["step"], r["by_whom"], r["result"], r["satisfaction"]) for r in reviews] == [
         ("feedback", "officer", "resolved", 4), ("review", "lead", "approved", 5)]
     assert app.db.run(lambda c: c.fetchval("SELECT status FROM units WHERE id = 'C01'")) == "available"
@@ -190,19 +193,19 @@ def test_lifecycle_runs_forward_with_stamps_and_rejects_invalid_steps(app: AppCo
 
 def test_cancel_and_merge(app: AppContext) -> None:
     app.db.run(seed_incident, "I2")
-    by = {"by": "tester", "screen": "test"}
-    with pytest.raises(lifecycle.TransitionError, match="into itself"):
-        app.db.run(lifecycle.merge, "I2", "I2", **by)
+    actor = Actor("tester", screen="test")
+    with pytest.raises(TransitionError, match="into itself"):
+        app.db.act(incident_actions.merge, actor, "I2", "I2")
     with pytest.raises(QingzhiError, match="no incident 'NOPE'"):
-        app.db.run(lifecycle.merge, "I2", "NOPE", **by)
-    app.db.run(lifecycle.merge, "I2", "I1", **by)
+        app.db.act(incident_actions.merge, actor, "I2", "NOPE")
+    app.db.act(incident_actions.merge, actor, "I2", "I1")
     assert app.db.run(dispatch.incident_detail, "I1")["duplicates"] == ["I2"]
     with pytest.raises(QingzhiError, match="give a reason"):
-        app.db.run(lifecycle.cancel, "I1", reason=" ", **by)
-    app.db.run(lifecycle.cancel, "I1", reason="false call", **by)
+        app.db.act(incident_actions.cancel, actor, "I1", reason=" ")
+    app.db.act(incident_actions.cancel, actor, "I1", reason="false call")
     app.db.run(seed_incident, "I3")
-    with pytest.raises(lifecycle.TransitionError, match="merge into an open incident"):
-        app.db.run(lifecycle.merge, "I3", "I1", **by)
+    with pytest.raises(TransitionError, match="merge into an open incident"):
+        app.db.act(incident_actions.merge, actor, "I3", "I1")
     assert app.db.run(dispatch.queue, DispatchConfig(), now=dt.datetime.now(dt.UTC))[0]["id"] == "I3"
 
 
@@ -222,28 +225,28 @@ def test_overdue_in_queue_and_alerts(app: AppContext) -> None:
     rows = {r["id"]: r for r in app.db.run(dispatch.queue, cfg, now=dt.datetime.now(dt.UTC))}
     assert rows["P1OLD"]["overdue"] == "assign" and rows["P4OLD"]["overdue"] is None
     assert rows["P1OLD"]["waited_s"] >= 119
-    assert app.db.run(dispatch.raise_due_alerts, cfg) == 1
-    assert app.db.run(dispatch.raise_due_alerts, cfg) == 0
+    assert app.db.run(alert_rules.overdue, cfg) == 1
+    assert app.db.run(alert_rules.overdue, cfg) == 0
 
 
 def test_settings_are_validated(app: AppContext) -> None:
-    app.db.run(save_setting, "ack_timeout_s", 12, "lead")
+    app.db.act(save_setting, Actor("lead"), "ack_timeout_s", 12)
     assert app.db.run(load_config).ack_timeout_s == 12
     with pytest.raises(QingzhiError, match="bad dispatch setting ack_timeout_s"):
-        app.db.run(save_setting, "ack_timeout_s", -3, "lead")
+        app.db.act(save_setting, Actor("lead"), "ack_timeout_s", -3)
     with pytest.raises(QingzhiError, match="unknown dispatch setting"):
-        app.db.run(save_setting, "nope", 1, "lead")
+        app.db.act(save_setting, Actor("lead"), "nope", 1)
 
 
 def test_form_incident_validation_and_station(app: AppContext) -> None:
-    kw = {"by": "desk", "tz": "Asia/Shanghai", "caller_key": "k"}
+    desk, kw = Actor("desk"), {"tz": "Asia/Shanghai", "caller_key": "k"}
     with pytest.raises(QingzhiError, match="bad location"):
-        app.db.run(dispatch.create_incident, lat=0.0, lon=0.0, type="theft.ebike", priority=3, **kw)
+        app.db.act(incident_actions.create_incident, desk, lat=0.0, lon=0.0, type="theft.ebike", priority=3, **kw)
     with pytest.raises(QingzhiError, match="bad incident type"):
-        app.db.run(dispatch.create_incident, lat=30.27, lon=120.15, type="偷 车", priority=3, **kw)
+        app.db.act(incident_actions.create_incident, desk, lat=30.27, lon=120.15, type="偷 车", priority=3, **kw)
     with pytest.raises(QingzhiError, match="priority"):
-        app.db.run(dispatch.create_incident, lat=30.27, lon=120.15, type="theft", priority=7, **kw)
-    iid = app.db.run(dispatch.create_incident, lat=30.27, lon=120.15, type="Theft.Ebike", priority=2,
+        app.db.act(incident_actions.create_incident, desk, lat=30.27, lon=120.15, type="theft", priority=7, **kw)
+    iid = app.db.act(incident_actions.create_incident, desk, lat=30.27, lon=120.15, type="Theft.Ebike", priority=2,
                      caller="138-0000 1111", **kw)
     row = app.db.run(lambda c: c.fetchrow("SELECT * FROM incidents WHERE id = $1", iid))
     assert row["source"] == "form" and row["station"] == "S1" and row["type"] == "theft.ebike"

@@ -23,10 +23,11 @@ from bench.services import IngestProcess
 from dashboard import commands
 from dashboard.context import AppContext
 from dashboard.data import dispatch
-from dashboard.data.dispatch_config import DispatchConfig
-from dashboard.db import Database
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.incident_actions import create_incident
 from dashboard.recommend import FleetCache, recommend
-from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from dispatch_fixtures import CENTER, app_context, run_db, seed_station, seed_unit
 from ingest_helpers import wait_until
 from qingzhi.config import Settings, parse_mqtt_url
 
@@ -61,11 +62,8 @@ def ingest(settings: Settings, district: None, tmp_path: Path) -> Iterator[Inges
 @pytest.fixture
 def app(settings: Settings) -> Iterator[AppContext]:
     """The dashboard's context (database pool, publisher) on this test's database."""
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def device(settings: Settings, station: str, unit: str) -> tuple[mqtt.Client, list[dict]]:
@@ -131,8 +129,8 @@ def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Setti
             return recommend(fleet, *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=3, exclude=["C01"])
 
         top = wait_until(candidates, timeout=60)[0]
-        incident = app.db.run(dispatch.create_incident, lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
-                              priority=2, by="test", tz=settings.timezone)
+        incident = app.db.act(create_incident, Actor("test"), lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
+                              priority=2, tz=settings.timezone)
         commands.assign(app, incident, top["id"])
         wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"], timeout=30)
         reached = wait_until(lambda: app.db.run(dispatch.incident_detail, incident)["state"] == "on_scene", timeout=90)

@@ -10,6 +10,9 @@ import pytest
 
 from bench.fleet import move_units, seed_district
 from dashboard.data import live
+from qingzhi.core import alerts, audit
+from qingzhi.core.actor import Actor
+from qingzhi.errors import QingzhiError
 from db_helpers import with_conn as run
 
 
@@ -75,16 +78,20 @@ def test_ack_records_who_and_when_once(database_url):
 
     alert_id = run(database_url, one)
     tok = run(database_url, live.alerts_token)
-    got = run(database_url, live.ack_alert, alert_id, "李指挥")
+    ack = lambda who: lambda c: alerts.acknowledge(Actor.person(who, "live"), c, alert_id)  # noqa: E731
+    got = run(database_url, ack("李指挥"))
     assert got["new"] is True and got["acked_by"] == "李指挥"
     assert abs(got["acked_at"] - datetime.now(timezone.utc)) < timedelta(seconds=10)
-    again = run(database_url, live.ack_alert, alert_id, "someone else")
+    again = run(database_url, ack("someone else"))
     assert again == {"acked_by": "李指挥", "acked_at": got["acked_at"], "new": False}
     assert run(database_url, live.alerts_token) != tok
     assert run(database_url, live.alert_feed)["open"] == 0
-    assert run(database_url, live.ack_alert, alert_id + 999, "x") is None
-    with pytest.raises(ValueError):
-        run(database_url, live.ack_alert, alert_id, "  ")
+    assert run(database_url, lambda c: alerts.acknowledge(Actor("x"), c, alert_id + 999)) is None
+    with pytest.raises(QingzhiError, match="the name of who acts"):
+        run(database_url, ack("  "))
+    [entry] = run(database_url, audit.entries)  # the first acknowledgement only, with its actor
+    assert (entry["actor"], entry["action"], entry["screen"], entry["details"]["alert"]) == (
+        "李指挥", "alert.ack", "live", alert_id)
 
 
 def test_unit_details_and_30_minute_trail(database_url):

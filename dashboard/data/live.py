@@ -15,12 +15,14 @@ from typing import Any
 
 import asyncpg
 
+from qingzhi.core.lifecycle import TERMINAL
+
 # Each unit row sent to the browser: only what the marker needs (assets/js/20_live_units.js);
 # the details card asks for the rest when a unit is clicked.
 UNIT_FIELDS = ("id", "kind", "lat", "lon", "heading", "speed", "acc", "status", "sos", "cam", "fix_ms")
 _UNIT_ROW = """json_build_array(id, kind, lat, lon, heading, speed, acc, status, sos, cam_state,
     (extract(epoch FROM fix_ts) * 1000)::bigint)"""
-OPEN_INCIDENT = "state NOT IN ('closed', 'cancelled', 'merged')"
+OPEN_INCIDENT = f"state NOT IN ({', '.join(repr(s) for s in TERMINAL)})"  # the lifecycle's finished states
 ALERT_FEED_LIMIT = 50
 ACKED_VISIBLE = "15 minutes"  # acknowledged alerts stay in the feed (greyed) this long
 
@@ -166,25 +168,6 @@ async def alert_feed(conn: asyncpg.Connection, station: str | None = None,
         item["detail"] = json.loads(r["detail"]) if isinstance(r["detail"], str) else (r["detail"] or {})
         items.append(item)
     return {"items": items, "open": open_n}
-
-
-async def ack_alert(conn: asyncpg.Connection, alert_id: int, who: str) -> dict[str, Any] | None:
-    """Record that `who` acknowledged the alert now; the first acknowledgement stands.
-
-    Returns {"acked_by", "acked_at", "new": True if this call recorded it}, or None if
-    there is no such alert.
-    """
-    if not who or not who.strip():
-        raise ValueError("an acknowledgement needs the commander's name")
-    row = await conn.fetchrow(
-        "UPDATE alerts SET acked_by = $2, acked_at = now() WHERE id = $1 AND acked_at IS NULL"
-        " RETURNING acked_by, acked_at",
-        alert_id, who.strip(),
-    )
-    if row is not None:
-        return {"acked_by": row["acked_by"], "acked_at": row["acked_at"], "new": True}
-    row = await conn.fetchrow("SELECT acked_by, acked_at FROM alerts WHERE id = $1", alert_id)
-    return None if row is None else {"acked_by": row["acked_by"], "acked_at": row["acked_at"], "new": False}
 
 
 async def unit_details(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any] | None:

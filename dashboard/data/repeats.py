@@ -1,5 +1,5 @@
 """Repeat incidents (警源治理): one caller many times, one place many times, one type surging,
-and the follow-up tasks a commander hands to a community officer (open → assigned → done → reviewed).
+and the follow-up tasks made from them (the actions on tasks are qingzhi.core.followups).
 
 Flags are computed from the incidents on demand (thresholds in DispatchConfig); a flag's key
 is stable (`caller:<hash>`, `place:<h3 cell>`, `surge:<station>:<type>`) so a task made from it
@@ -16,12 +16,9 @@ import asyncpg
 import h3
 from scipy.stats import poisson
 
-from dashboard.data import audit
-from dashboard.data.dispatch_config import DispatchConfig
-from qingzhi.errors import QingzhiError
+from qingzhi.core.dispatch_config import DispatchConfig
 
 WEEK = dt.timedelta(days=7)
-FOLLOWUP_NEXT = {"open": "assigned", "assigned": "done", "done": "reviewed"}
 
 
 async def _caller_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime) -> list[dict[str, Any]]:
@@ -108,54 +105,6 @@ async def repeat_flags(conn: asyncpg.Connection, cfg: DispatchConfig, *, now: dt
     for f in flags:
         f["task"] = tasks.get(f["key"])
     return sorted(flags, key=lambda f: (-f["count"], f["key"]))
-
-
-async def create_followup(conn: asyncpg.Connection, flag: dict[str, Any], *, by: str, screen: str | None) -> int:
-    """Make a follow-up task from a flag (one live task per flag); returns its id."""
-    title = f"{flag['kind']} {flag['label']}: {flag['count']}"
-    async with conn.transaction():
-        try:
-            task = await conn.fetchval(
-                """INSERT INTO followups (flag_kind, flag_key, title, incidents, station, created_by)
-                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-                flag["kind"], flag["key"], title, flag["incidents"], flag.get("station"), by,
-            )
-        except asyncpg.UniqueViolationError:
-            raise QingzhiError(f"flag {flag['key']} already has a follow-up task in progress") from None
-        await audit.record(conn, actor=by, action="followup.create", screen=screen,
-                           details={"task": task, "flag": flag["key"], "incidents": flag["incidents"]})
-    return task
-
-
-async def advance_followup(
-    conn: asyncpg.Connection, task: int, target: str, *, by: str, screen: str | None,
-    officer: str | None = None, result: str | None = None, satisfaction: int | None = None,
-) -> None:
-    """Move a task one step: assigned (needs officer), done (needs result), reviewed (optional rating)."""
-    async with conn.transaction():
-        state = await conn.fetchval("SELECT state FROM followups WHERE id = $1 FOR UPDATE", task)
-        if state is None:
-            raise QingzhiError(f"no follow-up task {task}")
-        if FOLLOWUP_NEXT.get(state) != target:
-            raise QingzhiError(f"follow-up task {task} is {state}: next is {FOLLOWUP_NEXT.get(state, 'nothing')}, not {target}")
-        if target == "assigned" and not (officer or "").strip():
-            raise QingzhiError("name the community officer the task goes to")
-        if target == "done" and not (result or "").strip():
-            raise QingzhiError("say what was done")
-        if satisfaction is not None and not 1 <= satisfaction <= 5:
-            raise QingzhiError(f"satisfaction must be 1 to 5, not {satisfaction}")
-        await conn.execute(
-            """UPDATE followups SET state = $2,
-                   officer = coalesce($3, officer), assigned_at = CASE WHEN $2 = 'assigned' THEN now() ELSE assigned_at END,
-                   result = coalesce($4, result), done_at = CASE WHEN $2 = 'done' THEN now() ELSE done_at END,
-                   reviewed_at = CASE WHEN $2 = 'reviewed' THEN now() ELSE reviewed_at END,
-                   reviewed_by = CASE WHEN $2 = 'reviewed' THEN $5 ELSE reviewed_by END,
-                   satisfaction = coalesce($6, satisfaction)
-               WHERE id = $1""",
-            task, target, (officer or "").strip() or None, (result or "").strip() or None, by, satisfaction,
-        )
-        await audit.record(conn, actor=by, action=f"followup.{target}", screen=screen,
-                           details={"task": task, "officer": officer, "result": result, "satisfaction": satisfaction})
 
 
 async def followups(conn: asyncpg.Connection, *, include_reviewed: bool = False, limit: int = 200) -> list[dict[str, Any]]:

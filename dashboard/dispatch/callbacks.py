@@ -16,10 +16,10 @@ from dash import ALL, Input, Output, State, no_update
 from dashboard import commands, ids
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
-from dashboard.data import lifecycle
 from dashboard.dispatch.components import build_message, build_pin
 from dashboard.dispatch.views import SCREEN, detail_view, queue_view
 from dashboard.i18n import lang_of, t
+from qingzhi.core import incident_actions
 from qingzhi.errors import QingzhiError
 
 CALLBACKS = CallbackSet("dispatch")
@@ -111,31 +111,31 @@ def _fields() -> dict[str, Any]:
 def _do_action(selected: str, trigger: dict, lang: str) -> str:
     """Carry out the clicked action on the selected incident; returns the message to show."""
     app = ctx()
-    by, kind = app.settings.operator, trigger["type"]
+    actor, kind = commands.operator(app, SCREEN), trigger["type"]
     if kind == ids.DISPATCH_ASSIGN_TYPE:
-        cmd = commands.assign(app, selected, trigger["unit"], screen=SCREEN)
+        cmd = commands.assign(app, selected, trigger["unit"], actor=actor)
         key = "dispatch.assigned_msg" if cmd.published else "dispatch.assigned_unconfirmed"
         return t(key, lang).format(unit=trigger["unit"])
     if kind == ids.DISPATCH_RELEASE_TYPE:
-        commands.release(app, selected, trigger["unit"], screen=SCREEN,
+        commands.release(app, selected, trigger["unit"], actor=actor,
                          reason="no_ack" if trigger["next"] else "released")
         if trigger["next"]:
-            commands.assign(app, selected, trigger["next"], screen=SCREEN)
+            commands.assign(app, selected, trigger["next"], actor=actor)
             return t("dispatch.assigned_msg", lang).format(unit=trigger["next"])
         return t("dispatch.done", lang).format(what=f"{t('dispatch.release', lang)} {trigger['unit']}")
     if kind == ids.DISPATCH_STEP_TYPE:
-        app.db.run(lifecycle.advance, selected, trigger["step"], by=by, screen=SCREEN)
+        app.db.act(incident_actions.advance, actor, selected, trigger["step"])
         return t("dispatch.done", lang).format(what=t(f"state.{trigger['step']}", lang))
     f = _fields()
     name = trigger["name"]
     if name in ("feedback", "review"):
         rating = f.get("rating")
-        app.db.run(lifecycle.record_review, selected, name, by=by, result=f.get("result") or "",
-                   satisfaction=int(rating) if rating else None, note=f.get("note") or None, screen=SCREEN)
+        app.db.act(incident_actions.record_review, actor, selected, name, result=f.get("result") or "",
+                   satisfaction=int(rating) if rating else None, note=f.get("note") or None)
     elif name == "cancel":
-        app.db.run(lifecycle.cancel, selected, by=by, screen=SCREEN, reason=f.get("reason") or "")
+        app.db.act(incident_actions.cancel, actor, selected, reason=f.get("reason") or "")
     elif name == "merge":
-        app.db.run(lifecycle.merge, selected, (f.get("into") or "").strip(), by=by, screen=SCREEN)
+        app.db.act(incident_actions.merge, actor, selected, (f.get("into") or "").strip())
     return t("dispatch.done", lang).format(what=t(f"dispatch.{name}", lang))
 
 

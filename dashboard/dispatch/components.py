@@ -10,12 +10,12 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.data.dispatch import ASSIGNABLE
 from dashboard.data.response_times import INTERVALS, incident_times
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
 from dashboard.maps import DISPATCH_MAP, build_map
 from qingzhi.config import Settings
+from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.lifecycle import NEXT
 
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")

@@ -16,12 +16,14 @@ from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
 from dashboard.data import dispatch as data
 from dashboard.data import repeats
-from dashboard.data.dispatch_config import save_setting
 from dashboard.data.response_times import response_times
 from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags
 from dashboard.i18n import lang_of, t
+from qingzhi.core import followups, incident_actions
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import save_setting
 from qingzhi.errors import QingzhiError
 
 CALLBACKS = CallbackSet("dispatch-panels")
@@ -83,19 +85,19 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
     if trig is None:
         return no_update, no_update
     app, lang = ctx(), lang_of(lang, ctx().settings.language)
-    by = app.settings.operator
+    actor = Actor.person(app.settings.operator, SCREEN)
     try:
         if trig["type"] == ids.DISPATCH_FLAG_TASK_TYPE:
             flag = next((f for f in current_flags(app, config(app), fresh=True) if f["key"] == trig["key"]), None)
             if flag is None:
                 raise QingzhiError(f"flag {trig['key']} no longer holds")
-            task = app.db.run(repeats.create_followup, flag, by=by, screen=SCREEN)
+            task = app.db.act(followups.create_followup, actor, flag)
             done = f"#{task}"
         else:
             text = next((s.get("value") for s in dash.ctx.states_list[0] if s["id"]["task"] == trig["task"]), None) or ""
             step = trig["step"]
             rating = int(text) if step == "reviewed" and text.strip().isdigit() else None
-            app.db.run(repeats.advance_followup, trig["task"], step, by=by, screen=SCREEN,
+            app.db.act(followups.advance_followup, actor, trig["task"], step,
                        officer=text if step == "assigned" else None, result=text if step == "done" else None,
                        satisfaction=rating)
             done = f"#{trig['task']} {t(f'followup.{step}', lang)}"
@@ -116,7 +118,7 @@ def refresh_followups(tab: str, _refresh: int, lang: str | None) -> list:
         return no_update
     app = ctx()
     tasks = app.db.run(repeats.followups, include_reviewed=True)
-    return panels.build_followups(tasks, repeats.FOLLOWUP_NEXT, lang=lang_of(lang, app.settings.language),
+    return panels.build_followups(tasks, followups.FOLLOWUP_NEXT, lang=lang_of(lang, app.settings.language),
                                   tz=app.settings.timezone)
 
 
@@ -174,10 +176,10 @@ def submit_incident(n: int, where: dict | None, typ: str | None, priority: int, 
     if not where:
         return build_message(t("dispatch.form.no_location", lang), ok=False), no_update, no_update, no_update
     try:
-        incident = app.db.run(
-            data.create_incident, lat=where["lat"], lon=where["lon"], type=typ or "", priority=int(priority),
-            by=app.settings.operator, tz=app.settings.timezone, address=address, summary=summary, caller=caller,
-            caller_key=app.settings.caller_key, screen=SCREEN,
+        incident = app.db.act(
+            incident_actions.create_incident, Actor.person(app.settings.operator, SCREEN), lat=where["lat"],
+            lon=where["lon"], type=typ or "", priority=int(priority), tz=app.settings.timezone, address=address,
+            summary=summary, caller=caller, caller_key=app.settings.caller_key,
         )
     except QingzhiError as exc:
         return build_message(t("dispatch.error", lang).format(why=exc), ok=False), no_update, no_update, no_update
@@ -218,7 +220,7 @@ def save_settings(_clicks: list, _values: list, refresh: int, lang: str | None) 
     except ValueError as exc:
         return build_message(t("dispatch.settings.bad_json", lang).format(key=key, err=exc), ok=False), no_update
     try:
-        app.db.run(save_setting, key, value, app.settings.operator, SCREEN)
+        app.db.act(save_setting, Actor.person(app.settings.operator, SCREEN), key, value)
     except QingzhiError as exc:
         return build_message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
     return build_message(t("dispatch.done", lang).format(what=t(f"setting.{key}", lang)), ok=True), (refresh or 0) + 1

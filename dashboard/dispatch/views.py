@@ -14,22 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboard.context import AppContext
-from dashboard.data import audit
 from dashboard.data import dispatch as data
 from dashboard.data import repeats
-from dashboard.data.dispatch import ASSIGNABLE
-from dashboard.data.dispatch_config import DispatchConfig, load_config
 from dashboard.dispatch import components as dc
 from dashboard.i18n import t
 from dashboard.recommend import fleet_cache, recommend
-from dashboard.road_eta import road_times
+from qingzhi.core import audit
+from qingzhi.core.dispatch import ASSIGNABLE
+from qingzhi.core.dispatch_config import DispatchConfig, load_config
+from qingzhi.core.roads import road_times
 
 SCREEN = "dispatch"  # the audit log's name for actions taken on this page
 TOP_K = 6
 FLAGS_TTL_S = 60.0  # flags scan a month of incidents: recompute at most once a minute per process
-ALERTS_EVERY_S = 10.0
 _flags_cache: dict[int, tuple[float, list[dict]]] = {}
-_alerts_at: dict[int, float] = {}
 _lock = threading.Lock()
 
 
@@ -56,17 +54,6 @@ def current_flags(app: AppContext, cfg: DispatchConfig, *, fresh: bool = False) 
     return flags
 
 
-def _raise_due_alerts(app: AppContext, cfg: DispatchConfig) -> None:
-    """Ack-timeout and overdue alerts, at most every ALERTS_EVERY_S per process (idempotent).
-    Until the duty loop raises them whether or not a page is open (issue 8)."""
-    key = id(app.db)
-    with _lock:
-        if time.monotonic() - _alerts_at.get(key, float("-inf")) < ALERTS_EVERY_S:
-            return
-        _alerts_at[key] = time.monotonic()
-    app.db.run(data.raise_due_alerts, cfg)
-
-
 @dataclass(frozen=True)
 class QueueView:
     """The open incidents as the queue shows them."""
@@ -86,9 +73,8 @@ class QueueView:
 
 def queue_view(app: AppContext) -> QueueView:
     """The queue, sorted by priority and age, overdue ones marked (the waits advance in the browser,
-    so they are not part of the token)."""
+    so they are not part of the token; the alerts themselves are raised by the duty loop)."""
     cfg = config(app)
-    _raise_due_alerts(app, cfg)
     now = dt.datetime.now(dt.UTC)
     rows = app.db.run(data.queue, cfg, now=now)
     repeat_ids = {i for f in current_flags(app, cfg) for i in f["incidents"]}

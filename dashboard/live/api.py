@@ -29,6 +29,7 @@ from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
 from dashboard.i18n import lang_of, t, type_label
 from dashboard.live.components import build_alert_feed
 from qingzhi.config import Settings
+from qingzhi.core.vocab import CAM_STATES, PRIORITIES, UNIT_KINDS, UNIT_STATUSES, UNKNOWN_KIND
 
 blueprint = json_blueprint("live_api", "/api/live")
 POLL_MS = 1000       # units: one request at a time, at most this often
@@ -103,10 +104,9 @@ def client_config(settings: Settings, *, lang: str, wall: bool, station: str | N
             "layers": {n: ids.live_layer(n) for n in ("jurisdictions", "zones", "incidents")},
         },
         "units_layer_label": t("live.layer.units", lang),
-        "status": {s: t(f"status.{s}", lang) for s in
-                   ("available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline")},
-        "kind": {k: t(f"kind.{k}", lang) for k in ("car", "ebike", "foot", "unknown")},
-        "cam": {c: t(f"cam.{c}", lang) for c in ("recording", "streaming", "standby", "off", "fault")},
-        "priority": {str(p): t(f"priority.{p}", lang) for p in (1, 2, 3, 4)},
+        "status": {s: t(f"status.{s}", lang) for s in UNIT_STATUSES},
+        "kind": {k: t(f"kind.{k}", lang) for k in (*UNIT_KINDS, UNKNOWN_KIND)},
+        "cam": {c: t(f"cam.{c}", lang) for c in CAM_STATES},
+        "priority": {str(p): t(f"priority.{p}", lang) for p in PRIORITIES},
         "text": {k: t(k, lang) for k in JS_TEXT_KEYS},
     }

@@ -14,6 +14,8 @@ from dashboard.data import live as data
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
 from dashboard.live.components import build_unit_details, trail_geojson
+from qingzhi.core import alerts
+from qingzhi.core.actor import Actor
 
 CALLBACKS = CallbackSet("live")
 
@@ -58,7 +60,7 @@ def acknowledge(n_clicks: int | None, button_id: dict, lang: str | None) -> tupl
         return no_update, no_update
     app = ctx()
     lang = lang_of(lang, app.settings.language)
-    got = app.db.run(data.ack_alert, int(button_id["alert"]), app.settings.operator)
+    got = app.db.act(alerts.acknowledge, Actor.person(app.settings.operator, "live"), int(button_id["alert"]))
     if got is None:
         return t("live.ack_gone", lang), True
     return t("live.acked", lang).format(who=got["acked_by"], time=fmt_time(got["acked_at"], app.settings.timezone)), True

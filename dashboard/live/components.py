@@ -15,10 +15,8 @@ from dashboard import ids
 from dashboard.formats import fmt_time
 from dashboard.i18n import t
 from dashboard.maps import EMPTY_COLLECTION
+from qingzhi.core.vocab import CAM_STATES, ON_DUTY, UNIT_KINDS
 
-STATUSES = ("available", "patrolling", "en_route", "on_scene", "busy")
-KINDS = ("car", "ebike", "foot")
-CAM_STATES = ("recording", "streaming", "standby", "off", "fault")
 
 
 def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
@@ -31,7 +29,7 @@ def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
         )
 
     tiles = [tile("on_duty", t("live.on_duty", lang), "qz-count-main")]
-    tiles += [tile(s, t(f"status.{s}", lang), f"qz-t-{s}") for s in STATUSES]
+    tiles += [tile(s, t(f"status.{s}", lang), f"qz-t-{s}") for s in ON_DUTY]
     tiles += [
         tile("cam_recording", t("live.cam_recording", lang), "qz-t-cam"),
         tile("cam_streaming", t("live.cam_streaming", lang), "qz-t-cam"),
@@ -159,8 +157,8 @@ def _swatch(css: str, label: str) -> html.Div:
 
 def build_legend(*, lang: str) -> html.Div:
     """Colours, shapes, camera badges and freshness, as drawn by assets/js/20_live_units.js."""
-    rows = [_swatch(f"st-{s}", t(f"status.{s}", lang)) for s in STATUSES]
-    rows += [_swatch(f"kind-{k}", t(f"kind.{k}", lang)) for k in KINDS]
+    rows = [_swatch(f"st-{s}", t(f"status.{s}", lang)) for s in ON_DUTY]
+    rows += [_swatch(f"kind-{k}", t(f"kind.{k}", lang)) for k in UNIT_KINDS]
     rows += [_swatch(f"cam-{c}", f"{t('live.camera', lang)} {t(f'cam.{c}', lang)}") for c in CAM_STATES]
     rows += [
         _swatch("fresh-stale", t("live.legend.stale", lang)),

@@ -1,14 +1,19 @@
-"""The street network units drive on: a graph of road nodes in local metres.
+"""The road network: a graph of road nodes in local metres, for road-distance ETAs in dispatch
+and for the simulator's units to drive on.
 
-Either generated (a jittered street grid with a few missing blocks, like a Chinese city's
-ring-and-grid core) or loaded from a GeoJSON file of LineStrings. Routing is Dijkstra from
-scipy.sparse.csgraph, optionally restricted to the nodes of one patrol zone.
+Loaded from a GeoJSON file of LineStrings (dispatch setting `roads`, `qingzhi simulate --roads`)
+or built by the simulator (its street grid). Routing is Dijkstra from scipy.sparse.csgraph,
+optionally restricted to the nodes of one patrol zone. RoadTimes answers "how far by road
+from this incident to each of these units", cached per file (road_times).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +23,11 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 
+from qingzhi.core.geo import Projection
 from qingzhi.errors import QingzhiError
-from qingzhi.simulator.geo import Projection
 
-ROAD_STEMS = (
-    "文一", "文二", "文三", "天目山", "莫干山", "古墩", "学院", "教工", "保俶", "曙光", "紫金港", "丰潭",
-    "益乐", "花园", "登云", "湖墅", "体育场", "庆春", "凤起", "解放", "望江", "秋涛", "江南", "滨盛",
-    "丰庆", "万塘", "西溪", "余杭塘", "五常", "留下", "转塘", "之江", "梅灵", "玉古", "黄姑山", "竞舟",
-    "求是", "浙大", "三墩", "申花", "石祥", "东新", "新塘", "景芳", "钱江", "之浦", "复兴", "秋石",
-)
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
 
 
 @dataclass
@@ -37,7 +38,7 @@ class RoadNetwork:
     edges: np.ndarray                   # (m, 2) int
     names: list[str]                    # street name of each edge
     graph: csr_matrix = field(init=False)
-    _tree: cKDTree = field(init=False)
+    _tree: cKDTree = field(init=False)  # nearest-node lookups: use nearest() / snap()
     _node_name: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +57,15 @@ class RoadNetwork:
     def nearest(self, x: float, y: float) -> int:
         """The road node closest to (x, y)."""
         return int(self._tree.query((x, y))[1])
+
+    def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For many points: the distance (m) to their nearest road node, and that node."""
+        dist, nodes = self._tree.query(np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]))
+        return dist, nodes
+
+    def distances_from(self, node: int) -> np.ndarray:
+        """Metres by road from `node` to every node (inf where not connected)."""
+        return dijkstra(self.graph, directed=False, indices=node)
 
     def street(self, node: int) -> str:
         """A street name at this node (for addresses)."""
@@ -90,7 +100,7 @@ class RoadNetwork:
         return ids[labels == np.bincount(labels).argmax()]
 
 
-def _largest_component(xy: np.ndarray, edges: np.ndarray, names: list[str]) -> RoadNetwork:
+def largest_component(xy: np.ndarray, edges: np.ndarray, names: list[str]) -> RoadNetwork:
     """Keep the largest connected piece and renumber its nodes."""
     net = RoadNetwork(xy, edges, names)
     _, labels = connected_components(net.graph, directed=False)
@@ -98,34 +108,6 @@ def _largest_component(xy: np.ndarray, edges: np.ndarray, names: list[str]) -> R
     new_id = np.cumsum(keep) - 1
     ok = keep[edges[:, 0]] & keep[edges[:, 1]]
     return RoadNetwork(xy[keep], new_id[edges[ok]], [n for n, k in zip(names, ok) if k])
-
-
-def generate_grid(rng: np.random.Generator, district: Polygon, spacing: float = 300.0) -> RoadNetwork:
-    """A jittered street grid covering the district; ~6 % of blocks merged (missing links)."""
-    minx, miny, maxx, maxy = district.bounds
-    cols = np.arange(minx, maxx + spacing, spacing)
-    rows = np.arange(miny, maxy + spacing, spacing)
-    inside = district  # nodes strictly inside, so every road point has a jurisdiction
-    shapely.prepare(inside)
-    stems = rng.permutation(len(ROAD_STEMS))
-    row_name = [ROAD_STEMS[stems[i % len(stems)]] + "路" for i in range(len(rows))]
-    col_name = [ROAD_STEMS[stems[-1 - j % len(stems)]] + ("街" if j % 3 else "大道") for j in range(len(cols))]
-    index: dict[tuple[int, int], int] = {}
-    xy = []
-    for i, y in enumerate(rows):
-        for j, x in enumerate(cols):
-            px, py = x + rng.normal(0, spacing * 0.08), y + rng.normal(0, spacing * 0.08)
-            if shapely.contains_xy(inside, px, py):
-                index[(i, j)] = len(xy)
-                xy.append((px, py))
-    edges, names = [], []
-    for (i, j), a in index.items():
-        for (di, dj), name in (((0, 1), row_name[i]), ((1, 0), col_name[j])):
-            b = index.get((i + di, j + dj))
-            if b is not None and rng.random() > 0.06:
-                edges.append((a, b))
-                names.append(name)
-    return _largest_component(np.array(xy), np.array(edges, dtype=int), names)
 
 
 def load_geojson(path: str | Path, proj: Projection) -> RoadNetwork:
@@ -167,4 +149,41 @@ def load_geojson(path: str | Path, proj: Projection) -> RoadNetwork:
         raise QingzhiError(f"road network {path}: fewer than 3 road segments")
     lon, lat = np.array(lonlat).T
     x, y = proj.to_xy(lat, lon)
-    return _largest_component(np.column_stack([x, y]), np.array(edges, dtype=int), names)
+    return largest_component(np.column_stack([x, y]), np.array(edges, dtype=int), names)
+
+
+class RoadTimes:
+    """Road distances from an incident to many units over one network."""
+
+    def __init__(self, net: RoadNetwork, proj: Projection) -> None:
+        self.net, self.proj = net, proj
+        self._from_node = lru_cache(maxsize=64)(net.distances_from)
+
+    def distances_m(self, lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """Metres by road from (lat, lon) to each (lats[i], lons[i]); inf where no road connects them.
+        One Dijkstra per incident node (cached); a unit's distance is its nearest node's plus the
+        short straight walks on and off the network."""
+        x, y = self.proj.to_xy(lat, lon)
+        (off,), (node,) = self.net.snap(x, y)
+        field_m = self._from_node(int(node))
+        on, nodes = self.net.snap(*self.proj.to_xy(np.asarray(lats), np.asarray(lons)))
+        return field_m[nodes] + on + off
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float, lat0: float, lon0: float) -> RoadTimes:
+    proj = Projection(lat0, lon0)
+    return RoadTimes(load_geojson(path, proj), proj)
+
+
+def road_times(path: str | None, center: tuple[float, float]) -> RoadTimes | None:
+    """The configured network (cached per file and modification time), or None (straight-line
+    ETAs) when none is set or it cannot be read."""
+    if not path:
+        return None
+    try:
+        with _lock:
+            return _load(path, Path(path).stat().st_mtime, *center)
+    except (OSError, QingzhiError) as exc:
+        log.warning("road network %s not used, straight-line ETAs instead: %s", path, exc)
+        return None

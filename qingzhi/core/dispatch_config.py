@@ -12,7 +12,9 @@ import json
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dashboard.data import audit
+from qingzhi.core import audit
+from qingzhi.core.actor import Actor
+from qingzhi.core.vocab import UNKNOWN_KIND
 from qingzhi.errors import QingzhiError
 
 
@@ -64,7 +66,7 @@ class DispatchConfig(BaseModel):
         }
     )
     ack_timeout_s: int = Field(30, ge=1)
-    speed_kmh: dict[str, float] = Field(default_factory=lambda: {"car": 40, "ebike": 20, "foot": 5, "unknown": 15})
+    speed_kmh: dict[str, float] = Field(default_factory=lambda: {"car": 40, "ebike": 20, "foot": 5, UNKNOWN_KIND: 15})
     repeat_caller: RepeatCaller = RepeatCaller()
     repeat_place: RepeatPlace = RepeatPlace()
     surge: Surge = Surge()
@@ -72,7 +74,7 @@ class DispatchConfig(BaseModel):
 
     def speed_ms(self, kind: str) -> float:
         """Typical speed of a unit kind in m/s (unknown kinds use the 'unknown' speed)."""
-        return self.speed_kmh.get(kind, self.speed_kmh.get("unknown", 15.0)) / 3.6
+        return self.speed_kmh.get(kind, self.speed_kmh.get(UNKNOWN_KIND, 15.0)) / 3.6
 
 
 async def load_config(conn: asyncpg.Connection) -> DispatchConfig:
@@ -86,7 +88,7 @@ async def load_config(conn: asyncpg.Connection) -> DispatchConfig:
         raise QingzhiError(f"bad dispatch setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-async def save_setting(conn: asyncpg.Connection, key: str, value: object, by: str, screen: str | None = None) -> None:
+async def save_setting(actor: Actor, conn: asyncpg.Connection, key: str, value: object) -> None:
     """Change one setting (validated against the whole config first), audited."""
     if key not in DispatchConfig.model_fields:
         raise QingzhiError(f"unknown dispatch setting {key!r}")
@@ -100,6 +102,6 @@ async def save_setting(conn: asyncpg.Connection, key: str, value: object, by: st
         await conn.execute(
             """INSERT INTO dispatch_settings (key, value, updated_at, updated_by) VALUES ($1, $2::jsonb, now(), $3)
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by""",
-            key, json.dumps(value), by,
+            key, json.dumps(value), actor.label,
         )
-        await audit.record(conn, actor=by, action="settings.change", screen=screen, details={"key": key, "value": value})
+        await audit.record(conn, actor, "settings.change", details={"key": key, "value": value})

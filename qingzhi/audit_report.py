@@ -1,7 +1,4 @@
-"""The append-only dispatch audit log: write an entry, list entries, and the `qingzhi audit` command.
-
-The database itself refuses UPDATE, DELETE and TRUNCATE on audit_log (migration 0400).
-"""
+"""`qingzhi audit`: the audit log as a table on the terminal, or exported as CSV."""
 
 from __future__ import annotations
 
@@ -13,41 +10,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from qingzhi.config import Settings
+from qingzhi.core.audit import COLUMNS, entries
 from qingzhi.db import connect
-
-COLUMNS = ("id", "ts", "actor", "action", "incident", "unit", "screen", "details")
-
-
-async def record(
-    conn: asyncpg.Connection,
-    *,
-    actor: str,
-    action: str,
-    incident: str | None = None,
-    unit: str | None = None,
-    screen: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> int:
-    """Append one entry; returns its id. Call it inside the transaction of the action it records."""
-    return await conn.fetchval(
-        """INSERT INTO audit_log (actor, action, incident, unit, screen, details)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING id""",
-        actor, action, incident, unit, screen, json.dumps(details, ensure_ascii=False) if details else None,
-    )
-
-
-async def entries(conn: asyncpg.Connection, *, limit: int = 100, incident: str | None = None) -> list[dict[str, Any]]:
-    """The newest entries first (of one incident, if given)."""
-    rows = await conn.fetch(
-        f"""SELECT {', '.join(COLUMNS)} FROM audit_log
-            WHERE $2::text IS NULL OR incident = $2
-            ORDER BY id DESC LIMIT $1""",
-        limit, incident,
-    )
-    return [{**dict(r), "details": json.loads(r["details"]) if r["details"] else None} for r in rows]
 
 
 def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
@@ -72,7 +37,7 @@ async def _fetch(url: str, limit: int) -> list[dict[str, Any]]:
 
 
 def show(settings: Settings, *, limit: int, export: Path | None) -> None:
-    """`qingzhi audit`: print the newest entries, or write them (oldest first) as CSV to `export`."""
+    """Print the newest entries, or write them (oldest first) as CSV to `export`."""
     tz = ZoneInfo(settings.timezone)
     rows = [_row(e, tz) for e in asyncio.run(_fetch(settings.database_url, limit))]
     if export is not None:

@@ -1,6 +1,6 @@
-"""Local metric coordinates around the district centre, and conversions to WGS-84.
+"""Local metric coordinates around a city centre, and conversions to WGS-84.
 
-A county-sized district (tens of km) is small enough for an equirectangular projection:
+A county-sized district or city (tens of km) is small enough for an equirectangular projection:
 the error is well under a metre, far below GPS accuracy.
 """
 
@@ -47,8 +47,3 @@ class Projection:
             lat, lon = self.to_latlon(xs, ys)
             coords.append([[round(float(a), 6), round(float(b), 6)] for a, b in zip(lon, lat)])
         return {"type": "Polygon", "coordinates": coords}
-
-
-def heading_deg(dx: float, dy: float) -> float:
-    """Compass heading (0 = north, clockwise) of a move by (dx east, dy north)."""
-    return math.degrees(math.atan2(dx, dy)) % 360.0

@@ -1,0 +1,44 @@
+"""The append-only audit log: every domain action writes its entry here, with its actor and context.
+
+The database itself refuses UPDATE, DELETE and TRUNCATE on audit_log (migration 0400).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from qingzhi.core.actor import Actor
+
+COLUMNS = ("id", "ts", "actor", "action", "incident", "unit", "screen", "context", "details")
+
+
+async def record(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    action: str,
+    *,
+    incident: str | None = None,
+    unit: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Append one entry; returns its id. Call it inside the transaction of the action it records."""
+    return await conn.fetchval(
+        """INSERT INTO audit_log (actor, action, incident, unit, screen, context, details)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING id""",
+        actor.label, action, incident, unit, actor.screen, actor.context,
+        json.dumps(details, ensure_ascii=False, default=str) if details else None,
+    )
+
+
+async def entries(conn: asyncpg.Connection, *, limit: int = 100, incident: str | None = None) -> list[dict[str, Any]]:
+    """The newest entries first (of one incident, if given)."""
+    rows = await conn.fetch(
+        f"""SELECT {', '.join(COLUMNS)} FROM audit_log
+            WHERE $2::text IS NULL OR incident = $2
+            ORDER BY id DESC LIMIT $1""",
+        limit, incident,
+    )
+    return [{**dict(r), "details": json.loads(r["details"]) if r["details"] else None} for r in rows]
