@@ -2,7 +2,7 @@
 
 Builds a dedicated database with 1,000,000 synthetic incidents over two years around Hangzhou
 (COPY, then the pre-aggregate refresh), then times each of the page's updates — hotspot map,
-7×24 heat map, type ranking — exactly as the page runs them (dashboard.analysis_updates, through
+7×24 heat map, type ranking — exactly as the page runs them (dashboard.analysis.updates, through
 the dashboard's Database), for several periods, and the naive way in the same run: the same
 answer computed from raw incident rows (H3 cells and aoristic spreading in Python, since
 PostgreSQL here has no h3). Target: p95 < 300 ms for every update.
@@ -25,7 +25,7 @@ import asyncpg
 import numpy as np
 
 from bench import synth
-from dashboard import analysis_updates as up
+from dashboard.analysis import updates as up
 from dashboard.data import analysis as q
 from dashboard.db import Database
 from qingzhi import aggregate

@@ -1,22 +1,26 @@
 """The frame around every page: header with navigation and the language switch.
 
-The language travels in the URL (`?lang=en`), so a wall screen's address fixes its language
-and a page's layout is built in the right language on the server.
+The navigation is `dash.page_registry`: each page in layouts/ registers its path, its order
+and the i18n key of its link (`nav=`), and says whether it is shown without the header
+(`headerless=True`, the wall screen). The language travels in the URL (`?lang=en`), so a
+wall screen's address fixes its language and a page's layout is built in the right language
+on the server.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard import ids
+from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 
-NAV = (("/", "nav.live"), ("/dispatch", "nav.dispatch"), ("/analysis", "nav.analysis"), ("/wall", "nav.wall"))
-HEADERLESS = ("/wall",)  # the wall screen is all map
+CALLBACKS = CallbackSet("shell")
 
 
 def build_shell(default_lang: str) -> html.Div:
@@ -30,6 +34,12 @@ def build_shell(default_lang: str) -> html.Div:
         ],
         className="qz-app",
     )
+
+
+def nav_pages() -> list[dict[str, Any]]:
+    """The registered pages that have a navigation link, in their `order`."""
+    pages = [p for p in dash.page_registry.values() if p.get("nav")]
+    return sorted(pages, key=lambda p: p.get("order") or 0)
 
 
 def query_lang(search: str | None, default: str) -> str:
@@ -49,8 +59,9 @@ def build_header(path: str, search: str | None, lang: str) -> list:
     """Title, page links and the switch to the other language."""
     other = "en" if lang == "zh" else "zh"
     links = [
-        dcc.Link(t(key, lang), href=f"{href}?lang={lang}", className="qz-nav-link" + (" active" if href == path else ""))
-        for href, key in NAV
+        dcc.Link(t(page["nav"], lang), href=f"{page['path']}?lang={lang}",
+                 className="qz-nav-link" + (" active" if page["path"] == path else ""))
+        for page in nav_pages()
     ]
     return [
         html.Div(t("app.title", lang), className="qz-title"),
@@ -59,24 +70,21 @@ def build_header(path: str, search: str | None, lang: str) -> list:
     ]
 
 
+def headerless(path: str) -> bool:
+    """Whether the page at `path` is shown without the header (it registered `headerless=True`)."""
+    return any(p["path"] == path and p.get("headerless") for p in dash.page_registry.values())
+
+
+@CALLBACKS.callback(
+    Output(ids.HEADER, "children"),
+    Output(ids.HEADER, "hidden"),
+    Output(ids.LANG, "data"),
+    Input(ids.URL, "pathname"),
+    Input(ids.URL, "search"),
+    State(ids.LANG, "data"),
+)
 def update_header(path: str | None, search: str | None, current: str | None) -> tuple[list, bool, str]:
     """Rebuild the header for the current page and language."""
     path = path or "/"
     lang = query_lang(search, current or ctx().settings.language)
-    return build_header(path, search, lang), path in HEADERLESS, lang
-
-
-def register_callbacks(app: dash.Dash) -> None:
-    """Attach the shell's callbacks to this app.
-
-    Not a module-level @callback: Dash hands the global callback list to the first app that
-    starts and then empties it, so a second app in the same process (tests) would lack them.
-    """
-    app.callback(
-        Output(ids.HEADER, "children"),
-        Output(ids.HEADER, "hidden"),
-        Output(ids.LANG, "data"),
-        Input(ids.URL, "pathname"),
-        Input(ids.URL, "search"),
-        State(ids.LANG, "data"),
-    )(update_header)
+    return build_header(path, search, lang), headerless(path), lang

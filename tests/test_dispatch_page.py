@@ -1,10 +1,12 @@
 """/dispatch in real headless Chromium against `qingzhi dashboard` in its own process: pick an
 incident, assign the top recommended unit, see the command on the broker and its acknowledgement
-on the page, move the lifecycle on; the side panels; the ack timeout offering the next unit."""
+on the page, move the lifecycle on; the side panels; the ack timeout offering the next unit; live
+updates without a dcc.Interval."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.services import dashboard_process
 from conftest import MQTT_URL, _admin, db_url
-from dispatch_fixtures import Listener, run_db, seed_city, seed_history, write_ack
+from dispatch_fixtures import Listener, run_db, seed_city, seed_history, seed_incident, write_ack
 from qingzhi.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,3 +186,40 @@ def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboa
     wait.until(lambda d: any(next_unit in text for text in active(d)))  # (it may time out too: 2 s)
     assert first_unit not in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-recommend").text  # not offered again
     shot(dash_br, "10_replaced")
+
+
+HISTORY = "return (window.store || window.dash_stores[0]).getState().history.past.length"
+
+
+def test_live_updates_come_without_an_interval_and_leave_no_undo_history(dash_br, dashboard_url: str,
+                                                                         page_settings: Settings) -> None:
+    wait = open_page(dash_br, dashboard_url, "zh")
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="110-0006"]'))).click()
+    layout = dash_br.driver.execute_script("return JSON.stringify((window.store || window.dash_stores[0]).getState().layout)")
+    assert '"type":"Interval"' not in layout and '"id":"dispatch-config"' in layout
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "110-0006"))
+    wait.until(lambda d: d.execute_script("return window.qzRuntime.dispatch.shown.incident") == "110-0006")
+    before = dash_br.driver.execute_script(HISTORY)
+    assert before >= 1  # the click itself is recorded: the measure works
+    applied = dash_br.driver.execute_script("return window.qzRuntime.dispatch.applied")
+
+    # a new call and a changed address arrive in the database: the page shows both by itself
+    run_db(page_settings.database_url, seed_incident, "110-0077", priority=4, station="XH", type="noise")
+    run_db(page_settings.database_url, lambda c: c.execute("UPDATE incidents SET address = '登云路 47 号' WHERE id = '110-0006'"))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '[id*="110-0077"]')))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "登云路 47 号"))
+    assert "登云路 47 号" in dash_br.driver.find_element(By.CSS_SELECTOR, '[id*="110-0006"]').text
+    assert dash_br.driver.execute_script("return window.qzRuntime.dispatch.applied") > applied
+    time.sleep(5)  # a few quiet polls
+    assert dash_br.driver.execute_script(HISTORY) == before  # pushed, not recorded: a desk can stay open for days
+
+    # the server away: the banner says since when; back: it goes by itself
+    dash_br.driver.execute_script("""window.__qzFetch = window.fetch; window.fetch = function (url, opts) {
+        return String(url).indexOf('/api/dispatch') >= 0 ? Promise.reject(new TypeError('network down'))
+                                                         : window.__qzFetch(url, opts); };""")
+    banner = (By.ID, "dispatch-banner")
+    wait.until(EC.visibility_of_element_located(banner))
+    assert dash_br.driver.find_element(*banner).text.startswith("连接中断，自 ")
+    shot(dash_br, "11_connection_lost")
+    dash_br.driver.execute_script("window.fetch = window.__qzFetch;")
+    wait.until(EC.invisibility_of_element_located(banner))

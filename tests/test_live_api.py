@@ -1,4 +1,4 @@
-"""The live map's JSON endpoints (dashboard/live_api.py) on a bare Flask app, against a real DB."""
+"""The live map's JSON endpoints (dashboard/live/api.py) on a bare Flask app, against a real DB."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from bench.fleet import move_units, seed_district
 from dashboard.context import AppContext
 from dashboard.db import Database
-from dashboard.live_api import blueprint
+from dashboard.live.api import blueprint
 from db_helpers import with_conn as sql
 
 

@@ -347,7 +347,7 @@ def test_wall_of_one_station(dash_duo, live_app, db):
 
 
 def test_show_unit_callback(live_app, db):
-    from layouts.live import show_unit
+    from dashboard.live.callbacks import show_unit
 
     ids = sql(db, lambda c: seed_district(c, units=3, stations=1))
     rng = random.Random(5)
@@ -355,15 +355,15 @@ def test_show_unit_callback(live_app, db):
         sql(db, lambda c: move_units(c, [ids[0]], rng=rng))
     with live_app.server.app_context():
         details, trail = show_unit(ids[0], "en")
-        assert len(trail) == 3
+        assert len(trail["features"][0]["geometry"]["coordinates"]) == 3
         text = json.dumps([d.to_plotly_json() for d in details], default=lambda o: o.to_plotly_json())
         assert ids[0] in text and "Xihu Station" in text and "30-minute trail: 3 fixes" in text
         details, trail = show_unit("GHOST-1", "zh")
-    assert trail == [] and "未知警力 GHOST-1" in json.dumps(details[0].to_plotly_json(), ensure_ascii=False)
+    assert trail["features"] == [] and "未知警力 GHOST-1" in json.dumps(details[0].to_plotly_json(), ensure_ascii=False)
 
 
 def test_acknowledge_callback_records_operator(live_app, db):
-    from layouts.live import acknowledge
+    from dashboard.live.callbacks import acknowledge
 
     alert_id = sql(db, lambda c: c.fetchval(
         "INSERT INTO alerts (ts, kind, subject, unit) VALUES (now(), 'cam_recording', 'U9', 'U9') RETURNING id"))

@@ -1,4 +1,5 @@
-"""UI factories shared by the pages: keyword-only `build_*` functions returning component trees.
+"""UI factories of the live map and wall pages: keyword-only `build_*` functions returning
+component trees (the map itself is dashboard.maps.build_map).
 
 Pages compose these and never build markup themselves; the JS in assets/ finds the live
 parts by id (dashboard/ids.py) or by `data-*` attributes set here.
@@ -6,54 +7,16 @@ parts by id (dashboard/ids.py) or by `data-*` attributes set here.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.formats import fmt_time
 from dashboard.i18n import t
-from dashboard.layers import create_layer_overlays
+from dashboard.maps import EMPTY_COLLECTION
 from qingzhi.core.vocab import CAM_STATES, ON_DUTY, UNIT_KINDS
 
-
-
-def fmt_time(ts: datetime | None, tz: str, *, with_date: bool = False) -> str:
-    """A timestamp in the configured time zone: HH:MM:SS, or MM-DD HH:MM:SS."""
-    if ts is None:
-        return "—"
-    local = ts.astimezone(ZoneInfo(tz))
-    return local.strftime("%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
-
-
-def build_live_map(*, settings: Any, lang: str, zoom: int = 12, controls: bool = True) -> dl.Map:
-    """The map: configurable tiles over a plain background, toggleable layers, the trail line."""
-    children: list = [
-        dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution, maxZoom=19),
-        dl.Polyline(id=ids.LIVE_TRAIL, positions=[], color="#00e5ff", weight=4, opacity=0.9, dashArray="6 4"),
-    ]
-    overlays = create_layer_overlays(lang)
-    if controls:
-        # `overlays` must be given: dash-leaflet 1.1.3's overlayremove handler filters it and
-        # throws when it is undefined, which also stops Leaflet's other listeners.
-        children.append(dl.LayersControl(overlays, id="live-layers-control", position="topleft", collapsed=False,
-                                         overlays=[o.name for o in overlays if o.checked]))
-    else:  # the wall has no controls: every layer is simply on
-        children.extend(o.children for o in overlays)
-    children.append(dl.ScaleControl(position="bottomleft", imperial=False))
-    return dl.Map(
-        id=ids.LIVE_MAP,
-        center=list(settings.center_latlon),
-        zoom=zoom,
-        preferCanvas=True,
-        trackViewport=False,  # the viewport is read by JS; no need to send it to Dash on every pan
-        zoomControl=controls,
-        zoomSnap=1 if controls else 0.25,  # the wall fits the district as tightly as it can
-        children=children,
-        className="qz-live-map",
-    )
 
 
 def build_count_tiles(*, lang: str, compact: bool = False) -> html.Div:
@@ -245,3 +208,11 @@ def build_live_stores(*, config: dict[str, Any], selectable: bool = True) -> lis
     if selectable:
         stores.append(dcc.Store(id=ids.LIVE_SELECTED, data=None))
     return stores
+
+
+def trail_geojson(points: list[list[float]]) -> dict[str, Any]:
+    """The selected unit's trail ([lat, lon] points, oldest first) as a GeoJSON line for its layer."""
+    if len(points) < 2:  # one point is no line
+        return EMPTY_COLLECTION
+    line = {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in points]}
+    return {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": line, "properties": {}}]}

@@ -3,7 +3,8 @@
 Why plain endpoints instead of a dcc.Interval callback: the wall screen runs for days, and
 dash-renderer records every Interval tick in its undo history (an array that only grows and
 is copied on every tick). A fetch loop in assets/js/30_live_stream.js has no such cost, can
-time out, back off and report "connection lost", and measures its own latency.
+time out, back off and report "connection lost", and measures its own latency. The dispatch
+page does the same (dashboard/dispatch/api.py).
 
   GET /api/live/units?since=V&station=S  -> units changed after version V (PostgreSQL-built JSON)
   GET /api/live/panel?station=S&lang=L&ack=1&atok=A&otok=O
@@ -17,21 +18,20 @@ import json
 import time
 from typing import Any
 
-import asyncpg
 from dash import get_relative_path
-from flask import Blueprint, Response, request
+from flask import Response, request
 from plotly.io.json import to_json_plotly
 
 from dashboard import ids
-from dashboard.components import build_alert_feed
 from dashboard.context import ctx
 from dashboard.data import live as data
+from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
 from dashboard.i18n import lang_of, t, type_label
+from dashboard.live.components import build_alert_feed
 from qingzhi.config import Settings
 from qingzhi.core.vocab import CAM_STATES, PRIORITIES, UNIT_KINDS, UNIT_STATUSES, UNKNOWN_KIND
-from qingzhi.errors import QingzhiError
 
-blueprint = Blueprint("live_api", __name__, url_prefix="/api/live")
+blueprint = json_blueprint("live_api", "/api/live")
 POLL_MS = 1000       # units: one request at a time, at most this often
 PANEL_MS = 3000      # alerts and overlays
 RESYNC_S = 60        # a full snapshot this often: bounds any missed update and drops deleted units
@@ -40,63 +40,21 @@ JS_TEXT_KEYS = ("live.unit.min", "live.unit.hour", "live.unit.sec", "common.conn
                 "live.not_found", "live.hidden", "live.no_position")
 
 
-class BadRequest(ValueError):
-    """A query parameter the client got wrong (HTTP 400)."""
-
-
-def _json(payload: Any, status: int = 200) -> Response:
-    return Response(payload if isinstance(payload, str) else json.dumps(payload), status=status,
-                    mimetype="application/json", headers={"Cache-Control": "no-store"})
-
-
-def _station() -> str | None:
-    station = request.args.get("station") or None
-    if station is not None and len(station) > 64:
-        raise BadRequest("station: at most 64 characters")
-    return station
-
-
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: not an integer: {raw[:40]!r}") from None
-    if value < 0:
-        raise BadRequest(f"{name}: must be >= 0")
-    return value
-
-
-@blueprint.errorhandler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response:
-    return _json({"error": str(exc)}, 400)
-
-
-@blueprint.errorhandler(QingzhiError)
-@blueprint.errorhandler(asyncpg.PostgresError)
-@blueprint.errorhandler(OSError)
-@blueprint.errorhandler(TimeoutError)
-def _unavailable(exc: Exception) -> Response:
-    return _json({"error": f"database unavailable: {exc}"}, 503)
-
-
 @blueprint.get("/units")
 def units() -> Response:
     """Units changed since the client's version; `full` snapshots replace the client's set."""
     t0 = time.perf_counter()
-    got = ctx().db.run(data.units_since, _int_arg("since", 0), _station())
+    got = ctx().db.run(data.units_since, int_arg("since", 0), text_arg("station"))
     ms = round((time.perf_counter() - t0) * 1000, 2)  # server time of this update (bench/live_map.py)
     head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"], "ms": ms})
-    return _json(f'{head[:-1]}, "rows": {got["rows"]}}}')
+    return json_response(f'{head[:-1]}, "rows": {got["rows"]}}}')
 
 
 @blueprint.get("/panel")
 def panel() -> Response:
     """The alert feed and the overlay layers, each sent only when changed."""
     app = ctx()
-    station = _station()
+    station = text_arg("station")
     lang = lang_of(request.args.get("lang"), app.settings.language)
     out: dict[str, Any] = {}
 
@@ -120,7 +78,7 @@ def panel() -> Response:
             f["properties"]["type_name"] = type_label(f["properties"]["type"], lang)
         out["otok"] = otok
         out["overlays"] = layers
-    return _json(to_json_plotly(out))
+    return json_response(to_json_plotly(out))
 
 
 def client_config(settings: Settings, *, lang: str, wall: bool, station: str | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import h3.api.basic_int as h3
 from h3 import H3BaseException
 import numpy as np
 
-from dashboard import analysis_view as view
+from dashboard.analysis import view
 from dashboard.data import analysis as q
 from qingzhi.analytics.hotspots import Quality, gi_star, hotspot_quality, kde_scores, study_area_cells, top_cells
 from qingzhi.analytics.ranking import Ranked, pareto

@@ -5,19 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import dash_leaflet as dl
 from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.i18n import category_label, t, type_label
+from dashboard.maps import ANALYSIS_MAP, build_map
+from qingzhi.config import Settings
 
-JS = "dash_clientside.analysis"  # assets/analysis.js
 QUICK_PICKS = ("7", "30", "90", "year")
-
-
-def js_ref(name: str) -> dict[str, str]:
-    """A reference dash-leaflet resolves to window.dash_clientside.analysis.<name>."""
-    return {"variable": f"{JS}.{name}"}
 
 
 def field(label: str, control: Any, css: str = "") -> html.Div:
@@ -39,13 +34,13 @@ def build_filter_bar(*, lang: str, options: dict[str, Any], start: date, end: da
         ])),
         field(t("an.stations", lang), dcc.Dropdown(
             id=ids.AN_STATIONS, multi=True, placeholder=t("an.all", lang),
-            options=[{"label": s[name], "value": s["id"]} for s in options["stations"]]), "an-wide"),
+            options=[{"label": s[name], "value": s["id"]} for s in options["stations"]]), css="an-wide"),
         field(t("an.categories", lang), dcc.Dropdown(
             id=ids.AN_CATEGORIES, multi=True, placeholder=t("an.all", lang),
-            options=[{"label": category_label(c, lang), "value": c} for c in categories]), "an-wide"),
+            options=[{"label": category_label(c, lang), "value": c} for c in categories]), css="an-wide"),
         field(t("an.types", lang), dcc.Dropdown(
             id=ids.AN_TYPES, multi=True, placeholder=t("an.all", lang),
-            options=[{"label": type_label(ty, lang), "value": ty} for ty, _ in options["types"]]), "an-wide"),
+            options=[{"label": type_label(ty, lang), "value": ty} for ty, _ in options["types"]]), css="an-wide"),
         field(t("an.priorities", lang), dcc.Checklist(
             id=ids.AN_PRIORITIES, inline=True, value=[],
             options=[{"label": t(f"priority.{p}", lang), "value": p} for p in (1, 2, 3, 4)])),
@@ -56,7 +51,7 @@ def build_filter_bar(*, lang: str, options: dict[str, Any], start: date, end: da
     ], className="an-filters")
 
 
-def build_map_panel(*, lang: str, center: tuple[float, float], tile_url: str, attribution: str) -> html.Section:
+def build_map_panel(*, lang: str, settings: Settings) -> html.Section:
     """The hotspot map: cell counts, KDE heat overlay, Gi* outlines; resolution and layer switches."""
     return html.Section([
         html.Div([
@@ -64,17 +59,11 @@ def build_map_panel(*, lang: str, center: tuple[float, float], tile_url: str, at
             field(t("an.res", lang), dcc.Dropdown(
                 id=ids.AN_RES, value="auto", clearable=False, searchable=False,
                 options=[{"label": t(f"an.res.{k}", lang), "value": k} for k in ("auto", "8", "9", "10")]),
-                "an-res"),
+                css="an-res"),
             dcc.Checklist(id=ids.AN_LAYERS, inline=True, value=["hex", "gi"],
                           options=[{"label": t(f"an.layer.{k}", lang), "value": k} for k in ("hex", "kde", "gi")]),
         ], className="an-panel-head"),
-        dl.Map([
-            dl.TileLayer(url=tile_url, attribution=attribution),
-            dl.ImageOverlay(id=ids.AN_KDE, url="data:,", bounds=[[0, 0], [0, 0]], opacity=0.75),
-            dl.GeoJSON(id=ids.AN_HEX, data=None, style=js_ref("hexStyle")),
-            dl.GeoJSON(id=ids.AN_GI, data=None, style=js_ref("giStyle"), interactive=False),
-            dl.ScaleControl(position="bottomleft", imperial=False),
-        ], id=ids.AN_MAP, center=list(center), zoom=12, preferCanvas=True, className="an-map"),
+        build_map(config=ANALYSIS_MAP, settings=settings, lang=lang),
         html.Div(id=ids.AN_MAP_NOTE, className="an-note"),
     ], className="an-panel an-map-panel")
 

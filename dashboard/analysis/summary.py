@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from dashboard.analysis_view import types_text
+from dashboard.analysis.view import types_text
 from dashboard.i18n import t, type_label
 from qingzhi.analytics.ranking import Ranked, change
 

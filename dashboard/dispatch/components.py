@@ -1,5 +1,5 @@
 """Builders of the dispatch page: the frame, the queue, the incident detail, the recommended
-units, the lifecycle actions and the map layer. Keyword-only, pure functions of data."""
+units, the lifecycle actions and the map's drawings. Pure functions of data."""
 
 from __future__ import annotations
 
@@ -10,56 +10,38 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.components import fmt_time
 from dashboard.data.response_times import INTERVALS, incident_times
+from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
+from dashboard.maps import DISPATCH_MAP, build_map
+from qingzhi.config import Settings
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.lifecycle import NEXT
 
-TICK_MS = 2000
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")
 REVIEW_RESULTS = ("approved", "returned")
 STEP_BUTTONS = ("en_route", "on_scene", "handled")
 
 
-def fmt_dur(seconds: float | None) -> str:
-    """Seconds as m:ss (or h:mm:ss)."""
-    if seconds is None:
-        return "—"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
+def build_page(*, settings: Settings, lang: str, selected: str | None, config: dict[str, Any], tabs: Any,
+               panels: list, areas: dict[str, Any]) -> html.Div:
+    """The page: left the tabs (queue and side panels), centre the map, right the incident detail.
 
-
-JURISDICTION_STYLE = {"color": "#33507a", "weight": 2, "fill": False}
-ZONE_STYLE = {"color": "#7a8ca8", "weight": 1, "dashArray": "4 4", "fill": False}
-
-
-def build_page(*, settings: Any, lang: str, selected: str | None, tabs: Any, panels: list,
-               areas: dict[str, Any]) -> html.Div:
-    """The page: left the tabs (queue and side panels), centre the map, right the incident detail."""
-    lat, lon = settings.center_latlon
+    No dcc.Interval: assets/js/50_dispatch_stream.js polls dashboard/dispatch/api.py and pushes
+    what changed; `config` tells it where and how (dispatch.api.client_config)."""
     return html.Div(
         [
-            dcc.Interval(id=ids.DISPATCH_TICK, interval=TICK_MS),
+            dcc.Store(id=ids.DISPATCH_CONFIG, data=config),
+            html.Div(id=ids.DISPATCH_STARTED, hidden=True),
             dcc.Store(id=ids.DISPATCH_SELECTED, data=selected),
             dcc.Store(id=ids.DISPATCH_REFRESH, data=0),
-            dcc.Store(id=ids.DISPATCH_SIG, data={}),
-            dcc.Store(id=ids.DISPATCH_QUEUE_SIG, data=None),
+            dcc.Store(id=ids.DISPATCH_QUEUE_SHOWN, data={}),
+            dcc.Store(id=ids.DISPATCH_DETAIL_SHOWN, data={}),
             dcc.Store(id=ids.DISPATCH_CLICK, data=None),
             html.Section([tabs, *panels], className="dp-left"),
             html.Section(
-                dl.Map(
-                    [
-                        dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution, maxZoom=19),
-                        # outlines for orientation, also where no tile server can be reached
-                        dl.GeoJSON(data=areas["zones"], style=ZONE_STYLE, interactive=False),
-                        dl.GeoJSON(data=areas["jurisdictions"], style=JURISDICTION_STYLE, interactive=False),
-                        dl.LayerGroup(id=ids.DISPATCH_MAP_LAYER),
-                        dl.ScaleControl(position="bottomleft", imperial=False),
-                    ],
-                    id=ids.DISPATCH_MAP, center=[lat, lon], zoom=13, preferCanvas=True, className="dp-map",
-                ),
+                [build_map(config=DISPATCH_MAP, settings=settings, lang=lang, data=areas),
+                 html.Div(id=ids.DISPATCH_BANNER, className="qz-banner", hidden=True)],
                 className="dp-centre",
             ),
             html.Section(
@@ -256,14 +238,17 @@ def build_actions(state: str, *, lang: str) -> list:
     return out
 
 
-def build_map_layer(d: dict | None, cands: list[dict], *, lang: str, click: dict | None) -> list:
-    """The selected incident, its assigned units and the recommended ones, and a new-incident pin."""
+def build_pin(click: dict | None, *, lang: str) -> list:
+    """Where the new incident being entered is (the point clicked on the map)."""
+    if not click:
+        return []
+    return [dl.CircleMarker(center=[click["lat"], click["lon"]], radius=9, color="#7b1fa2", fillOpacity=0.6,
+                            children=dl.Tooltip(t("dispatch.tab.new", lang)))]
+
+
+def build_map_layer(d: dict, cands: list[dict], *, lang: str) -> list:
+    """The selected incident, its assigned units and the recommended ones."""
     out: list = []
-    if click:
-        out.append(dl.CircleMarker(center=[click["lat"], click["lon"]], radius=9, color="#7b1fa2", fillOpacity=0.6,
-                                   children=dl.Tooltip(t("dispatch.tab.new", lang))))
-    if d is None:
-        return out
     for a in d["assignments"]:
         if a["released_at"] is None and a["lat"] is not None:
             out.append(dl.CircleMarker(center=[a["lat"], a["lon"]], radius=8, color="#2e7d32", fillColor="#66bb6a",
@@ -295,3 +280,8 @@ def build_history(entries: list[dict], *, lang: str, tz: str) -> list:
                       f" · {e['unit']}" if e["unit"] else ""]) for e in entries]
     return [html.Details([html.Summary(f"{t('dispatch.history', lang)} ({len(entries)})"),
                           html.Ul(items, className="dp-history")], className="dp-more")]
+
+
+def build_message(text: str, *, ok: bool) -> html.Div:
+    """A one-line result of an action."""
+    return html.Div(text, className="dp-note ok" if ok else "dp-note error")

@@ -1,7 +1,7 @@
 """Turns the analysis query results into what the page shows: map layers, table rows, figures.
 
 No SQL and no Dash callbacks here (those are in dashboard/data/analysis.py and
-layouts/analysis.py); the analysis methods themselves are in qingzhi.analytics.
+dashboard/analysis/callbacks.py); the analysis methods themselves are in qingzhi.analytics.
 """
 
 from __future__ import annotations
