@@ -64,6 +64,8 @@ FROM units
 WHERE status IN ('available', 'patrolling') AND fix_ts >= now() - make_interval(secs => $8::float8) AND lat IS NOT NULL
 ORDER BY eta LIMIT $3"""
 
+BENCH = Actor.person("bench", "bench", role="commander")
+
 
 def pct(values: list[float]) -> tuple[float, float]:
     """p50 and p95 in ms of values in seconds."""
@@ -209,8 +211,7 @@ def acking_device(url: str, root: str) -> tuple[mqtt.Client, dict[str, float]]:
 def bench_round_trip(url: str, broker: Mosquitto, trips: int, workdir: Path) -> None:
     """Part 2."""
     root = f"qzbench/{uuid.uuid4().hex[:8]}/v1"
-    settings = load_settings(database_url=url, mqtt_url=broker.url, topic_root=root, client_id="qz-bench-dash",
-                             operator="bench")
+    settings = load_settings(database_url=url, mqtt_url=broker.url, topic_root=root, client_id="qz-bench-dash")
     ingest = IngestProcess(workdir / "ingest.log", database_url=url, mqtt_url=broker.url, topic_root=root,
                            client_id=f"qz-bench-ing-{uuid.uuid4().hex[:6]}").start()
     app = AppContext(settings=settings, db=Database(url))
@@ -220,10 +221,10 @@ def bench_round_trip(url: str, broker: Mosquitto, trips: int, workdir: Path) -> 
         cands = recommend(FleetCache().get(app.db), *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=trips)
         t_assign, t_broker, t_shown = [], [], []
         for i, cand in enumerate(cands):
-            incident = app.db.act(create_incident, Actor("bench"), lat=cand["lat"], lon=cand["lon"] + 0.003, type="bench.trip",
+            incident = app.db.act(create_incident, BENCH, lat=cand["lat"], lon=cand["lon"] + 0.003, type="bench.trip",
                                   priority=2, tz=settings.timezone)
             t0 = time.perf_counter()
-            cmd = commands.assign(app, incident, cand["id"])
+            cmd = commands.assign(app, BENCH, incident, cand["id"])
             t1 = time.perf_counter()
             while True:
                 rows = app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))

@@ -12,6 +12,7 @@ from pathlib import Path
 from dash import Dash
 
 from dashboard import shell
+from dashboard.auth import guard
 from dashboard.analysis import callbacks as analysis
 from dashboard.context import AppContext
 from dashboard.db import Database
@@ -38,10 +39,12 @@ def create_app(settings: Settings | None = None) -> Dash:
         update_title=None,
     )
     app.layout = shell.build_shell(settings.language)
+    permissions: dict[str, str | None] = {}
     for feature in FEATURES:
-        feature.CALLBACKS.register(app)
+        permissions |= feature.CALLBACKS.register(app)
     for api in APIS:
         app.server.register_blueprint(api.blueprint)
+    guard.install(app, settings, permissions)
     app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url))
     return app
 

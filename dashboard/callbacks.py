@@ -28,10 +28,14 @@ def js_ref(name: str) -> dict[str, str]:
 
 
 class CallbackSet:
-    """The callbacks of one part of the app, declared at import and registered on each app built."""
+    """The callbacks of one part of the app, declared at import and registered on each app built.
 
-    def __init__(self, name: str) -> None:
+    `permission` (qingzhi.core.access) is what the server requires of the logged-in user before
+    any of these callbacks runs (None: a login is enough); the actions they call check again."""
+
+    def __init__(self, name: str, permission: str | None) -> None:
         self.name = name
+        self.permission = permission
         self._server: list[tuple[tuple[Any, ...], dict[str, Any], Callable[..., Any]]] = []
         self._client: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
 
@@ -48,12 +52,15 @@ class CallbackSet:
         """A clientside callback running `window.dash_clientside.qz[function]` (outputs, inputs as usual)."""
         self._client.append((function, args, kwargs))
 
-    def register(self, app: dash.Dash) -> None:
-        """Attach every callback of this set to `app`."""
+    def register(self, app: dash.Dash) -> dict[str, str | None]:
+        """Attach every callback of this set to `app`; {callback key: permission} of the server ones."""
+        before = set(app.callback_map)
         for args, kwargs, fn in self._server:
             app.callback(*args, **kwargs)(fn)
+        added = {key: self.permission for key in set(app.callback_map) - before}
         for function, args, kwargs in self._client:
             app.clientside_callback(ClientsideFunction(JS_NAMESPACE, function), *args, **kwargs)
+        return added
 
 
 def clicked() -> dict[str, Any] | None:

@@ -90,23 +90,17 @@ def publisher_of(app: Any) -> Publisher:
     return app.publisher
 
 
-def operator(app: Any, screen: str = "dispatch") -> Actor:
-    """This dashboard's operator (QZ_OPERATOR) acting from `screen`, with a new context."""
-    return Actor.person(app.settings.operator, screen)
-
-
-def assign(app: Any, incident: str, unit: str, *, actor: Actor | None = None, note: str | None = None) -> dispatch.Command:
-    """Send `unit` to `incident` (qingzhi.core.dispatch.assign), as `actor` or this dashboard's operator."""
+def assign(app: Any, actor: Actor, incident: str, unit: str, *, note: str | None = None) -> dispatch.Command:
+    """Send `unit` to `incident` as `actor` (qingzhi.core.dispatch.assign checks who may)."""
     pub = publisher_of(app)
     pub.ensure_connected()
-    return app.db.act(dispatch.assign, actor or operator(app), incident, unit, topic_root=app.settings.topic_root,
+    return app.db.act(dispatch.assign, actor, incident, unit, topic_root=app.settings.topic_root,
                       publish=pub.apublish, note=note)
 
 
-def release(app: Any, incident: str, unit: str, *, actor: Actor | None = None,
-            reason: str = "released") -> dispatch.Command:
-    """Take `unit` off `incident` and tell its device (qingzhi.core.dispatch.release)."""
+def release(app: Any, actor: Actor, incident: str, unit: str, *, reason: str = "released") -> dispatch.Command:
+    """Take `unit` off `incident` as `actor` and tell its device (qingzhi.core.dispatch.release)."""
     pub = publisher_of(app)
     pub.ensure_connected()
-    return app.db.act(dispatch.release, actor or operator(app), incident, unit, topic_root=app.settings.topic_root,
+    return app.db.act(dispatch.release, actor, incident, unit, topic_root=app.settings.topic_root,
                       publish=pub.apublish, reason=reason)

@@ -136,16 +136,18 @@ def _road_rerank(eta_line: np.ndarray, road_eta: Any, k: int, n_ok: int) -> tupl
 
 def recommend(
     fleet: Fleet, lat: float, lon: float, *, cfg: DispatchConfig, now: float, stale_after_s: float,
-    k: int = 5, exclude: Iterable[str] = (), roads: Any = None,
+    k: int = 5, exclude: Iterable[str] = (), roads: Any = None, stations: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The k available units with the shortest ETA to (lat, lon): id, station, kind, status, camera,
     distance_m, eta_s (by road where `roads`, a qingzhi.core.roads.RoadTimes, is given). Units that are busy,
     off duty, offline, or whose last fix is older than `stale_after_s` (stale or lost) are never
-    recommended."""
+    recommended; with `stations`, only units of those stations (the commander's scope)."""
     if not len(fleet.ids):
         return []
     speeds = np.array([cfg.speed_ms(kind) for kind in KINDS])[fleet.kind]
     ok = (fleet.status < AVAILABLE) & (now - fleet.fix <= stale_after_s)  # nan age compares False
+    if stations is not None:
+        ok &= np.isin(fleet.station, list(stations))
     for uid in exclude:
         if uid in fleet.index:
             ok[fleet.index[uid]] = False

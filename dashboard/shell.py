@@ -20,7 +20,7 @@ from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 
-CALLBACKS = CallbackSet("shell")
+CALLBACKS = CallbackSet("shell", None)  # language, navigation: any logged-in user
 
 
 def build_shell(default_lang: str) -> html.Div:

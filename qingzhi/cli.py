@@ -151,7 +151,8 @@ def demo(settings: Settings, **options: Any) -> None:
 @cli.command()
 @settings_options(
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
-    "tile_attribution", "center", "stale_after_s", "lost_after_s", "operator",
+    "tile_attribution", "center", "stale_after_s", "lost_after_s", "session_idle_min", "session_hours",
+    "allowed_hosts", "secure_cookies",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True)

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     tile_attribution: str = Field("© OpenStreetMap contributors", description="map tile attribution")
     center: str = Field("30.2741,120.1551", description="city centre 'lat,lon' for the map and the simulator")
     caller_key: str = Field("qingzhi-dev-key", description="secret key for hashing callers' phone numbers")
-    operator: str = Field("commander", description="name recorded in the audit log for this dashboard")
+    session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
+    allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
+    secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
 
     @field_validator("center")
     @classmethod

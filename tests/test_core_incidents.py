@@ -62,12 +62,12 @@ def test_derive_station_caller_and_location() -> None:
 
 
 def test_actor_labels_and_context() -> None:
-    a, b = Actor.person("李指挥", "dispatch"), Actor.person("李指挥", "dispatch")
+    a, b = Actor.person("李指挥", "dispatch", role="commander"), Actor.person("李指挥", "dispatch", role="commander")
     assert a.label == "李指挥" and a.screen == "dispatch" and isinstance(a.context, uuid.UUID)
     assert a.context != b.context  # each action its own context
     assert Actor.device("XH-C01").label == "device:XH-C01" and Actor.system("overdue").label == "system"
     with pytest.raises(QingzhiError, match="name of who acts"):
-        Actor.person(" ")
+        Actor.person(" ", role="commander")
     with pytest.raises(QingzhiError, match="unknown kind"):
         Actor("x", "robot")  # type: ignore[arg-type]
     with pytest.raises(AttributeError):

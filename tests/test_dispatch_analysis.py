@@ -106,16 +106,16 @@ def test_repeat_flags_fire_on_crafted_data(database_url: str) -> None:
     assert [(f["key"], f["count"], f["baseline"]) for f in surge] == [("surge:S1:theft.ebike", 9, 1.0)]
     assert len(flags) == 3
 
-    task = run_db(database_url, lambda c: create_followup(Actor("lead", screen="test"), c, place[0]))
+    task = run_db(database_url, lambda c: create_followup(Actor("lead", screen="test", role="admin"), c, place[0]))
     with pytest.raises(QingzhiError, match="already has a follow-up"):
-        run_db(database_url, lambda c: create_followup(Actor("lead", screen="test"), c, place[0]))
+        run_db(database_url, lambda c: create_followup(Actor("lead", screen="test", role="admin"), c, place[0]))
     with pytest.raises(QingzhiError, match="is open: next is assigned, not done"):
-        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t"), c, task, "done", result="x"))
+        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "done", result="x"))
     with pytest.raises(QingzhiError, match="name the community officer"):
-        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t"), c, task, "assigned", officer=" "))
-    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t"), c, task, "assigned", officer="社区民警 王"))
-    run_db(database_url, lambda c: advance_followup(Actor("王", screen="t"), c, task, "done", result="加装路灯"))
-    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t"), c, task, "reviewed", satisfaction=4))
+        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "assigned", officer=" "))
+    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "assigned", officer="社区民警 王"))
+    run_db(database_url, lambda c: advance_followup(Actor("王", screen="t", role="admin"), c, task, "done", result="加装路灯"))
+    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "reviewed", satisfaction=4))
     done = run_db(database_url, repeats.followups, include_reviewed=True)
     assert [(t["state"], t["officer"], t["result"], t["satisfaction"]) for t in done] == [("reviewed", "社区民警 王", "加装路灯", 4)]
     flags = run_db(database_url, repeats.repeat_flags, CFG, now=now)

@@ -1,5 +1,5 @@
-"""The dispatch page's live endpoint (dashboard/dispatch/api.py) on a bare Flask app, against a real
-database: each part comes back only when what it shows changed."""
+"""The dispatch page's live endpoint (dashboard/dispatch/api.py) as a logged-in commander, against a
+real database: each part comes back only when what it shows changed."""
 
 from __future__ import annotations
 
@@ -9,23 +9,19 @@ from collections.abc import Iterator
 import flask
 import pytest
 
-from dashboard.context import AppContext
-from dashboard.db import Database
-from dashboard.dispatch.api import blueprint
+from auth_helpers import login_client
+from dashboard.app import create_app
 from dispatch_fixtures import run_db, seed_city, seed_incident
 from qingzhi.config import Settings
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[flask.testing.FlaskClient]:
-    """A test client of a bare Flask app carrying the dispatch API, on a small seeded district."""
+    """A commander's test client of the dashboard, on a small seeded district."""
     run_db(settings.database_url, seed_city)
-    server = flask.Flask(__name__)
-    server.register_blueprint(blueprint)
-    db = Database(settings.database_url, max_size=2)
-    server.extensions["qingzhi"] = AppContext(settings=settings, db=db)
-    yield server.test_client()
-    db.close()
+    app = create_app(settings)
+    yield login_client(app, "commander")
+    app.server.extensions["qingzhi"].db.close()
 
 
 def text(part: object) -> str:

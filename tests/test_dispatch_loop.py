@@ -31,6 +31,8 @@ from dispatch_fixtures import CENTER, app_context, run_db, seed_station, seed_un
 from ingest_helpers import wait_until
 from qingzhi.config import Settings, parse_mqtt_url
 
+DESK = Actor.person("值班长 张", "dispatch", role="commander")
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 CFG = DispatchConfig()
@@ -95,7 +97,7 @@ def test_mqtt_call_to_queue_assign_ack_and_status_advance(settings: Settings, in
         rows = wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC)))
         assert rows[0]["id"] == "110-E2E-1" and rows[0]["state"] == "received" and rows[0]["station"] == "S1"
 
-        cmd = commands.assign(app, "110-E2E-1", "C01")
+        cmd = commands.assign(app, DESK, "110-E2E-1", "C01")
         wait_until(lambda: seen)
         assert len(seen) == 1 and seen[0]["id"] == cmd.id
         acked = wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"])
@@ -129,9 +131,9 @@ def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Setti
             return recommend(fleet, *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=3, exclude=["C01"])
 
         top = wait_until(candidates, timeout=60)[0]
-        incident = app.db.act(create_incident, Actor("test"), lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
+        incident = app.db.act(create_incident, Actor("test", role="admin"), lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
                               priority=2, tz=settings.timezone)
-        commands.assign(app, incident, top["id"])
+        commands.assign(app, DESK, incident, top["id"])
         wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"], timeout=30)
         reached = wait_until(lambda: app.db.run(dispatch.incident_detail, incident)["state"] == "on_scene", timeout=90)
         assert reached

@@ -18,14 +18,18 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from auth_helpers import login_client
 from dashboard import commands
 from dashboard.app import create_app
 from dashboard.context import AppContext
 from db_helpers import with_conn
 from dispatch_fixtures import app_context, seed_incident, seed_station, seed_unit
 from ingest_helpers import wait_until
+from qingzhi.core.actor import Actor
 from qingzhi.config import Settings
 from qingzhi.duties import CHORES, DUTY_LOCK, Chore, DutyLoop
+
+DESK = Actor.person("值班长 张", "dispatch", role="commander")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +64,7 @@ def alerts(settings: Settings) -> list[tuple]:
 
 
 def test_no_page_open_ack_timeout_once_and_overdue_reach_the_wall(app: AppContext, settings: Settings) -> None:
-    cmd = commands.assign(app, "P3", "C01")  # a real command over the broker, never acknowledged
+    cmd = commands.assign(app, DESK, "P3", "C01")  # a real command over the broker, never acknowledged
     with_conn(settings.database_url, lambda c: c.execute("UPDATE commands SET ts = ts - interval '5 minutes'"))
 
     first, second = rounds(settings, 2)
@@ -73,7 +77,7 @@ def test_no_page_open_ack_timeout_once_and_overdue_reach_the_wall(app: AppContex
 
     dash_app = create_app(settings)
     try:
-        got = dash_app.server.test_client().get("/api/live/panel?lang=en")  # what /wall polls
+        got = login_client(dash_app, "wall").get("/api/live/panel?lang=en")  # what /wall polls, as a wall account
     finally:
         dash_app.server.extensions["qingzhi"].db.close()
     assert got.status_code == 200

@@ -44,7 +44,7 @@ def test_units_since_sends_everything_first_then_only_changes(database_url):
 
 def test_units_since_station_filter_and_reset_database(database_url):
     ids = run(database_url, seed_district, units=30, stations=3)
-    only = rows_of(run(database_url, live.units_since, 0, "ST02"))
+    only = rows_of(run(database_url, live.units_since, 0, ["ST02"]))
     assert only and set(only) == {i for i in ids if i.startswith("ST02-")}
     # a client holding a version from another (reset) database gets a full snapshot
     future = run(database_url, live.units_since, 10**9)
@@ -68,7 +68,7 @@ def test_alert_feed_puts_open_sos_first_and_token_tracks_changes(database_url):
     feed = run(database_url, live.alert_feed)
     assert [a["kind"] for a in feed["items"]] == ["sos", "cam_recording", "cam_batt_low"]  # SOS, then severity
     assert feed["open"] == 3
-    assert run(database_url, live.alert_feed, "OTHER")["items"] == []
+    assert run(database_url, live.alert_feed, ["OTHER"])["items"] == []
 
 
 def test_ack_records_who_and_when_once(database_url):
@@ -78,7 +78,7 @@ def test_ack_records_who_and_when_once(database_url):
 
     alert_id = run(database_url, one)
     tok = run(database_url, live.alerts_token)
-    ack = lambda who: lambda c: alerts.acknowledge(Actor.person(who, "live"), c, alert_id)  # noqa: E731
+    ack = lambda who: lambda c: alerts.acknowledge(Actor.person(who, "live", role="commander"), c, alert_id)  # noqa: E731
     got = run(database_url, ack("李指挥"))
     assert got["new"] is True and got["acked_by"] == "李指挥"
     assert abs(got["acked_at"] - datetime.now(timezone.utc)) < timedelta(seconds=10)
@@ -86,7 +86,7 @@ def test_ack_records_who_and_when_once(database_url):
     assert again == {"acked_by": "李指挥", "acked_at": got["acked_at"], "new": False}
     assert run(database_url, live.alerts_token) != tok
     assert run(database_url, live.alert_feed)["open"] == 0
-    assert run(database_url, lambda c: alerts.acknowledge(Actor("x"), c, alert_id + 999)) is None
+    assert run(database_url, lambda c: alerts.acknowledge(Actor("x", role="admin"), c, alert_id + 999)) is None
     with pytest.raises(QingzhiError, match="the name of who acts"):
         run(database_url, ack("  "))
     [entry] = run(database_url, audit.entries)  # the first acknowledgement only, with its actor
@@ -130,5 +130,5 @@ def test_overlays_geojson_and_token(database_url):
     assert len(layers["incidents"]["features"]) == 5
     z1 = next(f for f in layers["zones"]["features"] if f["properties"]["id"] == "ST01-Z1")
     assert z1["properties"]["alert_level"] == 1
-    only = run(database_url, live.overlays, "ST02")
+    only = run(database_url, live.overlays, ["ST02"])
     assert {f["properties"]["station"] for f in only["zones"]["features"]} == {"ST02"}

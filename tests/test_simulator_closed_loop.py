@@ -60,7 +60,7 @@ def test_dispatch_round_trip(database_url: str, topic_root: str, tmp_path: Path)
                 while not await conn.fetchval("SELECT 1 FROM incidents WHERE id = $1", call["id"]):
                     assert time.monotonic() < deadline, "the call never reached the incidents table"
                     await asyncio.sleep(0.2)
-                cmd = await dispatch.assign(Actor("tester", screen="test"), conn, call["id"], unit.spec.id,
+                cmd = await dispatch.assign(Actor("tester", screen="test", role="admin"), conn, call["id"], unit.spec.id,
                                             topic_root=topic_root, publish=publisher.apublish)
                 assert cmd.published
                 deadline = time.monotonic() + 40

@@ -23,7 +23,7 @@ from dashboard.data import analysis as q
 from dashboard.i18n import category_label, t, type_label
 from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE
 
-CALLBACKS = CallbackSet("analysis")
+CALLBACKS = CallbackSet("analysis", "analysis.view")
 
 
 @CALLBACKS.callback(

@@ -31,18 +31,18 @@ LEFT JOIN LATERAL (
     FROM assignments a LEFT JOIN commands c ON c.id = a.command
     WHERE a.incident = i.id AND a.released_at IS NULL
 ) a ON true
-WHERE i.state = ANY($1::text[]) AND ($2::text IS NULL OR i.station = $2)
+WHERE i.state = ANY($1::text[]) AND ($2::text[] IS NULL OR i.station = ANY($2::text[]))
 ORDER BY i.state IN ('handled', 'feedback'), i.priority, i.ts
 LIMIT $3
 """
 
 
 async def queue(
-    conn: asyncpg.Connection, cfg: DispatchConfig, *, now: dt.datetime, station: str | None = None, limit: int = 300
+    conn: asyncpg.Connection, cfg: DispatchConfig, *, now: dt.datetime, stations: list[str] | None = None, limit: int = 300
 ) -> list[dict[str, Any]]:
     """Open incidents, the ones needing action first by priority and age, each with its wait,
     overdue stage, active units and whether each unit acknowledged (or timed out)."""
-    rows = await conn.fetch(_QUEUE_SQL, list(OPEN), station, limit)
+    rows = await conn.fetch(_QUEUE_SQL, list(OPEN), stations, limit)
     out = []
     for r in rows:
         row = dict(r)

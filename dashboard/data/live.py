@@ -27,7 +27,7 @@ ALERT_FEED_LIMIT = 50
 ACKED_VISIBLE = "15 minutes"  # acknowledged alerts stay in the feed (greyed) this long
 
 
-async def units_since(conn: asyncpg.Connection, since: int, station: str | None = None) -> dict[str, Any]:
+async def units_since(conn: asyncpg.Connection, since: int, stations: list[str] | None = None) -> dict[str, Any]:
     """Units changed after version `since` (all of them when `since` is 0 or from another database).
 
     Returns {"v": newest version sent, "full": whether this is a complete snapshot,
@@ -42,8 +42,8 @@ async def units_since(conn: asyncpg.Connection, since: int, station: str | None 
     floor = 0 if full else since
     got = await conn.fetchrow(
         f"""SELECT coalesce(max(version), $1) AS v, coalesce(json_agg({_UNIT_ROW}), '[]')::text AS rows
-            FROM units WHERE version > $1 AND ($2::text IS NULL OR station = $2)""",
-        floor, station,
+            FROM units WHERE version > $1 AND ($2::text[] IS NULL OR station = ANY($2::text[]))""",
+        floor, stations,
     )
     return {"v": int(got["v"]), "full": full, "now": int(row["now"]), "rows": got["rows"]}
 
@@ -63,30 +63,30 @@ def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-async def overlays_token(conn: asyncpg.Connection, station: str | None = None) -> str:
+async def overlays_token(conn: asyncpg.Connection, stations: list[str] | None = None) -> str:
     """A cheap token that changes whenever the jurisdictions, zones or open incidents change."""
     row = await conn.fetchrow(
         f"""SELECT (SELECT count(*) FROM stations) AS s,
-                   (SELECT max(updated_at) FROM zones WHERE $1::text IS NULL OR station = $1) AS z,
-                   (SELECT count(*) FROM zones WHERE $1::text IS NULL OR station = $1) AS zn,
+                   (SELECT max(updated_at) FROM zones WHERE $1::text[] IS NULL OR station = ANY($1::text[])) AS z,
+                   (SELECT count(*) FROM zones WHERE $1::text[] IS NULL OR station = ANY($1::text[])) AS zn,
                    (SELECT max(updated_at) FROM incidents WHERE {OPEN_INCIDENT} OR updated_at > now() - interval '1 day') AS i,
-                   (SELECT count(*) FROM incidents WHERE {OPEN_INCIDENT} AND ($1::text IS NULL OR station = $1)) AS n""",
-        station,
+                   (SELECT count(*) FROM incidents WHERE {OPEN_INCIDENT} AND ($1::text[] IS NULL OR station = ANY($1::text[]))) AS n""",
+        stations,
     )
     return _token(row[k] for k in ("s", "z", "zn", "i", "n"))
 
 
-async def areas(conn: asyncpg.Connection, station: str | None = None) -> dict[str, Any]:
+async def areas(conn: asyncpg.Connection, stations: list[str] | None = None) -> dict[str, Any]:
     """Jurisdictions and patrol zones as GeoJSON."""
     st = await conn.fetch(
         "SELECT id, name_zh, name_en, lat, lon, boundary FROM stations WHERE boundary IS NOT NULL"
-        " AND ($1::text IS NULL OR id = $1) ORDER BY id",
-        station,
+        " AND ($1::text[] IS NULL OR id = ANY($1::text[])) ORDER BY id",
+        stations,
     )
     zn = await conn.fetch(
         "SELECT id, station, name_zh, name_en, boundary, alert_level FROM zones"
-        " WHERE $1::text IS NULL OR station = $1 ORDER BY id",
-        station,
+        " WHERE $1::text[] IS NULL OR station = ANY($1::text[]) ORDER BY id",
+        stations,
     )
     return {
         "jurisdictions": _collection([
@@ -100,21 +100,21 @@ async def areas(conn: asyncpg.Connection, station: str | None = None) -> dict[st
     }
 
 
-async def overlays(conn: asyncpg.Connection, station: str | None = None, limit: int = 2000) -> dict[str, Any]:
+async def overlays(conn: asyncpg.Connection, stations: list[str] | None = None, limit: int = 2000) -> dict[str, Any]:
     """Jurisdictions, patrol zones and open incidents as GeoJSON, plus open incidents by priority."""
     inc = await conn.fetch(
         f"""SELECT id, ts, lat, lon, type, priority, address, state, station FROM incidents
-            WHERE {OPEN_INCIDENT} AND ($1::text IS NULL OR station = $1)
+            WHERE {OPEN_INCIDENT} AND ($1::text[] IS NULL OR station = ANY($1::text[]))
             ORDER BY priority, ts DESC LIMIT $2""",
-        station, limit,
+        stations, limit,
     )
     by_priority = await conn.fetch(
         f"""SELECT priority, count(*) AS n FROM incidents
-            WHERE {OPEN_INCIDENT} AND ($1::text IS NULL OR station = $1) GROUP BY priority""",
-        station,
+            WHERE {OPEN_INCIDENT} AND ($1::text[] IS NULL OR station = ANY($1::text[])) GROUP BY priority""",
+        stations,
     )
     return {
-        **await areas(conn, station),
+        **await areas(conn, stations),
         "incidents": _collection([
             _feature({"type": "Point", "coordinates": [r["lon"], r["lat"]]},
                      {"id": r["id"], "type": r["type"], "priority": r["priority"], "address": r["address"],
@@ -134,17 +134,17 @@ def _ms(ts: datetime | None) -> int | None:
     return None if ts is None else int(ts.timestamp() * 1000)
 
 
-async def alerts_token(conn: asyncpg.Connection, station: str | None = None) -> str:
+async def alerts_token(conn: asyncpg.Connection, stations: list[str] | None = None) -> str:
     """A cheap token that changes whenever an alert is raised or acknowledged."""
     row = await conn.fetchrow(
         "SELECT max(id) AS i, max(acked_at) AS a, count(*) FILTER (WHERE acked_at IS NULL) AS n"
-        " FROM alerts WHERE $1::text IS NULL OR station = $1",
-        station,
+        " FROM alerts WHERE $1::text[] IS NULL OR station = ANY($1::text[])",
+        stations,
     )
     return _token((row["i"], row["a"], row["n"]))
 
 
-async def alert_feed(conn: asyncpg.Connection, station: str | None = None,
+async def alert_feed(conn: asyncpg.Connection, stations: list[str] | None = None,
                      limit: int = ALERT_FEED_LIMIT) -> dict[str, Any]:
     """Open alerts (SOS first, then by severity, newest first) and recently acknowledged ones.
 
@@ -153,14 +153,14 @@ async def alert_feed(conn: asyncpg.Connection, station: str | None = None,
     rows = await conn.fetch(
         f"""SELECT id, ts, kind, severity, subject, unit, station, zone, incident, detail, acked_by, acked_at
             FROM alerts
-            WHERE ($1::text IS NULL OR station = $1)
+            WHERE ($1::text[] IS NULL OR station = ANY($1::text[]))
               AND (acked_at IS NULL OR acked_at > now() - interval '{ACKED_VISIBLE}')
             ORDER BY acked_at IS NULL DESC, (kind = 'sos' AND acked_at IS NULL) DESC, severity, ts DESC
             LIMIT $2""",
-        station, limit,
+        stations, limit,
     )
     open_n = await conn.fetchval(
-        "SELECT count(*) FROM alerts WHERE acked_at IS NULL AND ($1::text IS NULL OR station = $1)", station
+        "SELECT count(*) FROM alerts WHERE acked_at IS NULL AND ($1::text[] IS NULL OR station = ANY($1::text[]))", stations
     )
     items = []
     for r in rows:

@@ -14,6 +14,7 @@ import dash
 from dash import ALL, Input, Output, State, no_update
 
 from dashboard import commands, ids
+from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
 from dashboard.dispatch.components import build_message, build_pin
@@ -22,7 +23,7 @@ from dashboard.i18n import lang_of, t
 from qingzhi.core import incident_actions
 from qingzhi.errors import QingzhiError
 
-CALLBACKS = CallbackSet("dispatch")
+CALLBACKS = CallbackSet("dispatch", "dispatch.view")
 
 # assets/js/50_dispatch_stream.js: start polling once the page's config is there; learn what the
 # callbacks below have drawn.
@@ -111,16 +112,15 @@ def _fields() -> dict[str, Any]:
 def _do_action(selected: str, trigger: dict, lang: str) -> str:
     """Carry out the clicked action on the selected incident; returns the message to show."""
     app = ctx()
-    actor, kind = commands.operator(app, SCREEN), trigger["type"]
+    actor, kind = current_actor(SCREEN), trigger["type"]
     if kind == ids.DISPATCH_ASSIGN_TYPE:
-        cmd = commands.assign(app, selected, trigger["unit"], actor=actor)
+        cmd = commands.assign(app, actor, selected, trigger["unit"])
         key = "dispatch.assigned_msg" if cmd.published else "dispatch.assigned_unconfirmed"
         return t(key, lang).format(unit=trigger["unit"])
     if kind == ids.DISPATCH_RELEASE_TYPE:
-        commands.release(app, selected, trigger["unit"], actor=actor,
-                         reason="no_ack" if trigger["next"] else "released")
+        commands.release(app, actor, selected, trigger["unit"], reason="no_ack" if trigger["next"] else "released")
         if trigger["next"]:
-            commands.assign(app, selected, trigger["next"], actor=actor)
+            commands.assign(app, actor, selected, trigger["next"])
             return t("dispatch.assigned_msg", lang).format(unit=trigger["next"])
         return t("dispatch.done", lang).format(what=f"{t('dispatch.release', lang)} {trigger['unit']}")
     if kind == ids.DISPATCH_STEP_TYPE:

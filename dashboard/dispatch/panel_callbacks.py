@@ -12,6 +12,7 @@ import dash
 from dash import ALL, Input, Output, State, no_update
 
 from dashboard import ids
+from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
 from dashboard.data import dispatch as data
@@ -22,11 +23,10 @@ from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags
 from dashboard.i18n import lang_of, t
 from qingzhi.core import followups, incident_actions
-from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import save_setting
 from qingzhi.errors import QingzhiError
 
-CALLBACKS = CallbackSet("dispatch-panels")
+CALLBACKS = CallbackSet("dispatch-panels", "dispatch.view")
 
 
 @CALLBACKS.callback([Output(ids.dispatch_panel(tab), "hidden") for tab in panels.TABS],
@@ -85,7 +85,7 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
     if trig is None:
         return no_update, no_update
     app, lang = ctx(), lang_of(lang, ctx().settings.language)
-    actor = Actor.person(app.settings.operator, SCREEN)
+    actor = current_actor(SCREEN)
     try:
         if trig["type"] == ids.DISPATCH_FLAG_TASK_TYPE:
             flag = next((f for f in current_flags(app, config(app), fresh=True) if f["key"] == trig["key"]), None)
@@ -177,7 +177,7 @@ def submit_incident(n: int, where: dict | None, typ: str | None, priority: int, 
         return build_message(t("dispatch.form.no_location", lang), ok=False), no_update, no_update, no_update
     try:
         incident = app.db.act(
-            incident_actions.create_incident, Actor.person(app.settings.operator, SCREEN), lat=where["lat"],
+            incident_actions.create_incident, current_actor(SCREEN), lat=where["lat"],
             lon=where["lon"], type=typ or "", priority=int(priority), tz=app.settings.timezone, address=address,
             summary=summary, caller=caller, caller_key=app.settings.caller_key,
         )
@@ -220,7 +220,7 @@ def save_settings(_clicks: list, _values: list, refresh: int, lang: str | None) 
     except ValueError as exc:
         return build_message(t("dispatch.settings.bad_json", lang).format(key=key, err=exc), ok=False), no_update
     try:
-        app.db.act(save_setting, Actor.person(app.settings.operator, SCREEN), key, value)
+        app.db.act(save_setting, current_actor(SCREEN), key, value)
     except QingzhiError as exc:
         return build_message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
     return build_message(t("dispatch.done", lang).format(what=t(f"setting.{key}", lang)), ok=True), (refresh or 0) + 1

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.auth.session_cookies import check_visible, visible_stations
 from dashboard.context import AppContext
 from dashboard.data import dispatch as data
 from dashboard.data import repeats
@@ -76,7 +77,7 @@ def queue_view(app: AppContext) -> QueueView:
     so they are not part of the token; the alerts themselves are raised by the duty loop)."""
     cfg = config(app)
     now = dt.datetime.now(dt.UTC)
-    rows = app.db.run(data.queue, cfg, now=now)
+    rows = app.db.run(data.queue, cfg, now=now, stations=visible_stations())
     repeat_ids = {i for f in current_flags(app, cfg) for i in f["incidents"]}
     shown = [[r[k] for k in ("id", "state", "priority", "overdue", "units", "ack", "address")] for r in rows]
     return QueueView(rows, repeat_ids, now, token(shown, sorted(repeat_ids & {r["id"] for r in rows})))
@@ -120,7 +121,8 @@ def _recommended(app: AppContext, d: dict[str, Any], cfg: DispatchConfig) -> lis
     fleet = fleet_cache(app.db).get(app.db)
     on_it = [a["unit"] for a in d["assignments"]]  # sent already, or released from it: not offered again here
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K, exclude=on_it, roads=road_times(cfg.roads, app.settings.center_latlon))
+                     k=TOP_K, exclude=on_it, roads=road_times(cfg.roads, app.settings.center_latlon),
+                     stations=visible_stations())
 
 
 def detail_view(app: AppContext, incident: str) -> DetailView | None:
@@ -128,6 +130,7 @@ def detail_view(app: AppContext, incident: str) -> DetailView | None:
     d = app.db.run(data.incident_detail, incident)
     if d is None:
         return None
+    check_visible(d["station"])
     cfg = config(app)
     cands = _recommended(app, d, cfg)
     history = app.db.run(audit.entries, incident=d["id"], limit=30)

@@ -23,6 +23,7 @@ from flask import Response, request
 from plotly.io.json import to_json_plotly
 
 from dashboard import ids
+from dashboard.auth.session_cookies import visible_stations
 from dashboard.context import ctx
 from dashboard.data import live as data
 from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
@@ -44,7 +45,7 @@ JS_TEXT_KEYS = ("live.unit.min", "live.unit.hour", "live.unit.sec", "common.conn
 def units() -> Response:
     """Units changed since the client's version; `full` snapshots replace the client's set."""
     t0 = time.perf_counter()
-    got = ctx().db.run(data.units_since, int_arg("since", 0), text_arg("station"))
+    got = ctx().db.run(data.units_since, int_arg("since", 0), visible_stations(text_arg("station")))
     ms = round((time.perf_counter() - t0) * 1000, 2)  # server time of this update (bench/live_map.py)
     head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"], "ms": ms})
     return json_response(f'{head[:-1]}, "rows": {got["rows"]}}}')
@@ -54,7 +55,7 @@ def units() -> Response:
 def panel() -> Response:
     """The alert feed and the overlay layers, each sent only when changed."""
     app = ctx()
-    station = text_arg("station")
+    station = visible_stations(text_arg("station"))
     lang = lang_of(request.args.get("lang"), app.settings.language)
     out: dict[str, Any] = {}
 

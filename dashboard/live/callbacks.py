@@ -8,6 +8,7 @@ from typing import Any
 from dash import MATCH, Input, Output, State, no_update
 
 from dashboard import ids
+from dashboard.auth.session_cookies import check_visible, current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.data import live as data
@@ -15,9 +16,8 @@ from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
 from dashboard.live.components import build_unit_details, trail_geojson
 from qingzhi.core import alerts
-from qingzhi.core.actor import Actor
 
-CALLBACKS = CallbackSet("live")
+CALLBACKS = CallbackSet("live", "live.view")
 
 # assets/js/30_live_stream.js: start the engine once the page's config is there, then follow
 # the station filter and options, and find units by call sign.
@@ -40,6 +40,8 @@ def show_unit(unit_id: str | None, lang: str | None) -> tuple[list, dict[str, An
     app = ctx()
     lang = lang_of(lang, app.settings.language)
     unit = app.db.run(data.unit_details, unit_id) if unit_id else None
+    if unit is not None:
+        check_visible(unit["station"])
     trail = app.db.run(data.trail, unit_id, 30) if unit else []
     details = build_unit_details(unit=unit, unit_id=unit_id, trail_n=len(trail), lang=lang,
                                  tz=app.settings.timezone)
@@ -55,12 +57,12 @@ def show_unit(unit_id: str | None, lang: str | None) -> tuple[list, dict[str, An
     prevent_initial_call=True,
 )
 def acknowledge(n_clicks: int | None, button_id: dict, lang: str | None) -> tuple[str, bool]:
-    """Record who (settings.operator) acknowledged the alert and when."""
+    """Record who (the logged-in commander) acknowledged the alert and when."""
     if not n_clicks:
         return no_update, no_update
     app = ctx()
     lang = lang_of(lang, app.settings.language)
-    got = app.db.act(alerts.acknowledge, Actor.person(app.settings.operator, "live"), int(button_id["alert"]))
+    got = app.db.act(alerts.acknowledge, current_actor("live"), int(button_id["alert"]))
     if got is None:
         return t("live.ack_gone", lang), True
     return t("live.acked", lang).format(who=got["acked_by"], time=fmt_time(got["acked_at"], app.settings.timezone)), True

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from qingzhi.core import audit
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 
 
@@ -20,6 +21,8 @@ async def acknowledge(actor: Actor, conn: asyncpg.Connection, alert_id: int) -> 
     is no such alert.
     """
     async with conn.transaction():
+        station = await conn.fetchval("SELECT station FROM alerts WHERE id = $1", alert_id)
+        require(actor, "alert.ack", station)
         row = await conn.fetchrow(
             "UPDATE alerts SET acked_by = $2, acked_at = now() WHERE id = $1 AND acked_at IS NULL"
             " RETURNING acked_by, acked_at, kind, subject, unit, incident",

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from qingzhi.core import audit
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.lifecycle import TransitionError
 from qingzhi.core.moves import free_units, lock_incident, lock_unit, move
@@ -44,6 +45,7 @@ async def issue_command(
     incident: str | None = None, lat: float | None = None, lon: float | None = None, note: str | None = None,
 ) -> Command:
     """Store a command row, publish it (QoS 1) and stamp published_at once the broker confirms."""
+    require(actor, "dispatch.act", unit["station"])
     if kind not in COMMAND_KINDS:
         raise QingzhiError(f"unknown command kind {kind!r}")
     cmd_id = str(uuid.uuid4())
@@ -72,13 +74,19 @@ async def assign(
     unit `en_route`, all audited in one transaction."""
     async with conn.transaction():
         row = await lock_incident(conn, incident)
+        require(actor, "dispatch.act", row["station"])
         if row["state"] not in ASSIGNABLE:
             raise TransitionError(f"incident {incident} is {row['state']}: no unit can be assigned any more")
         u = await lock_unit(conn, unit)
+        require(actor, "dispatch.act", u["station"])
         busy = await conn.fetchrow(
             """SELECT a.incident, i.state FROM assignments a JOIN incidents i ON i.id = a.incident
                WHERE a.unit = $1 AND a.released_at IS NULL ORDER BY a.assigned_at LIMIT 1""", unit
         )
+        if busy is None and u["status"] not in SENDABLE:
+            # the server decides who may be sent, whatever unit id the browser names
+            raise QingzhiError(f"unit {unit} is {u['status'] or 'not reporting'}: only an available or patrolling "
+                               "unit can be sent")
         if busy is not None and busy["incident"] == incident:
             raise QingzhiError(f"unit {unit} is already assigned to incident {incident}")
         if busy is not None:
@@ -119,6 +127,8 @@ async def release(
 ) -> Command:
     """Take a unit off an incident (to reassign it, or when it did not acknowledge) and tell its device."""
     async with conn.transaction():
+        station = await conn.fetchval("SELECT station FROM incidents WHERE id = $1", incident)
+        require(actor, "dispatch.act", station)
         row = await conn.fetchrow(
             """UPDATE assignments SET released_at = now(), released_by = $3, release_reason = $4
                WHERE incident = $1 AND unit = $2 AND released_at IS NULL RETURNING id""",

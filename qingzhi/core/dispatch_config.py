@@ -13,6 +13,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qingzhi.core import audit
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.vocab import UNKNOWN_KIND
 from qingzhi.errors import QingzhiError
@@ -90,6 +91,7 @@ async def load_config(conn: asyncpg.Connection) -> DispatchConfig:
 
 async def save_setting(actor: Actor, conn: asyncpg.Connection, key: str, value: object) -> None:
     """Change one setting (validated against the whole config first), audited."""
+    require(actor, "settings.change")
     if key not in DispatchConfig.model_fields:
         raise QingzhiError(f"unknown dispatch setting {key!r}")
     current = (await load_config(conn)).model_dump()

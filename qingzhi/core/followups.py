@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from qingzhi.core import audit
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.errors import QingzhiError
 
@@ -17,6 +18,7 @@ FOLLOWUP_NEXT = {"open": "assigned", "assigned": "done", "done": "reviewed"}
 
 async def create_followup(actor: Actor, conn: asyncpg.Connection, flag: dict[str, Any]) -> int:
     """Make a follow-up task from a flag (one live task per flag); returns its id."""
+    require(actor, "dispatch.act", flag.get("station"))
     title = f"{flag['kind']} {flag['label']}: {flag['count']}"
     async with conn.transaction():
         try:
@@ -38,9 +40,11 @@ async def advance_followup(
 ) -> None:
     """Move a task one step: assigned (needs officer), done (needs result), reviewed (optional rating)."""
     async with conn.transaction():
-        state = await conn.fetchval("SELECT state FROM followups WHERE id = $1 FOR UPDATE", task)
-        if state is None:
+        found = await conn.fetchrow("SELECT state, station FROM followups WHERE id = $1 FOR UPDATE", task)
+        if found is None:
             raise QingzhiError(f"no follow-up task {task}")
+        require(actor, "dispatch.act", found["station"])
+        state = found["state"]
         if FOLLOWUP_NEXT.get(state) != target:
             raise QingzhiError(f"follow-up task {task} is {state}: next is {FOLLOWUP_NEXT.get(state, 'nothing')}, not {target}")
         if target == "assigned" and not (officer or "").strip():

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from qingzhi.core import audit
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.incidents import check_priority, derive
 from qingzhi.core.lifecycle import COMMANDER_STEPS, REVIEW_STEP, TERMINAL, TransitionError, check_transition
@@ -32,6 +33,7 @@ async def create_incident(
     async with conn.transaction():
         stations = StationLocator.from_rows(await conn.fetch("SELECT id, lat, lon, boundary FROM stations"))
         d = derive(type, lat, lon, caller=caller or None, caller_key=caller_key, stations=stations, code=True)
+        require(actor, "dispatch.act", d.station)
         await conn.execute(
             """INSERT INTO incidents (id, ts, lat, lon, type, category, priority, address, summary,
                                       caller_hash, station, source)
@@ -66,9 +68,10 @@ async def merge(actor: Actor, conn: asyncpg.Connection, incident: str, into: str
     if incident == into:
         raise TransitionError(f"incident {incident} cannot be merged into itself")
     async with conn.transaction():
-        target = await conn.fetchrow("SELECT id, state FROM incidents WHERE id = $1", into)
+        target = await conn.fetchrow("SELECT id, state, station FROM incidents WHERE id = $1", into)
         if target is None:
             raise QingzhiError(f"no incident {into!r} to merge into")
+        require(actor, "dispatch.act", target["station"])
         if target["state"] in TERMINAL:
             raise TransitionError(f"incident {into} is {target['state']}: merge into an open incident")
         row = await lock_incident(conn, incident)

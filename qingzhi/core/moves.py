@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from qingzhi.core import audit
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.lifecycle import RELEASING, STAMP, check_transition
 from qingzhi.errors import QingzhiError
@@ -38,7 +39,8 @@ async def move(
     actor: Actor, conn: asyncpg.Connection, row: asyncpg.Record, target: str, *,
     details: dict[str, Any] | None = None, merged_into: str | None = None,
 ) -> list[str]:
-    """Check and apply one step to a locked incident row, audit it; returns units released by it."""
+    """Check (the actor's right at the incident's station, then the transition) and apply one step to a locked incident row, audit it; returns units released by it."""
+    require(actor, "dispatch.act", row["station"])
     check_transition(row["id"], row["state"], target)
     await conn.execute(
         f"""UPDATE incidents SET state = $2, {STAMP[target]} = coalesce({STAMP[target]}, now()),
