@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from qingzhi.config import Settings
 from qingzhi.core.audit import COLUMNS, entries
 from qingzhi.db import connect
+from qingzhi.core.safe_output import csv_cell
 
 
 def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
@@ -44,7 +45,7 @@ def show(settings: Settings, *, limit: int, export: Path | None) -> None:
         with export.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(COLUMNS)
-            writer.writerows(reversed(rows))
+            writer.writerows([csv_cell(v) for v in row] for row in reversed(rows))
         print(f"wrote {len(rows)} audit entries to {export}")
         return
     if not rows:

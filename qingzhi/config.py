@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
     session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
     allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
+    stream_hosts: str = Field("", description="comma-separated hosts whose http(s) stream links are shown (empty: any)")
     secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
 
     @field_validator("center")

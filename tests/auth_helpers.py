@@ -10,24 +10,38 @@ from typing import Any
 import asyncpg
 from flask.testing import FlaskClient
 
-from qingzhi.core import accounts
+from qingzhi.core import accounts, sessions
 from qingzhi.core.actor import Actor
 
 PASSWORD = "test password, long enough"
 
 
 def make_user(database_url: str, role: str, stations: list[str] | None = None, name: str | None = None) -> str:
-    """Create an account (as the system) and return its name."""
+    """Create an account (as the system) and return its name; a named one may exist already."""
     name = name or f"{role}-{uuid.uuid4().hex[:8]}"
 
     async def go() -> None:
         conn = await asyncpg.connect(database_url)
         try:
-            await accounts.add(Actor.system("test"), conn, name, role, stations, PASSWORD)
+            if not await conn.fetchval("SELECT true FROM users WHERE name = $1", name):
+                await accounts.add(Actor.system("test"), conn, name, role, stations, PASSWORD)
         finally:
             await conn.close()
     asyncio.run(go())
     return name
+
+
+def session_cookie(database_url: str, name: str) -> str:
+    """A `Cookie` header of a new session of an existing account (to call callbacks directly)."""
+    async def go() -> str:
+        conn = await asyncpg.connect(database_url)
+        try:
+            row = await conn.fetchrow("SELECT name, role, stations, disabled FROM users WHERE name = $1", name)
+            token, _ = await sessions.start(conn, accounts.user_from_row(row), "127.0.0.1", 3600)
+            return f"qz_session={token}"
+        finally:
+            await conn.close()
+    return asyncio.run(go())
 
 
 def form_csrf(html: str) -> str:
@@ -57,13 +71,13 @@ def login_client(app: Any, role: str = "admin", stations: list[str] | None = Non
 
 
 def browser_login(driver: Any, base_url: str, database_url: str, role: str = "admin",
-                  stations: list[str] | None = None) -> str:
-    """Log Chromium in through the /login form with a new account; returns the account name."""
+                  stations: list[str] | None = None, name: str | None = None) -> str:
+    """Log Chromium in through the /login form (a new account, or `name`); returns the account name."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    name = make_user(database_url, role, stations)
+    name = make_user(database_url, role, stations, name)
     driver.get(base_url.rstrip("/") + "/login")
     driver.find_element(By.NAME, "username").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)

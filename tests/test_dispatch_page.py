@@ -17,6 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from auth_helpers import browser_login
 from bench.services import dashboard_process
 from conftest import MQTT_URL, _admin, db_url
 from dispatch_fixtures import Listener, run_db, seed_city, seed_history, seed_incident, write_ack
@@ -25,6 +26,8 @@ from qingzhi.config import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.browser
+DESK = "duty.zhang"     # the commander at the desk
+DB_URL: list[str] = []  # the session's database, for logging in
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +36,10 @@ def page_settings(template_db: str) -> Iterator[Settings]:
     name = f"qz_t_disp_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f"CREATE DATABASE {name} TEMPLATE {template_db}"))
     settings = load_settings(database_url=db_url(name), mqtt_url=MQTT_URL, topic_root=f"qztest/{uuid.uuid4().hex[:10]}/v1",
-                             client_id=f"qz-test-{uuid.uuid4().hex[:8]}", operator="值班长 张")
+                             client_id=f"qz-test-{uuid.uuid4().hex[:8]}")
     run_db(settings.database_url, seed_city)
     run_db(settings.database_url, seed_history)
+    DB_URL[:] = [settings.database_url]
     yield settings
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
@@ -52,6 +56,7 @@ def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFact
 def open_page(dash_br, url: str, lang: str) -> WebDriverWait:
     """Open /dispatch in the browser; a waiter for what follows."""
     dash_br.server_url = url
+    browser_login(dash_br.driver, url, DB_URL[0], "commander", name=DESK)
     dash_br.driver.get(f"{url}/dispatch?lang={lang}")
     return WebDriverWait(dash_br.driver, 20)
 
@@ -87,7 +92,7 @@ def test_click_incident_assign_unit_see_command_and_ack(dash_br, dashboard_url: 
         topic, payload = listener.next(timeout=15)
     finally:
         listener.close()
-    assert topic.endswith(f"/{top_unit}/cmd") and payload["incident"] == "110-0001" and payload["by"] == "值班长 张"
+    assert topic.endswith(f"/{top_unit}/cmd") and payload["incident"] == "110-0001" and payload["by"] == DESK
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), top_unit))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "等待签收"))
     assert "已派" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head h2").text

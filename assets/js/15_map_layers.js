@@ -8,6 +8,18 @@
 
   const ZONE_COLOUR = {1: '#e53935', 2: '#fb8c00', 3: '#fdd835', 4: '#1e88e5'};
 
+  /**
+   * Text for a Leaflet tooltip, as an element: Leaflet puts a string into innerHTML, and names,
+   * addresses and types come from devices and forms (an address may be "<img onerror=…>").
+   * @param {string} text
+   * @returns {HTMLElement}
+   */
+  function textTip(text) {
+    const el = document.createElement('span');
+    el.textContent = text;
+    return el;
+  }
+
   /** A label from the live page's config (rt.live.cfg[map][key]), or the fallback. */
   function cfgText(map, key, fallback) {
     const rt = window.qzRuntime || {};
@@ -36,24 +48,24 @@
       liveAreaLabel: function (feature, layer) {
         const p = feature.properties;
         if (p.alert_level === undefined) {
-          layer.bindTooltip(p.name, {permanent: true, direction: 'center', className: 'qz-area-label'});
+          layer.bindTooltip(textTip(p.name), {permanent: true, direction: 'center', className: 'qz-area-label'});
         } else {
-          layer.bindTooltip(p.name + (p.alert_level ? ' · ' + p.alert_level : ''), {sticky: true});
+          layer.bindTooltip(textTip(p.name + (p.alert_level ? ' · ' + p.alert_level : '')), {sticky: true});
         }
       },
       /** Live map: open incident, a priority-coloured marker (P1 pulses, via CSS). */
       liveIncidentMarker: function (feature, latlng) {
         const p = feature.properties.priority;
         return L.marker(latlng, {
-          icon: L.divIcon({className: 'qz-inc p' + p, html: '<span>' + p + '</span>', iconSize: [22, 22]}),
+          icon: L.divIcon({className: 'qz-inc p' + Number(p), html: '<span>' + Number(p) + '</span>', iconSize: [22, 22]}),
           keyboard: false, zIndexOffset: -1000,
         });
       },
       /** Live map: incident tooltip with priority, type, address. */
       liveIncidentTooltip: function (feature, layer) {
         const p = feature.properties;
-        layer.bindTooltip(cfgText('priority', String(p.priority), 'P' + p.priority) + ' · ' + (p.type_name || p.type) +
-          (p.address ? ' · ' + p.address : '') + ' · ' + p.id);
+        layer.bindTooltip(textTip(cfgText('priority', String(p.priority), 'P' + p.priority) + ' · ' +
+          (p.type_name || p.type) + (p.address ? ' · ' + p.address : '') + ' · ' + p.id));
       },
       /** Dispatch map: station jurisdiction, outline only. */
       outlineJurisdictionStyle: function () {

@@ -22,6 +22,7 @@ from dashboard.context import ctx
 from dashboard.data import analysis as q
 from dashboard.i18n import category_label, t, type_label
 from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE
+from qingzhi.core.safe_output import csv_cell
 
 CALLBACKS = CallbackSet("analysis", "analysis.view")
 
@@ -218,6 +219,6 @@ def download_csv(clicks: list, *tables: list) -> Any:
     name = dash_ctx.triggered_id["table"]
     index = list(TABLES).index(name)
     rows, columns = tables[2 * index] or [], tables[2 * index + 1] or []
-    frame = pd.DataFrame(rows, columns=[c["id"] for c in columns])
+    frame = pd.DataFrame(rows, columns=[c["id"] for c in columns]).map(csv_cell)
     csv = frame.rename(columns={c["id"]: c["name"] for c in columns}).to_csv(index=False)
     return {"content": "\ufeff" + csv, "filename": f"qingzhi-{name}.csv", "type": "text/csv"}

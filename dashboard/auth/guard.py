@@ -24,7 +24,7 @@ from qingzhi.core.access import Unauthorized, allowed
 from qingzhi.config import Settings
 
 MAX_BODY = 1024 * 1024
-PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico")
+PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 DASH_CALLBACK = "/_dash-update-component"
 PAGE_CONTENT = "_pages_content.children"     # Dash's page-routing callback
@@ -36,8 +36,9 @@ PATHS: tuple[tuple[str, str], ...] = (
 
 
 def content_security_policy(app: Dash, settings: Settings) -> str:
-    """Scripts only from here (and Dash's own inline bootstrap, by hash); tiles from the configured host."""
-    hashes = " ".join(f"'{h}'" for h in app.csp_hashes())
+    """Scripts only from here (and Dash's own inline bootstrap, by hash); tiles from the configured host.
+    Call it once the app has served a request: Dash adds inline clientside scripts at its first one."""
+    hashes = " ".join(app.csp_hashes())
     tiles = settings.tile_url.split("/{", 1)[0].split("/", 3)[:3]
     tile_origin = "/".join(tiles) if settings.tile_url.startswith(("http://", "https://")) else ""
     return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
@@ -81,7 +82,7 @@ def install(app: Dash, settings: Settings, callback_permissions: Mapping[str, st
     manager.init_app(server)
     manager.request_loader(load_request_user)
     hosts = {h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()}
-    csp = content_security_policy(app, settings)
+    csp: list[str] = []
 
     @server.errorhandler(OutOfScope)
     @server.errorhandler(Unauthorized)
@@ -109,7 +110,9 @@ def install(app: Dash, settings: Settings, callback_permissions: Mapping[str, st
 
     @server.after_request
     def headers(resp: Response) -> Response:
-        resp.headers.setdefault("Content-Security-Policy", csp)
+        if not csp:
+            csp.append(content_security_policy(app, settings))
+        resp.headers.setdefault("Content-Security-Policy", csp[0])
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"

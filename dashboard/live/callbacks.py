@@ -44,6 +44,7 @@ def show_unit(unit_id: str | None, lang: str | None) -> tuple[list, dict[str, An
         check_visible(unit["station"])
     trail = app.db.run(data.trail, unit_id, 30) if unit else []
     details = build_unit_details(unit=unit, unit_id=unit_id, trail_n=len(trail), lang=lang,
+                                 stream_hosts=tuple(app.settings.stream_hosts.split(",")),
                                  tz=app.settings.timezone)
     return details, trail_geojson(trail)
 

@@ -16,6 +16,7 @@ from dashboard.formats import fmt_time
 from dashboard.i18n import t
 from dashboard.maps import EMPTY_COLLECTION
 from qingzhi.core.vocab import CAM_STATES, ON_DUTY, UNIT_KINDS
+from qingzhi.core.safe_output import safe_link
 
 
 
@@ -115,8 +116,9 @@ def _row(label: str, value: Any) -> html.Tr:
 
 
 def build_unit_details(*, unit: dict[str, Any] | None, unit_id: str | None, trail_n: int, lang: str,
-                       tz: str) -> list:
-    """The details card of the selected unit (or a hint when none is selected)."""
+                       tz: str, stream_hosts: tuple[str, ...] = ()) -> list:
+    """The details card of the selected unit (or a hint when none is selected); its stream link only
+    when http(s) and, where `stream_hosts` are configured, on one of them."""
     if not unit_id:
         return [html.Div(t("live.details_hint", lang), className="qz-hint")]
     if unit is None:
@@ -126,8 +128,9 @@ def build_unit_details(*, unit: dict[str, Any] | None, unit_id: str | None, trai
     age = html.Span("—", className="qz-age", **({"data-ts": fix_ms} if fix_ms else {}))
     speed = "—" if unit["speed"] is None else f"{unit['speed'] * 3.6:.0f} {t('live.kmh', lang)}"
     cam = t(f"cam.{unit['cam_state']}", lang) if unit["cam_state"] else "—"
-    stream = (html.A(t("live.stream", lang), href=unit["stream_url"], target="_blank", rel="noopener",
-                     className="qz-stream") if unit["stream_url"] else html.Span(t("live.no_stream", lang)))
+    link = safe_link(unit["stream_url"], stream_hosts)
+    stream = (html.A(t("live.stream", lang), href=link, target="_blank", rel="noopener noreferrer",
+                     className="qz-stream") if link else html.Span(t("live.no_stream", lang)))
     status = t(f"status.{unit['status']}", lang) if unit["status"] else "—"
     if unit["sos"]:
         status = [html.B("SOS ", className="qz-sos-text"), status]
