@@ -7,12 +7,16 @@ answer is a 503, which the page's JS shows as "connection lost since …" until 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import asyncpg
 from flask import Blueprint, Response, request
 
+from qingzhi.core.access import Unauthorized
 from qingzhi.errors import QingzhiError
+
+log = logging.getLogger("qingzhi.dashboard")
 
 TEXT_MAX = 64  # ids, station codes and tokens are short
 
@@ -54,13 +58,20 @@ def _bad_request(exc: BadRequest) -> Response:
 
 
 def _unavailable(exc: Exception) -> Response:
-    return json_response({"error": f"database unavailable: {exc}"}, 503)
+    # the details (which may name the database host) go to the log, not to the browser
+    log.warning("%s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+    return json_response({"error": "database unavailable"}, 503)
+
+
+def _forbidden(exc: Exception) -> Response:
+    return json_response({"error": str(exc)}, 403)
 
 
 def json_blueprint(name: str, url_prefix: str) -> Blueprint:
     """A blueprint whose errors are JSON: 400 for bad parameters, 503 when the database cannot answer."""
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
     blueprint.register_error_handler(BadRequest, _bad_request)
+    blueprint.register_error_handler(Unauthorized, _forbidden)     # before QingzhiError, its parent
     for exc in (QingzhiError, asyncpg.PostgresError, OSError, TimeoutError):
         blueprint.register_error_handler(exc, _unavailable)
     return blueprint

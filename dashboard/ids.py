@@ -11,6 +11,8 @@ LANG = "app-lang"
 HEADER = "app-header"
 NAV_LINKS = "app-nav-links"
 LANG_LINK = "app-lang-link"
+USER_NAME = "app-user-name"
+LOGOUT = "app-logout"
 
 
 def layers_control(map_id: str) -> str:

@@ -15,10 +15,14 @@ from urllib.parse import parse_qs, urlencode
 import dash
 from dash import Input, Output, State, dcc, html
 
+from flask_login import current_user
+
 from dashboard import ids
+from dashboard.auth.guard import may_open
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
+from qingzhi.core.accounts import User
 
 CALLBACKS = CallbackSet("shell", None)  # language, navigation: any logged-in user
 
@@ -55,18 +59,24 @@ def with_lang(path: str, search: str | None, lang: str) -> str:
     return f"{path}?{urlencode(query)}"
 
 
-def build_header(path: str, search: str | None, lang: str) -> list:
-    """Title, page links and the switch to the other language."""
+def build_header(path: str, search: str | None, lang: str, user: User | None = None) -> list:
+    """Title, the links to the pages this user may open, the language switch, who is logged in and
+    the way out. (Hiding a link protects nothing: the server refuses the page itself.)"""
     other = "en" if lang == "zh" else "zh"
     links = [
         dcc.Link(t(page["nav"], lang), href=f"{page['path']}?lang={lang}",
                  className="qz-nav-link" + (" active" if page["path"] == path else ""))
-        for page in nav_pages()
+        for page in nav_pages() if user is None or may_open(user, page["path"])
+    ]
+    who = [] if user is None else [
+        html.Span(f"{user.name} · {t('role.' + user.role, lang)}", id=ids.USER_NAME, className="qz-user"),
+        html.Button(t("nav.logout", lang), id=ids.LOGOUT, className="qz-logout"),
     ]
     return [
         html.Div(t("app.title", lang), className="qz-title"),
         html.Nav(links, id=ids.NAV_LINKS, className="qz-nav"),
         dcc.Link(t("nav.language", lang), id=ids.LANG_LINK, href=with_lang(path, search, other), className="qz-lang"),
+        *who,
     ]
 
 
@@ -87,4 +97,8 @@ def update_header(path: str | None, search: str | None, current: str | None) -> 
     """Rebuild the header for the current page and language."""
     path = path or "/"
     lang = query_lang(search, current or ctx().settings.language)
-    return build_header(path, search, lang), headerless(path), lang
+    user = current_user.user if current_user.is_authenticated else None
+    return build_header(path, search, lang, user), headerless(path), lang
+
+
+CALLBACKS.clientside("logout", Output(ids.LOGOUT, "title"), Input(ids.LOGOUT, "n_clicks"), prevent_initial_call=True)

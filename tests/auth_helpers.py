@@ -84,3 +84,13 @@ def browser_login(driver: Any, base_url: str, database_url: str, role: str = "ad
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(driver, 15).until(ec.url_changes(base_url.rstrip("/") + "/login"))
     return name
+
+
+def start_logged_in(dash_duo: Any, app: Any, role: str, *, port: int, name: str | None = None,
+                    stations: list[str] | None = None) -> str:
+    """dash_duo.start_server, but through /login first (the app's own page needs a session)."""
+    dash_duo.start_server(app, navigate=False, port=port)
+    name = browser_login(dash_duo.driver, dash_duo.server.url, server_of(app).extensions["qingzhi"].settings.database_url,
+                         role, stations, name)
+    dash_duo.server_url = dash_duo.server.url      # loads "/" and waits for Dash, now logged in
+    return name

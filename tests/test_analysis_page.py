@@ -10,7 +10,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from auth_helpers import browser_login
+from auth_helpers import start_logged_in
 from bench import synth
 from bench.services import free_port
 from dashboard.app import create_app
@@ -51,9 +51,8 @@ def test_analysis_page_with_filters(dash_duo, settings: Settings) -> None:  # no
 
 def browse(dash_duo, app) -> None:  # noqa: ANN001
     """Drive the page: load, change the period and the priority, click a hotspot, switch language."""
-    dash_duo.start_server(app, port=free_port())
+    start_logged_in(dash_duo, app, "analyst", port=free_port())
     dash_duo.driver.set_window_size(1600, 2200)
-    browser_login(dash_duo.driver, dash_duo.server_url, app.server.extensions["qingzhi"].settings.database_url, "analyst")
     dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=zh", timeout=30)
     dash_duo.wait_for_contains_text("#an-map-note", "个网格", timeout=30)
     dash_duo.wait_for_element("#an-top td", timeout=30)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from auth_helpers import browser_login, make_user, session_cookie
+from auth_helpers import browser_login, make_user, session_cookie, start_logged_in
 from bench.fleet import HANGZHOU, move_units, seed_district
 from bench.services import dashboard_process, free_port
 from dashboard.app import create_app
@@ -64,10 +64,9 @@ def db(live_db: str) -> str:
 
 
 def start(dash_duo, app, path: str = "/") -> None:
-    dash_duo.start_server(app, port=free_port())
-    browser_login(dash_duo.driver, dash_duo.server_url, app.server.extensions["qingzhi"].settings.database_url,
-                  "commander", name=OPERATOR)
-    dash_duo.driver.get(dash_duo.server_url + path)
+    start_logged_in(dash_duo, app, "commander", port=free_port(), name=OPERATOR)
+    if path != "/":
+        dash_duo.driver.get(dash_duo.server_url + path)
     wait_js(dash_duo, "return !!(window.qzRuntime && window.qzRuntime.live && window.qzRuntime.live.applied)")
 
 

@@ -19,9 +19,10 @@ from flask import Response, jsonify, redirect, request
 from flask_login import LoginManager, current_user
 
 from dashboard.auth import pages
-from dashboard.auth.session_cookies import CSRF_HEADER, OutOfScope, load_request_user
+from dashboard.auth.session_cookies import CSRF_HEADER, load_request_user
 from qingzhi.core.access import Unauthorized, allowed
 from qingzhi.config import Settings
+from qingzhi.core.accounts import User
 
 MAX_BODY = 1024 * 1024
 PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
@@ -65,6 +66,12 @@ def permission_for(path: str, callback_permissions: Mapping[str, str | None]) ->
     return None
 
 
+def may_open(user: User, path: str) -> bool:
+    """Whether the user's role opens the page at `path` (for the navigation; the gate decides)."""
+    needed = permission_for(path, {})
+    return needed is None or allowed(user.actor(), needed)
+
+
 def _refuse(status: int, message: str) -> Response:
     if request.method == "GET" and "text/html" in request.headers.get("Accept", "") and status == 401:
         return redirect(f"/login?next={request.full_path.rstrip('?')}", 302)
@@ -84,8 +91,7 @@ def install(app: Dash, settings: Settings, callback_permissions: Mapping[str, st
     hosts = {h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()}
     csp: list[str] = []
 
-    @server.errorhandler(OutOfScope)
-    @server.errorhandler(Unauthorized)
+    @server.errorhandler(Unauthorized)       # OutOfScope too
     def refused(exc: Exception) -> Response:
         return _refuse(403, str(exc))
 

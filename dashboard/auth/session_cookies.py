@@ -12,6 +12,7 @@ from flask_login import UserMixin, current_user
 
 from dashboard.context import ctx
 from qingzhi.core import sessions
+from qingzhi.core.access import Unauthorized
 from qingzhi.core.accounts import User
 from qingzhi.core.actor import Actor
 
@@ -70,7 +71,7 @@ def current_actor(screen: str) -> Actor:
     return current_user.user.actor(screen)
 
 
-class OutOfScope(PermissionError):
+class OutOfScope(Unauthorized):
     """The user asked for a station (or something of a station) outside their scope."""
 
 
