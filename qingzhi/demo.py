@@ -19,6 +19,7 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
+from qingzhi import demo_accounts
 from qingzhi.config import Settings
 from qingzhi.embedded import EmbeddedBroker, free_port, start_postgres
 from qingzhi.errors import QingzhiError
@@ -134,6 +135,7 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
             print(f"history: {counts.incidents} incidents, {counts.positions} positions back-filled "
                   f"in {time.monotonic() - started:.1f} s", flush=True)
 
+        logins = demo_accounts.ensure(settings.database_url, folder)
         children = Children(folder / "logs")
         stack.callback(children.stop)
         failed = None
@@ -147,6 +149,8 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
             sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED,
                              working=working(settings))
             threading.Thread(target=_watch, args=(children, stop), daemon=True).start()
+            print("accounts (user / password): " + ", ".join(f"{u} / {p}" for u, p in logins.items())
+                  + f"  (kept in {folder / demo_accounts.FILE})", flush=True)
             print(f"qingzhi demo is running: open http://127.0.0.1:{port}/  "
                   f"({len(specs)} units; logs in {folder / 'logs'}; Ctrl-C stops)", flush=True)
             sim.run(stop)  # the simulator stops first, so the ingest can take in all it sent

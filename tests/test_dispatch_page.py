@@ -55,8 +55,8 @@ def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFact
 
 def open_page(dash_br, url: str, lang: str) -> WebDriverWait:
     """Open /dispatch in the browser; a waiter for what follows."""
-    dash_br.server_url = url
     browser_login(dash_br.driver, url, DB_URL[0], "commander", name=DESK)
+    dash_br.server_url = url                       # loads "/" and waits for Dash, now logged in
     dash_br.driver.get(f"{url}/dispatch?lang={lang}")
     return WebDriverWait(dash_br.driver, 20)
 

@@ -199,7 +199,7 @@ def test_camera_recording_raises_alert_and_ack_records_who_and_when(dash_duo, li
 def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     ids = sql(db, lambda c: seed_district(c, units=20, stations=1))
     uid = ids[1]
-    sql(db, lambda c: c.execute("UPDATE units SET status = 'patrolling', stream_url = 'rtsp://video.example/x',"
+    sql(db, lambda c: c.execute("UPDATE units SET status = 'patrolling', stream_url = 'https://video.example/live/x.m3u8',"
                                 " version = nextval('units_version_seq') WHERE id = $1", uid))
     rng = random.Random(4)
     for _ in range(4):
@@ -215,7 +215,7 @@ def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     dash_duo.wait_for_contains_text("#live-details", uid, timeout=10)
     details = dash_duo.find_element("#live-details").text
     assert "30 分钟轨迹：4 个定位点" in details and "西湖派出所" in details and "打开实时视频" in details
-    assert dash_duo.find_element(".qz-stream").get_attribute("href") == "rtsp://video.example/x"
+    assert dash_duo.find_element(".qz-stream").get_attribute("href") == "https://video.example/live/x.m3u8"
     trail = wait_js(dash_duo, """var n = 0; window.qzRuntime.live.map.eachLayer(function (l) {
         if (l instanceof L.Polyline && !(l instanceof L.Polygon)) { n = Math.max(n, l.getLatLngs().length); } });
         return n;""", lambda n: n == 4)
