@@ -53,9 +53,9 @@ def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFact
         yield url
 
 
-def open_page(dash_br, url: str, lang: str) -> WebDriverWait:
-    """Open /dispatch in the browser; a waiter for what follows."""
-    browser_login(dash_br.driver, url, DB_URL[0], "commander", name=DESK)
+def open_page(dash_br, url: str, lang: str, role: str = "commander") -> WebDriverWait:
+    """Log in (the desk's commander, or an admin) and open /dispatch; a waiter for what follows."""
+    browser_login(dash_br.driver, url, DB_URL[0], role, name=DESK if role == "commander" else f"desk.{role}")
     dash_br.server_url = url                       # loads "/" and waits for Dash, now logged in
     dash_br.driver.get(f"{url}/dispatch?lang={lang}")
     return WebDriverWait(dash_br.driver, 20)
@@ -155,7 +155,7 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, 
 
 
 def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboard_url: str, page_settings: Settings) -> None:
-    wait = open_page(dash_br, dashboard_url, "zh")
+    wait = open_page(dash_br, dashboard_url, "zh", role="admin")     # settings are an admin's
     wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'dp-tab') and normalize-space(.) = '设置']"))).click()
     box = wait.until(EC.visibility_of_element_located((By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting"}']""")))
     box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, "oops")
