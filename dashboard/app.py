@@ -8,7 +8,9 @@ from dash import Dash
 
 from dashboard.context import AppContext
 from dashboard.db import Database
+from dashboard.health import blueprint as health
 from qingzhi.config import Settings, load_settings
+from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +25,6 @@ def create_app(settings: Settings | None = None) -> Dash:
         assets_folder=str(ROOT / "assets"),
         title="情指中心 qingzhi",
         suppress_callback_exceptions=True,
-        health_endpoint="health",
         update_title=None,
     )
     from dashboard.live_api import blueprint as live_api  # imported after Dash(): pages import it too
@@ -32,7 +33,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.layout = build_shell(settings.language)
     register_callbacks(app)
     app.server.register_blueprint(live_api)
-    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url))
+    app.server.register_blueprint(health)   # /health checks the database (Dash's own health_endpoint does not)
+    limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
+    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits))
     return app
 
 

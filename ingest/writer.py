@@ -23,7 +23,7 @@ from ingest.message import POS, Msg
 from ingest.pipeline import Stage, process
 from ingest.source import MqttSource
 from ingest.stats import Stats
-from qingzhi.db import connect
+from qingzhi.db import Limits, NotAnswering, connect
 from qingzhi.errors import QingzhiError
 
 log = logging.getLogger("qingzhi.ingest")
@@ -32,6 +32,9 @@ CONNECTION_ERRORS = (
     OSError, TimeoutError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    # The server's statement_timeout / idle_in_transaction_session_timeout (qingzhi.db.Limits): a
+    # silent link or an overloaded server, not bad data; retried, never rejected.
+    asyncpg.QueryCanceledError, asyncpg.IdleInTransactionSessionTimeoutError,
     # A connection the server cut while idle can fail its next command this way ("another
     # operation is in progress"); a new connection cures it.
     asyncpg_base.InternalClientError,
@@ -69,8 +72,9 @@ class Writer:
     """Drains the inbox into the database until the inbox is closed and empty."""
 
     def __init__(self, database_url: str, inbox: Inbox, source: MqttSource, pipeline: tuple[Stage, ...],
-                 stats: Stats, batch_size: int, batch_ms: int):
+                 stats: Stats, batch_size: int, batch_ms: int, limits: Limits = Limits()):
         self.database_url = database_url
+        self.limits = limits   # a command slower than limits.command_s counts as a lost connection
         self.inbox = inbox
         self.source = source
         self.pipeline = pipeline
@@ -115,7 +119,7 @@ class Writer:
         while True:
             try:
                 if self.conn is None or self.conn.is_closed():
-                    self.conn = await connect(self.database_url)
+                    self.conn = await connect(self.database_url, self.limits)
                     await store.prepare(self.conn)
                 await store.write_batch(self.conn, rows, rejects)
                 if self.stats.db != "ok":
@@ -125,7 +129,7 @@ class Writer:
             except Exception as exc:
                 if not is_connection_error(exc):
                     raise
-                self.stats.db = "down"
+                self.stats.db = "not answering" if isinstance(exc, (TimeoutError, NotAnswering)) else "down"
                 self.stats.backlog = len(self.inbox)
                 log.error("database unreachable (%s: %s); not acknowledging, retry in %.1f s, backlog %d",
                           type(exc).__name__, exc, delay, len(self.inbox))

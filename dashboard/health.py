@@ -1,0 +1,30 @@
+"""GET /health: 200 when the dashboard can reach its database within the health timeout,
+otherwise 503 with a one-line JSON reason. Load balancers, `qingzhi demo`, the tests and the
+benchmarks wait on it; a database that has gone silent shows here in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+from flask import Blueprint, Response
+
+from dashboard.context import ctx
+from qingzhi.errors import QingzhiError
+
+blueprint = Blueprint("health", __name__)
+
+
+def _answer(status: int, **body: str) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    """{"status": "ok"}, or 503 {"status": "unavailable", "reason": "database not answering (…)"}."""
+    app = ctx()
+    try:
+        app.db.ping(app.settings.health_timeout_s)
+    except (QingzhiError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        return _answer(503, status="unavailable", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return _answer(200, status="ok")
