@@ -10,13 +10,14 @@ import asyncpg
 from flask import Blueprint, Response
 
 from dashboard.context import ctx
+from qingzhi.db import NotAnswering
 from qingzhi.errors import QingzhiError
 
 blueprint = Blueprint("health", __name__)
 
 
-def _answer(status: int, **body: str) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json", headers={"Cache-Control": "no-store"})
+def _answer(code: int, **body: str) -> Response:
+    return Response(json.dumps(body), status=code, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
 @blueprint.get("/health")
@@ -25,6 +26,9 @@ def health() -> Response:
     app = ctx()
     try:
         app.db.ping(app.settings.health_timeout_s)
+    except NotAnswering as exc:
+        return _answer(503, status="unavailable", reason=str(exc))
     except (QingzhiError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        return _answer(503, status="unavailable", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+        return _answer(503, status="unavailable", reason=f"database unavailable: {first_line}")
     return _answer(200, status="ok")

@@ -71,7 +71,8 @@ class Housekeeping:
                     await self.chores()
                 log.info(log_line(await self.save_stats()))
             except Exception as exc:  # noqa: BLE001 - chores must outlive a database outage or a bug
-                log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__, exc)
+                log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__,
+                            exc or f"no reply within {self.limits.command_s:g} s")
                 await self.close()
 
     async def _conn(self) -> asyncpg.Connection:

@@ -132,7 +132,8 @@ class Writer:
                 self.stats.db = "not answering" if isinstance(exc, (TimeoutError, NotAnswering)) else "down"
                 self.stats.backlog = len(self.inbox)
                 log.error("database unreachable (%s: %s); not acknowledging, retry in %.1f s, backlog %d",
-                          type(exc).__name__, exc, delay, len(self.inbox))
+                          type(exc).__name__, exc or f"no reply within {self.limits.command_s:g} s", delay,
+                          len(self.inbox))
                 if self.conn is not None:
                     self.conn.terminate()
                     self.conn = None
