@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +21,7 @@ import pytest
 from ingest_helpers import count_rows, ingest_process, publishing, query, wait_until
 from tcp_proxy import TcpProxy
 
-from bench.services import REPO, Mosquitto, dashboard_process
+from bench.services import REPO, IngestProcess, Mosquitto, dashboard_process
 from ingest.status import _rows as status_rows
 from qingzhi.db import NotAnswering
 
@@ -57,6 +58,25 @@ def status_within(url: str, timeout_s: float = HEALTH_S) -> tuple[float, list[di
     return time.monotonic() - started, rows
 
 
+def start_streaming(proc: IngestProcess, broker: Mosquitto, root: str, url: str) -> threading.Thread:
+    """Start the ingest and a stream that lasts through the fault; return once 2,000 fixes are stored."""
+    proc.start().wait_connected()
+    publisher = publishing(broker.url, root, N, per_s=PER_S)
+    wait_until(lambda: count_rows(url) >= 2000, every=0.02)
+    return publisher
+
+
+def finish(proc: IngestProcess, publisher: threading.Thread, url: str, rows_before: int) -> float:
+    """Once the fault is over: the seconds until rows flow again; then every fix stored and a clean stop."""
+    back_at = time.monotonic()
+    wait_until(lambda: count_rows(url) > rows_before, timeout=60, every=0.05)
+    recovery_s = time.monotonic() - back_at
+    publisher.join(120)
+    wait_until(lambda: count_rows(url) == N, timeout=60)
+    assert proc.stop() == 0
+    return recovery_s
+
+
 def test_database_freeze_mid_stream_acknowledges_nothing_and_loses_nothing(
         database_url: str, topic_root: str, broker: Mosquitto, tmp_path: Path, proxies: list[TcpProxy]) -> None:
     db_link = proxy(proxies, database_url)
@@ -65,9 +85,7 @@ def test_database_freeze_mid_stream_acknowledges_nothing_and_loses_nothing(
     proc = ingest_process(tmp_path, "freeze", frozen_url, mqtt_link.url(broker.url), topic_root,
                           ingest_db_timeout_s=4, db_connect_timeout_s=2, stats_interval_s=1)
     try:
-        proc.start().wait_connected()
-        publisher = publishing(broker.url, topic_root, N, per_s=PER_S)
-        wait_until(lambda: count_rows(database_url) >= 2000, every=0.02)
+        publisher = start_streaming(proc, broker, topic_root, database_url)
         db_link.freeze()
         frozen_at = time.monotonic()
         time.sleep(0.5)      # acks of a batch whose commit answer arrived just before the freeze may still go out
@@ -92,12 +110,7 @@ def test_database_freeze_mid_stream_acknowledges_nothing_and_loses_nothing(
         assert mqtt_link.bytes_up - acked_bytes <= 2
         assert count_rows(database_url) == rows_frozen
         db_link.resume()
-        resumed_at = time.monotonic()
-        wait_until(lambda: count_rows(database_url) > rows_frozen, timeout=30, every=0.05)
-        recovery_s = time.monotonic() - resumed_at
-        publisher.join(120)
-        wait_until(lambda: count_rows(database_url) == N, timeout=60)
-        assert proc.stop() == 0
+        recovery_s = finish(proc, publisher, database_url, rows_frozen)
     finally:
         proc.kill()
     assert count_rows(database_url) == N
@@ -119,9 +132,7 @@ def test_network_cut_to_the_broker_mid_stream_loses_nothing(
     link = proxy(proxies, broker.url)
     proc = ingest_process(tmp_path, "cut", database_url, link.url(broker.url), topic_root)
     try:
-        proc.start().wait_connected()
-        publisher = publishing(broker.url, topic_root, N, per_s=PER_S)   # devices still reach the broker
-        wait_until(lambda: count_rows(database_url) >= 2000, every=0.02)
+        publisher = start_streaming(proc, broker, topic_root, database_url)   # devices still reach the broker
         link.cut()
         cut_at = time.monotonic()
         wait_until(lambda: "disconnected from" in proc.log(), timeout=10)
@@ -131,12 +142,7 @@ def test_network_cut_to_the_broker_mid_stream_loses_nothing(
         assert rows_cut < N
         assert "cannot reach mqtt://127.0.0.1" in proc.log()      # each refused reconnect is logged
         link.restore()
-        restored_at = time.monotonic()
-        wait_until(lambda: count_rows(database_url) > rows_cut, timeout=60, every=0.05)
-        recovery_s = time.monotonic() - restored_at
-        publisher.join(120)
-        wait_until(lambda: count_rows(database_url) == N, timeout=60)
-        assert proc.stop() == 0
+        recovery_s = finish(proc, publisher, database_url, rows_cut)
     finally:
         proc.kill()
     assert count_rows(database_url) == N
