@@ -13,8 +13,10 @@ COPY ingest ./ingest
 COPY dashboard ./dashboard
 COPY layouts ./layouts
 COPY assets ./assets
-# Editable: the dashboard finds layouts/ and assets/ beside the package, as in a checkout.
-RUN pip install --no-cache-dir -e .
+# Into /app/.venv, as `qingzhi.sh` does in a checkout. Editable: the dashboard finds layouts/ and assets/
+# beside the package, as in a checkout.
+RUN python -m venv /app/.venv && /app/.venv/bin/pip install --no-cache-dir --disable-pip-version-check -e .
+ENV PATH=/app/.venv/bin:$PATH
 
 RUN useradd --system --uid 10001 qingzhi
 USER qingzhi

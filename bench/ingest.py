@@ -8,7 +8,12 @@ on QZ_BENCH_PG_URL (default: the machine's PostgreSQL):
      stores nothing) drains the backlog: no paho-based ingest can beat it;
   2. ingest: `python -m qingzhi ingest` drains the same backlog, timed from its subscription
      until every row is committed; then rows in the database must equal fixes published;
-  3. naive: paho on_message → one INSERT per message (autocommit) on a smaller backlog.
+  3. naive: paho on_message → one INSERT per message (autocommit) on a smaller backlog;
+  4. poisoned: the ingest drains the same number of fixes of which 1 % are hostile (a speed of
+     1e300, a NUL in an unknown field, a latitude of 1e300: once a crash or a 19× slowdown),
+     timed until every message is a row or a reject; target ≤ 1.2 × the clean run;
+  5. refused: as 4, but 0.1 % are refused by the database itself (a trigger: the unforeseen
+     case), isolated by bisection. Reported, no target: it is the last line of defence.
 """
 
 from __future__ import annotations
@@ -36,7 +41,17 @@ from qingzhi.db import migrate_url
 
 # A topic root per subscriber, so that no persistent session queues another one's backlog.
 CEILING, INGEST, NAIVE = "qzbench/ceiling/v1", "qzbench/ingest/v1", "qzbench/naive/v1"
+POISONED, REFUSED = "qzbench/poisoned/v1", "qzbench/refused/v1"
 UNITS = 2000
+POISONS = ({"speed": 1e300}, {"note": "nul\u0000byte"}, {"lat": 1e300})   # cycled, every `poison_every`-th fix
+REFUSE_TRIGGER = """
+CREATE FUNCTION bench_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.station = 'refused' THEN RAISE EXCEPTION 'refused by trigger' USING ERRCODE = 'check_violation'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER bench_refuse BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION bench_refuse();
+"""
 
 
 def _client(client_id: str) -> mqtt.Client:
@@ -64,8 +79,10 @@ def prime_session(port: int, client_id: str, root: str) -> None:
     c.loop_stop()
 
 
-def publish_backlog(port: int, n: int, root: str, unit_prefix: str) -> None:
-    """n QoS 1 fixes from UNITS units, one per second of device time each, all acknowledged by the broker."""
+def publish_backlog(port: int, n: int, root: str, unit_prefix: str, poison_every: int = 0,
+                    refuse_every: int = 0) -> None:
+    """n QoS 1 fixes from UNITS units, one per second of device time each, all acknowledged by the broker;
+    every poison_every-th carries one of POISONS, every refuse_every-th comes from station 'refused'."""
     c = _client(f"qz-bench-pub-{uuid.uuid4().hex[:6]}")
     c.max_inflight_messages_set(2000)
     _connect(c, port, persistent=False)
@@ -75,9 +92,13 @@ def publish_backlog(port: int, n: int, root: str, unit_prefix: str) -> None:
     info = None
     for i in range(n):
         u, k = i % UNITS, i // UNITS
-        payload = encode({"ts": base + k * 1000, "lat": 30.2 + u * 1e-4 + k * 1e-5, "lon": 120.1 + u * 1e-4,
-                          "speed": 8.5, "heading": 90.0, "acc": 5.0, "batt": 77})
-        info = c.publish(f"{root}/s{u % 4}/{unit_prefix}{u:04d}/gps", payload, qos=1)
+        fix = {"ts": base + k * 1000, "lat": 30.2 + u * 1e-4 + k * 1e-5, "lon": 120.1 + u * 1e-4,
+               "speed": 8.5, "heading": 90.0, "acc": 5.0, "batt": 77}
+        if poison_every and i % poison_every == poison_every // 2:
+            fix |= POISONS[(i // poison_every) % len(POISONS)]
+        refused = refuse_every and i % refuse_every == refuse_every // 2
+        station, unit = ("refused", f"{unit_prefix}r{i}") if refused else (f"s{u % 4}", f"{unit_prefix}{u:04d}")
+        info = c.publish(f"{root}/{station}/{unit}/gps", encode(fix), qos=1)
         if i % 5000 == 4999:
             info.wait_for_publish(60)   # keep paho's unacknowledged publishes bounded
     if info is not None:
@@ -139,6 +160,14 @@ def drain_naive(port: int, client_id: str, n: int, url: str) -> float:
 
 
 
+async def _execute(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 async def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -147,22 +176,27 @@ async def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> int:
         await conn.close()
 
 
-def time_ingest(port: int, url: str, n: int, work: Path, batch_size: int) -> tuple[float, int]:
-    """Seconds from the ingest's subscription until n rows are committed; rows after a clean stop."""
-    ingest = IngestProcess(work / f"ingest-{n}.log", database_url=url, mqtt_url=f"mqtt://127.0.0.1:{port}",
-                           topic_root=INGEST, client_id="qz-bench-ingest", batch_size=batch_size)
+ROWS_AND_REJECTS = "SELECT (SELECT count(*) FROM positions) + (SELECT count(*) FROM rejects)"
+
+
+def time_ingest(port: int, url: str, n: int, work: Path, batch_size: int, root: str = INGEST,
+                count_sql: str = "SELECT count(*) FROM positions") -> tuple[float, int]:
+    """Seconds from the ingest's subscription until count_sql reaches n; its value after a clean stop."""
+    ingest = IngestProcess(work / f"ingest-{root.split('/')[1]}-{n}.log", database_url=url,
+                           mqtt_url=f"mqtt://127.0.0.1:{port}", topic_root=root, client_id=f"qz-bench-{root.split('/')[1]}",
+                           batch_size=batch_size)
     ingest.start()
     try:
         ingest.wait_connected(60, line="connected to")   # the queued backlog flows from CONNACK on
         started = time.perf_counter()
-        while asyncio.run(_count(url)) < n:
+        while asyncio.run(_count(url, count_sql)) < n:
             if time.perf_counter() - started > 600:
                 raise RuntimeError(f"ingest too slow:\n{ingest.log()[-2000:]}")
             time.sleep(0.1)
         took = time.perf_counter() - started
     finally:
         ingest.stop()
-    return took, asyncio.run(_count(url))
+    return took, asyncio.run(_count(url, count_sql))
 
 
 def main() -> None:
@@ -174,19 +208,20 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each drain; the best of each counts")
     args = ap.parse_args()
     db = f"qz_bench_{os.getpid()}"
-    url, naive_url = db_url(db), db_url(f"{db}_naive")
+    names = (db, f"{db}_naive", f"{db}_poisoned", f"{db}_refused")
+    url, naive_url, poisoned_url, refused_url = map(db_url, names)
     with tempfile.TemporaryDirectory(prefix="qz-bench-") as tmp:
         work = Path(tmp)
         broker = Mosquitto(work / "mosquitto").start()
         try:
-            for name in (db, f"{db}_naive"):
+            for name in names:
                 admin_sql(f"CREATE DATABASE {name}")
-            asyncio.run(migrate_url(url))
-            asyncio.run(migrate_url(naive_url))
+                asyncio.run(migrate_url(db_url(name)))
+            asyncio.run(_execute(refused_url, REFUSE_TRIGGER))
             print(f"broker {broker.url} (deploy/mosquitto.conf), database {url}, {args.fixes} fixes")
 
-            ceiling_s = ingest_s = naive_s = float("inf")
-            rows = 0
+            ceiling_s = ingest_s = naive_s = poisoned_s = refused_s = float("inf")
+            rows = poisoned_rows = refused_rows = 0
             for run in range(args.repeat):   # interleaved, best of each: the machine may be busy
                 prime_session(broker.port, f"qz-bench-ceiling-{run}", CEILING)
                 publish_backlog(broker.port, args.fixes, CEILING, f"c{run}-")
@@ -200,21 +235,38 @@ def main() -> None:
                 prime_session(broker.port, f"qz-bench-naive-{run}", NAIVE)
                 publish_backlog(broker.port, args.naive_fixes, NAIVE, f"n{run}-")
                 naive_s = min(naive_s, drain_naive(broker.port, f"qz-bench-naive-{run}", args.naive_fixes, naive_url))
+
+                prime_session(broker.port, "qz-bench-poisoned", POISONED)
+                publish_backlog(broker.port, args.fixes, POISONED, f"p{run}-", poison_every=100)
+                took, poisoned_rows = time_ingest(broker.port, poisoned_url, args.fixes * (run + 1), work,
+                                                  args.batch_size, POISONED, ROWS_AND_REJECTS)
+                poisoned_s = min(poisoned_s, took)
+
+                prime_session(broker.port, "qz-bench-refused", REFUSED)
+                publish_backlog(broker.port, args.fixes, REFUSED, f"r{run}-", refuse_every=1000)
+                took, refused_rows = time_ingest(broker.port, refused_url, args.fixes * (run + 1), work,
+                                                 args.batch_size, REFUSED, ROWS_AND_REJECTS)
+                refused_s = min(refused_s, took)
             ceiling, rate, naive = args.fixes / ceiling_s, args.fixes / ingest_s, args.naive_fixes / naive_s
             print(f"ceiling (do-nothing paho subscriber): {args.fixes} in {ceiling_s:.1f} s = {ceiling:,.0f} fixes/s")
             print(f"ingest (python -m qingzhi ingest):     {args.fixes} in {ingest_s:.1f} s = {rate:,.0f} fixes/s")
             print(f"naive (one INSERT per message):       {args.naive_fixes} in {naive_s:.1f} s = {naive:,.0f} fixes/s")
 
+            print(f"poisoned (1 % hostile fixes):         {args.fixes} in {poisoned_s:.1f} s = "
+                  f"{args.fixes / poisoned_s:,.0f} msgs/s, {poisoned_s / ingest_s:.2f} x the clean time (target <= 1.2)")
+            print(f"refused (0.1 % refused by the DB):    {args.fixes} in {refused_s:.1f} s = "
+                  f"{args.fixes / refused_s:,.0f} msgs/s, {refused_s / ingest_s:.2f} x the clean time (bisection)")
             print(f"ingest / naive   = {rate / naive:.1f}x   (target >= 5x)")
             print(f"ingest / ceiling = {rate / ceiling:.2f}    (aim 0.75; target >= 15,000 fixes/s)")
             published = args.fixes * args.repeat
-            ok = rows == published
-            print(f"rows in database = {rows}, published = {published}: {'OK, nothing lost or doubled' if ok else 'MISMATCH'}")
+            ok = rows == poisoned_rows == refused_rows == published
+            print(f"rows (+ rejects) in database = {rows}, {poisoned_rows}, {refused_rows}, published = {published} each: "
+                  f"{'OK, nothing lost or doubled' if ok else 'MISMATCH'}")
             if not ok:
                 raise SystemExit(1)
         finally:
             broker.stop()
-            for name in (db, f"{db}_naive"):
+            for name in names:
                 admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

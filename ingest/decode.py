@@ -8,7 +8,7 @@ import msgspec
 
 from ingest import owntracks
 from ingest.message import Item, Msg
-from ingest.schema import FIELDS, SHAPES, GpsFix
+from ingest.schema import FIELDS, NOT_JSON, SHAPES, GpsFix
 from ingest.topics import IGNORED, BadTopic, Topics
 
 MAX_PAYLOAD = 256 * 1024
@@ -62,7 +62,7 @@ class Decode:
         msg.kind = kind
         try:
             decoded = self.fast[kind].decode(msg.payload)
-        except msgspec.DecodeError:
+        except NOT_JSON:
             return self._slow(msg)
         if isinstance(decoded, list):
             if not decoded:
@@ -77,7 +77,7 @@ class Decode:
     def _slow(self, msg: Msg) -> Msg | None:
         try:
             data = msgspec.json.decode(msg.payload)
-        except msgspec.DecodeError as exc:
+        except NOT_JSON as exc:
             msg.reject(f"not JSON: {exc}")
             return None
         many = msg.kind == "gps" and isinstance(data, list)

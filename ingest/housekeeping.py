@@ -39,12 +39,16 @@ class Housekeeping:
         self._backlog_since: float | None = None
 
     async def chores(self) -> None:
-        """Partitions ahead and retention, unit_lost alerts, the stations table for Enrich."""
+        """Partitions ahead and retention, rejects pruned, unit_lost alerts, the stations table for Enrich."""
         conn = await self._conn()
         made, dropped = await store.ensure_partitions(conn, self.settings.retention_days)
         if made or dropped:
             log.info("partitions: %d created, %d dropped (retention %d days)", made, dropped,
                      self.settings.retention_days)
+        pruned = await store.prune_rejects(conn, self.settings.rejects_keep_days, self.settings.rejects_keep_rows)
+        if pruned:
+            log.info("rejects: %d pruned (kept %d days, %d rows at most)", pruned, self.settings.rejects_keep_days,
+                     self.settings.rejects_keep_rows)
         lost = await store.raise_lost_alerts(conn, self.settings.lost_after_s)
         if lost:
             log.warning("%d unit(s) lost (no fix for %d s)", lost, self.settings.lost_after_s)

@@ -15,11 +15,13 @@ from qingzhi.errors import QingzhiError
 PREVIEW = 120
 
 
-def preview(payload: bytes) -> str:
-    """The payload as text (bytes that are not UTF-8 and control characters shown escaped), cut short."""
+def preview(payload: bytes, size: int | None = None) -> str:
+    """The payload as text (bytes that are not UTF-8 and control characters shown escaped), cut short;
+    size is the whole payload's, of which `rejects` keeps only a prefix."""
+    size = len(payload) if size is None else size
     text = payload[: PREVIEW * 4].decode("utf-8", errors="backslashreplace")
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= PREVIEW and len(payload) <= PREVIEW * 4 else f"{text[:PREVIEW]}… ({len(payload)} bytes)"
+    return text if len(text) <= PREVIEW and size <= PREVIEW * 4 else f"{text[:PREVIEW]}… ({size} bytes)"
 
 
 def parse_since(since: str | None) -> datetime | None:
@@ -49,4 +51,4 @@ def show(settings: Settings, limit: int = 50, since: str | None = None) -> None:
         return
     for r in rows:
         click.echo(f"{r['recv_ts'].isoformat(timespec='milliseconds')}  {r['topic']}\n"
-                   f"    reason:  {r['reason']}\n    payload: {preview(bytes(r['payload']))}")
+                   f"    reason:  {r['reason']}\n    payload: {preview(bytes(r['payload']), r['size'])}")

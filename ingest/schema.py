@@ -78,6 +78,9 @@ class OwnTracksLocation(msgspec.Struct):
     cog: float | None = None
 
 
+# msgspec raises RecursionError, not DecodeError, for nesting deeper than it will follow
+NOT_JSON = (msgspec.DecodeError, RecursionError)
+
 SHAPES: dict[str, type[msgspec.Struct]] = {
     "gps": GpsFix, "cam": CamState, "status": UnitStatus, "ack": CommandAck, "incident": Incident,
 }

@@ -11,36 +11,39 @@ that work off the Python side.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
 
+from ingest import incident_store
+from ingest.message import INCIDENT
+from ingest.text import clean, redact_secrets
+from qingzhi.core.lifecycle import DEVICE_STEPS, STAMP, sources
+
 EPOCH = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
 TS, RECV = EPOCH.format("s.ts_ms"), EPOCH.format("s.recv_ms")
 
+# Every staging row starts with `msg`, its message's index in the batch, so that a message the
+# store refuses (a unit under another station's topic) can be rejected whole, with its bytes.
 STAGING: dict[str, tuple[str, ...]] = {
-    "pos": ("unit", "station", "ts_ms", "recv_ms", "lat", "lon", "speed", "heading", "acc", "alt", "batt", "extra"),
-    "cam": ("unit", "station", "ts_ms", "recv_ms", "state", "batt", "storage", "stream_url", "extra"),
-    "status": ("unit", "station", "ts_ms", "ts_given", "recv_ms", "status", "incident", "sos", "extra"),
-    "ack": ("command", "command_uuid", "unit", "station", "ts_ms", "recv_ms"),
-    "incident": ("seq", "id", "ts_ms", "recv_ms", "lat", "lon", "type", "category", "priority", "address",
-                 "caller_hash", "summary", "station", "extra"),
+    "pos": ("msg", "unit", "station", "ts_ms", "recv_ms", "lat", "lon", "speed", "heading", "acc", "alt", "batt", "extra"),
+    "cam": ("msg", "unit", "station", "ts_ms", "recv_ms", "state", "batt", "storage", "stream_url", "extra"),
+    "status": ("msg", "unit", "station", "ts_ms", "ts_given", "recv_ms", "status", "incident", "sos", "extra"),
+    "ack": ("msg", "command", "command_uuid", "unit", "station", "ts_ms", "recv_ms"),
 }
 
 CREATE_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS stage_pos (unit text, station text, ts_ms bigint, recv_ms bigint,
+CREATE TEMP TABLE IF NOT EXISTS stage_pos (msg int, unit text, station text, ts_ms bigint, recv_ms bigint,
     lat float8, lon float8, speed real, heading real, acc real, alt real, batt real, extra jsonb)
     ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_cam (unit text, station text, ts_ms bigint, recv_ms bigint,
+CREATE TEMP TABLE IF NOT EXISTS stage_cam (msg int, unit text, station text, ts_ms bigint, recv_ms bigint,
     state text, batt real, storage real, stream_url text, extra jsonb) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_status (unit text, station text, ts_ms bigint, ts_given boolean,
+CREATE TEMP TABLE IF NOT EXISTS stage_status (msg int, unit text, station text, ts_ms bigint, ts_given boolean,
     recv_ms bigint, status text, incident text, sos boolean, extra jsonb) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_ack (command text, command_uuid uuid, unit text, station text,
+CREATE TEMP TABLE IF NOT EXISTS stage_ack (msg int, command text, command_uuid uuid, unit text, station text,
     ts_ms bigint, recv_ms bigint) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_incident (seq bigint, id text, ts_ms bigint, recv_ms bigint,
-    lat float8, lon float8, type text, category text, priority smallint, address text, caller_hash text,
-    summary text, station text, extra jsonb) ON COMMIT DELETE ROWS;
 """
 
 # --- positions ------------------------------------------------------------------------------
@@ -57,7 +60,7 @@ ON CONFLICT (id) DO UPDATE SET fix_ts = EXCLUDED.fix_ts, lat = EXCLUDED.lat, lon
     speed = EXCLUDED.speed, heading = EXCLUDED.heading, acc = EXCLUDED.acc, alt = EXCLUDED.alt,
     batt = EXCLUDED.batt, last_recv = greatest(u.last_recv, EXCLUDED.last_recv),
     version = nextval('units_version_seq')
-WHERE u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts"""
+WHERE u.station = EXCLUDED.station AND (u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts)"""
 
 # The terminal's battery crossing below BATT_LOW: the first low fix newer than the live row, when
 # the live row's battery was fine. Only the few low rows are looked at, to keep the hot path cheap.
@@ -110,7 +113,7 @@ ON CONFLICT (id) DO UPDATE SET cam_state = EXCLUDED.cam_state, cam_ts = EXCLUDED
     cam_batt = EXCLUDED.cam_batt, cam_storage = EXCLUDED.cam_storage,
     stream_url = coalesce(EXCLUDED.stream_url, u.stream_url),
     last_recv = greatest(u.last_recv, EXCLUDED.last_recv), version = nextval('units_version_seq')
-WHERE u.cam_ts IS NULL OR u.cam_ts < EXCLUDED.cam_ts"""
+WHERE u.station = EXCLUDED.station AND (u.cam_ts IS NULL OR u.cam_ts < EXCLUDED.cam_ts)"""
 
 # --- statuses -------------------------------------------------------------------------------
 # A status without a device time (a last will) repeated while the unit already has it is no
@@ -146,17 +149,26 @@ FROM t CROSS JOIN LATERAL (VALUES
 WHERE a.hit
 ON CONFLICT (kind, subject, ts) DO NOTHING"""
 
-# A unit's status moves its incident forward (never back, only while it is open); the
-# earliest report in the batch sets the time, and a time already recorded is kept.
+# A unit's status moves the incident it is assigned to forward, by the transition table of
+# qingzhi.core.lifecycle (never back, never from a state the table does not allow); the
+# earliest report in the batch sets the time, and each move is audited with `device:<unit>`.
 LIFECYCLE = f"""
-UPDATE incidents i SET state = $1, {{col}} = coalesce(i.{{col}}, f.ts), updated_at = now()
-FROM (SELECT s.incident, min({TS}) AS ts FROM stage_status s
-      WHERE s.status = $1 AND s.incident IS NOT NULL GROUP BY s.incident) f
-WHERE i.id = f.incident AND i.state = ANY($2::text[])"""
-ADVANCE = (
-    ("en_route", "en_route_at", ["received", "assigned"]),
-    ("on_scene", "on_scene_at", ["received", "assigned", "en_route"]),
+WITH f AS (
+    SELECT DISTINCT ON (s.incident) s.incident, s.unit, i.state AS prev, {TS} AS ts
+    FROM stage_status s
+    JOIN assignments a ON a.incident = s.incident AND a.unit = s.unit AND a.released_at IS NULL
+    JOIN incidents i ON i.id = s.incident
+    WHERE s.status = $1 AND i.state = ANY($2::text[])
+    ORDER BY s.incident, s.ts_ms
+), moved AS (
+    UPDATE incidents i SET state = $1, {{col}} = coalesce(i.{{col}}, f.ts), updated_at = now()
+    FROM f WHERE i.id = f.incident AND i.state = ANY($2::text[])
+    RETURNING i.id, f.unit, f.prev
 )
+INSERT INTO audit_log (actor, action, incident, unit, details)
+SELECT 'device:' || m.unit, 'incident.' || $1, m.id, m.unit, jsonb_build_object('from', m.prev, 'source', 'status')
+FROM moved m"""
+ADVANCE = tuple((step, STAMP[step], list(sources(step))) for step in DEVICE_STEPS)
 
 UPSERT_UNITS_STATUS = f"""
 INSERT INTO units AS u (id, station, status, status_ts, incident, sos, last_recv)
@@ -165,7 +177,7 @@ FROM ({STATUS_ROWS}) s ORDER BY s.unit, s.ts_ms DESC
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_ts = EXCLUDED.status_ts,
     incident = EXCLUDED.incident, sos = EXCLUDED.sos,
     last_recv = greatest(u.last_recv, EXCLUDED.last_recv), version = nextval('units_version_seq')
-WHERE u.status_ts IS NULL OR u.status_ts < EXCLUDED.status_ts"""
+WHERE u.station = EXCLUDED.station AND (u.status_ts IS NULL OR u.status_ts < EXCLUDED.status_ts)"""
 
 # --- acks -----------------------------------------------------------------------------------
 INSERT_ACKS = f"""
@@ -175,36 +187,25 @@ SELECT s.command, s.unit, {TS}, {RECV}, s.station FROM stage_ack s ON CONFLICT D
 ACK_COMMANDS = f"""
 UPDATE commands c SET ack_ts = f.ts, ack_recv_ts = f.recv_ts
 FROM (SELECT DISTINCT ON (s.command_uuid) s.command_uuid, {TS} AS ts, {RECV} AS recv_ts
-      FROM stage_ack s JOIN commands k ON k.id = s.command_uuid AND k.unit = s.unit
+      FROM stage_ack s JOIN commands k ON k.id = s.command_uuid AND k.unit = s.unit AND k.station = s.station
       ORDER BY s.command_uuid, s.ts_ms) f
 WHERE c.id = f.command_uuid AND c.ack_ts IS NULL"""
 
-# --- incidents ------------------------------------------------------------------------------
-# The last message about an incident in the batch wins; lifecycle columns are never touched
-# here, and a field an update leaves out keeps its value.
-LATEST_INCIDENTS = "SELECT DISTINCT ON (id) * FROM stage_incident ORDER BY id, seq DESC"
-UPDATE_INCIDENTS = f"""
-UPDATE incidents i SET ts = {TS}, lat = s.lat, lon = s.lon, type = s.type, category = s.category,
-    priority = coalesce(s.priority, i.priority), address = coalesce(s.address, i.address),
-    caller_hash = coalesce(s.caller_hash, i.caller_hash), summary = coalesce(s.summary, i.summary),
-    station = coalesce(s.station, i.station), extra = coalesce(s.extra, i.extra), updated_at = now()
-FROM ({LATEST_INCIDENTS}) s WHERE i.id = s.id"""
-INSERT_INCIDENTS = f"""
-INSERT INTO incidents (id, ts, lat, lon, type, category, priority, address, caller_hash, summary,
-                       station, source, extra, recv_ts)
-SELECT s.id, {TS}, s.lat, s.lon, s.type, s.category, coalesce(s.priority, 3), s.address, s.caller_hash,
-       s.summary, s.station, 'mqtt', s.extra, {RECV}
-FROM ({LATEST_INCIDENTS}) s ON CONFLICT (id) DO NOTHING"""
+# --- identity -------------------------------------------------------------------------------
+# A unit is its station and call sign (PROTOCOL.md): rows about a registered unit under another
+# station's topic are taken out of the batch, and their messages rejected whole.
+FOREIGN = """
+DELETE FROM stage_{table} s USING units u WHERE u.id = s.unit AND u.station <> s.station
+RETURNING s.msg, s.unit, s.station, u.station AS home"""
 
 STATEMENTS: dict[str, tuple[str, ...]] = {
     # Order matters: history first, then alerts (which compare with the live row), then the live row.
     "pos": (INSERT_POSITIONS, POS_ALERTS, UPSERT_UNITS_POS),
     "cam": (INSERT_CAM, CAM_ALERTS, UPSERT_UNITS_CAM),
-    "incident": (UPDATE_INCIDENTS, INSERT_INCIDENTS),
     "status": (INSERT_STATUSES, STATUS_ALERTS, "lifecycle", UPSERT_UNITS_STATUS),
     "ack": (INSERT_ACKS, ACK_COMMANDS),
 }
-ORDER = ("incident", "pos", "cam", "status", "ack")   # incidents first: a status may advance a new one
+ORDER = ("pos", "cam", "status", "ack")   # after the incidents: a status may advance a new one
 
 
 async def prepare(conn: asyncpg.Connection) -> None:
@@ -213,15 +214,24 @@ async def prepare(conn: asyncpg.Connection) -> None:
 
 
 async def write_batch(
-    conn: asyncpg.Connection, rows: dict[str, list[tuple]], rejects: list[tuple[datetime, str, bytes, str]]
+    conn: asyncpg.Connection, rows: dict[str, list[tuple]], rejects: list[tuple[datetime, str, bytes, int, str]],
+    refuse: Callable[[int, str], None],
 ) -> None:
-    """Write one batch in one transaction; raises (and rolls back) on any error."""
+    """Write one batch in one transaction; raises (and rolls back) on any error.
+
+    Rows start with their message's index; refuse(index, reason) is called for each message the
+    store takes out of the batch, and must add its reject row to `rejects` before they are copied.
+    """
     async with conn.transaction():
+        if rows.get(INCIDENT):
+            await incident_store.write(conn, rows[INCIDENT], refuse)
         for table in ORDER:
             batch = rows.get(table)
             if not batch:
                 continue
             await conn.copy_records_to_table(f"stage_{table}", records=batch, columns=STAGING[table])
+            for msg in {r["msg"]: r for r in await conn.fetch(FOREIGN.format(table=table))}.values():
+                refuse(msg["msg"], f"unit {msg['unit']} belongs to station {msg['home']}, not {msg['station']}")
             for sql in STATEMENTS[table]:
                 if sql == "lifecycle":
                     for state, col, before in ADVANCE:
@@ -229,8 +239,27 @@ async def write_batch(
                 else:
                     await conn.execute(sql)
         if rejects:
-            await conn.copy_records_to_table(
-                "rejects", records=rejects, columns=("recv_ts", "topic", "payload", "reason"))
+            await conn.copy_records_to_table("rejects", records=rejects, columns=REJECT_COLUMNS)
+
+
+# --- rejects ----------------------------------------------------------------------------------
+REJECT_COLUMNS = ("recv_ts", "topic", "payload", "size", "reason")
+REJECT_KEEP = 4096          # bytes of a rejected payload kept (its full size is kept beside them)
+TOPIC_KEEP, REASON_KEEP = 1024, 2000
+
+
+def reject_row(recv_ms: int, topic: str, payload: bytes, reason: str) -> tuple[datetime, str, bytes, int, str]:
+    """A `rejects` row: the payload's first REJECT_KEEP bytes with secrets redacted, its size, clean text."""
+    return (utc_from_ms(recv_ms), clean(topic)[:TOPIC_KEEP], redact_secrets(payload)[:REJECT_KEEP], len(payload),
+            clean(reason)[:REASON_KEEP])
+
+
+async def prune_rejects(conn: asyncpg.Connection, keep_days: int, keep_rows: int) -> int:
+    """Delete rejects older than keep_days, and the oldest beyond keep_rows (a flood cannot fill the disk)."""
+    status = await conn.execute(
+        """DELETE FROM rejects WHERE recv_ts < now() - make_interval(days => $1)
+              OR id <= (SELECT max(id) FROM rejects) - $2""", keep_days, keep_rows)
+    return int(status.split()[-1])
 
 
 # --- housekeeping ---------------------------------------------------------------------------
@@ -289,7 +318,7 @@ async def read_stats(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 async def read_rejects(conn: asyncpg.Connection, limit: int, since: datetime | None) -> list[asyncpg.Record]:
     """Newest rejects first."""
     return await conn.fetch(
-        """SELECT recv_ts, topic, reason, payload FROM rejects
+        """SELECT recv_ts, topic, reason, payload, size FROM rejects
            WHERE $2::timestamptz IS NULL OR recv_ts > $2 ORDER BY recv_ts DESC, id DESC LIMIT $1""",
         limit, since)
 

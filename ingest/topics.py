@@ -1,4 +1,8 @@
-"""Topic → (kind, station, unit), per PROTOCOL.md; topics repeat, so answers are cached."""
+"""Topic → (kind, station, unit), per PROTOCOL.md; good topics repeat, so their answers are cached.
+
+The cache holds only topics that parsed (anyone can send endless distinct bad ones) and is
+bounded by the bytes of its keys: a flood of long topics costs at most CACHE_BYTES.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import re
 ID_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack"))
 IGNORED = "ignored"   # centre → device topics (…/cmd) that a `{root}/#` subscription also brings
-CACHE_LIMIT = 100_000
+CACHE_BYTES = 8 * 1024 * 1024
 
 
 class BadTopic(ValueError):
@@ -19,7 +23,8 @@ class Topics:
 
     def __init__(self, root: str):
         self.prefix = root + "/"
-        self._cache: dict[str, tuple[str, str, str] | str] = {}
+        self._cache: dict[str, tuple[str, str, str]] = {}
+        self._cached_bytes = 0
 
     def filters(self, share_group: str | None) -> list[str]:
         """The subscription filters (shared when a group is given)."""
@@ -30,15 +35,12 @@ class Topics:
         """(kind, station, unit); kind is 'owntracks' or IGNORED where that applies; BadTopic otherwise."""
         hit = self._cache.get(topic)
         if hit is None:
-            try:
-                hit = self._parse(topic)
-            except BadTopic as exc:
-                hit = str(exc)
-            if len(self._cache) >= CACHE_LIMIT:
+            hit = self._parse(topic)
+            if self._cached_bytes + len(topic) > CACHE_BYTES:
                 self._cache.clear()
+                self._cached_bytes = 0
             self._cache[topic] = hit
-        if isinstance(hit, str):
-            raise BadTopic(hit)
+            self._cached_bytes += len(topic)
         return hit
 
     def _parse(self, topic: str) -> tuple[str, str, str]:

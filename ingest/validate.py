@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ingest.message import Msg
+from ingest.message import Item, Msg
 
 FUTURE_MS = 5 * 60 * 1000
 PAST_MS = 7 * 24 * 3600 * 1000
@@ -42,44 +42,24 @@ def not_null_island(s: Any, ts: int, now: int) -> bool:
     return s.lat != 0.0 or s.lon != 0.0
 
 
-def speed_not_negative(s: Any, ts: int, now: int) -> bool:
-    """Speed in m/s, ≥ 0 (JSON cannot carry infinities: the decoder refuses 1e400)."""
-    return s.speed is None or s.speed >= 0.0
-
-
-def heading_in_range(s: Any, ts: int, now: int) -> bool:
-    """Degrees 0–360."""
-    return s.heading is None or 0.0 <= s.heading <= 360.0
-
-
-def acc_not_negative(s: Any, ts: int, now: int) -> bool:
-    """Accuracy in m, ≥ 0."""
-    return s.acc is None or s.acc >= 0.0
-
-
-def batt_in_range(s: Any, ts: int, now: int) -> bool:
-    """Battery 0–100 %."""
-    return s.batt is None or 0.0 <= s.batt <= 100.0
-
-
-def storage_in_range(s: Any, ts: int, now: int) -> bool:
-    """Free storage 0–100 %."""
-    return s.storage is None or 0.0 <= s.storage <= 100.0
+def _is_id(text: str) -> bool:
+    # printable excludes NUL, other control characters and lone surrogates, which no id may hold
+    return 0 < len(text) <= 64 and text.isprintable() and not any(c.isspace() for c in text)
 
 
 def incident_ref_ok(s: Any, ts: int, now: int) -> bool:
-    """A status's incident reference: 1–64 characters."""
-    return s.incident is None or 0 < len(s.incident) <= 64
+    """A status's incident reference: an id (1–64 printable characters, no spaces)."""
+    return s.incident is None or _is_id(s.incident)
 
 
 def id_ok(s: Any, ts: int, now: int) -> bool:
-    """A command or incident id: 1–64 characters, no spaces."""
-    return 0 < len(s.id) <= 64 and not any(c.isspace() for c in s.id)
+    """A command or incident id: 1–64 printable characters, no spaces."""
+    return _is_id(s.id)
 
 
 def type_ok(s: Any, ts: int, now: int) -> bool:
-    """An incident type code: 1–64 characters."""
-    return 0 < len(s.type.strip()) <= 64
+    """An incident type code: 1–64 printable characters."""
+    return 0 < len(s.type.strip()) <= 64 and s.type.isprintable()
 
 
 def priority_in_range(s: Any, ts: int, now: int) -> bool:
@@ -97,15 +77,41 @@ def stream_url_ok(s: Any, ts: int, now: int) -> bool:
     return s.stream_url is None or len(s.stream_url) <= 2000
 
 
+# PROTOCOL.md ranges of the optional numbers. A value outside its range (1e300 included) is
+# stored as empty where the reading is otherwise good, and kept verbatim in the row's `extra`
+# under "out_of_range": the position is worth more than a garbled speed, and no column ever
+# receives a number it cannot hold (real is float32).
+OPTIONAL_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "gps": {"speed": (0.0, 150.0), "heading": (0.0, 360.0), "acc": (0.0, 100_000.0),
+            "alt": (-1_000.0, 10_000.0), "batt": (0.0, 100.0)},
+    "cam": {"batt": (0.0, 100.0), "storage": (0.0, 100.0)},
+}
+
 TIME = (ts_not_in_future, ts_not_too_old)
 POSITION = (lat_in_range, lon_in_range, not_null_island)
 PREDICATES: dict[str, tuple[Predicate, ...]] = {
-    "gps": TIME + POSITION + (speed_not_negative, heading_in_range, acc_not_negative, batt_in_range),
-    "cam": TIME + (batt_in_range, storage_in_range, stream_url_ok),
+    "gps": TIME + POSITION,
+    "cam": TIME + (stream_url_ok,),
     "status": TIME + (incident_ref_ok,),
     "ack": TIME + (id_ok,),
     "incident": TIME + POSITION + (id_ok, type_ok, priority_in_range, texts_not_too_long),
 }
+
+
+def empty_out_of_range(kind: str, item: Item) -> None:
+    """Empty the optional numbers outside their range; keep what was sent in item.extra["out_of_range"]."""
+    ranges = OPTIONAL_RANGES.get(kind)
+    if not ranges:
+        return
+    shape, dropped = item.shape, None
+    for name, (lo, hi) in ranges.items():
+        value = getattr(shape, name)
+        if value is not None and not lo <= value <= hi:
+            dropped = dropped or {}
+            dropped[name] = value
+            setattr(shape, name, None)
+    if dropped:
+        item.extra = {**(item.extra or {}), "out_of_range": dropped}
 
 
 def failed(kind: str, shape: Any, ts_ms: int, now_ms: int) -> list[str]:
@@ -131,6 +137,7 @@ class Validate:
                     msg.reject(f"bad {msg.kind}: failed {', '.join(bad)}", item.raw_bytes())
                     break
             else:
+                empty_out_of_range(msg.kind, item)
                 good.append(item)
         msg.items = good
         return msg if good else None

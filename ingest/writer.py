@@ -1,9 +1,13 @@
 """The one writer (HA recorder style): take a batch, run the pipeline, commit, then ack.
 
-Only connection-type database errors are retried (with back-off, acknowledging nothing
-meanwhile, so the broker keeps every message); any other database error on a batch makes
-the writer retry it one message per transaction, so that a single poisoned message lands in
-rejects with the database's reason instead of blocking the stream.
+Connection-type database errors are retried (with back-off, acknowledging nothing meanwhile,
+so the broker keeps every message). Any other error on a batch means the database (or the
+driver, encoding a value) refused something in it: the batch is split in halves, each written
+on its own, down to the one message that is refused, which goes to rejects with the reason.
+A few refused messages among thousands cost a few dozen extra statements, and the ingest
+never dies on a message nor loops on one. Should even the reject of a single message fail,
+the database itself is failing (a full disk, say): the writer backs off and writes the whole
+batch again later, still acknowledging nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import asyncpg
 from asyncpg.exceptions import _base as asyncpg_base   # the client-side DataError lives only here
@@ -40,12 +45,23 @@ CONNECTION_ERRORS = (
     asyncpg_base.InternalClientError,
 )
 
-# The database (or asyncpg, encoding a value) refused the data itself: retrying cannot help.
-REFUSED = (asyncpg.PostgresError, asyncpg_base.DataError)
-
-
 class Stopped(Exception):
     """Shutdown was asked while the database was unreachable: leave the batch unacknowledged."""
+
+
+class Failing(Exception):
+    """The database refused even a single message's reject row: it is failing, not the message."""
+
+
+# SQLSTATE classes that say the database is in trouble, not the data: deadlocks and
+# serialization failures (40), out of disk or memory (53), cancelled or shutting down (57),
+# system errors (58). Retried like a lost connection; never a reason to reject a message.
+TRANSIENT_CLASSES = ("40", "53", "57", "58")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for database errors that waiting cures."""
+    return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "")[:2] in TRANSIENT_CLASSES
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -53,19 +69,34 @@ def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, CONNECTION_ERRORS + (QingzhiError,)) and not isinstance(exc, asyncpg_base.DataError)
 
 
-def build_batch(pipeline: tuple[Stage, ...], batch: list[Msg]) -> tuple[dict[str, list[tuple]], list[tuple], int]:
-    """Run each message through the pipeline: (rows per staging table, reject rows, newest fix ms)."""
-    rows: dict[str, list[tuple]] = defaultdict(list)
-    rejects = []
+def run_pipeline(pipeline: tuple[Stage, ...], batch: list[Msg]) -> int:
+    """Run each message through the pipeline; the newest fix time (ms) of the batch."""
+    newest = 0
     for msg in batch:
         process(pipeline, msg)
         for table, row in msg.rows:
-            rows[table].append(row)
-        if msg.rejects:
-            recv = store.utc_from_ms(msg.recv_ms)
-            rejects.extend((recv, msg.topic, raw, reason) for raw, reason in msg.rejects)
-    newest = max((r[2] for r in rows.get(POS, ())), default=0)
-    return rows, rejects, newest
+            if table == POS and row[2] > newest:
+                newest = row[2]
+    return newest
+
+
+Batch = tuple[dict[str, list[tuple]], list[tuple], Callable[[int, str], None] | None]
+
+
+def assemble(batch: list[Msg]) -> Batch:
+    """(rows per staging table, each led by its message's index; reject rows; refuse(index, reason))."""
+    rows: dict[str, list[tuple]] = defaultdict(list)
+    rejects = []
+    for i, msg in enumerate(batch):
+        for table, row in msg.rows:
+            rows[table].append((i, *row))
+        rejects.extend(store.reject_row(msg.recv_ms, msg.topic, raw, reason) for raw, reason in msg.rejects)
+
+    def refuse(index: int, reason: str) -> None:
+        msg = batch[index]
+        log.warning("rejected %s: %s", msg.topic, reason)
+        rejects.append(store.reject_row(msg.recv_ms, msg.topic, msg.payload, reason))
+    return rows, rejects, refuse
 
 
 class Writer:
@@ -83,6 +114,7 @@ class Writer:
         self.batch_s = batch_ms / 1000
         self.conn: asyncpg.Connection | None = None
         self.stopping = False   # set on shutdown: give up retrying rather than hang
+        self.counted = [0, 0]   # rows and rejects of the batch being written
 
     async def run(self) -> None:
         """Batch, write, ack; return once the inbox is closed and drained."""
@@ -103,31 +135,72 @@ class Writer:
                 await self.conn.close()
 
     async def write(self, batch: list[Msg]) -> None:
-        """Run the pipeline over the batch and commit it (retrying connection errors)."""
+        """Run the pipeline over the batch and commit it: retry connection errors, isolate refused messages."""
         started = time.monotonic()
-        rows, rejects, newest = build_batch(self.pipeline, batch)
-        try:
-            await self._commit(rows, rejects)
-            log.debug("committed a batch of %d message(s) in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
-        except REFUSED as exc:
-            log.error("batch of %d refused by the database (%s); writing it one message at a time", len(batch), exc)
-            await self._one_by_one(batch)
-        self.stats.record_batch(len(batch), sum(map(len, rows.values())), len(rejects), newest)
+        newest = run_pipeline(self.pipeline, batch)
+        delay = 1.0
+        while True:
+            self.counted = [0, 0]
+            try:
+                await self._store(batch)
+                break
+            except Failing as exc:
+                self.stats.db = "failing"
+                log.error("database failing (%s); not acknowledging %d message(s), retry in %.0f s",
+                          exc.__cause__, len(batch), delay)
+                if self.stopping:
+                    raise Stopped from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        log.debug("committed a batch of %d message(s) in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
+        self.stats.record_batch(len(batch), self.counted[0], self.counted[1], newest)
 
-    async def _commit(self, rows: dict[str, list[tuple]], rejects: list[tuple]) -> None:
+    async def _store(self, msgs: list[Msg]) -> None:
+        """Commit these messages in one transaction; on a refusal, halve and try each half."""
+        try:
+            rows, rejects = await self._commit(lambda: assemble(msgs))
+        except (Stopped, Failing):
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the database refused, find the message
+            if len(msgs) > 1:
+                log.warning("%d message(s) refused by the database (%s: %s); isolating the culprit",
+                            len(msgs), type(exc).__name__, exc)
+                half = len(msgs) // 2
+                await self._store(msgs[:half])
+                await self._store(msgs[half:])
+                return
+            await self._refuse(msgs[0], exc)
+            return
+        self.counted[0] += sum(map(len, rows.values()))
+        self.counted[1] += len(rejects)
+
+    async def _refuse(self, msg: Msg, exc: Exception) -> None:
+        reason = f"database refused it: {type(exc).__name__}: {exc}"
+        log.warning("rejected %s: %s", msg.topic, reason)
+        try:
+            await self._commit(lambda: ({}, [store.reject_row(msg.recv_ms, msg.topic, msg.payload, reason)], None))
+        except (Stopped, Failing):
+            raise
+        except Exception as again:  # noqa: BLE001
+            raise Failing(f"{type(again).__name__}: {again}") from again
+        self.counted[1] += 1
+
+    async def _commit(self, build: Callable[[], Batch]) -> tuple[dict[str, list[tuple]], list[tuple]]:
+        """Write what build() makes (afresh on each attempt: a failed one may have refused some)."""
         delay = 0.5
         while True:
             try:
                 if self.conn is None or self.conn.is_closed():
                     self.conn = await connect(self.database_url, self.limits)
                     await store.prepare(self.conn)
-                await store.write_batch(self.conn, rows, rejects)
+                rows, rejects, refuse = build()
+                await store.write_batch(self.conn, rows, rejects, refuse)
                 if self.stats.db != "ok":
                     log.info("database connection ok")
                 self.stats.db = "ok"
-                return
+                return rows, rejects
             except Exception as exc:
-                if not is_connection_error(exc):
+                if not (is_connection_error(exc) or is_transient(exc)):
                     raise
                 self.stats.db = "not answering" if isinstance(exc, (TimeoutError, NotAnswering)) else "down"
                 self.stats.backlog = len(self.inbox)
@@ -141,21 +214,6 @@ class Writer:
                     raise Stopped from exc
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 10.0)
-
-    async def _one_by_one(self, batch: list[Msg]) -> None:
-        for msg in batch:
-            rows: dict[str, list[tuple]] = defaultdict(list)
-            for table, row in msg.rows:
-                rows[table].append(row)
-            recv = store.utc_from_ms(msg.recv_ms)
-            rejects = [(recv, msg.topic, raw, reason) for raw, reason in msg.rejects]
-            try:
-                await self._commit(rows, rejects)
-            except REFUSED as exc:
-                reason = f"database refused it: {type(exc).__name__}: {exc}"
-                log.warning("rejected %s: %s", msg.topic, reason)
-                await self._commit({}, [(recv, msg.topic, msg.payload, reason[:2000])])
-
 
 def backlog_alarm(inbox: Inbox, stats: Stats, since: float | None) -> float | None:
     """Log an alarm while the inbox stays nearly full; returns when the backlog began (or None)."""

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     health_timeout_s: float = Field(3.0, gt=0, le=60, description="`qingzhi status` and /health: a database silent "
                                     "this long is reported as not answering")
     retention_days: int = Field(90, ge=8, description="days of history kept; older day partitions are dropped")
+    rejects_keep_days: int = Field(30, ge=1, description="days rejected messages are kept")
+    rejects_keep_rows: int = Field(1_000_000, ge=1000, description="rejected messages kept at most (oldest pruned)")
     stale_after_s: int = Field(60, ge=1, description="a unit with no fix for this long is drawn stale")
     lost_after_s: int = Field(300, ge=2, description="a unit with no fix for this long is lost")
     timezone: str = Field("Asia/Shanghai", description="time zone for display and local-time analysis")

@@ -49,13 +49,18 @@ def template_db() -> Iterator[str]:
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)"))
 
 
-@pytest.fixture
-def database_url(template_db: str) -> Iterator[str]:
-    """A fresh, migrated database of this test's own; dropped afterwards."""
+def fresh_database(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database copied from the template; dropped afterwards."""
     name = f"qz_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f"CREATE DATABASE {name} TEMPLATE {template_db}"))
     yield db_url(name)
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def database_url(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own; dropped afterwards."""
+    yield from fresh_database(template_db)
 
 
 @pytest.fixture

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +16,7 @@ import psutil
 import pytest
 
 from conftest import MQTT_URL
+from demo_helpers import Running, data_dir, env_without_settings  # noqa: F401 (data_dir: a fixture)
 
 from qingzhi.embedded import free_port
 
@@ -27,43 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-class Demo:
-    """A `qingzhi demo` subprocess whose output lines are collected as they come."""
+class Demo(Running):
+    """A `python -m qingzhi demo` subprocess (24 units, a day of history) with these QZ_* settings."""
 
     def __init__(self, data_dir: Path, port: int, *extra: str, **qz: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QZ_")}
-        env.update({f"QZ_{k.upper()}": v for k, v in qz.items()})
-        self.proc = subprocess.Popen(
+        super().__init__(
             [sys.executable, "-m", "qingzhi", "demo", "--units", "24", "--history", "1", "--port", str(port),
              "--data-dir", str(data_dir), *extra],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.out: list[str] = []
-        self.err: list[str] = []
-        threading.Thread(target=self._read, args=(self.proc.stdout, self.out), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.proc.stderr, self.err), daemon=True).start()
-
-    def _read(self, stream, into: list[str]) -> None:
-        for line in stream:
-            into.append(line)
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = 90) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                assert self.proc.poll() is None, "".join(self.out + self.err)
-                continue
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} in:\n{''.join(self.out + self.err)}")
-
-    def family(self) -> list[psutil.Process]:
-        """The demo process, its children and grandchildren."""
-        me = psutil.Process(self.proc.pid)
-        return [me, *me.children(recursive=True)]
+            cwd=ROOT, env=env_without_settings(**{f"QZ_{k.upper()}": v for k, v in qz.items()}))
 
 
 def _query(data_dir: Path, sql: str):
@@ -79,15 +47,6 @@ def _query(data_dir: Path, sql: str):
 
 def _postmaster(data_dir: Path) -> psutil.Process:
     return psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
-
-
-@pytest.fixture
-def data_dir():
-    """A data directory outside pytest's tmp root: pytest resets that root to mode 0700 (even from other
-    sessions running at the same time), which locks out the `pgserver` user PostgreSQL runs as under root."""
-    folder = Path(tempfile.mkdtemp(prefix="qz-demo-", dir="/tmp"))
-    yield folder / "data"
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:

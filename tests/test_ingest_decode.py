@@ -8,7 +8,7 @@ import pytest
 from ingest_helpers import ROOT, make_message, now_ms
 
 from ingest.decode import MAX_PAYLOAD, Decode
-from ingest.topics import Topics
+from ingest.topics import BadTopic, Topics
 
 
 @pytest.fixture
@@ -101,3 +101,16 @@ def test_topic_cache_answers_the_same(decode: Decode) -> None:
     topics = decode.topics
     assert topics.parse(f"{ROOT}/s1/u1/gps") == topics.parse(f"{ROOT}/s1/u1/gps") == ("gps", "s1", "u1")
     assert topics.filters("grp") == [f"$share/grp/{ROOT}/#", "$share/grp/owntracks/+/+"]
+
+
+def test_topic_cache_is_bounded_by_bytes_and_keeps_no_bad_topics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: 60 KB topics could once fill ~6 GB of cache; bad topics are never cached at all."""
+    from ingest import topics as topics_module
+    monkeypatch.setattr(topics_module, "CACHE_BYTES", 10_000)
+    topics = Topics(ROOT)
+    for i in range(200):
+        topics.parse(f"{ROOT}/s1/u{i:060d}/gps")
+        assert topics._cached_bytes <= 10_000
+        with pytest.raises(BadTopic):
+            topics.parse(f"{ROOT}/s1/u{i}/" + "x" * 60_000)
+    assert 0 < len(topics._cache) < 200 and all(len(t) < 100 for t in topics._cache)

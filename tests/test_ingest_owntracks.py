@@ -7,6 +7,7 @@ from ingest_helpers import ROOT, make_message, now_ms
 
 from ingest.decode import Decode
 from ingest.topics import Topics
+from ingest.validate import Validate
 
 
 @pytest.fixture
@@ -41,3 +42,21 @@ def test_other_types_ignored(decode: Decode) -> None:
 def test_bad_location_rejected(decode: Decode) -> None:
     msg = make_message(topic="owntracks/s2/phone7", payload={"_type": "location", "lat": 30.1, "lon": 120.2})
     assert decode.handle(msg) is None and "tst" in msg.rejects[0][1]
+
+
+def test_ios_unknown_sentinels_keep_the_fix(decode: Decode) -> None:
+    """The iOS app sends -1 for an unknown course, speed and battery: the fix is good, those fields empty."""
+    msg = decode.handle(make_message(topic="owntracks/s2/phone7", payload={
+        "_type": "location", "lat": 30.1, "lon": 120.2, "tst": now_ms() // 1000, "vel": -1, "cog": -1, "batt": -1}))
+    assert msg is not None and msg.rejects == []
+    shape = msg.items[0].shape
+    assert (shape.speed, shape.heading, shape.batt) == (None, None, None)
+    assert Validate().handle(msg) is msg and msg.rejects == [] and msg.items[0].extra is None
+
+
+def test_huge_owntracks_speed_is_emptied_not_fatal(decode: Decode) -> None:
+    """vel 1e300 km/h: the same path as a gps speed out of range (the crash of issue 9)."""
+    msg = decode.handle(make_message(topic="owntracks/s2/phone7", payload={
+        "_type": "location", "lat": 30.1, "lon": 120.2, "tst": now_ms() // 1000, "vel": 1e300}))
+    assert Validate().handle(msg) is msg
+    assert msg.items[0].shape.speed is None and "speed" in msg.items[0].extra["out_of_range"]

@@ -119,10 +119,10 @@ def test_unreachable_database_or_broker_is_one_line(settings: Settings) -> None:
 def test_rejects_since_and_empty_status(settings: Settings) -> None:
     assert cli(settings, "status").stdout.strip() == "no ingest process has reported yet"
     assert cli(settings, "rejects").stdout.strip() == "no rejected messages"
-    query(settings.database_url, "INSERT INTO rejects (recv_ts, topic, payload, reason) VALUES "
-          "(now() - interval '2 hours', 'old/topic', '\\x00ff', 'old'), (now(), 'new/topic', 'é', 'new')")
+    query(settings.database_url, "INSERT INTO rejects (recv_ts, topic, payload, size, reason) VALUES "
+          "(now() - interval '2 hours', 'old/topic', '\\x00ff', 2, 'old'), (now(), 'new/topic', 'é', 9000, 'new')")
     recent = cli(settings, "rejects", "--since", (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat())
-    assert "new/topic" in recent.stdout and "old/topic" not in recent.stdout and "é" in recent.stdout
+    assert "new/topic" in recent.stdout and "old/topic" not in recent.stdout and "é… (9000 bytes)" in recent.stdout
     everything = cli(settings, "rejects")
     assert everything.stdout.index("new/topic") < everything.stdout.index("old/topic") and "\\x00\\xff" in everything.stdout
     bad = cli(settings, "rejects", "--since", "last tuesday")

@@ -18,7 +18,7 @@ from ingest.message import Msg
 from ingest.pipeline import build_pipeline
 from ingest.inbox import Inbox
 from ingest.stats import Stats
-from ingest.writer import Writer, build_batch
+from ingest.writer import Writer, assemble, run_pipeline
 
 SQUARE = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]]}
 
@@ -30,9 +30,10 @@ def write(url: str, *msgs: Msg) -> None:
         try:
             jur = Jurisdictions()
             jur.update(await store.load_stations(conn))
-            rows, rejects, _ = build_batch(build_pipeline(ROOT, "k", jur), list(msgs))
+            batch = list(msgs)
+            run_pipeline(build_pipeline(ROOT, "k", jur), batch)
             await store.prepare(conn)
-            await store.write_batch(conn, rows, rejects)
+            await store.write_batch(conn, *assemble(batch))
         finally:
             await conn.close()
     asyncio.run(go())
@@ -98,20 +99,61 @@ def test_incident_insert_then_update_keeps_one_row_and_lifecycle(database_url: s
     assert row["assigned_at"] is not None
 
 
+def assign(url: str, incident_id: str, unit: str) -> None:
+    """What dispatch.assign leaves behind: an active assignment and the incident assigned."""
+    query(url, "INSERT INTO assignments (incident, unit, assigned_by) VALUES ($1, $2, 'test')", incident_id, unit)
+    query(url, "UPDATE incidents SET state = 'assigned', assigned_at = now() WHERE id = $1", incident_id)
+
+
 def test_status_advances_lifecycle_never_back(database_url: str) -> None:
     t = now_ms()
     write(database_url, incident(), incident(id="110-8"))
+    assign(database_url, "110-7", "u1")
+    assign(database_url, "110-8", "u2")
     query(database_url, "UPDATE incidents SET state = 'closed' WHERE id = '110-8'")
     write(database_url, status({"ts": t, "status": "en_route", "incident": "110-7"}),
           status({"ts": t, "status": "en_route", "incident": "110-8"}, unit="u2"))
     [row] = query(database_url, "SELECT state, en_route_at FROM incidents WHERE id = '110-7'")
     assert row["state"] == "en_route" and row["en_route_at"].timestamp() * 1000 == t
     assert query(database_url, "SELECT state FROM incidents WHERE id = '110-8'")[0][0] == "closed"
+    [entry] = query(database_url, "SELECT actor, action, unit, details FROM audit_log WHERE incident = '110-7'"
+                                  " AND action LIKE 'incident.en%'")
+    assert (entry["actor"], entry["action"], entry["unit"]) == ("device:u1", "incident.en_route", "u1")
+    assert json.loads(entry["details"])["from"] == "assigned"
     write(database_url, status({"ts": t + 5000, "status": "on_scene", "incident": "110-7"}))
     write(database_url, status({"ts": t + 9000, "status": "en_route", "incident": "110-7"}))
     [row] = query(database_url, "SELECT state, en_route_at, on_scene_at FROM incidents WHERE id = '110-7'")
     assert row["state"] == "on_scene" and row["on_scene_at"].timestamp() * 1000 == t + 5000
     assert row["en_route_at"].timestamp() * 1000 == t
+    moves = query(database_url, "SELECT action FROM audit_log WHERE actor = 'device:u1' ORDER BY id")
+    assert [m[0] for m in moves] == ["incident.en_route", "incident.on_scene"]
+
+
+def test_status_of_an_unassigned_unit_moves_nothing(database_url: str) -> None:
+    """Issue 9: a unit not assigned to the incident (or released from it) cannot move it on scene."""
+    t = now_ms()
+    write(database_url, incident())
+    assign(database_url, "110-7", "u1")
+    query(database_url, "UPDATE assignments SET released_at = now(), released_by = 't' WHERE unit = 'u1'")
+    assign(database_url, "110-7", "u3")
+    write(database_url, status({"ts": t, "status": "on_scene", "incident": "110-7"}, unit="u2"),
+          status({"ts": t, "status": "on_scene", "incident": "110-7"}, unit="u1"))
+    assert query(database_url, "SELECT state, on_scene_at FROM incidents")[0] == ("assigned", None)
+    assert query(database_url, "SELECT count(*) FROM statuses")[0][0] == 2        # the reports are still history
+    assert query(database_url, "SELECT count(*) FROM audit_log WHERE actor LIKE 'device:%'")[0][0] == 0
+    write(database_url, status({"ts": t + 1, "status": "on_scene", "incident": "110-7"}, unit="u3"))
+    assert query(database_url, "SELECT state FROM incidents")[0][0] == "on_scene"
+
+
+def test_a_device_follows_the_same_transition_table_as_commanders(database_url: str) -> None:
+    """received → en_route is refused to a device exactly as to a commander (core lifecycle table)."""
+    from qingzhi.core.lifecycle import NEXT
+    assert "en_route" not in NEXT["received"]
+    t = now_ms()
+    write(database_url, incident())
+    query(database_url, "INSERT INTO assignments (incident, unit, assigned_by) VALUES ('110-7', 'u1', 't')")
+    write(database_url, status({"ts": t, "status": "en_route", "incident": "110-7"}))
+    assert query(database_url, "SELECT state FROM incidents")[0][0] == "received"
 
 
 def alerts(url: str) -> list[tuple[str, str, int]]:

