@@ -37,9 +37,9 @@ CONNECTION_ERRORS = (
     OSError, TimeoutError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
-    # The server's statement_timeout / idle_in_transaction_session_timeout (qingzhi.db.Limits): a
-    # silent link or an overloaded server, not bad data; retried, never rejected.
-    asyncpg.QueryCanceledError, asyncpg.IdleInTransactionSessionTimeoutError,
+    # The server's idle_in_transaction_session_timeout (qingzhi.db.Limits) ended the session: a
+    # silent link, not bad data. (Its statement_timeout is SQLSTATE class 57: TRANSIENT_CLASSES.)
+    asyncpg.IdleInTransactionSessionTimeoutError,
     # A connection the server cut while idle can fail its next command this way ("another
     # operation is in progress"); a new connection cures it.
     asyncpg_base.InternalClientError,

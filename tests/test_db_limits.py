@@ -14,7 +14,7 @@ from tcp_proxy import TcpProxy
 from dashboard.app import create_app
 from dashboard.db import Database
 from ingest.status import is_stale
-from ingest.writer import is_connection_error
+from ingest.writer import is_connection_error, is_transient
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits, NotAnswering, connect
 from qingzhi.errors import QingzhiError
@@ -69,11 +69,14 @@ def test_server_timeouts_count_as_a_lost_connection_for_the_writer(database_url:
         finally:
             await conn.close()
 
+    def retried(exc: BaseException) -> bool:   # the writer's test in Writer._commit
+        return is_connection_error(exc) or is_transient(exc)
+
     cancelled = run(go())
-    assert isinstance(cancelled, asyncpg.QueryCanceledError)
-    assert is_connection_error(cancelled) and is_connection_error(TimeoutError())
-    assert is_connection_error(NotAnswering(2.0, "postgresql://x"))
-    assert not is_connection_error(asyncpg.UniqueViolationError("refused data"))
+    assert isinstance(cancelled, asyncpg.QueryCanceledError) and retried(cancelled)
+    assert retried(TimeoutError()) and retried(NotAnswering(2.0, "postgresql://x"))
+    assert retried(asyncpg.IdleInTransactionSessionTimeoutError("terminating connection due to idle-in-transaction"))
+    assert not retried(asyncpg.UniqueViolationError("refused data"))
 
 
 def test_a_connect_to_a_silent_server_is_not_answering(database_url: str) -> None:
