@@ -17,8 +17,10 @@ from dashboard.analysis import callbacks as analysis
 from dashboard.context import AppContext
 from dashboard.db import Database
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
+from dashboard.health import blueprint as health
 from dashboard.live import api as live_api, callbacks as live
 from qingzhi.config import Settings, load_settings
+from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURES = (shell, live, dispatch, dispatch_panels, analysis)  # each has its CALLBACKS
@@ -35,7 +37,6 @@ def create_app(settings: Settings | None = None) -> Dash:
         assets_folder=str(ROOT / "assets"),
         title="情指中心 qingzhi",
         suppress_callback_exceptions=True,
-        health_endpoint="health",
         update_title=None,
     )
     app.layout = shell.build_shell(settings.language)
@@ -44,8 +45,10 @@ def create_app(settings: Settings | None = None) -> Dash:
         permissions |= feature.CALLBACKS.register(app)
     for api in APIS:
         app.server.register_blueprint(api.blueprint)
+    app.server.register_blueprint(health)   # /health checks the database (Dash's own health_endpoint does not)
     guard.install(app, settings, permissions)
-    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url))
+    limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
+    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits))
     return app
 
 

@@ -17,19 +17,18 @@ from ingest.source import MqttSource
 from ingest.stats import Stats, log_line
 from ingest.writer import backlog_alarm
 from qingzhi.config import Settings
-from qingzhi.db import connect
+from qingzhi.db import Limits, connect
 from qingzhi.partitions import ensure_partitions
 
 log = logging.getLogger("qingzhi.ingest")
-STATS_EVERY_S = 10.0
 CHORES_EVERY_S = 30.0
 
 
 class Housekeeping:
-    """Runs chores every CHORES_EVERY_S and saves/logs stats every STATS_EVERY_S, on its own connection."""
+    """Runs chores every CHORES_EVERY_S and saves/logs stats every settings.stats_interval_s, on its own connection."""
 
     def __init__(self, settings: Settings, instance: str, started: datetime, stats: Stats, inbox: Inbox,
-                 source: MqttSource, jurisdictions: Jurisdictions):
+                 source: MqttSource, jurisdictions: Jurisdictions, limits: Limits = Limits()):
         self.settings = settings
         self.instance = instance
         self.started = started
@@ -37,6 +36,7 @@ class Housekeeping:
         self.inbox = inbox
         self.source = source
         self.jurisdictions = jurisdictions
+        self.limits = limits
         self.conn: asyncpg.Connection | None = None
         self._backlog_since: float | None = None
 
@@ -57,7 +57,7 @@ class Housekeeping:
         self.stats.broker = "stopped" if final else ("ok" if self.source.connected else "down")
         self.stats.backlog = len(self.inbox)
         self.stats.backpressure_s = self.inbox.blocked_s
-        snap = self.stats.snapshot()
+        snap = {**self.stats.snapshot(), "interval_s": self.settings.stats_interval_s}   # for `status`: stale?
         await store.save_stats(await self._conn(), self.instance, self.started, snap)
         return snap
 
@@ -65,7 +65,7 @@ class Housekeeping:
         """Until cancelled; a failing chore is logged and tried again next time."""
         last_chores = time.monotonic()
         while True:
-            await asyncio.sleep(STATS_EVERY_S)
+            await asyncio.sleep(self.settings.stats_interval_s)
             self._backlog_since = backlog_alarm(self.inbox, self.stats, self._backlog_since)
             try:
                 if time.monotonic() - last_chores >= CHORES_EVERY_S:
@@ -73,12 +73,13 @@ class Housekeeping:
                     await self.chores()
                 log.info(log_line(await self.save_stats()))
             except Exception as exc:  # noqa: BLE001 - chores must outlive a database outage or a bug
-                log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__, exc)
+                log.warning("housekeeping failed (%s: %s); will retry", type(exc).__name__,
+                            exc or f"no reply within {self.limits.command_s:g} s")
                 await self.close()
 
     async def _conn(self) -> asyncpg.Connection:
         if self.conn is None or self.conn.is_closed():
-            self.conn = await connect(self.settings.database_url)
+            self.conn = await connect(self.settings.database_url, self.limits)
         return self.conn
 
     async def close(self) -> None:

@@ -67,7 +67,8 @@ def migrate(settings: Settings) -> None:
 
 
 @cli.command()
-@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days")
+@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days",
+                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s")
 def ingest(settings: Settings) -> None:
     """Receive device messages over MQTT and store them in PostgreSQL."""
     from ingest.service import run
@@ -90,7 +91,7 @@ def worker(settings: Settings, every_s: float) -> None:
 
 
 @cli.command()
-@settings_options("database_url")
+@settings_options("database_url", "health_timeout_s")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def status(settings: Settings, as_json: bool) -> None:
     """Show each ingest process (messages/s, batch sizes, rejects, lag, connections) and the duty loop."""
@@ -152,7 +153,8 @@ def demo(settings: Settings, **options: Any) -> None:
 @settings_options(
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
     "tile_attribution", "center", "stale_after_s", "lost_after_s", "session_idle_min", "session_hours",
-    "allowed_hosts", "secure_cookies",
+    "allowed_hosts", "secure_cookies", "stream_hosts", "db_connect_timeout_s", "dashboard_db_timeout_s",
+    "health_timeout_s",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True)

@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     share_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]+$", description="shared-subscription group")
     batch_size: int = Field(5000, ge=1, le=100_000, description="ingest: rows per commit at most")
     batch_ms: int = Field(200, ge=1, le=60_000, description="ingest: longest wait before a commit, ms")
+    stats_interval_s: float = Field(10.0, ge=0.5, le=3600, description="ingest: seconds between its stats rows and "
+                                    "log lines; `qingzhi status` flags a row older than 3 intervals as stale")
+    db_connect_timeout_s: float = Field(5.0, gt=0, le=300, description="longest wait to connect to PostgreSQL")
+    ingest_db_timeout_s: float = Field(20.0, gt=0, le=3600, description="ingest: longest wait for one database "
+                                       "command (a 5,000-row batch takes well under 1 s); then the connection counts "
+                                       "as lost: nothing acknowledged, reconnect, retry")
+    dashboard_db_timeout_s: float = Field(10.0, gt=0, le=3600, description="dashboard: longest a request waits for "
+                                          "the database before it answers with an error")
+    health_timeout_s: float = Field(3.0, gt=0, le=60, description="`qingzhi status` and /health: a database silent "
+                                    "this long is reported as not answering")
     retention_days: int = Field(90, ge=8, description="days of history kept; older day partitions are dropped")
     rejects_keep_days: int = Field(30, ge=1, description="days rejected messages are kept")
     rejects_keep_rows: int = Field(1_000_000, ge=1000, description="rejected messages kept at most (oldest pruned)")
