@@ -201,3 +201,15 @@ AN_CSV_TYPE = "an-csv"
 def an_csv_button(table: str) -> dict[str, str]:
     """The 'CSV' button under one of the analysis tables (pattern-matching id)."""
     return {"type": AN_CSV_TYPE, "table": table}
+
+# /audit (admins): search and export the audit log
+AUDIT_ACTOR = "audit-actor"
+AUDIT_ACTION = "audit-action"
+AUDIT_INCIDENT = "audit-incident"
+AUDIT_FROM = "audit-from"
+AUDIT_TO = "audit-to"
+AUDIT_SEARCH = "audit-search"
+AUDIT_COUNT = "audit-count"
+AUDIT_TABLE = "audit-table"
+AUDIT_EXPORT = "audit-export"
+AUDIT_DOWNLOAD = "audit-download"

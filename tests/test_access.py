@@ -59,10 +59,14 @@ def test_every_route_page_and_callback_is_refused_without_login(app: dash.Dash) 
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             got = client.open(path, method=method, headers=JSON, json={})
-            assert got.status_code == 401, (method, path, got.status_code)
+            page = method == "GET" and not path.startswith(("/api/", "/_dash-", "/_reload-hash"))
+            if page:   # a page (or file) asked for without a session: to the login form
+                assert got.status_code == 302 and got.location.startswith("/login?next="), (method, path)
+            else:
+                assert got.status_code == 401, (method, path, got.status_code)
             checked += 1
     for page in dash.page_registry.values():
-        got = client.get(page["path"], headers={"Accept": "text/html"})
+        got = client.get(page["path"])
         assert got.status_code == 302 and got.location.startswith("/login?next="), page["path"]
     for key in app.callback_map:
         got = client.post("/_dash-update-component", json={"output": key, "inputs": [], "state": []})
@@ -155,3 +159,36 @@ def test_error_bodies_reveal_no_internals(app: dash.Dash, settings: Settings) ->
     got = client.get("/api/live/units?since=0")
     body = got.get_data(as_text=True)
     assert got.status_code >= 500 and "postgresql://" not in body and "127.0.0.1" not in body and "Traceback" not in body
+
+
+def audit_body(app: dash.Dash, output: str, trigger: str, **filters: str | None) -> dict:
+    """What dash-renderer posts for the audit page's search or export."""
+    key = next(k for k in app.callback_map if output in k)
+    state = [{"id": i, "property": "value", "value": filters.get(i.split("-")[1])}
+             for i in ("audit-actor", "audit-action", "audit-incident")]
+    state += [{"id": "audit-from", "property": "date", "value": None}, {"id": "audit-to", "property": "date", "value": None}]
+    if output == "audit-table.data":
+        state.append({"id": "app-lang", "property": "data", "value": "en"})
+        outputs: list | dict = [{"id": "audit-table", "property": "data"}, {"id": "audit-count", "property": "children"}]
+    else:
+        outputs = {"id": "audit-download", "property": "data"}
+    return {"output": key, "outputs": outputs, "inputs": [{"id": trigger, "property": "n_clicks", "value": 1}],
+            "state": state, "changedPropIds": [f"{trigger}.n_clicks"]}
+
+
+def test_admins_search_and_export_the_audit_log_and_the_export_is_audited(app: dash.Dash, settings: Settings) -> None:
+    sql(settings.database_url, lambda c: c.execute(
+        "INSERT INTO audit_log (actor, action, incident) VALUES ('li', 'dispatch.assign', '=HYPERLINK(\"http://x\")')"))
+    commander = login_client(app, "commander")
+    assert commander.get("/audit", headers={"Accept": "text/html"}).status_code == 403
+    assert commander.post("/_dash-update-component",
+                          json=audit_body(app, "audit-table.data", "audit-search")).status_code == 403
+    admin = login_client(app, "admin")
+    found = admin.post("/_dash-update-component", json=audit_body(app, "audit-table.data", "audit-search", action="dispatch"))
+    rows = found.get_json()["response"]["audit-table"]["data"]
+    assert found.status_code == 200 and [r["action"] for r in rows] == ["dispatch.assign"]
+    got = admin.post("/_dash-update-component", json=audit_body(app, "audit-download.data", "audit-export", actor="li"))
+    content = got.get_json()["response"]["audit-download"]["data"]["content"]
+    assert "'=HYPERLINK" in content and "\n=HYPERLINK" not in content.replace("'=", "")  # never a formula
+    [entry] = sql(settings.database_url, lambda c: c.fetch("SELECT actor, details FROM audit_log WHERE action = 'export'"))
+    assert entry["actor"].startswith("admin-") and json.loads(entry["details"])["what"] == "audit"

@@ -17,11 +17,13 @@ from dashboard.analysis import updates as up
 from dashboard.analysis.figures import heat_figure, pareto_figure
 from dashboard.analysis.summary import summary_table, summary_text
 from dashboard.analysis.view import types_text, zoom_resolution
+from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.data import analysis as q
 from dashboard.i18n import category_label, t, type_label
 from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE
+from qingzhi.core import audit
 from qingzhi.core.safe_output import csv_cell
 
 CALLBACKS = CallbackSet("analysis", "analysis.view")
@@ -221,4 +223,5 @@ def download_csv(clicks: list, *tables: list) -> Any:
     rows, columns = tables[2 * index] or [], tables[2 * index + 1] or []
     frame = pd.DataFrame(rows, columns=[c["id"] for c in columns]).map(csv_cell)
     csv = frame.rename(columns={c["id"]: c["name"] for c in columns}).to_csv(index=False)
+    ctx().db.act(audit.export, current_actor("analysis"), f"analysis.{name}", len(frame), {})
     return {"content": "\ufeff" + csv, "filename": f"qingzhi-{name}.csv", "type": "text/csv"}

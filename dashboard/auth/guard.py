@@ -27,12 +27,13 @@ from qingzhi.core.accounts import User
 MAX_BODY = 1024 * 1024
 PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+MACHINE_PATHS = ("/api/", "/_dash-", "/_reload-hash")     # answered with JSON, never redirected
 DASH_CALLBACK = "/_dash-update-component"
 PAGE_CONTENT = "_pages_content.children"     # Dash's page-routing callback
 # the permission of each page and endpoint, by path prefix (longest first); others need only a login
 PATHS: tuple[tuple[str, str], ...] = (
     ("/api/dispatch", "dispatch.view"), ("/dispatch", "dispatch.view"),
-    ("/analysis", "analysis.view"), ("/api/live", "live.view"), ("/wall", "live.view"),
+    ("/analysis", "analysis.view"), ("/api/live", "live.view"), ("/wall", "live.view"), ("/audit", "audit.view"),
 )
 
 
@@ -73,7 +74,8 @@ def may_open(user: User, path: str) -> bool:
 
 
 def _refuse(status: int, message: str) -> Response:
-    if request.method == "GET" and "text/html" in request.headers.get("Accept", "") and status == 401:
+    """401/403 as JSON; a page asked for without a session goes to the login form instead."""
+    if status == 401 and request.method == "GET" and not request.path.startswith(MACHINE_PATHS):
         return redirect(f"/login?next={request.full_path.rstrip('?')}", 302)
     resp = jsonify(error=message)
     resp.status_code = status

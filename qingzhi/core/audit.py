@@ -5,11 +5,13 @@ The database itself refuses UPDATE, DELETE and TRUNCATE on audit_log (migration 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import asyncpg
 
+from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 
 COLUMNS = ("id", "ts", "actor", "action", "incident", "unit", "screen", "context", "details")
@@ -35,10 +37,26 @@ async def record(
 
 async def entries(conn: asyncpg.Connection, *, limit: int = 100, incident: str | None = None) -> list[dict[str, Any]]:
     """The newest entries first (of one incident, if given)."""
+    return await search(conn, limit=limit, incident=incident)
+
+
+async def search(
+    conn: asyncpg.Connection, *, limit: int = 100, incident: str | None = None, actor: str | None = None,
+    action: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The newest entries first, narrowed by incident, actor (part of the name), action (prefix) and time."""
     rows = await conn.fetch(
         f"""SELECT {', '.join(COLUMNS)} FROM audit_log
-            WHERE $2::text IS NULL OR incident = $2
+            WHERE ($2::text IS NULL OR incident = $2) AND ($3::text IS NULL OR strpos(actor, $3) > 0)
+              AND ($4::text IS NULL OR starts_with(action, $4))
+              AND ($5::timestamptz IS NULL OR ts >= $5) AND ($6::timestamptz IS NULL OR ts < $6)
             ORDER BY id DESC LIMIT $1""",
-        limit, incident,
+        min(max(limit, 1), 10_000), incident, actor or None, action or None, since, until,
     )
     return [{**dict(r), "details": json.loads(r["details"]) if r["details"] else None} for r in rows]
+
+
+async def export(actor: Actor, conn: asyncpg.Connection, what: str, rows: int, filters: dict[str, Any]) -> None:
+    """Record that the actor exported data (an analysis table, the audit log itself): exports are audited."""
+    require(actor, "audit.view" if what == "audit" else "analysis.export")
+    await record(conn, actor, "export", details={"what": what, "rows": rows, "filters": filters})
