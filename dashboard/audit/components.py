@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.i18n import t
 
 COLUMNS = ("ts", "actor", "action", "incident", "unit", "screen", "details")
-HEADINGS = {"ts": "audit.ts", "actor": "audit.actor", "action": "audit.action", "incident": "audit.incident",
+HEADINGS = {"ts": "audit.ts", "actor": "audit.actor", "action": "audit.action_col", "incident": "audit.incident",
             "unit": "audit.unit", "screen": "audit.screen", "details": "audit.details"}
 
 

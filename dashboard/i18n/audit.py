@@ -5,6 +5,7 @@ STRINGS = {
     "audit.title": ("审计日志：谁、何时、做了什么", "Audit log: who did what, when"),
     "audit.actor": ("操作人", "Actor"),
     "audit.action": ("操作（前缀）", "Action (prefix)"),
+    "audit.action_col": ("操作", "Action"),
     "audit.incident": ("警情编号", "Incident"),
     "audit.from": ("起", "From"),
     "audit.to": ("止", "To"),
