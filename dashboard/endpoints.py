@@ -14,6 +14,7 @@ import asyncpg
 from flask import Blueprint, Response, request
 
 from qingzhi.core.access import Unauthorized
+from qingzhi.db import NotAnswering
 from qingzhi.errors import QingzhiError
 
 log = logging.getLogger("qingzhi.dashboard")
@@ -60,7 +61,8 @@ def _bad_request(exc: BadRequest) -> Response:
 def _unavailable(exc: Exception) -> Response:
     # the details (which may name the database host) go to the log, not to the browser
     log.warning("%s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
-    return json_response({"error": "database unavailable"}, 503)
+    silent = isinstance(exc, (NotAnswering, TimeoutError))
+    return json_response({"error": "database not answering" if silent else "database unavailable"}, 503)
 
 
 def _forbidden(exc: Exception) -> Response:
