@@ -26,7 +26,7 @@ import numpy as np
 
 from bench import synth
 from dashboard.analysis import updates as up
-from dashboard.data import analysis as q
+from dashboard.analysis import queries as q
 from dashboard.db import Database
 from qingzhi import aggregate
 from qingzhi.analytics.hotspots import gi_star, top_cells

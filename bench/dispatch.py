@@ -40,7 +40,7 @@ from shapely.geometry import box
 from bench.services import IngestProcess, Mosquitto, admin_sql, db_url
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import dispatch
+from dashboard.dispatch import queries as dispatch
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.incident_actions import create_incident

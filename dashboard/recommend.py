@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.data.dispatch import unit_rows
+from dashboard.dispatch.queries import unit_rows
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.vocab import SENDABLE, UNIT_KINDS, UNIT_STATUSES, UNKNOWN_KIND
 

@@ -15,7 +15,7 @@ from dash import dcc, html, register_page
 from dashboard import ids
 from dashboard.analysis import components as ui
 from dashboard.context import ctx
-from dashboard.data import analysis as q
+from dashboard.analysis import queries as q
 from dashboard.i18n import lang_of, t
 
 register_page(__name__, path="/analysis", title="三高分析 · Three highs", name="analysis", order=2, nav="nav.analysis")

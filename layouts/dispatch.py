@@ -13,7 +13,7 @@ from typing import Any
 from dash import html, register_page
 
 from dashboard.context import ctx
-from dashboard.data import live as live_data
+from dashboard.live import queries as live_data
 from dashboard.dispatch import panels
 from dashboard.dispatch.api import client_config
 from dashboard.dispatch.components import build_page

@@ -12,7 +12,7 @@ from dash import html, register_page
 
 from dashboard import ids
 from dashboard.context import ctx
-from dashboard.data import live as data
+from dashboard.live import queries as data
 from dashboard.i18n import lang_of, t
 from dashboard.live.api import client_config
 from dashboard.live.components import (

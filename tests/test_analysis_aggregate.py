@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dashboard.analysis import updates as up
-from dashboard.data import analysis as q
+from dashboard.analysis import queries as q
 from dashboard.db import Database
 from qingzhi import aggregate
 from db_helpers import with_conn as run

@@ -8,11 +8,11 @@ import time
 import asyncpg
 import pytest
 
-from dashboard.data import repeats
+from dashboard.dispatch import repeats
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.followups import advance_followup, create_followup
-from dashboard.data.response_times import incident_times, response_times
+from dashboard.dispatch.response_times import incident_times, response_times
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit

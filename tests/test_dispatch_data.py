@@ -12,7 +12,7 @@ import pytest
 
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import dispatch
+from dashboard.dispatch import queries as dispatch
 from qingzhi.core import alert_rules, audit, incident_actions
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig, load_config, save_setting

@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.services import IngestProcess
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import dispatch
+from dashboard.dispatch import queries as dispatch
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.incident_actions import create_incident

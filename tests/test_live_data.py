@@ -1,4 +1,4 @@
-"""Live map data access (dashboard/data/live.py) against a real PostgreSQL database."""
+"""Live map data access (dashboard/live/queries.py) against a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bench.fleet import move_units, seed_district
-from dashboard.data import live
+from dashboard.live import queries as live
 from qingzhi.core import alerts, audit
 from qingzhi.core.actor import Actor
 from qingzhi.errors import QingzhiError

@@ -13,7 +13,7 @@ import asyncpg
 import numpy as np
 from conftest import MQTT_URL
 
-from dashboard.data import dispatch
+from dashboard.dispatch import queries as dispatch
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.config import load_settings
 

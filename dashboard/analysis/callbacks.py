@@ -20,7 +20,7 @@ from dashboard.analysis.view import types_text, zoom_resolution
 from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
-from dashboard.data import analysis as q
+from dashboard.analysis import queries as q
 from dashboard.i18n import category_label, t, type_label
 from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE
 from qingzhi.core import audit

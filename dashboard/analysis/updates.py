@@ -16,7 +16,7 @@ from h3 import H3BaseException
 import numpy as np
 
 from dashboard.analysis import view
-from dashboard.data import analysis as q
+from dashboard.analysis import queries as q
 from qingzhi.analytics.hotspots import Quality, gi_star, hotspot_quality, kde_scores, study_area_cells, top_cells
 from qingzhi.analytics.ranking import Ranked, pareto
 

@@ -1,6 +1,6 @@
 """Turns the analysis query results into what the page shows: map layers, table rows, figures.
 
-No SQL and no Dash callbacks here (those are in dashboard/data/analysis.py and
+No SQL and no Dash callbacks here (those are in dashboard/analysis/queries.py and
 dashboard/analysis/callbacks.py); the analysis methods themselves are in qingzhi.analytics.
 """
 

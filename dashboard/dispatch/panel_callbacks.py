@@ -15,9 +15,9 @@ from dashboard import ids
 from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
-from dashboard.data import dispatch as data
-from dashboard.data import repeats
-from dashboard.data.response_times import response_times
+from dashboard.dispatch import queries as data
+from dashboard.dispatch import repeats
+from dashboard.dispatch.response_times import response_times
 from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags

@@ -15,8 +15,8 @@ from typing import Any
 
 from dashboard.auth.session_cookies import check_visible, visible_stations
 from dashboard.context import AppContext
-from dashboard.data import dispatch as data
-from dashboard.data import repeats
+from dashboard.dispatch import queries as data
+from dashboard.dispatch import repeats
 from dashboard.dispatch import components as dc
 from dashboard.i18n import t
 from dashboard.recommend import fleet_cache, recommend

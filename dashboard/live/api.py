@@ -25,7 +25,7 @@ from plotly.io.json import to_json_plotly
 from dashboard import ids
 from dashboard.auth.session_cookies import visible_stations
 from dashboard.context import ctx
-from dashboard.data import live as data
+from dashboard.live import queries as data
 from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
 from dashboard.i18n import lang_of, t, type_label
 from dashboard.live.components import build_alert_feed

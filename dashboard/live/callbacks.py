@@ -11,7 +11,7 @@ from dashboard import ids
 from dashboard.auth.session_cookies import check_visible, current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
-from dashboard.data import live as data
+from dashboard.live import queries as data
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
 from dashboard.live.components import build_unit_details, trail_geojson
