@@ -192,3 +192,20 @@ def test_admins_search_and_export_the_audit_log_and_the_export_is_audited(app: d
     assert "'=HYPERLINK" in content and "\n=HYPERLINK" not in content.replace("'=", "")  # never a formula
     [entry] = sql(settings.database_url, lambda c: c.fetch("SELECT actor, details FROM audit_log WHERE action = 'export'"))
     assert entry["actor"].startswith("admin-") and json.loads(entry["details"])["what"] == "audit"
+
+
+def test_watching_a_camera_is_audited_and_only_safe_links_are_followed(app: dash.Dash, settings: Settings) -> None:
+    url = settings.database_url
+    unit = sql(url, lambda c: c.fetchval("SELECT id FROM units WHERE station = 'ST01' ORDER BY id LIMIT 1"))
+    other = sql(url, lambda c: c.fetchval("SELECT id FROM units WHERE station = 'ST02' ORDER BY id LIMIT 1"))
+    sql(url, lambda c: c.execute("UPDATE units SET stream_url = 'https://media.example/live/a.m3u8' WHERE id = $1", unit))
+    sql(url, lambda c: c.execute("UPDATE units SET stream_url = 'javascript:alert(1)' WHERE id = $1", other))
+    west = login_client(app, "commander", ["ST01"])
+    got = west.get(f"/api/live/stream/{unit}")
+    assert got.status_code == 302 and got.location == "https://media.example/live/a.m3u8"
+    [entry] = sql(url, lambda c: c.fetch("SELECT actor, unit, details FROM audit_log WHERE action = 'stream.view'"))
+    assert entry["actor"].startswith("commander-") and entry["unit"] == unit
+    assert west.get(f"/api/live/stream/{other}").status_code == 403             # another station's camera
+    assert login_client(app, "admin").get(f"/api/live/stream/{other}").status_code == 404   # not a link to follow
+    assert west.get("/api/live/stream/NOBODY").status_code == 404
+    assert app.server.test_client().get(f"/api/live/stream/{unit}").status_code == 401

@@ -215,7 +215,7 @@ def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     dash_duo.wait_for_contains_text("#live-details", uid, timeout=10)
     details = dash_duo.find_element("#live-details").text
     assert "30 分钟轨迹：4 个定位点" in details and "西湖派出所" in details and "打开实时视频" in details
-    assert dash_duo.find_element(".qz-stream").get_attribute("href") == "https://video.example/live/x.m3u8"
+    assert dash_duo.find_element(".qz-stream").get_attribute("href").endswith(f"/api/live/stream/{uid}")  # audited hop
     trail = wait_js(dash_duo, """var n = 0; window.qzRuntime.live.map.eachLayer(function (l) {
         if (l instanceof L.Polyline && !(l instanceof L.Polygon)) { n = Math.max(n, l.getLatLngs().length); } });
         return n;""", lambda n: n == 4)

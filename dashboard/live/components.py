@@ -8,6 +8,7 @@ parts by id (dashboard/ids.py) or by `data-*` attributes set here.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from dash import dcc, html
 
@@ -15,8 +16,8 @@ from dashboard import ids
 from dashboard.formats import fmt_time
 from dashboard.i18n import t
 from dashboard.maps import EMPTY_COLLECTION
-from qingzhi.core.vocab import CAM_STATES, ON_DUTY, UNIT_KINDS
 from qingzhi.core.safe_output import safe_link
+from qingzhi.core.vocab import CAM_STATES, ON_DUTY, UNIT_KINDS
 
 
 
@@ -128,7 +129,8 @@ def build_unit_details(*, unit: dict[str, Any] | None, unit_id: str | None, trai
     age = html.Span("—", className="qz-age", **({"data-ts": fix_ms} if fix_ms else {}))
     speed = "—" if unit["speed"] is None else f"{unit['speed'] * 3.6:.0f} {t('live.kmh', lang)}"
     cam = t(f"cam.{unit['cam_state']}", lang) if unit["cam_state"] else "—"
-    link = safe_link(unit["stream_url"], stream_hosts)
+    # through the server, which audits who watched, and sends the browser on only to a safe link
+    link = safe_link(unit["stream_url"], stream_hosts) and f"/api/live/stream/{quote(unit['id'], safe='')}"
     stream = (html.A(t("live.stream", lang), href=link, target="_blank", rel="noopener noreferrer",
                      className="qz-stream") if link else html.Span(t("live.no_stream", lang)))
     status = t(f"status.{unit['status']}", lang) if unit["status"] else "—"
