@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 
 from dash import Dash
-from flask import Response, jsonify, redirect, request
+from flask import Response, jsonify, make_response, redirect, request
 from flask_login import LoginManager, current_user
 
 from dashboard.auth import pages
@@ -28,6 +28,11 @@ MAX_BODY = 1024 * 1024
 PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 MACHINE_PATHS = ("/api/", "/_dash-", "/_reload-hash")     # answered with JSON, never redirected
+FORBIDDEN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>403</title>
+<link rel="stylesheet" href="/assets/00_base.css"><link rel="stylesheet" href="/assets/login.css"></head>
+<body class="qz-login"><div class="qz-login-form"><h1>无权访问 · Not allowed</h1>
+<p>您的账号无权打开此页面。Your account may not open this page.</p>
+<a href="/">返回实时警力 · Back to the live map</a></div></body></html>"""
 DASH_CALLBACK = "/_dash-update-component"
 PAGE_CONTENT = "_pages_content.children"     # Dash's page-routing callback
 # the permission of each page and endpoint, by path prefix (longest first); others need only a login
@@ -75,8 +80,11 @@ def may_open(user: User, path: str) -> bool:
 
 def _refuse(status: int, message: str) -> Response:
     """401/403 as JSON; a page asked for without a session goes to the login form instead."""
-    if status == 401 and request.method == "GET" and not request.path.startswith(MACHINE_PATHS):
-        return redirect(f"/login?next={request.full_path.rstrip('?')}", 302)
+    if request.method == "GET" and not request.path.startswith(MACHINE_PATHS):
+        if status == 401:
+            return redirect(f"/login?next={request.full_path.rstrip('?')}", 302)
+        if status == 403:
+            return make_response(FORBIDDEN_PAGE, 403)
     resp = jsonify(error=message)
     resp.status_code = status
     return resp
