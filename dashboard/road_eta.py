@@ -1,5 +1,5 @@
 """Road-network distances for the recommender, where a road network is configured
-(dispatch setting `roads`: the path of a GeoJSON file of LineStrings, as `qingzhi simulate --roads` reads).
+(dispatch setting `roads`: a GeoJSON file of LineStrings in the data directory, as `qingzhi simulate --roads` reads).
 
 One Dijkstra from the incident's nearest road node gives the road distance to every node
 (the graph is undirected); a unit's distance is that of its nearest node plus the short
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
+from qingzhi.datafiles import data_file
 from qingzhi.errors import QingzhiError
 from qingzhi.simulator.geo import Projection
 from qingzhi.simulator.roads import RoadNetwork, load_geojson
@@ -51,13 +52,15 @@ def _load(path: str, mtime: float, lat0: float, lon0: float) -> RoadTimes:
     return RoadTimes(load_geojson(path, proj), proj)
 
 
-def road_times(path: str | None, center: tuple[float, float]) -> RoadTimes | None:
-    """The configured network, or None (straight-line ETAs) when none is set or it cannot be read."""
-    if not path:
+def road_times(name: str | None, center: tuple[float, float], data_dir: str | None) -> RoadTimes | None:
+    """The configured network (a file in the data directory), or None (straight-line ETAs) when none
+    is set or it cannot be read or lies outside the data directory."""
+    if not name:
         return None
     try:
+        path = data_file(data_dir, name)
         with _lock:
-            return _load(path, Path(path).stat().st_mtime, *center)
+            return _load(str(path), path.stat().st_mtime, *center)
     except (OSError, QingzhiError) as exc:
-        log.warning("road network %s not used, straight-line ETAs instead: %s", path, exc)
+        log.warning("road network %s not used, straight-line ETAs instead: %s", name, exc)
         return None

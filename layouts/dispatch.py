@@ -52,8 +52,9 @@ def _recommended(d: dict, cfg: DispatchConfig) -> list[dict]:
         return []
     fleet = fleet_cache(app.db).get(app.db)
     on_it = [a["unit"] for a in d["assignments"]]  # sent already, or released from it: not offered again here
+    roads = road_times(cfg.roads, app.settings.center_latlon, app.settings.data_dir)
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K, exclude=on_it, roads=road_times(cfg.roads, app.settings.center_latlon))
+                     k=TOP_K, exclude=on_it, roads=roads)
 
 
 @callback(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import threading
@@ -35,8 +36,26 @@ def make_client(
     if target.username:
         client.username_pw_set(target.username, target.password)
     if target.tls:
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        _use_tls(client, settings, target)
+    elif settings.mqtt_ca or settings.mqtt_cert:
+        raise QingzhiError(f"QZ_MQTT_CA / QZ_MQTT_CERT are set but {target.display} is plain MQTT: "
+                           "use an mqtts:// URL (or unset them)")
     return client, target
+
+
+def _use_tls(client: mqtt.Client, settings: Settings, target: MqttTarget) -> None:
+    """TLS that verifies the broker (against QZ_MQTT_CA, else the system's CAs) and presents the
+    client certificate where one is configured."""
+    for name in ("mqtt_ca", "mqtt_cert", "mqtt_key"):
+        path = getattr(settings, name)
+        if path and not os.access(path, os.R_OK):
+            raise QingzhiError(f"cannot read {name} file {path!r} (QZ_{name.upper()})")
+    try:
+        client.tls_set(ca_certs=settings.mqtt_ca, certfile=settings.mqtt_cert, keyfile=settings.mqtt_key,
+                       cert_reqs=ssl.CERT_REQUIRED)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise QingzhiError(f"bad TLS files for {target.display} (QZ_MQTT_CA / QZ_MQTT_CERT / QZ_MQTT_KEY): "
+                           f"{exc}") from None
 
 
 def connect_properties(settings: Settings, *, persistent: bool, receive_maximum: int | None = None) -> Properties | None:
