@@ -70,10 +70,14 @@ def render_acl(topic_root: str, owntracks_prefix: str) -> str:
     ]
     for name, service in SERVICES.items():
         lines += ["", f"# {name}: {service.why}", f"user {name}"]
-        for rule in service.rules:
-            access, topic = rule.format(root=topic_root, ot=owntracks_prefix).split(" ", 1)
-            lines.append(f"topic {access} {topic}")
+        lines += [f"topic {access} {topic}" for access, topic in service_rules(name, topic_root, owntracks_prefix)]
     return "\n".join(lines) + "\n"
+
+
+def service_rules(name: str, topic_root: str, owntracks_prefix: str) -> list[tuple[str, str]]:
+    """A service account's rules as (`read` or `write`, topic filter) for this root and prefix."""
+    rules = (rule.format(root=topic_root, ot=owntracks_prefix).split(" ", 1) for rule in SERVICES[name].rules)
+    return [(access, topic) for access, topic in rules]
 
 
 def mosquitto_hash(password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:

@@ -79,41 +79,60 @@ def connect_blocking(
 ) -> None:
     """Connect and wait for CONNACK; raise QingzhiError if the broker is unreachable or says no.
 
-    It starts paho's network thread (loop_start); the caller stops it. It uses a temporary
-    on_connect hook and restores the caller's afterwards.
+    It starts paho's network thread (loop_start); the caller stops it. It uses temporary
+    on_connect / on_disconnect / on_log hooks and restores the caller's afterwards. A connection
+    closed before the CONNACK (a TLS broker that wants a client certificate refuses it only after
+    the handshake) fails at once, with the error paho logged.
     """
     answered = threading.Event()
     result: dict[str, object] = {}
-    previous = client.on_connect
+    previous = client.on_connect, client.on_disconnect, client.on_log
 
     def on_connect(c: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
         result["reason"] = reason
         answered.set()
-        if previous:
-            previous(c, userdata, flags, reason, props)
+        if previous[0]:
+            previous[0](c, userdata, flags, reason, props)
 
-    client.on_connect = on_connect
+    def on_disconnect(c: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        result.setdefault("closed", reason)
+        answered.set()
+        if previous[1]:
+            previous[1](c, userdata, flags, reason, props)
+
+    def on_log(c: mqtt.Client, userdata: object, level: int, text: str) -> None:
+        if level == mqtt.MQTT_LOG_ERR:
+            result.setdefault("error", text)  # the first: what went wrong, not its consequences
+        if previous[2]:
+            previous[2](c, userdata, level, text)
+
+    client.on_connect, client.on_disconnect, client.on_log = on_connect, on_disconnect, on_log
     v5 = settings.mqtt_protocol == "5"
     try:
-        client.connect(
-            target.host,
-            target.port,
-            keepalive=30,
-            clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=connect_properties(settings, persistent=persistent, receive_maximum=receive_maximum),
-        )
-    except (OSError, socket.gaierror, ssl.SSLError) as exc:
-        client.on_connect = previous
-        raise QingzhiError(f"cannot reach MQTT broker {target.display}: {exc.strerror or exc}") from None
-    client.loop_start()
-    try:
-        if not answered.wait(timeout):
-            raise QingzhiError(f"MQTT broker {target.display} did not answer within {timeout:.0f} s")
-        reason = result["reason"]
-        if getattr(reason, "is_failure", False):
-            raise QingzhiError(f"MQTT broker {target.display} refused the connection: {reason}")
-    except QingzhiError:
-        client.loop_stop()
-        client.on_connect = previous
-        raise
-    client.on_connect = previous
+        try:
+            client.connect(
+                target.host,
+                target.port,
+                keepalive=30,
+                clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                properties=connect_properties(settings, persistent=persistent, receive_maximum=receive_maximum),
+            )
+        except (OSError, socket.gaierror, ssl.SSLError) as exc:
+            raise QingzhiError(f"cannot reach MQTT broker {target.display}: {exc.strerror or exc}") from None
+        client.loop_start()
+        try:
+            if not answered.wait(timeout):
+                raise QingzhiError(f"MQTT broker {target.display} did not answer within {timeout:.0f} s")
+            reason = result.get("reason")
+            if reason is None:
+                hint = " (does it require a client certificate? QZ_MQTT_CERT, QZ_MQTT_KEY)" if (
+                    target.tls and not settings.mqtt_cert) else ""
+                raise QingzhiError(f"MQTT broker {target.display} closed the connection before accepting it: "
+                                   f"{result.get('error') or result['closed']}{hint}")
+            if getattr(reason, "is_failure", False):
+                raise QingzhiError(f"MQTT broker {target.display} refused the connection: {reason}")
+        except QingzhiError:
+            client.loop_stop()
+            raise
+    finally:
+        client.on_connect, client.on_disconnect, client.on_log = previous

@@ -60,3 +60,16 @@ def test_huge_owntracks_speed_is_emptied_not_fatal(decode: Decode) -> None:
         "_type": "location", "lat": 30.1, "lon": 120.2, "tst": now_ms() // 1000, "vel": 1e300}))
     assert Validate().handle(msg) is msg
     assert msg.items[0].shape.speed is None and "speed" in msg.items[0].extra["out_of_range"]
+
+
+def test_prefix_is_configurable() -> None:
+    topics = Topics(ROOT, "police/phones")
+    assert topics.filters(None) == [f"{ROOT}/#", "police/phones/+/+"]
+    assert topics.filters("g") == [f"$share/g/{ROOT}/#", "$share/g/police/phones/+/+"]
+    decode = Decode(topics)
+    msg = decode.handle(make_message(topic="police/phones/s2/phone7",
+                                     payload={"_type": "location", "lat": 30.1, "lon": 120.2, "tst": now_ms() // 1000}))
+    assert msg is not None and msg.kind == "gps" and (msg.station, msg.unit) == ("s2", "phone7")
+    for topic in ("owntracks/s2/phone7", "police/phones/s2", "police/phones/s2/phone7/event", "police/s2/phone7"):
+        bad = make_message(topic=topic, payload={"_type": "location", "lat": 30.1, "lon": 120.2, "tst": 1})
+        assert decode.handle(bad) is None and "unknown topic" in bad.rejects[0], topic
