@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import paho.mqtt.client as mqtt
 import pytest
 
@@ -24,7 +23,7 @@ from dashboard.context import AppContext
 from dashboard.data import dispatch
 from dashboard.data.dispatch_config import DispatchConfig
 from dashboard.db import Database
-from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit
+from dispatch_fixtures import CENTER, run_db, seed_incident
 from ingest_helpers import count_rows, query, wait_until
 from qingzhi.broker_accounts import DEVICE_TOPICS
 from qingzhi.config import Settings, load_settings
@@ -32,6 +31,7 @@ from qingzhi.embedded import EmbeddedBroker
 from qingzhi.errors import QingzhiError
 from qingzhi.mqtt import connect_blocking, make_client
 from test_cli import qingzhi
+from test_dispatch_loop import district  # noqa: F401 (a fixture: station S1, unit C01)
 
 pytestmark = pytest.mark.slow
 ROOT = "qz/v1"  # the shipped ACL's topic root (this broker is the test's own)
@@ -182,15 +182,6 @@ def test_services_keep_to_their_own_topics(login) -> None:
     reader.until(b"call")
     time.sleep(0.5)
     assert eavesdropper.received.empty()
-
-
-@pytest.fixture
-def district(settings: Settings) -> None:
-    async def seed(conn: asyncpg.Connection) -> None:
-        await seed_station(conn)
-        await seed_unit(conn, "C01", CENTER[0] + 0.003, CENTER[1])
-
-    run_db(settings.database_url, seed)
 
 
 def test_ingest_and_dashboard_work_end_to_end_with_their_accounts(
