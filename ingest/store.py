@@ -1,4 +1,4 @@
-"""All SQL of the ingest: staging tables, the one-transaction batch write, housekeeping, stats.
+"""All SQL of the ingest: staging tables, the one-transaction batch write, stations, stats.
 
 A batch is written in ONE transaction: COPY each kind of row into a temporary staging table,
 then set-based statements move them into the history tables (ON CONFLICT DO NOTHING absorbs
@@ -263,37 +263,6 @@ async def prune_rejects(conn: asyncpg.Connection, keep_days: int, keep_rows: int
 
 
 # --- housekeeping ---------------------------------------------------------------------------
-PARTITIONED = ("positions", "cam_states", "statuses")
-
-
-async def ensure_partitions(conn: asyncpg.Connection, retention_days: int) -> tuple[int, int]:
-    """Create day partitions today-8 … today+2 and drop those older than the retention; (made, dropped)."""
-    made = dropped = 0
-    for table in PARTITIONED:
-        made += await conn.fetchval(
-            "SELECT qz_ensure_partitions($1, (now() AT TIME ZONE 'UTC')::date - 8,"
-            " (now() AT TIME ZONE 'UTC')::date + 2)", table)
-        dropped += await conn.fetchval(
-            "SELECT qz_drop_partitions_before($1, (now() AT TIME ZONE 'UTC')::date - $2::int)",
-            table, retention_days)
-    return made, dropped
-
-
-async def raise_lost_alerts(conn: asyncpg.Connection, lost_after_s: int) -> int:
-    """One `unit_lost` alert per loss (its ts is the last fix + the limit, so a repeat is a no-op)."""
-    status = await conn.execute(
-        """INSERT INTO alerts (ts, kind, severity, subject, unit, station, detail)
-           SELECT u.fix_ts + make_interval(secs => $1), 'unit_lost', 2, u.id, u.id, u.station,
-                  jsonb_build_object('last_fix', u.fix_ts, 'lat', u.lat, 'lon', u.lon)
-           FROM units u
-           WHERE u.fix_ts < now() - make_interval(secs => $1)
-             AND u.fix_ts > now() - interval '1 day'
-             AND u.status IS DISTINCT FROM 'offline' AND u.status IS DISTINCT FROM 'off_duty'
-           ON CONFLICT (kind, subject, ts) DO NOTHING""",
-        float(lost_after_s))
-    return int(status.split()[-1])
-
-
 async def load_stations(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """id, lat, lon, boundary of every station, for the jurisdiction lookup."""
     return await conn.fetch("SELECT id, lat, lon, boundary FROM stations")

@@ -1,4 +1,5 @@
-"""Topic → (kind, station, unit), per PROTOCOL.md (OwnTracks under a configurable prefix); good topics repeat, so their answers are cached.
+"""Topic → (kind, station, unit), per PROTOCOL.md (OwnTracks under a configurable prefix); good
+topics repeat, so their answers are cached.
 
 The cache holds only topics that parsed (anyone can send endless distinct bad ones) and is
 bounded by the bytes of its keys: a flood of long topics costs at most CACHE_BYTES.
@@ -6,11 +7,9 @@ bounded by the bytes of its keys: a flood of long topics costs at most CACHE_BYT
 
 from __future__ import annotations
 
-import re
+from qingzhi.config import OWNTRACKS_PREFIX
+from qingzhi.core.names import ID_RE
 
-from qingzhi.config import ID_PATTERN, OWNTRACKS_PREFIX
-
-ID_RE = re.compile(ID_PATTERN)
 DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack"))
 IGNORED = "ignored"   # centre → device topics (…/cmd) that a `{root}/#` subscription also brings
 CACHE_BYTES = 8 * 1024 * 1024

@@ -27,13 +27,12 @@ from pathlib import Path
 
 import click
 
-from qingzhi.config import ID_PATTERN
+from qingzhi.core.names import ID_RE
 from qingzhi.errors import QingzhiError
 
 DEVICE_TOPICS = ("gps", "cam", "status", "ack", "check")  # PROTOCOL.md "Device → centre"
 ITERATIONS = 101  # mosquitto_passwd's own; a generated password has 144 random bits and needs no stretching
 MIN_PASSWORD = 16
-_ID = re.compile(ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def hash_matches(password: str, stored: str) -> bool:
 
 def check_id(what: str, value: str) -> str:
     """A station or unit id as PROTOCOL.md allows it; QingzhiError otherwise."""
-    if not _ID.fullmatch(value):
+    if not ID_RE.fullmatch(value):
         raise QingzhiError(f"bad {what} id {value[:80]!r}: 1–64 characters of A–Z a–z 0–9 _ . -")
     return value
 

@@ -18,7 +18,8 @@ def qingzhi(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
 def test_help_lists_every_subcommand() -> None:
     out = qingzhi("--help")
     assert out.returncode == 0
-    for cmd in ("ingest", "simulate", "demo", "dashboard", "migrate", "status", "rejects", "import", "audit", "broker"):
+    for cmd in ("ingest", "worker", "simulate", "demo", "dashboard", "migrate", "status", "rejects", "import", "audit",
+                "broker"):
         assert cmd in out.stdout
 
 

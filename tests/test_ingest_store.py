@@ -19,6 +19,8 @@ from ingest.pipeline import build_pipeline
 from ingest.inbox import Inbox
 from ingest.stats import Stats
 from ingest.writer import Writer, assemble, run_pipeline
+from qingzhi.core.alert_rules import lost_units
+from qingzhi.partitions import ensure_partitions
 
 SQUARE = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]]}
 
@@ -220,14 +222,14 @@ def test_housekeeping(database_url: str) -> None:
         try:
             old = (datetime.now(timezone.utc) - timedelta(days=30)).date()
             await conn.execute("SELECT qz_ensure_partitions('positions', $1, $1)", old)
-            made, dropped = await store.ensure_partitions(conn, retention_days=8)
+            made, dropped = await ensure_partitions(conn, retention_days=8)
             assert made == 0 and dropped >= 1
             assert await conn.fetchval("SELECT to_regclass($1)", f"positions_p{old:%Y%m%d}") is None
             await conn.execute("""INSERT INTO units (id, station, fix_ts, lat, lon)
                                   VALUES ('gone', 's1', now() - interval '10 minutes', 30, 120),
                                          ('here', 's1', now(), 30, 120)""")
-            assert await store.raise_lost_alerts(conn, 300) == 1
-            assert await store.raise_lost_alerts(conn, 300) == 0   # once per loss
+            assert await lost_units(conn, 300) == 1
+            assert await lost_units(conn, 300) == 0   # once per loss
             await store.save_stats(conn, "ingest-a", datetime.now(timezone.utc), {"msgs_per_s": 12.5})
             [row] = await store.read_stats(conn)
             assert row["instance"] == "ingest-a" and json.loads(row["stats"]) == {"msgs_per_s": 12.5}

@@ -13,8 +13,9 @@ import pytest
 from dispatch_fixtures import run_db
 from test_cli import qingzhi
 
-from dashboard.data.dispatch_config import load_config, save_setting
 from qingzhi.config import load_settings
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import load_config, save_setting
 from qingzhi.datafiles import data_file
 from qingzhi.demo import demo_caller_key
 from qingzhi.errors import QingzhiError
@@ -89,14 +90,18 @@ def test_files_are_read_only_from_the_data_directory(data_dir: Path) -> None:
 
 
 def test_the_roads_setting_accepts_only_files_in_the_data_directory(database_url: str, data_dir: Path) -> None:
-    run_db(database_url, save_setting, "roads", "roads.geojson", "admin", data_dir=str(data_dir))
+    def save(name: str | None, folder: Path | None = data_dir) -> None:
+        run_db(database_url, lambda conn: save_setting(Actor("lead", role="admin"), conn, "roads", name,
+                                                       data_dir=str(folder) if folder else None))
+
+    save("roads.geojson")
     assert run_db(database_url, load_config).roads == "roads.geojson"
     for name, why in (("/etc/passwd", "outside the data directory"), ("../secret", "outside the data directory"),
                       ("link.geojson", "outside the data directory"), ("missing.geojson", "no file")):
         with pytest.raises(QingzhiError, match=f"bad dispatch setting roads: .*{why}"):
-            run_db(database_url, save_setting, "roads", name, "admin", data_dir=str(data_dir))
+            save(name)
     with pytest.raises(QingzhiError, match="no data directory is configured"):
-        run_db(database_url, save_setting, "roads", "roads.geojson", "admin")
+        save("roads.geojson", None)
     assert run_db(database_url, load_config).roads == "roads.geojson"  # nothing refused was stored
-    run_db(database_url, save_setting, "roads", None, "admin")  # back to straight lines: no file, no directory
+    save(None, None)  # back to straight lines: no file, no directory needed
     assert run_db(database_url, load_config).roads is None
