@@ -19,19 +19,17 @@ import pytest
 
 from bench.services import IngestProcess, Mosquitto
 from dashboard import commands
-from dashboard.context import AppContext
-from dashboard.data import dispatch
-from dashboard.data.dispatch_config import DispatchConfig
-from dashboard.db import Database
-from dispatch_fixtures import CENTER, run_db, seed_incident
+from dashboard.dispatch import queries as dispatch
+from dispatch_fixtures import CENTER, app_context, run_db, seed_incident
 from ingest_helpers import count_rows, query, wait_until
 from qingzhi.broker_accounts import DEVICE_TOPICS
 from qingzhi.config import Settings, load_settings
+from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.embedded import EmbeddedBroker
 from qingzhi.errors import QingzhiError
 from qingzhi.mqtt import connect_blocking, make_client
 from test_cli import qingzhi
-from test_dispatch_loop import district  # noqa: F401 (a fixture: station S1, unit C01)
+from test_dispatch_loop import DESK, district  # noqa: F401 (district: a fixture, station S1 and unit C01)
 
 pytestmark = pytest.mark.slow
 ROOT = "qz/v1"  # the shipped ACL's topic root (this broker is the test's own)
@@ -192,8 +190,7 @@ def test_ingest_and_dashboard_work_end_to_end_with_their_accounts(
     ingest = IngestProcess(tmp_path / "ingest.log", database_url=database_url, topic_root=ROOT, batch_ms=50,
                            mqtt_url=broker.url_for("ingest", known["ingest"]), share_group=group,
                            client_id=f"qz-acl-ing-{uuid.uuid4().hex[:6]}").start()
-    dash = AppContext(settings=settings_for(broker, "dashboard", known["dashboard"], database_url=database_url),
-                      db=Database(database_url))
+    dashboard = settings_for(broker, "dashboard", known["dashboard"], database_url=database_url)
     try:
         ingest.wait_connected()
         assert f"subscribed to $share/{group}/{ROOT}/#" in ingest.log()
@@ -207,17 +204,15 @@ def test_ingest_and_dashboard_work_end_to_end_with_their_accounts(
         wait_until(lambda: count_rows(database_url) == 1)
         assert [tuple(r) for r in query(database_url, "SELECT station, unit FROM positions")] == [("S1", "C01")]
 
-        cmd = commands.assign(dash, "110-ACL-1", "C01")  # the dashboard's own publisher, its own account
-        topic, payload = terminal.received.get(timeout=10)
-        assert topic == f"{ROOT}/S1/C01/cmd" and json.loads(payload)["id"] == cmd.id and cmd.published
-        terminal.publish(f"{ROOT}/S1/C01/ack", json.dumps({"id": cmd.id, "ts": int(time.time() * 1000)}).encode())
-        assert wait_until(lambda: dash.db.run(dispatch.queue, DispatchConfig(), now=dt.datetime.now(dt.UTC))[0]["ack"]
-                          == ["acked"])
+        with app_context(dashboard) as dash:  # the dashboard's own command publisher, on its own account
+            cmd = commands.assign(dash, DESK, "110-ACL-1", "C01")
+            topic, payload = terminal.received.get(timeout=10)
+            assert topic == f"{ROOT}/S1/C01/cmd" and json.loads(payload)["id"] == cmd.id and cmd.published
+            terminal.publish(f"{ROOT}/S1/C01/ack", json.dumps({"id": cmd.id, "ts": int(time.time() * 1000)}).encode())
+            assert wait_until(lambda: dash.db.run(dispatch.queue, DispatchConfig(), now=dt.datetime.now(dt.UTC))[0]
+                              ["ack"] == ["acked"])
         assert not query(database_url, "SELECT 1 FROM rejects")
     finally:
-        if dash.publisher:
-            dash.publisher.close()
-        dash.db.close()
         assert ingest.stop() == 0
 
 
@@ -228,16 +223,11 @@ def test_a_command_the_acl_refuses_is_an_error_and_undone(
     run_db(settings.database_url, seed_incident, "110-ACL-2")
     wrong_root = settings_for(broker, "dashboard", accounts[1]["dashboard"], database_url=settings.database_url,
                               topic_root="qz/v2")
-    dash = AppContext(settings=wrong_root, db=Database(settings.database_url))
-    try:
+    with app_context(wrong_root) as dash:
         with pytest.raises(QingzhiError, match="refused the command on qz/v2/S1/C01/cmd"):
-            commands.assign(dash, "110-ACL-2", "C01")
-        assert query(settings.database_url, "SELECT state FROM incidents WHERE id = '110-ACL-2'")[0][0] == "received"
-        assert not query(settings.database_url, "SELECT 1 FROM commands")
-    finally:
-        if dash.publisher:
-            dash.publisher.close()
-        dash.db.close()
+            commands.assign(dash, DESK, "110-ACL-2", "C01")
+    assert query(settings.database_url, "SELECT state FROM incidents WHERE id = '110-ACL-2'")[0][0] == "received"
+    assert not query(settings.database_url, "SELECT 1 FROM commands")
 
 
 def test_the_demo_broker_lets_in_only_its_accounts(amqtt: EmbeddedBroker) -> None:
