@@ -24,14 +24,14 @@ from qingzhi.simulator.history import Backfill, write_history
 from qingzhi.simulator.incidents import utcnow
 from qingzhi.simulator.reference import write_reference
 from qingzhi.simulator.run import prepare
-from bench.services import admin_sql, db_url
+from bench.services import CALLER_KEY, admin_sql, db_url
 
 
 
 
 async def _run(url: str, units: int, days: int, naive_rows: int) -> None:
     await migrate_url(url)
-    settings = load_settings(database_url=url)
+    settings = load_settings(database_url=url, caller_key=CALLER_KEY)
     district, specs = prepare(settings, units=units, stations=4, seed=1, roads=None)
     conn = await asyncpg.connect(url)
     try:

@@ -15,7 +15,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 
@@ -24,6 +26,8 @@ from qingzhi.embedded import free_port
 REPO = Path(__file__).resolve().parent.parent
 MOSQUITTO = os.environ.get("QZ_MOSQUITTO", "/usr/sbin/mosquitto")
 PG_ADMIN = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Services refuse to start without a caller key; benchmarks hash only simulated callers' numbers.
+CALLER_KEY = os.environ.get("QZ_CALLER_KEY", "bench-throwaway-caller-key")
 
 
 def db_url(name: str) -> str:
@@ -56,15 +60,39 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
 
 
-class Mosquitto:
-    """A Mosquitto on a free port, configured from deploy/mosquitto.conf (persistence in `data_dir`)."""
+@dataclass(frozen=True)
+class BrokerTls:
+    """TLS for a test broker's listener: its CA, certificate and key; client certificates required."""
 
-    def __init__(self, data_dir: Path, port: int | None = None):
+    ca: Path
+    cert: Path
+    key: Path
+
+
+class Mosquitto:
+    """A Mosquitto on a free port, configured from deploy/mosquitto.conf (persistence in `data_dir`).
+
+    Closed as shipped when given a password file (and the shipped ACL, or `acl_file`); without one it
+    lets anyone in, for tests and benchmarks of other things than access. `tls` makes the listener TLS.
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None, *, password_file: Path | None = None,
+                 acl_file: Path | None = None, tls: BrokerTls | None = None):
         self.port = port or free_port()
         self.data_dir = data_dir
+        self.tls = tls
         data_dir.mkdir(parents=True, exist_ok=True)
         conf = (REPO / "deploy" / "mosquitto.conf").read_text()
-        conf = re.sub(r"(?m)^listener .*$", f"listener {self.port} 127.0.0.1", conf)
+        listener = f"listener {self.port} 127.0.0.1"
+        if tls:
+            listener += (f"\ncafile {tls.ca}\ncertfile {tls.cert}\nkeyfile {tls.key}\nrequire_certificate true")
+        conf = re.sub(r"(?m)^listener 1883$", lambda _: listener, conf)
+        if password_file:
+            conf = re.sub(r"(?m)^password_file .*$", f"password_file {password_file}", conf)
+            conf = re.sub(r"(?m)^acl_file .*$", f"acl_file {acl_file or REPO / 'deploy' / 'mosquitto.acl'}", conf)
+        else:
+            conf = re.sub(r"(?m)^(password_file|acl_file) .*$", "", conf)
+            conf = re.sub(r"(?m)^allow_anonymous false$", "allow_anonymous true", conf)
         conf = re.sub(r"(?m)^persistence_location .*$", f"persistence_location {data_dir}/", conf)
         conf = re.sub(r"(?m)^log_dest .*$", f"log_dest file {data_dir}/mosquitto.log", conf)
         # Started as root, Mosquitto switches to user `mosquitto`, which cannot write into our
@@ -76,8 +104,12 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        """mqtt://127.0.0.1:<port>"""
-        return f"mqtt://127.0.0.1:{self.port}"
+        """mqtt://127.0.0.1:<port> (mqtts:// with TLS)"""
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
+
+    def url_for(self, user: str, password: str) -> str:
+        """The URL with an account's credentials."""
+        return self.url.replace("://", f"://{quote(user, safe='')}:{quote(password, safe='')}@", 1)
 
     def start(self) -> "Mosquitto":
         """Start it and wait for the port."""
@@ -97,7 +129,7 @@ class IngestProcess:
     """`python -m qingzhi ingest` from this repository, with its output in a log file."""
 
     def __init__(self, log_path: Path, **settings: str | int):
-        self.env = {**os.environ, **{f"QZ_{k.upper()}": str(v) for k, v in settings.items()}}
+        self.env = {**os.environ, "QZ_CALLER_KEY": CALLER_KEY, **{f"QZ_{k.upper()}": str(v) for k, v in settings.items()}}
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -150,7 +182,8 @@ def dashboard_process(log_path: Path, *, port: int | None = None, **settings: ob
     """`python -m qingzhi dashboard` from this repository (settings as QZ_* variables), as it runs in
     production; yields its base URL once /health answers and stops it on leaving."""
     port = port or free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **{f"QZ_{k.upper()}": str(v) for k, v in settings.items()}}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "QZ_CALLER_KEY": CALLER_KEY,
+           **{f"QZ_{k.upper()}": str(v) for k, v in settings.items()}}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "qingzhi", "dashboard", "--port", str(port)],
                                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -34,6 +34,7 @@ class Publisher:
         self.confirm_timeout = confirm_timeout
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
+        self._refused: dict[int, object] = {}  # mid → the reason an MQTT v5 broker gave for refusing it
 
     def ensure_connected(self) -> None:
         """Connect on first use, and again if paho's network thread has died (it reconnects
@@ -48,13 +49,21 @@ class Publisher:
                     self.settings, client_id=f"{base}-cmd-{os.getpid()}-{uuid.uuid4().hex[:6]}", persistent=False
                 )
                 client.reconnect_delay_set(min_delay=1, max_delay=30)
+                client.on_publish = self._on_publish
                 connect_blocking(client, target, self.settings, persistent=False)
                 self._client = client
+
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: object, props: object) -> None:
+        # Runs before paho marks the message published. A closed broker acknowledges a publish its
+        # ACL denies, and drops it: only MQTT v5's reason code tells.
+        if getattr(reason, "is_failure", False):
+            self._refused[mid] = reason
 
     async def apublish(self, topic: str, payload: bytes) -> bool:
         """Publish QoS 1 and wait for the PUBACK without blocking the event loop: True confirmed,
         False not within the timeout (paho keeps it and sends it after a reconnect). Raises
-        QingzhiError if the broker is not connected, so that nothing at all is sent."""
+        QingzhiError if the broker is not connected, so that nothing at all is sent, or if it
+        refused the command (an ACL that does not let this account command the device)."""
         client = self._client
         if client is None or not client.is_connected():
             raise QingzhiError("MQTT broker connection is down: the command was not sent")
@@ -68,6 +77,10 @@ class Publisher:
                 return False
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.02)
+        refused = self._refused.pop(info.mid, None)
+        if refused is not None:
+            raise QingzhiError(f"the MQTT broker refused the command on {topic}: {refused} "
+                               "(check the dashboard's broker account and the ACL)")
         return True
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from ingest.message import Msg
 from ingest.rows import Rows
 from ingest.topics import Topics
 from ingest.validate import Validate
+from qingzhi.config import OWNTRACKS_PREFIX
 
 log = logging.getLogger("qingzhi.ingest")
 
@@ -29,9 +30,10 @@ class Stage(Protocol):
         """The message, changed or not, or None to stop here."""
 
 
-def build_pipeline(topic_root: str, caller_key: str, jurisdictions: Jurisdictions) -> tuple[Stage, ...]:
+def build_pipeline(topic_root: str, caller_key: str, jurisdictions: Jurisdictions,
+                   owntracks: str = OWNTRACKS_PREFIX) -> tuple[Stage, ...]:
     """PIPELINE = (Decode, Validate, Enrich, Rows); duplicates are absorbed later by the database keys."""
-    return (Decode(Topics(topic_root)), Validate(), Enrich(caller_key, jurisdictions), Rows())
+    return (Decode(Topics(topic_root, owntracks)), Validate(), Enrich(caller_key, jurisdictions), Rows())
 
 
 def process(pipeline: tuple[Stage, ...], msg: Msg) -> Msg:

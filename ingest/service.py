@@ -19,7 +19,7 @@ from ingest.pipeline import build_pipeline
 from ingest.source import MqttSource, default_client_id
 from ingest.stats import Stats, log_line
 from ingest.writer import Writer
-from qingzhi.config import Settings
+from qingzhi.config import Settings, require_caller_key
 from qingzhi.db import Limits, migrate_url
 
 log = logging.getLogger("qingzhi.ingest")
@@ -46,7 +46,8 @@ async def _main(settings: Settings) -> None:
     keeper = Housekeeping(settings, instance, started, stats, inbox, source, jurisdictions, limits)
     await keeper.start()           # partitions and stations before the first message
     await keeper.save_stats()      # `qingzhi status` lists this process from the start
-    pipeline = build_pipeline(settings.topic_root, settings.caller_key, jurisdictions)
+    pipeline = build_pipeline(settings.topic_root, require_caller_key(settings), jurisdictions,
+                              settings.owntracks_prefix)
     writer = Writer(settings.database_url, inbox, source, pipeline, stats, settings.batch_size, settings.batch_ms,
                     limits)
 

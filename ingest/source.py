@@ -44,7 +44,7 @@ class MqttSource:
         self.settings = settings
         self.inbox = inbox
         self.client_id = client_id
-        self.topics = Topics(settings.topic_root)
+        self.topics = Topics(settings.topic_root, settings.owntracks_prefix)
         self.generation = 0
         self.connected = False
         self.client, self.target = make_client(settings, client_id=client_id, persistent=True, manual_ack=True)

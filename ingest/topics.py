@@ -1,4 +1,5 @@
-"""Topic → (kind, station, unit), per PROTOCOL.md; good topics repeat, so their answers are cached.
+"""Topic → (kind, station, unit), per PROTOCOL.md (OwnTracks under a configurable prefix); good
+topics repeat, so their answers are cached.
 
 The cache holds only topics that parsed (anyone can send endless distinct bad ones) and is
 bounded by the bytes of its keys: a flood of long topics costs at most CACHE_BYTES.
@@ -6,6 +7,7 @@ bounded by the bytes of its keys: a flood of long topics costs at most CACHE_BYT
 
 from __future__ import annotations
 
+from qingzhi.config import OWNTRACKS_PREFIX
 from qingzhi.core.names import ID_RE
 
 DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack", "check"))
@@ -18,16 +20,17 @@ class BadTopic(ValueError):
 
 
 class Topics:
-    """Parses and caches topics under one root and `owntracks/`."""
+    """Parses and caches topics under one root and the OwnTracks prefix."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, owntracks: str = OWNTRACKS_PREFIX):
         self.prefix = root + "/"
+        self.owntracks = owntracks + "/"
         self._cache: dict[str, tuple[str, str, str]] = {}
         self._cached_bytes = 0
 
     def filters(self, share_group: str | None) -> list[str]:
         """The subscription filters (shared when a group is given)."""
-        subs = [self.prefix + "#", "owntracks/+/+"]
+        subs = [self.prefix + "#", self.owntracks + "+/+"]
         return [f"$share/{share_group}/{s}" for s in subs] if share_group else subs
 
     def parse(self, topic: str) -> tuple[str, str, str]:
@@ -54,10 +57,11 @@ class Topics:
                 _check_ids(station, unit)
                 return kind, station, unit
             raise BadTopic(f"unknown topic under {self.prefix[:-1]}")
-        parts = topic.split("/")
-        if len(parts) == 3 and parts[0] == "owntracks":
-            _check_ids(parts[1], parts[2])
-            return "owntracks", parts[1], parts[2]
+        if topic.startswith(self.owntracks):
+            parts = topic[len(self.owntracks):].split("/")
+            if len(parts) == 2:
+                _check_ids(*parts)
+                return "owntracks", parts[0], parts[1]
         raise BadTopic("unknown topic")
 
 

@@ -15,10 +15,12 @@ from typing import Any
 
 import click
 
-from qingzhi.config import Settings, load_settings
+from qingzhi.broker_accounts import SERVICES  # light: the standard library and click
+from qingzhi.config import Settings, load_settings, require_caller_key
 from qingzhi.errors import QingzhiError
 
-CONNECTION = ("database_url", "mqtt_url", "topic_root", "mqtt_protocol")
+MQTT_TLS = ("mqtt_ca", "mqtt_cert", "mqtt_key")
+CONNECTION = ("database_url", "mqtt_url", "topic_root", "mqtt_protocol", *MQTT_TLS)
 
 
 def settings_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -68,12 +70,13 @@ def migrate(settings: Settings) -> None:
 
 @cli.command()
 @settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days",
-                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s")
+                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s", "owntracks_prefix")
 def ingest(settings: Settings) -> None:
     """Receive device messages over MQTT and store them in PostgreSQL."""
     from ingest.service import run
 
     need(settings, "database_url", "mqtt_url")
+    require_caller_key(settings)
     run(settings)
 
 
@@ -87,6 +90,7 @@ def worker(settings: Settings, every_s: float) -> None:
     from qingzhi.worker import run
 
     need(settings, "database_url")
+    require_caller_key(settings)
     run(settings, every_s)
 
 
@@ -133,6 +137,7 @@ def simulate(settings: Settings, **options: Any) -> None:
     from qingzhi.simulator.run import run
 
     need(settings, "mqtt_url") if not options["history_days"] else need(settings, "database_url")
+    require_caller_key(settings)
     run(settings, **options)
 
 
@@ -154,7 +159,7 @@ def demo(settings: Settings, **options: Any) -> None:
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
     "tile_attribution", "center", "stale_after_s", "lost_after_s", "session_idle_min", "session_hours",
     "allowed_hosts", "secure_cookies", "stream_hosts", "db_connect_timeout_s", "dashboard_db_timeout_s",
-    "health_timeout_s",
+    "health_timeout_s", *MQTT_TLS, "data_dir",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True)
@@ -164,6 +169,7 @@ def dashboard(settings: Settings, host: str, port: int, debug: bool) -> None:
     from dashboard.app import serve
 
     need(settings, "database_url")
+    require_caller_key(settings)
     serve(settings, host=host, port=port, debug=debug)
 
 
@@ -183,6 +189,7 @@ def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[st
     from qingzhi.importer import import_incidents as run_import
 
     need(settings, "database_url")
+    require_caller_key(settings)
     run_import(settings, path, fmt=fmt, mapping=mapping, report=report)
 
 
@@ -262,6 +269,79 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 
     need(settings, "database_url")
     show(settings, limit=limit, export=export)
+
+
+@cli.group()
+def broker() -> None:
+    """Accounts and ACL of the closed MQTT broker (Mosquitto's password and ACL files; README "Security")."""
+
+
+PASSWD = click.argument("passwd_file", type=click.Path(dir_okay=False, path_type=Path))
+ROTATE = click.option("--rotate", is_flag=True, help="give accounts that exist a new password too")
+PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
+                              help="read `NAME PASSWORD` lines from stdin instead of generating passwords")
+
+
+def _given(password_stdin: bool) -> dict[str, str] | None:
+    from qingzhi.broker_accounts import read_passwords
+
+    return read_passwords(click.get_text_stream("stdin").read()) if password_stdin else None
+
+
+@broker.command()
+@settings_options("topic_root", "owntracks_prefix")
+@click.argument("acl_file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def acl(settings: Settings, acl_file: Path | None) -> None:
+    """Write the ACL for this topic root and OwnTracks prefix to ACL_FILE (stdout without it)."""
+    from qingzhi.broker_accounts import render_acl, write_acl
+
+    text = render_acl(settings.topic_root, settings.owntracks_prefix)
+    if acl_file is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"{acl_file}: {'written' if write_acl(acl_file, text) else 'unchanged'}", err=True)
+
+
+@broker.command()
+@PASSWD
+@click.argument("names", nargs=-1, type=click.Choice(list(SERVICES)))
+@ROTATE
+@PASSWORD_STDIN
+@click.option("--env", "as_env", is_flag=True, help="print new passwords as MQTT_<NAME>_PASSWORD=… lines (for .env)")
+def services(passwd_file: Path, names: tuple[str, ...], rotate: bool, password_stdin: bool, as_env: bool) -> None:
+    """Add the service accounts NAMES (default: ingest dashboard callcenter) to PASSWD_FILE; new
+    passwords are printed once."""
+    from qingzhi.broker_accounts import DEFAULT_SERVICES, add_accounts, report
+
+    change = add_accounts(passwd_file, names or DEFAULT_SERVICES, rotate=rotate, given=_given(password_stdin))
+    report(change, passwd_file, as_env=as_env)
+
+
+@broker.command()
+@settings_options("database_url")
+@PASSWD
+@click.option("--station", required=True, help="the station whose devices these are")
+@click.option("--unit", "units", multiple=True, help="a unit's call sign (repeat); default: the station's units "
+                                                      "in the database")
+@ROTATE
+@PASSWORD_STDIN
+def devices(settings: Settings, passwd_file: Path, station: str, units: tuple[str, ...], rotate: bool,
+            password_stdin: bool) -> None:
+    """Add a device account `STATION/UNIT` per unit to PASSWD_FILE; new passwords are printed once."""
+    from qingzhi.broker_accounts import add_accounts, report, station_devices
+
+    names = station_devices(station, units, settings.database_url)
+    report(add_accounts(passwd_file, names, rotate=rotate, given=_given(password_stdin)), passwd_file)
+
+
+@broker.command()
+@PASSWD
+@click.argument("names", nargs=-1, required=True)
+def remove(passwd_file: Path, names: tuple[str, ...]) -> None:
+    """Remove accounts (a device is `STATION/UNIT`) from PASSWD_FILE."""
+    from qingzhi.broker_accounts import remove_accounts, report
+
+    report(remove_accounts(passwd_file, names), passwd_file)
 
 
 def main() -> None:

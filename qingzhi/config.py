@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qingzhi.errors import QingzhiError
 
 TOPIC_ROOT_PATTERN = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$"
+OWNTRACKS_PREFIX = "owntracks"  # the OwnTracks app's default base topic
+CALLER_KEY_MIN = 16
 
 
 class Settings(BaseSettings):
@@ -46,12 +48,20 @@ class Settings(BaseSettings):
     tile_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="map tile URL template")
     tile_attribution: str = Field("© OpenStreetMap contributors", description="map tile attribution")
     center: str = Field("30.2741,120.1551", description="city centre 'lat,lon' for the map and the simulator")
-    caller_key: str = Field("qingzhi-dev-key", description="secret key for hashing callers' phone numbers")
+    caller_key: str | None = Field(None, min_length=CALLER_KEY_MIN,
+                                   description="secret key for hashing callers' phone numbers (required)")
     session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
     session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
     allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
     stream_hosts: str = Field("", description="comma-separated hosts whose http(s) stream links are shown (empty: any)")
     secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
+    owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN,
+                                  description="OwnTracks topic prefix: phones publish to <prefix>/<station>/<unit>")
+    mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
+    mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")
+    mqtt_key: str | None = Field(None, description="private key (PEM) of the client certificate")
+    data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
+                                                   "must be in")
 
     @field_validator("center")
     @classmethod
@@ -60,6 +70,16 @@ class Settings(BaseSettings):
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise ValueError("center must be 'lat,lon' in degrees")
         return v
+
+    @model_validator(mode="after")
+    def _mqtt_names(self) -> Settings:
+        if self.mqtt_key and not self.mqtt_cert:
+            raise ValueError("mqtt_key (QZ_MQTT_KEY) needs mqtt_cert (QZ_MQTT_CERT), the certificate it belongs to")
+        root, ot = self.topic_root + "/", self.owntracks_prefix + "/"
+        if root.startswith(ot) or ot.startswith(root):
+            raise ValueError(f"owntracks_prefix {self.owntracks_prefix!r} and topic_root {self.topic_root!r} overlap: "
+                             "the ingest could not tell their topics apart")
+        return self
 
     @property
     def center_latlon(self) -> tuple[float, float]:
@@ -75,7 +95,20 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"])
+        if not name:  # a rule between settings: its message names them
+            raise QingzhiError(f"bad settings: {err['msg'].removeprefix('Value error, ')}") from None
         raise QingzhiError(f"bad setting {name} (QZ_{name.upper()} / --{name.replace('_', '-')}): {err['msg']}") from None
+
+
+def require_caller_key(settings: Settings) -> str:
+    """The caller key; a one-line QingzhiError when it is not set (services refuse to start without it)."""
+    if not settings.caller_key:
+        raise QingzhiError(
+            "no caller key: set QZ_CALLER_KEY to a random secret of at least "
+            f"{CALLER_KEY_MIN} characters (e.g. `openssl rand -hex 32`); a published default would make the "
+            "stored hashes of callers' numbers reversible"
+        )
+    return settings.caller_key
 
 
 @dataclass(frozen=True)

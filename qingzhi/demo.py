@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,8 +21,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from qingzhi import demo_accounts
-from qingzhi.config import Settings
-from qingzhi.embedded import EmbeddedBroker, free_port, start_postgres
+from qingzhi.config import CALLER_KEY_MIN, Settings
+from qingzhi.embedded import ACCOUNTS, EmbeddedBroker, free_port, start_postgres
 from qingzhi.errors import QingzhiError
 
 log = logging.getLogger("qingzhi.demo")
@@ -38,11 +39,30 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("qingzhi"))
 
 
+def demo_caller_key(folder: Path) -> str:
+    """The demo's caller key: random, made once per data directory and kept there (`caller.key`, owner
+    only), so that callers' hashes stay comparable from one demo run to the next."""
+    path = folder / "caller.key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < CALLER_KEY_MIN:
+            raise QingzhiError(f"{path} is damaged (shorter than {CALLER_KEY_MIN} characters): remove it, and the "
+                               "demo makes a new one (the callers already stored no longer match theirs)") from None
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
+
+
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment for a child `qingzhi` process: these settings as QZ_* variables."""
+    """The environment for a child `qingzhi` process: these settings as QZ_* variables, but for the
+    broker URL (the simulator's login): a child that talks MQTT gets its own in `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QZ_")}
     for name, value in settings.model_dump().items():
-        if value is not None:
+        if value is not None and name != "mqtt_url":
             env[f"QZ_{name.upper()}"] = str(value)
     env.update(extra)
     return env
@@ -110,12 +130,12 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
     from qingzhi.simulator.run import prepare, stop_on_signals, store, working
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    folder = Path(data_dir) if data_dir else default_data_dir()
+    folder = Path(data_dir or settings.data_dir or default_data_dir())
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     if free_port(port) != port:
         raise QingzhiError(f"port {port} is in use: pass --port")
     with stop_on_signals() as stop, ExitStack() as stack:
-        updates: dict[str, str] = {}
+        updates = {"data_dir": str(folder), "caller_key": settings.caller_key or demo_caller_key(folder)}
         if not settings.database_url:
             server = stack.enter_context(start_postgres(folder))  # stopped last, after its clients
             updates["database_url"] = server.get_uri()
@@ -124,9 +144,12 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
             broker = EmbeddedBroker(free_port(1883))
             broker.start()
             stack.callback(broker.stop)
-            updates.update(mqtt_url=broker.url, mqtt_protocol="3.1.1")
+            urls = {name: broker.url_for(name) for name in ACCOUNTS}  # each component its own account
+            updates.update(mqtt_protocol="3.1.1")
             print(f"embedded MQTT broker (amqtt): mqtt://127.0.0.1:{broker.port}", flush=True)
-        settings = settings.model_copy(update=updates)
+        else:
+            urls = dict.fromkeys(ACCOUNTS, settings.mqtt_url)
+        settings = settings.model_copy(update={**updates, "mqtt_url": urls["simulator"]})
 
         started = time.monotonic()
         district, specs = prepare(settings, units=units, stations=4, seed=SEED, roads=None)
@@ -140,10 +163,11 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
         stack.callback(children.stop)
         failed = None
         if not stop.is_set():  # (Ctrl-C during the back-fill: stop here)
-            children.start("ingest", ["ingest"],
-                           child_env(settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest"))
+            children.start("ingest", ["ingest"], child_env(
+                settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest", QZ_MQTT_URL=urls["ingest"]))
             children.start("worker", ["worker"], child_env(settings))
-            children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
+            children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)],
+                           child_env(settings, QZ_MQTT_URL=urls["dashboard"]))
             wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():
             sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED,

@@ -23,6 +23,8 @@ from qingzhi.embedded import EmbeddedBroker, free_port
 PG_ADMIN_URL = os.environ.get("QZ_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MQTT_URL = os.environ.get("QZ_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 TEMPLATE_DB = f"qz_tpl_{os.getpid()}"
+# Services refuse to start without a caller key: every setting and child process of the tests gets this one.
+os.environ.setdefault("QZ_CALLER_KEY", "tests-only-caller-key-0123456789")
 
 
 def db_url(name: str) -> str:

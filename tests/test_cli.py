@@ -7,17 +7,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def qingzhi(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run this checkout's `qingzhi` command."""
+def qingzhi(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run this checkout's `qingzhi` command (stdin: text fed to it)."""
     return subprocess.run(
-        [sys.executable, "-m", "qingzhi", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, "-m", "qingzhi", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
+        input=stdin,
     )
 
 
 def test_help_lists_every_subcommand() -> None:
     out = qingzhi("--help")
     assert out.returncode == 0
-    for cmd in ("ingest", "worker", "simulate", "demo", "dashboard", "migrate", "status", "rejects", "import", "audit"):
+    for cmd in ("ingest", "worker", "simulate", "demo", "dashboard", "migrate", "status", "rejects", "import", "audit",
+                "broker"):
         assert cmd in out.stdout
 
 

@@ -42,3 +42,12 @@ def test_parse_mqtt_url(url: str, host: str, port: int, tls: bool, user: str | N
 def test_parse_mqtt_url_errors(url: str) -> None:
     with pytest.raises(QingzhiError, match="bad MQTT URL"):
         parse_mqtt_url(url)
+
+
+def test_owntracks_prefix_may_not_overlap_the_topic_root() -> None:
+    assert load_settings(owntracks_prefix="phones/v1").owntracks_prefix == "phones/v1"
+    for root, prefix in (("qz/v1", "qz/v1"), ("qz/v1", "qz/v1/ot"), ("ot/qz", "ot")):
+        with pytest.raises(QingzhiError, match="overlap"):
+            load_settings(topic_root=root, owntracks_prefix=prefix)
+    with pytest.raises(QingzhiError, match="owntracks_prefix"):
+        load_settings(owntracks_prefix="owntracks/#")

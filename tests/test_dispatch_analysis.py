@@ -201,10 +201,11 @@ def test_road_network_changes_the_ranking_where_a_river_is_in_the_way(database_u
     kw = {"cfg": CFG, "now": time.time(), "stale_after_s": 60, "k": 2}
     straight = recommend(fleet, lat0, lon0, **kw)
     assert [u["id"] for u in straight] == ["ACROSS_RIVER", "UP_THE_ROAD"]
-    net = road_times(str(path), (lat0, lon0))
+    net = road_times("roads.geojson", (lat0, lon0), str(tmp_path))  # a name in the data directory
     by_road = recommend(fleet, lat0, lon0, roads=net, **kw)
     assert [u["id"] for u in by_road] == ["UP_THE_ROAD", "ACROSS_RIVER"]
     assert by_road[0]["distance_m"] == pytest.approx(800, rel=0.02)
     assert by_road[1]["distance_m"] == pytest.approx(2300, rel=0.03)
     assert by_road[1]["eta_s"] == pytest.approx(by_road[1]["distance_m"] / (40 / 3.6))
-    assert road_times(str(tmp_path / "missing.geojson"), (lat0, lon0)) is None
+    assert road_times("missing.geojson", (lat0, lon0), str(tmp_path)) is None
+    assert road_times(str(path), (lat0, lon0), str(tmp_path / "elsewhere")) is None  # outside the data directory

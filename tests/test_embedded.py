@@ -35,13 +35,13 @@ def embedded_pg() -> Iterator[str]:
 
 def test_fleet_lands_in_embedded_pg_across_an_ingest_restart(embedded_pg: str, amqtt: EmbeddedBroker,
                                                              tmp_path: Path) -> None:
-    settings = load_settings(database_url=embedded_pg, mqtt_url=amqtt.url, mqtt_protocol="3.1.1",
+    settings = load_settings(database_url=embedded_pg, mqtt_url=amqtt.url_for("simulator"), mqtt_protocol="3.1.1",
                              topic_root=f"qzemb/{uuid.uuid4().hex[:8]}", client_id=f"qz-emb-{uuid.uuid4().hex[:6]}")
     district, specs = prepare(settings, units=24, stations=2, seed=9, roads=None)
     store(settings, district, specs)  # migrations and reference data
     before = asyncio.run(table_counts(embedded_pg))
-    ingest_settings = settings.model_dump(include={"database_url", "mqtt_url", "mqtt_protocol", "topic_root",
-                                                   "client_id"})
+    ingest_settings = {**settings.model_dump(include={"database_url", "mqtt_protocol", "topic_root", "client_id"}),
+                       "mqtt_url": amqtt.url_for("ingest")}
     ingest = IngestProcess(tmp_path / "ingest.log", **ingest_settings).start()
     restarted: IngestProcess | None = None
     try:

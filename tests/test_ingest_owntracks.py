@@ -84,3 +84,16 @@ def test_published_owntracks_fixes_are_kept(decode: Decode, payload: dict) -> No
     assert (item.shape.lat, item.shape.lon) == (payload["lat"], payload["lon"])
     assert item.shape.speed == (None if payload.get("vel", -1) == -1 else pytest.approx(payload["vel"] / 3.6))
     assert item.extra["tid"] == payload["tid"] and "out_of_range" not in item.extra
+
+
+def test_prefix_is_configurable() -> None:
+    topics = Topics(ROOT, "police/phones")
+    assert topics.filters(None) == [f"{ROOT}/#", "police/phones/+/+"]
+    assert topics.filters("g") == [f"$share/g/{ROOT}/#", "$share/g/police/phones/+/+"]
+    decode = Decode(topics)
+    msg = decode.handle(make_message(topic="police/phones/s2/phone7",
+                                     payload={"_type": "location", "lat": 30.1, "lon": 120.2, "tst": now_ms() // 1000}))
+    assert msg is not None and msg.kind == "gps" and (msg.station, msg.unit) == ("s2", "phone7")
+    for topic in ("owntracks/s2/phone7", "police/phones/s2", "police/phones/s2/phone7/event", "police/s2/phone7"):
+        bad = make_message(topic=topic, payload={"_type": "location", "lat": 30.1, "lon": 120.2, "tst": 1})
+        assert decode.handle(bad) is None and "unknown topic" in bad.rejects[0], topic

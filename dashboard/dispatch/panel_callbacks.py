@@ -220,7 +220,7 @@ def save_settings(_clicks: list, _values: list, refresh: int, lang: str | None) 
     except ValueError as exc:
         return build_message(t("dispatch.settings.bad_json", lang).format(key=key, err=exc), ok=False), no_update
     try:
-        app.db.act(save_setting, current_actor(SCREEN), key, value)
+        app.db.act(save_setting, current_actor(SCREEN), key, value, data_dir=app.settings.data_dir)
     except QingzhiError as exc:
         return build_message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
     return build_message(t("dispatch.done", lang).format(what=t(f"setting.{key}", lang)), ok=True), (refresh or 0) + 1

@@ -120,9 +120,9 @@ def _recommended(app: AppContext, d: dict[str, Any], cfg: DispatchConfig) -> lis
         return []
     fleet = fleet_cache(app.db).get(app.db)
     on_it = [a["unit"] for a in d["assignments"]]  # sent already, or released from it: not offered again here
+    roads = road_times(cfg.roads, app.settings.center_latlon, app.settings.data_dir)
     return recommend(fleet, d["lat"], d["lon"], cfg=cfg, now=time.time(), stale_after_s=app.settings.stale_after_s,
-                     k=TOP_K, exclude=on_it, roads=road_times(cfg.roads, app.settings.center_latlon),
-                     stations=visible_stations())
+                     k=TOP_K, exclude=on_it, roads=roads, stations=visible_stations())
 
 
 def detail_view(app: AppContext, incident: str) -> DetailView | None:

@@ -16,6 +16,7 @@ from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.vocab import UNKNOWN_KIND
+from qingzhi.datafiles import data_file
 from qingzhi.errors import QingzhiError
 
 
@@ -71,7 +72,7 @@ class DispatchConfig(BaseModel):
     repeat_caller: RepeatCaller = RepeatCaller()
     repeat_place: RepeatPlace = RepeatPlace()
     surge: Surge = Surge()
-    roads: str | None = None  # GeoJSON road network for road-distance ETAs; None: straight line
+    roads: str | None = None  # GeoJSON road network in QZ_DATA_DIR for road-distance ETAs; None: straight line
 
     def speed_ms(self, kind: str) -> float:
         """Typical speed of a unit kind in m/s (unknown kinds use the 'unknown' speed)."""
@@ -89,8 +90,10 @@ async def load_config(conn: asyncpg.Connection) -> DispatchConfig:
         raise QingzhiError(f"bad dispatch setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-async def save_setting(actor: Actor, conn: asyncpg.Connection, key: str, value: object) -> None:
-    """Change one setting (validated against the whole config first), audited."""
+async def save_setting(actor: Actor, conn: asyncpg.Connection, key: str, value: object, *,
+                       data_dir: str | None = None) -> None:
+    """Change one setting (validated against the whole config first), audited. A file a setting names
+    (`roads`) must be in `data_dir` (QZ_DATA_DIR)."""
     require(actor, "settings.change")
     if key not in DispatchConfig.model_fields:
         raise QingzhiError(f"unknown dispatch setting {key!r}")
@@ -98,8 +101,12 @@ async def save_setting(actor: Actor, conn: asyncpg.Connection, key: str, value: 
     current[key] = value
     try:
         DispatchConfig(**current)
+        if key == "roads" and value is not None:
+            data_file(data_dir, str(value))
     except ValidationError as exc:
         raise QingzhiError(f"bad dispatch setting {key}: {exc.errors()[0]['msg']}") from None
+    except QingzhiError as exc:
+        raise QingzhiError(f"bad dispatch setting {key}: {exc}") from None
     async with conn.transaction():
         await conn.execute(
             """INSERT INTO dispatch_settings (key, value, updated_at, updated_by) VALUES ($1, $2::jsonb, now(), $3)

@@ -1,9 +1,9 @@
 """The road network: a graph of road nodes in local metres, for road-distance ETAs in dispatch
 and for the simulator's units to drive on.
 
-Loaded from a GeoJSON file of LineStrings (dispatch setting `roads`, `qingzhi simulate --roads`)
-or built by the simulator (its street grid). Routing is Dijkstra from scipy.sparse.csgraph,
-optionally restricted to the nodes of one patrol zone. RoadTimes answers "how far by road
+Loaded from a GeoJSON file of LineStrings (dispatch setting `roads`, a file in QZ_DATA_DIR;
+`qingzhi simulate --roads`) or built by the simulator (its street grid). Routing is Dijkstra from
+scipy.sparse.csgraph, optionally restricted to the nodes of one patrol zone. RoadTimes answers "how far by road
 from this incident to each of these units", cached per file (road_times).
 """
 
@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 
 from qingzhi.core.geo import Projection
+from qingzhi.datafiles import data_file
 from qingzhi.errors import QingzhiError
 
 log = logging.getLogger(__name__)
@@ -176,14 +177,15 @@ def _load(path: str, mtime: float, lat0: float, lon0: float) -> RoadTimes:
     return RoadTimes(load_geojson(path, proj), proj)
 
 
-def road_times(path: str | None, center: tuple[float, float]) -> RoadTimes | None:
-    """The configured network (cached per file and modification time), or None (straight-line
-    ETAs) when none is set or it cannot be read."""
-    if not path:
+def road_times(name: str | None, center: tuple[float, float], data_dir: str | None) -> RoadTimes | None:
+    """The configured network, a file in the data directory (cached per file and modification time),
+    or None (straight-line ETAs) when none is set, it cannot be read or it lies outside data_dir."""
+    if not name:
         return None
     try:
+        path = data_file(data_dir, name)
         with _lock:
-            return _load(path, Path(path).stat().st_mtime, *center)
+            return _load(str(path), path.stat().st_mtime, *center)
     except (OSError, QingzhiError) as exc:
-        log.warning("road network %s not used, straight-line ETAs instead: %s", path, exc)
+        log.warning("road network %s not used, straight-line ETAs instead: %s", name, exc)
         return None

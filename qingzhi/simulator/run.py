@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from qingzhi.aggregate import refresh
-from qingzhi.config import Settings
+from qingzhi.config import Settings, require_caller_key
 from qingzhi.db import connect, migrate
 from qingzhi.simulator.district import District, build_district
 from qingzhi.simulator.fleet import UnitSpec, roster
@@ -38,7 +38,8 @@ async def _store(settings: Settings, district: District, specs: list[UnitSpec], 
         await write_reference(conn, district, specs)
         if history_days <= 0:
             return None
-        backfill = Backfill(district, specs, seed, settings.caller_key, incidents_per_hour, tz=settings.timezone)
+        backfill = Backfill(district, specs, seed, require_caller_key(settings), incidents_per_hour,
+                            tz=settings.timezone)
         counts = await write_history(conn, backfill, history_days)
         await refresh(conn, settings.timezone)  # the analysis aggregates, so /analysis opens at once
         return counts
