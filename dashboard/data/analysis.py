@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
+import h3.api.basic_int as h3
 import numpy as np
 
 from qingzhi import aggregate
@@ -129,12 +130,32 @@ async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[in
     return {r[0]: r[1] for r in rows}
 
 
+def in_cells(res: int, p: str = "") -> str:
+    """The condition 'the incident lies in one of the cells $7 at `res`' on an_incident (prefixed `p`).
+
+    an_incident has one covering index, on the res-10 cell. An incident in a res-9 or res-8 cell
+    lies in a res-10 cell that is a child of that cell or of one of its neighbours (H3 cells do
+    not nest exactly, but nearly), so the index is searched for those candidates ($8) and the
+    incident's own cell at `res` decides.
+    """
+    col = _cell_column(res)
+    return f"{p}{col} = ANY($7::int8[])" if res == 10 else f"{p}cell10 = ANY($8::int8[]) AND {p}{col} = ANY($7::int8[])"
+
+
+def cell_args(res: int, cells: list[int]) -> tuple:
+    """The parameters of in_cells(res): the cells, and at res 8 and 9 their res-10 candidates."""
+    if res == 10:
+        return (cells,)
+    near = {n for c in cells for n in h3.grid_disk(c, 1)}
+    return cells, [child for n in near for child in h3.cell_to_children(n, 10)]
+
+
 async def counts_in_cells(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int]) -> dict[int, float]:
     """Incidents in a few cells (from the covering index on an_incident: no scan of the period)."""
     col = _cell_column(res)
     rows = await _fetch(
-        conn, f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[]) GROUP BY 1",
-        *_args(f), cells)
+        conn, f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {in_cells(res)} GROUP BY 1",
+        *_args(f), *cell_args(res, cells))
     return {r[0]: r[1] for r in rows}
 
 
@@ -168,28 +189,30 @@ async def cell_profiles(conn: asyncpg.Connection, f: Filters, res: int, cells: l
 
     Rows with `type` count incidents of that type and station; rows with `how` count (or, for
     windowed incidents, sum the aoristic weights of) that hour of week. Points are read from the
-    covering indexes on an_incident alone; windows from their sparse weights.
+    covering indexes on an_incident alone; windows from their shared weights (an_window).
     """
     col = _cell_column(res)
-    in_cells = f"{WHERE} AND {col} = ANY($7::int8[])"
+    chosen = f"{WHERE} AND {in_cells(res)}"
     rows = await _fetch(
-        conn, f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {in_cells}
+        conn, f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {chosen}
             GROUP BY GROUPING SETS (({col}, type, station), ({col}, how))
             UNION ALL
-            SELECT {col}, NULL, NULL, u.h, sum(u.v) FROM an_incident, unnest(how_i, how_v) AS u(h, v)
-            WHERE {in_cells} AND how IS NULL GROUP BY 1, 4""",
-        *_args(f), cells)
+            SELECT a.cell, NULL, NULL, u.h, sum(a.n * u.v) FROM (
+                SELECT {col} AS cell, w_from, w_to, count(*) AS n FROM an_incident
+                WHERE {chosen} AND how IS NULL GROUP BY 1, 2, 3) a
+            JOIN an_window USING (w_from, w_to), unnest(an_window.how, an_window.w) AS u(h, v)
+            GROUP BY 1, 4""",
+        *_args(f), *cell_args(res, cells))
     return [dict(r) for r in rows]
 
 
 async def cell_incidents(conn: asyncpg.Connection, f: Filters, res: int, cell: int, limit: int = 200) -> list[dict]:
     """The newest incidents of one cell (the only query that joins raw incidents: one cell's worth)."""
-    col = _cell_column(res)
     rows = await _fetch(
         conn, f"""SELECT i.id, i.ts, i.type, i.priority, i.station, i.address, i.state
             FROM an_incident a JOIN incidents i USING (id)
-            WHERE {_where('a.')} AND a.{col} = $7
-            ORDER BY i.ts DESC LIMIT $8""", *_args(f), cell, limit)
+            WHERE {_where('a.')} AND {in_cells(res, 'a.')}
+            ORDER BY i.ts DESC LIMIT {int(limit)}""", *_args(f), *cell_args(res, [cell]))
     return [dict(r) for r in rows]
 
 
