@@ -40,13 +40,15 @@ from shapely.geometry import box
 from bench.services import IngestProcess, Mosquitto, admin_sql, db_url
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import dispatch
-from dashboard.data.dispatch_config import DispatchConfig
+from dashboard.dispatch import queries as dispatch
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.incident_actions import create_incident
 from dashboard.db import Database
 from dashboard.recommend import KINDS, FleetCache, recommend
-from dashboard.road_eta import RoadTimes
-from qingzhi.simulator.geo import Projection
-from qingzhi.simulator.roads import generate_grid
+from qingzhi.core.geo import Projection
+from qingzhi.core.roads import RoadTimes
+from qingzhi.simulator.streets import generate_grid
 from qingzhi.config import load_settings
 from qingzhi.db import migrate_url
 
@@ -61,6 +63,8 @@ SELECT id, 2 * 6371008.8 * asin(sqrt(sin(radians(lat - $1) / 2) ^ 2
 FROM units
 WHERE status IN ('available', 'patrolling') AND fix_ts >= now() - make_interval(secs => $8::float8) AND lat IS NOT NULL
 ORDER BY eta LIMIT $3"""
+
+BENCH = Actor.person("bench", "bench", role="commander")
 
 
 def pct(values: list[float]) -> tuple[float, float]:
@@ -207,8 +211,7 @@ def acking_device(url: str, root: str) -> tuple[mqtt.Client, dict[str, float]]:
 def bench_round_trip(url: str, broker: Mosquitto, trips: int, workdir: Path) -> None:
     """Part 2."""
     root = f"qzbench/{uuid.uuid4().hex[:8]}/v1"
-    settings = load_settings(database_url=url, mqtt_url=broker.url, topic_root=root, client_id="qz-bench-dash",
-                             operator="bench")
+    settings = load_settings(database_url=url, mqtt_url=broker.url, topic_root=root, client_id="qz-bench-dash")
     ingest = IngestProcess(workdir / "ingest.log", database_url=url, mqtt_url=broker.url, topic_root=root,
                            client_id=f"qz-bench-ing-{uuid.uuid4().hex[:6]}").start()
     app = AppContext(settings=settings, db=Database(url))
@@ -218,10 +221,10 @@ def bench_round_trip(url: str, broker: Mosquitto, trips: int, workdir: Path) -> 
         cands = recommend(FleetCache().get(app.db), *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=trips)
         t_assign, t_broker, t_shown = [], [], []
         for i, cand in enumerate(cands):
-            incident = app.db.run(dispatch.create_incident, lat=cand["lat"], lon=cand["lon"] + 0.003, type="bench.trip",
-                                  priority=2, by="bench", tz=settings.timezone)
+            incident = app.db.act(create_incident, BENCH, lat=cand["lat"], lon=cand["lon"] + 0.003, type="bench.trip",
+                                  priority=2, tz=settings.timezone)
             t0 = time.perf_counter()
-            cmd = commands.assign(app, incident, cand["id"])
+            cmd = commands.assign(app, BENCH, incident, cand["id"])
             t1 = time.perf_counter()
             while True:
                 rows = app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))

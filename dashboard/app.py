@@ -1,4 +1,9 @@
-"""The Dash app factory. No I/O at import time: everything happens in create_app()."""
+"""The Dash app factory. No I/O at import time: everything happens in create_app().
+
+All the wiring is here: the pages come from layouts/ (each registers itself and its layout),
+every feature's callbacks are registered on the app (dashboard/callbacks.py says why not
+`dash.callback`), and the JSON endpoints the pages' JS polls are Flask blueprints.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,21 @@ from pathlib import Path
 
 from dash import Dash
 
+from dashboard import shell
+from dashboard.auth import guard
+from dashboard.analysis import callbacks as analysis
+from dashboard.audit import callbacks as audit
 from dashboard.context import AppContext
 from dashboard.db import Database
+from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
+from dashboard.health import blueprint as health
+from dashboard.live import api as live_api, callbacks as live
 from qingzhi.config import Settings, load_settings
+from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
+FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit)  # each has its CALLBACKS
+APIS = (live_api, dispatch_api)  # each has its Flask blueprint
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -23,16 +38,18 @@ def create_app(settings: Settings | None = None) -> Dash:
         assets_folder=str(ROOT / "assets"),
         title="情指中心 qingzhi",
         suppress_callback_exceptions=True,
-        health_endpoint="health",
         update_title=None,
     )
-    from dashboard.live_api import blueprint as live_api  # imported after Dash(): pages import it too
-    from dashboard.shell import build_shell, register_callbacks
-
-    app.layout = build_shell(settings.language)
-    register_callbacks(app)
-    app.server.register_blueprint(live_api)
-    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url))
+    app.layout = shell.build_shell(settings.language)
+    permissions: dict[str, str | None] = {}
+    for feature in FEATURES:
+        permissions |= feature.CALLBACKS.register(app)
+    for api in APIS:
+        app.server.register_blueprint(api.blueprint)
+    app.server.register_blueprint(health)   # /health checks the database (Dash's own health_endpoint does not)
+    guard.install(app, settings, permissions)
+    limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
+    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits))
     return app
 
 

@@ -1,5 +1,5 @@
 """Commands to field devices: one long-lived MQTT publisher per dashboard process, and the
-dispatch actions that publish (assign, release) as the pages call them.
+core's dispatch actions that publish (assign, release) run with it, as the pages call them.
 
 The publisher connects on first use and paho's network thread reconnects it after a drop.
 A command is published with QoS 1, not retained; `apublish` waits for the broker's PUBACK.
@@ -16,8 +16,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from dashboard.data import dispatch as data
 from qingzhi.config import Settings
+from qingzhi.core import dispatch
+from qingzhi.core.actor import Actor
 from qingzhi.errors import QingzhiError
 from qingzhi.mqtt import connect_blocking, make_client
 
@@ -89,21 +90,17 @@ def publisher_of(app: Any) -> Publisher:
     return app.publisher
 
 
-def assign(app: Any, incident: str, unit: str, *, screen: str = "dispatch", note: str | None = None) -> data.Command:
-    """Send `unit` to `incident` as this dashboard's operator (see data.dispatch.assign)."""
+def assign(app: Any, actor: Actor, incident: str, unit: str, *, note: str | None = None) -> dispatch.Command:
+    """Send `unit` to `incident` as `actor` (qingzhi.core.dispatch.assign checks who may)."""
     pub = publisher_of(app)
     pub.ensure_connected()
-    return app.db.run(
-        data.assign, incident, unit, by=app.settings.operator, screen=screen,
-        topic_root=app.settings.topic_root, publish=pub.apublish, note=note,
-    )
+    return app.db.act(dispatch.assign, actor, incident, unit, topic_root=app.settings.topic_root,
+                      publish=pub.apublish, note=note)
 
 
-def release(app: Any, incident: str, unit: str, *, screen: str = "dispatch", reason: str = "released") -> data.Command:
-    """Take `unit` off `incident` and tell its device (see data.dispatch.release)."""
+def release(app: Any, actor: Actor, incident: str, unit: str, *, reason: str = "released") -> dispatch.Command:
+    """Take `unit` off `incident` as `actor` and tell its device (qingzhi.core.dispatch.release)."""
     pub = publisher_of(app)
     pub.ensure_connected()
-    return app.db.run(
-        data.release, incident, unit, by=app.settings.operator, screen=screen,
-        topic_root=app.settings.topic_root, publish=pub.apublish, reason=reason,
-    )
+    return app.db.act(dispatch.release, actor, incident, unit, topic_root=app.settings.topic_root,
+                      publish=pub.apublish, reason=reason)

@@ -1,6 +1,8 @@
 """Every component id in the app, in one place, grouped by page (ids are global in Dash).
 
-Pattern-matching ids are built by the functions at the end of each group.
+Pattern-matching ids are built by the functions at the end of each group, from the `*_TYPE`
+constants that callbacks compare a clicked id's "type" with. tests/test_ids.py fails if a
+module outside this one spells an id out.
 """
 
 # --- app shell (dashboard/shell.py) -----------------------------------------------------
@@ -9,9 +11,16 @@ LANG = "app-lang"
 HEADER = "app-header"
 NAV_LINKS = "app-nav-links"
 LANG_LINK = "app-lang-link"
+USER_NAME = "app-user-name"
+LOGOUT = "app-logout"
 
 
-# --- live map (layouts/live.py, layouts/wall.py) -----------------------------------------
+def layers_control(map_id: str) -> str:
+    """Id of a map's layer control (dashboard/maps.py)."""
+    return f"{map_id}-layers"
+
+
+# --- live map (layouts/live.py, layouts/wall.py, dashboard/live/) -------------------------
 LIVE_MAP = "live-map"
 LIVE_CONFIG = "live-config"            # dcc.Store: settings and labels for assets/js/*live*.js
 LIVE_STARTED = "live-started"          # dummy output of the clientside start call
@@ -21,36 +30,42 @@ LIVE_SEARCH = "live-search"
 LIVE_SEARCH_MSG = "live-search-msg"
 LIVE_SELECTED = "live-selected"        # dcc.Store: call sign of the clicked unit (set from JS)
 LIVE_DETAILS = "live-details"
-LIVE_TRAIL = "live-trail"              # dl.Polyline of the selected unit's last 30 minutes
+LIVE_TRAIL = "live-trail"              # dl.GeoJSON: the selected unit's last 30 minutes
 LIVE_COUNTS = "live-counts"
 LIVE_ALERTS = "live-alerts"            # alert feed, children set from JS
 LIVE_ALERTS_OPEN = "live-alerts-open"
 LIVE_BANNER = "live-banner"            # "connection lost since ..."
 LIVE_CLOCK = "live-clock"
+LIVE_ACK_TYPE = "live-ack"
 
 
 def live_layer(name: str) -> str:
-    """Id of the dl.GeoJSON of a live map layer (dashboard/layers.py)."""
+    """Id of one of the live map's overlay layers (dashboard/maps.py)."""
     return f"live-layer-{name}"
 
 
 def live_ack(alert_id: int | str) -> dict:
     """Pattern-matching id of an alert's acknowledge button."""
-    return {"type": "live-ack", "alert": alert_id}
+    return {"type": LIVE_ACK_TYPE, "alert": alert_id}
 
 
-# --- dispatch (layouts/dispatch.py) ----------------------------------------------------
-DISPATCH_TICK = "dispatch-tick"
+# --- dispatch (layouts/dispatch.py, dashboard/dispatch/) -----------------------------------
+DISPATCH_CONFIG = "dispatch-config"  # dcc.Store: endpoint, timings and ids for assets/js/50_dispatch_stream.js
+DISPATCH_STARTED = "dispatch-started"  # dummy output of the clientside calls
 DISPATCH_SELECTED = "dispatch-selected"
 DISPATCH_REFRESH = "dispatch-refresh"  # bumped after every action so the panels redraw at once
-DISPATCH_QUEUE_SIG = "dispatch-queue-sig"  # what the queue last showed
-DISPATCH_SIG = "dispatch-sig"  # what the detail panels last showed (skip redraws that change nothing)
+DISPATCH_QUEUE_SHOWN = "dispatch-queue-shown"  # token of what the queue shows (for the JS)
+DISPATCH_DETAIL_SHOWN = "dispatch-detail-shown"  # incident, token and actions token of the detail panels
+DISPATCH_BANNER = "dispatch-banner"  # "connection lost since ..."
 DISPATCH_MSG = "dispatch-msg"
 DISPATCH_TABS = "dispatch-tabs"
 DISPATCH_QUEUE = "dispatch-queue"
 DISPATCH_QUEUE_COUNT = "dispatch-queue-count"
 DISPATCH_MAP = "dispatch-map"
-DISPATCH_MAP_LAYER = "dispatch-map-layer"
+DISPATCH_ZONES = "dispatch-zones"
+DISPATCH_JURISDICTIONS = "dispatch-jurisdictions"
+DISPATCH_MAP_LAYER = "dispatch-map-layer"  # the selected incident, its units, the recommended ones
+DISPATCH_PIN = "dispatch-pin"  # where the new incident is
 DISPATCH_HEAD = "dispatch-head"
 DISPATCH_UNITS = "dispatch-units"
 DISPATCH_RECOMMEND = "dispatch-recommend"
@@ -69,70 +84,86 @@ DISPATCH_FOLLOWUPS = "dispatch-followups"
 DISPATCH_TIMES_BY = "dispatch-times-by"
 DISPATCH_TIMES = "dispatch-times"
 DISPATCH_SETTINGS = "dispatch-settings"
+DISPATCH_INCIDENT_TYPE = "dispatch-incident"
+DISPATCH_STEP_TYPE = "dispatch-step"
+DISPATCH_ASSIGN_TYPE = "dispatch-assign"
+DISPATCH_RELEASE_TYPE = "dispatch-release"
+DISPATCH_ACTION_TYPE = "dispatch-action"
+DISPATCH_FIELD_TYPE = "dispatch-field"
+DISPATCH_FLAG_TYPE = "dispatch-flag"
+DISPATCH_FLAG_TASK_TYPE = "dispatch-flag-task"
+DISPATCH_FOLLOWUP_STEP_TYPE = "dispatch-fu-step"
+DISPATCH_FOLLOWUP_INPUT_TYPE = "dispatch-fu-input"
+DISPATCH_SETTING_TYPE = "dispatch-setting"
+DISPATCH_SETTING_SAVE_TYPE = "dispatch-setting-save"
+
+
+def dispatch_panel(tab: str) -> str:
+    """The panel under one of the left-hand tabs (queue, flags, followups, times, new, settings)."""
+    return f"dispatch-panel-{tab}"
 
 
 def dispatch_incident(incident: str, where: str = "queue") -> dict:
     """A clickable incident: `where` is queue or flag (the same incident may be in both lists)."""
-    return {"type": "dispatch-incident", "id": incident, "in": where}
+    return {"type": DISPATCH_INCIDENT_TYPE, "id": incident, "in": where}
 
 
 def dispatch_step(step: str) -> dict:
     """A lifecycle button (en_route, on_scene, handled)."""
-    return {"type": "dispatch-step", "step": step}
+    return {"type": DISPATCH_STEP_TYPE, "step": step}
 
 
 def dispatch_assign(unit: str) -> dict:
     """The assign button of a recommended unit."""
-    return {"type": "dispatch-assign", "unit": unit}
+    return {"type": DISPATCH_ASSIGN_TYPE, "unit": unit}
 
 
 def dispatch_release(unit: str, replace_with: str = "") -> dict:
     """Release a unit from the selected incident (and send `replace_with` instead, if given)."""
-    return {"type": "dispatch-release", "unit": unit, "next": replace_with}
+    return {"type": DISPATCH_RELEASE_TYPE, "unit": unit, "next": replace_with}
 
 
 def dispatch_action(name: str) -> dict:
     """A button of the incident's action forms (feedback, review, cancel, merge)."""
-    return {"type": "dispatch-action", "name": name}
+    return {"type": DISPATCH_ACTION_TYPE, "name": name}
 
 
 def dispatch_field(name: str) -> dict:
     """An input of the incident's action forms (result, rating, note, reason, into)."""
-    return {"type": "dispatch-field", "name": name}
+    return {"type": DISPATCH_FIELD_TYPE, "name": name}
 
 
 def dispatch_flag(key: str) -> dict:
     """A repeat flag in the list (click: show its incidents)."""
-    return {"type": "dispatch-flag", "key": key}
+    return {"type": DISPATCH_FLAG_TYPE, "key": key}
 
 
 def dispatch_flag_task(key: str) -> dict:
     """Make a follow-up task from a repeat flag."""
-    return {"type": "dispatch-flag-task", "key": key}
+    return {"type": DISPATCH_FLAG_TASK_TYPE, "key": key}
 
 
 def dispatch_followup_step(task: int, step: str) -> dict:
     """Move a follow-up task on."""
-    return {"type": "dispatch-fu-step", "task": task, "step": step}
-
-
-def dispatch_setting(key: str) -> dict:
-    """The JSON text of one dispatch setting."""
-    return {"type": "dispatch-setting", "key": key}
-
-
-def dispatch_setting_save(key: str) -> dict:
-    """Save one dispatch setting."""
-    return {"type": "dispatch-setting-save", "key": key}
+    return {"type": DISPATCH_FOLLOWUP_STEP_TYPE, "task": task, "step": step}
 
 
 def dispatch_followup_input(task: int) -> dict:
     """The text a follow-up step needs (officer, result, rating)."""
-    return {"type": "dispatch-fu-input", "task": task}
+    return {"type": DISPATCH_FOLLOWUP_INPUT_TYPE, "task": task}
 
 
+def dispatch_setting(key: str) -> dict:
+    """The JSON text of one dispatch setting."""
+    return {"type": DISPATCH_SETTING_TYPE, "key": key}
 
-# --- three highs analysis (layouts/analysis.py) ---------------------------------------
+
+def dispatch_setting_save(key: str) -> dict:
+    """Save one dispatch setting."""
+    return {"type": DISPATCH_SETTING_SAVE_TYPE, "key": key}
+
+
+# --- three highs analysis (layouts/analysis.py, dashboard/analysis/) ------------------------
 AN_DATES = "an-dates"
 AN_QUICK = "an-quick"
 AN_ANCHOR = "an-anchor"            # store: the last day quick picks count back from
@@ -164,11 +195,21 @@ AN_CELL = "an-cell"
 AN_CELL_TITLE = "an-cell-title"
 AN_DOWNLOAD = "an-download"
 AN_ERROR = "an-error"
+AN_CSV_TYPE = "an-csv"
 
 
 def an_csv_button(table: str) -> dict[str, str]:
     """The 'CSV' button under one of the analysis tables (pattern-matching id)."""
-    return {"type": "an-csv", "table": table}
+    return {"type": AN_CSV_TYPE, "table": table}
 
-
-
+# /audit (admins): search and export the audit log
+AUDIT_ACTOR = "audit-actor"
+AUDIT_ACTION = "audit-action"
+AUDIT_INCIDENT = "audit-incident"
+AUDIT_FROM = "audit-from"
+AUDIT_TO = "audit-to"
+AUDIT_SEARCH = "audit-search"
+AUDIT_COUNT = "audit-count"
+AUDIT_TABLE = "audit-table"
+AUDIT_EXPORT = "audit-export"
+AUDIT_DOWNLOAD = "audit-download"

@@ -1,7 +1,7 @@
 """Which units to send: the nearest available ones, ranked by estimated time of arrival.
 
 ETA = straight-line (haversine) distance / the unit kind's typical city speed (DispatchConfig.
-speed_kmh), or the road distance over a configured network (road_eta.py) / the same speed.
+speed_kmh), or the road distance over a configured network (qingzhi.core.roads) / the same speed.
 The fleet is held in numpy arrays, patched with only the units whose `version` moved since
 the last look, so a recommendation is one cheap query plus a vectorised top-K (argpartition).
 """
@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.data.dispatch import unit_rows
-from dashboard.data.dispatch_config import DispatchConfig
+from dashboard.dispatch.queries import unit_rows
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.vocab import SENDABLE, UNIT_KINDS, UNIT_STATUSES, UNKNOWN_KIND
 
 EARTH_M = 6_371_008.8
-KINDS = ("car", "ebike", "foot", "unknown")
-STATUSES = ("available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline", None)
-AVAILABLE = 2  # status codes below this (available, patrolling) may be sent
+KINDS = (*UNIT_KINDS, UNKNOWN_KIND)
+# Sendable statuses first, so that "may be sent" is one comparison of codes; None: never reported.
+STATUSES = (*SENDABLE, *(s for s in UNIT_STATUSES if s not in SENDABLE), None)
+AVAILABLE = len(SENDABLE)  # status codes below this may be sent
 FULL_RELOAD_S = 600.0  # patches never see a deleted unit; reload everything now and then
 
 
@@ -70,7 +72,7 @@ class Fleet:
         self.station[at] = [r["station"] for r in rows]
         self.status[at] = [STATUSES.index(r["status"]) if r["status"] in STATUSES else len(STATUSES) - 1 for r in rows]
         self.cam[at] = [r["cam_state"] for r in rows]
-        self.kind[at] = [KINDS.index(r["kind"]) if r["kind"] in KINDS else 3 for r in rows]
+        self.kind[at] = [KINDS.index(r["kind"] if r["kind"] in KINDS else UNKNOWN_KIND) for r in rows]
         self.lat[at] = [r["lat"] for r in rows]
         self.lon[at] = [r["lon"] for r in rows]
         self.fix[at] = [np.nan if r["fix_epoch"] is None else float(r["fix_epoch"]) for r in rows]
@@ -134,16 +136,18 @@ def _road_rerank(eta_line: np.ndarray, road_eta: Any, k: int, n_ok: int) -> tupl
 
 def recommend(
     fleet: Fleet, lat: float, lon: float, *, cfg: DispatchConfig, now: float, stale_after_s: float,
-    k: int = 5, exclude: Iterable[str] = (), roads: Any = None,
+    k: int = 5, exclude: Iterable[str] = (), roads: Any = None, stations: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The k available units with the shortest ETA to (lat, lon): id, station, kind, status, camera,
-    distance_m, eta_s (by road where `roads`, a road_eta.RoadTimes, is given). Units that are busy,
+    distance_m, eta_s (by road where `roads`, a qingzhi.core.roads.RoadTimes, is given). Units that are busy,
     off duty, offline, or whose last fix is older than `stale_after_s` (stale or lost) are never
-    recommended."""
+    recommended; with `stations`, only units of those stations (the commander's scope)."""
     if not len(fleet.ids):
         return []
     speeds = np.array([cfg.speed_ms(kind) for kind in KINDS])[fleet.kind]
     ok = (fleet.status < AVAILABLE) & (now - fleet.fix <= stale_after_s)  # nan age compares False
+    if stations is not None:
+        ok &= np.isin(fleet.station, list(stations))
     for uid in exclude:
         if uid in fleet.index:
             ok[fleet.index[uid]] = False

@@ -11,6 +11,12 @@ from typing import Literal
 
 import msgspec
 
+from qingzhi.core.vocab import CAM_STATES, UNIT_STATUSES
+
+# The enums come from the core's vocabulary (Literal accepts a tuple of values).
+CamStateName = Literal[CAM_STATES]  # type: ignore[valid-type]
+UnitStatusName = Literal[UNIT_STATUSES]  # type: ignore[valid-type]
+
 
 class GpsFix(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/gps`: one position fix."""
@@ -29,7 +35,7 @@ class CamState(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/cam`: body-worn camera state."""
 
     ts: int | str
-    state: Literal["recording", "streaming", "standby", "off", "fault"]
+    state: CamStateName
     batt: float | None = None
     storage: float | None = None
     stream_url: str | None = None
@@ -38,7 +44,7 @@ class CamState(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 class UnitStatus(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`…/status`: unit status; ts may be missing (last will)."""
 
-    status: Literal["available", "patrolling", "en_route", "on_scene", "busy", "off_duty", "offline"]
+    status: UnitStatusName
     ts: int | str | None = None
     incident: str | None = None
     sos: bool = False
@@ -65,6 +71,19 @@ class Incident(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     summary: str | None = None
 
 
+class Check(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """`…/check`: a stop-and-check (盘查) by the unit."""
+
+    id: str
+    ts: int | str
+    lat: float
+    lon: float
+    kind: Literal["person", "vehicle"]
+    hit: bool
+    subject: str | None = None
+    note: str | None = None
+
+
 class OwnTracksLocation(msgspec.Struct):
     """OwnTracks `_type: location` (tst in seconds, vel in km/h)."""
 
@@ -82,7 +101,7 @@ class OwnTracksLocation(msgspec.Struct):
 NOT_JSON = (msgspec.DecodeError, RecursionError)
 
 SHAPES: dict[str, type[msgspec.Struct]] = {
-    "gps": GpsFix, "cam": CamState, "status": UnitStatus, "ack": CommandAck, "incident": Incident,
+    "gps": GpsFix, "cam": CamState, "status": UnitStatus, "ack": CommandAck, "incident": Incident, "check": Check,
 }
 FIELDS: dict[str, frozenset[str]] = {k: frozenset(s.__struct_fields__) for k, s in SHAPES.items()}
 OWNTRACKS_FIELDS = frozenset(OwnTracksLocation.__struct_fields__) | {"_type"}

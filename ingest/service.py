@@ -20,7 +20,7 @@ from ingest.source import MqttSource, default_client_id
 from ingest.stats import Stats, log_line
 from ingest.writer import Writer
 from qingzhi.config import Settings
-from qingzhi.db import migrate_url
+from qingzhi.db import Limits, migrate_url
 
 log = logging.getLogger("qingzhi.ingest")
 
@@ -42,11 +42,13 @@ async def _main(settings: Settings) -> None:
     # Room for two batches: paho keeps reading while the writer commits the previous one.
     inbox = Inbox(maxsize=2 * settings.batch_size)
     source = MqttSource(settings, inbox, instance)
-    keeper = Housekeeping(settings, instance, started, stats, inbox, source, jurisdictions)
-    await keeper.chores()          # partitions and stations before the first message
+    limits = Limits(settings.db_connect_timeout_s, settings.ingest_db_timeout_s)
+    keeper = Housekeeping(settings, instance, started, stats, inbox, source, jurisdictions, limits)
+    await keeper.start()           # partitions and stations before the first message
     await keeper.save_stats()      # `qingzhi status` lists this process from the start
     pipeline = build_pipeline(settings.topic_root, settings.caller_key, jurisdictions)
-    writer = Writer(settings.database_url, inbox, source, pipeline, stats, settings.batch_size, settings.batch_ms)
+    writer = Writer(settings.database_url, inbox, source, pipeline, stats, settings.batch_size, settings.batch_ms,
+                    limits)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

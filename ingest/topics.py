@@ -6,10 +6,9 @@ bounded by the bytes of its keys: a flood of long topics costs at most CACHE_BYT
 
 from __future__ import annotations
 
-import re
+from qingzhi.core.names import ID_RE
 
-ID_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
-DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack"))
+DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack", "check"))
 IGNORED = "ignored"   # centre → device topics (…/cmd) that a `{root}/#` subscription also brings
 CACHE_BYTES = 8 * 1024 * 1024
 

@@ -28,7 +28,7 @@ from ingest.message import POS, Msg
 from ingest.pipeline import Stage, process
 from ingest.source import MqttSource
 from ingest.stats import Stats
-from qingzhi.db import connect
+from qingzhi.db import Limits, NotAnswering, connect
 from qingzhi.errors import QingzhiError
 
 log = logging.getLogger("qingzhi.ingest")
@@ -37,6 +37,9 @@ CONNECTION_ERRORS = (
     OSError, TimeoutError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    # The server's idle_in_transaction_session_timeout (qingzhi.db.Limits) ended the session: a
+    # silent link, not bad data. (Its statement_timeout is SQLSTATE class 57: TRANSIENT_CLASSES.)
+    asyncpg.IdleInTransactionSessionTimeoutError,
     # A connection the server cut while idle can fail its next command this way ("another
     # operation is in progress"); a new connection cures it.
     asyncpg_base.InternalClientError,
@@ -100,8 +103,9 @@ class Writer:
     """Drains the inbox into the database until the inbox is closed and empty."""
 
     def __init__(self, database_url: str, inbox: Inbox, source: MqttSource, pipeline: tuple[Stage, ...],
-                 stats: Stats, batch_size: int, batch_ms: int):
+                 stats: Stats, batch_size: int, batch_ms: int, limits: Limits = Limits()):
         self.database_url = database_url
+        self.limits = limits   # a command slower than limits.command_s counts as a lost connection
         self.inbox = inbox
         self.source = source
         self.pipeline = pipeline
@@ -187,7 +191,7 @@ class Writer:
         while True:
             try:
                 if self.conn is None or self.conn.is_closed():
-                    self.conn = await connect(self.database_url)
+                    self.conn = await connect(self.database_url, self.limits)
                     await store.prepare(self.conn)
                 rows, rejects, refuse = build()
                 await store.write_batch(self.conn, rows, rejects, refuse)
@@ -198,10 +202,11 @@ class Writer:
             except Exception as exc:
                 if not (is_connection_error(exc) or is_transient(exc)):
                     raise
-                self.stats.db = "down"
+                self.stats.db = "not answering" if isinstance(exc, (TimeoutError, NotAnswering)) else "down"
                 self.stats.backlog = len(self.inbox)
                 log.error("database unreachable (%s: %s); not acknowledging, retry in %.1f s, backlog %d",
-                          type(exc).__name__, exc, delay, len(self.inbox))
+                          type(exc).__name__, exc or f"no reply within {self.limits.command_s:g} s", delay,
+                          len(self.inbox))
                 if self.conn is not None:
                     self.conn.terminate()
                     self.conn = None

@@ -1,8 +1,7 @@
 """/analysis — the "three highs" (三高): hotspot areas, peak hours and frequent types.
 
-Every panel reads the normalised filters from one store and updates on its own, so a slow
-panel never holds up the others. The work is in dashboard.analysis_updates (shared with the
-benchmark); this module only wires controls to it and formats the answers.
+Every panel reads the normalised filters from one store and updates on its own
+(dashboard/analysis/callbacks.py).
 """
 
 from __future__ import annotations
@@ -11,24 +10,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import dash
-import pandas as pd
-from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html, no_update
+from dash import dcc, html, register_page
 
-from dashboard import analysis_components as ui
-from dashboard import analysis_updates as up
 from dashboard import ids
-from dashboard.analysis_figures import heat_figure, pareto_figure
-from dashboard.analysis_summary import summary_table, summary_text
-from dashboard.analysis_view import types_text, zoom_resolution
+from dashboard.analysis import components as ui
 from dashboard.context import ctx
-from dashboard.data import analysis as q
-from dashboard.i18n import category_label, lang_of, t, type_label
+from dashboard.analysis import queries as q
+from dashboard.i18n import lang_of, t
 
-dash.register_page(__name__, path="/analysis", title="三高分析 · Three highs")
-
-EMPTY = {"type": "FeatureCollection", "features": []}
-BLANK_IMAGE = "data:,"
+register_page(__name__, path="/analysis", title="三高分析 · Three highs", name="analysis", order=2, nav="nav.analysis")
 
 
 def _today() -> date:
@@ -48,8 +38,7 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
         dcc.Store(id=ids.AN_ANCHOR, data=anchor.isoformat()),
         html.Div(id=ids.AN_ERROR, className="an-error"),
         html.Div([
-            ui.build_map_panel(lang=lang, center=settings.center_latlon, tile_url=settings.tile_url,
-                               attribution=settings.tile_attribution),
+            ui.build_map_panel(lang=lang, settings=settings),
             ui.build_panel(title=t("an.top", lang), css="an-top-panel", children=[
                 ui.build_table(table_id=ids.AN_TOP, csv="top", lang=lang, clickable=True)]),
         ], className="an-row"),
@@ -81,190 +70,3 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
             ui.build_table(table_id=ids.AN_CELL, csv="cell", lang=lang, page_size=10)]),
         dcc.Download(id=ids.AN_DOWNLOAD),
     ], className="an-page")
-
-
-@callback(Output(ids.AN_DATES, "start_date"), Output(ids.AN_DATES, "end_date"),
-          Input(ids.AN_QUICK, "value"), State(ids.AN_ANCHOR, "data"), prevent_initial_call=True)
-def quick_pick(pick: str | None, anchor: str) -> tuple[str, str]:
-    """Last 7/30/90 days or this year, ending at the latest day with data (or today)."""
-    end = date.fromisoformat(anchor)
-    start = end.replace(month=1, day=1) if pick == "year" else end - timedelta(days=int(pick or 30) - 1)
-    return start.isoformat(), end.isoformat()
-
-
-@callback(Output(ids.AN_FILTERS, "data"),
-          Input(ids.AN_DATES, "start_date"), Input(ids.AN_DATES, "end_date"), Input(ids.AN_STATIONS, "value"),
-          Input(ids.AN_TYPES, "value"), Input(ids.AN_CATEGORIES, "value"), Input(ids.AN_PRIORITIES, "value"),
-          Input(ids.AN_COMPARE, "value"))
-def collect_filters(start: str, end: str, stations: list | None, types: list | None, categories: list | None,
-                    priorities: list | None, compare: str) -> dict[str, Any]:
-    """One normalised filter record for every panel (dates in order, empty lists for 'all')."""
-    s, e = sorted([date.fromisoformat(start[:10]), date.fromisoformat(end[:10])])
-    return {"start": s.isoformat(), "end": e.isoformat(), "stations": stations or [], "types": types or [],
-            "categories": categories or [], "priorities": priorities or [], "compare": compare or "previous"}
-
-
-def _filters(data: dict[str, Any]) -> q.Filters:
-    return q.Filters(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), tuple(data["stations"]),
-                     tuple(data["types"]), tuple(data["categories"]), tuple(int(p) for p in data["priorities"]))
-
-
-def _tz() -> str:
-    return ctx().settings.timezone
-
-
-def _station_names(lang: str) -> dict[str, str]:
-    return {s["id"]: s["name_zh" if lang == "zh" else "name_en"] for s in ctx().db.run(q.stations)}
-
-
-def _signed(percent: float | None) -> str:
-    """'+12%', '-3%', '0%'; blank when there is nothing to compare with."""
-    if percent is None:
-        return ""
-    return "0%" if round(percent) == 0 else f"{percent:+.0f}%"
-
-
-@callback(Output(ids.AN_HEX, "data"), Output(ids.AN_GI, "data"), Output(ids.AN_KDE, "url"),
-          Output(ids.AN_KDE, "bounds"), Output(ids.AN_MAP_NOTE, "children"), Output(ids.AN_TOP, "data"),
-          Output(ids.AN_TOP, "columns"), Output(ids.AN_FOCUS, "options"),
-          Input(ids.AN_FILTERS, "data"), Input(ids.AN_RES, "value"), Input(ids.AN_LAYERS, "value"),
-          Input(ids.AN_MAP, "zoom"), State(ids.LANG, "data"))
-def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: float | None, lang: str) -> tuple:
-    """Hotspot map layers, the note under it, the top-N table and the peak-hours focus choices."""
-    if not data:
-        return (no_update,) * 8
-    res = zoom_resolution(zoom) if res_pick == "auto" else int(res_pick)
-    spots = up.hotspots(ctx().db, _tz(), _filters(data), data["compare"], res, kde="kde" in layers)
-    url, bounds = spots.kde if spots.kde and "kde" in layers else (BLANK_IMAGE, [[0, 0], [0, 0]])
-    note = t("an.map.note", lang).format(cells=f"{spots.cells:,}", total=f"{spots.total:,.0f}", res=res)
-    if spots.cells > len(spots.hexes["features"]):
-        note += t("an.map.capped", lang).format(n=len(spots.hexes["features"]))
-    keys = ["rank", "where", "station", "count", "previous", "change", "z", "significant", "types", "peak"]
-    names = _station_names(lang)
-    rows = [{**{k: v for k, v in r.items() if k != "dominant"}, "types": types_text(r["dominant"], lang),
-             "where": f"{r['lat']:.4f},{r['lon']:.4f}", "station": names.get(r["station"], r["station"]),
-             "change": _signed(r["change"])} for r in spots.top]
-    focus = [{"label": t("an.focus.all", lang), "value": "all"}] + [
-        {"label": t("an.focus.cell", lang).format(rank=r["rank"]) + f" ({r['count']:.0f})",
-         "value": f"cell:{res}:{r['cell']}"} for r in spots.top] + [
-        {"label": type_label(ty, lang), "value": f"type:{ty}"} for ty in data["types"]]
-    return (spots.hexes if "hex" in layers else EMPTY, spots.significant if "gi" in layers else EMPTY, url, bounds,
-            note if spots.cells else t("an.empty", lang), rows,
-            ui.columns(keys, lang, {"station": t("common.station", lang)}), focus)
-
-
-@callback(Output(ids.AN_HEAT, "figure"), Output(ids.AN_PEAK, "children"),
-          Input(ids.AN_FILTERS, "data"), Input(ids.AN_FOCUS, "value"), State(ids.AN_FOCUS, "options"),
-          State(ids.LANG, "data"))
-def update_peak(data: dict | None, focus: str | None, options: list[dict], lang: str) -> tuple:
-    """The 7×24 heat map and the busiest hours, for all incidents or the chosen hotspot or type."""
-    if not data:
-        return no_update, no_update
-    how, facts = up.peak_hours(ctx().db, _tz(), _filters(data), None if focus in (None, "all") else focus)
-    label = next((o["label"] for o in options or [] if o["value"] == focus), t("an.focus.all", lang))
-    fig = heat_figure(how, lang, t("an.heat.title", lang).format(tz=_tz(), what=label))
-    hours = ", ".join(f"{h:02d}:00" for h in facts["hours"]) or "—"
-    weekday = t(f"an.weekday.{facts['weekday']}", lang) if facts["weekday"] is not None else "—"
-    text = t("an.peak.text", lang).format(window=facts["window"] or "—", share=f"{100 * facts['window_share']:.0f}%",
-                                          hours=hours, weekday=weekday, total=f"{facts['total']:,.0f}")
-    return fig, text
-
-
-@callback(Output(ids.AN_PARETO, "figure"), Output(ids.AN_TYPES_TABLE, "data"), Output(ids.AN_TYPES_TABLE, "columns"),
-          Input(ids.AN_FILTERS, "data"), Input(ids.AN_TYPES_BY, "value"), State(ids.LANG, "data"))
-def update_types(data: dict | None, by: str, lang: str) -> tuple:
-    """Pareto chart and table of types (or categories) with change vs the comparison period."""
-    if not data:
-        return no_update, no_update, no_update
-    by_type, by_category = up.frequent_types(ctx().db, _tz(), _filters(data), data["compare"])
-    rows = by_type if by == "type" else by_category
-    label = type_label if by == "type" else category_label
-    table = [{"rank": i, by: label(r.key, lang), "count": round(r.count), "share": f"{100 * r.share:.1f}%",
-              "cumulative": f"{100 * r.cumulative:.1f}%", "previous": round(r.previous),
-              "change": _signed(None if r.change is None else 100 * r.change)} for i, r in enumerate(rows, 1)]
-    keys = ["rank", by, "count", "share", "cumulative", "previous", "change"]
-    figure = pareto_figure(rows, lang, t("an.pareto.title", lang), label=lambda key: label(key, lang))
-    return figure, table, ui.columns(keys, lang)
-
-
-@callback(Output(ids.AN_SUMMARY, "children"), Output(ids.AN_SUMMARY_TABLE, "data"),
-          Output(ids.AN_SUMMARY_TABLE, "columns"), Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"))
-def update_summary(data: dict | None, lang: str) -> tuple:
-    """The three-highs summary in words and as a table."""
-    if not data:
-        return no_update, no_update, no_update
-    f = _filters(data)
-    s = up.summary_inputs(ctx().db, _tz(), f, data["compare"])
-    if not s["total"]:
-        return t("an.empty", lang), [], []
-    names = _station_names(lang)
-    text = summary_text(lang=lang, start=f.start, end=f.end, compare=data["compare"], stations=names, **s)
-    rows = summary_table(s["top"][:5], names, lang)
-    return text, rows, [{"id": k, "name": k} for k in (rows[0] if rows else {})]
-
-
-@callback(Output(ids.AN_QUALITY, "data"), Output(ids.AN_QUALITY, "columns"),
-          Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"))
-def update_quality(data: dict | None, lang: str) -> tuple:
-    """PAI and hit rate at 1/3/5 % of the area for cells of each size."""
-    if not data:
-        return no_update, no_update
-    rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%", "cells": r.cells, "hits": round(r.hits),
-             "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%", "pai": round(r.pai, 2)}
-            for method, res, r in up.quality(ctx().db, _tz(), _filters(data))]
-    return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang)
-
-
-@callback(Output(ids.AN_CELL, "data"), Output(ids.AN_CELL, "columns"), Output(ids.AN_CELL_TITLE, "children"),
-          Output(ids.AN_FOCUS, "value"),
-          Input(ids.AN_HEX, "clickData"), Input(ids.AN_TOP, "active_cell"), State(ids.AN_TOP, "derived_viewport_data"),
-          State(ids.AN_FILTERS, "data"), State(ids.AN_RES, "value"), State(ids.AN_MAP, "zoom"),
-          State(ids.LANG, "data"), prevent_initial_call=True)
-def show_cell(click: dict | None, active: dict | None, top_rows: list | None, data: dict | None, res_pick: str,
-              zoom: float | None, lang: str) -> tuple:
-    """The incidents of the cell clicked on the map or in the top-N table; focus the peak hours on it."""
-    if dash_ctx.triggered_id == ids.AN_TOP:
-        if not active or not top_rows or active["row"] >= len(top_rows):
-            return (no_update,) * 4
-        cell = int(top_rows[active["row"]]["cell"])
-    elif click and click.get("properties", {}).get("cell"):
-        cell = int(click["properties"]["cell"])
-    else:
-        return (no_update,) * 4
-    if not data:
-        return (no_update,) * 4
-    import h3.api.basic_int as h3  # noqa: PLC0415 - only needed here
-
-    res = h3.get_resolution(cell)
-    rows = ctx().db.run(q.cell_incidents, _filters(data), res, cell)
-    tz, names = ZoneInfo(_tz()), _station_names(lang)
-    table = [{"id": r["id"], "time": r["ts"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-              "type": type_label(r["type"], lang),
-              "priority": r["priority"], "station": names.get(r["station"], r["station"] or ""), "address": r["address"] or "",
-              "state": r["state"]} for r in rows]
-    lat, lon = h3.cell_to_latlng(cell)
-    title = f"{t('an.cell', lang)}: {lat:.4f},{lon:.4f} (H3-{res}) · {len(rows)}"
-    cols = ui.columns(["id", "time", "type", "priority", "station", "address", "state"], lang,
-                      {"station": t("common.station", lang)})
-    focus = f"cell:{res}:{cell}"
-    return table, cols, title, focus
-
-
-TABLES = {"top": ids.AN_TOP, "types": ids.AN_TYPES_TABLE, "summary": ids.AN_SUMMARY_TABLE,
-          "quality": ids.AN_QUALITY, "cell": ids.AN_CELL}
-
-
-@callback(Output(ids.AN_DOWNLOAD, "data"), Input(ids.an_csv_button(ALL), "n_clicks"),
-          *[State(table, prop) for table in TABLES.values() for prop in ("data", "columns")],
-          prevent_initial_call=True)
-def download_csv(clicks: list, *tables: list) -> Any:
-    """The clicked table as shown (its columns and headings) as CSV, UTF-8 with a BOM so that
-    spreadsheet programs read the Chinese right."""
-    if not dash_ctx.triggered_id or not any(clicks):
-        return no_update
-    name = dash_ctx.triggered_id["table"]
-    index = list(TABLES).index(name)
-    rows, columns = tables[2 * index] or [], tables[2 * index + 1] or []
-    frame = pd.DataFrame(rows, columns=[c["id"] for c in columns])
-    csv = frame.rename(columns={c["id"]: c["name"] for c in columns}).to_csv(index=False)
-    return {"content": "\ufeff" + csv, "filename": f"qingzhi-{name}.csv", "type": "text/csv"}

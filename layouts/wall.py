@@ -11,14 +11,15 @@ from typing import Any
 from dash import html, register_page
 
 from dashboard import ids
-from dashboard.components import (
-    build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_map, build_live_stores,
-)
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
-from dashboard.live_api import client_config
+from dashboard.live.api import client_config
+from dashboard.live.components import (
+    build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_stores,
+)
+from dashboard.maps import WALL_MAP, build_map
 
-register_page(__name__, path="/wall", title="大屏 · qingzhi", name="wall")
+register_page(__name__, path="/wall", title="大屏 · qingzhi", name="wall", order=3, nav="nav.wall", headerless=True)
 
 
 def layout(lang: str | None = None, station: str | None = None, **_: Any) -> html.Div:
@@ -29,7 +30,7 @@ def layout(lang: str | None = None, station: str | None = None, **_: Any) -> htm
         [
             *build_live_stores(config=client_config(app.settings, lang=lang, wall=True, station=station),
                               selectable=False),
-            build_live_map(settings=app.settings, lang=lang, zoom=12, controls=False),
+            build_map(config=WALL_MAP, settings=app.settings, lang=lang),
             html.Div([html.Div(t("live.wall_title", lang), className="qz-wall-title"),
                       html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),
             html.Div([build_count_tiles(lang=lang, compact=True), build_alert_panel(lang=lang),

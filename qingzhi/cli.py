@@ -67,7 +67,8 @@ def migrate(settings: Settings) -> None:
 
 
 @cli.command()
-@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days", "lost_after_s")
+@settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days",
+                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s")
 def ingest(settings: Settings) -> None:
     """Receive device messages over MQTT and store them in PostgreSQL."""
     from ingest.service import run
@@ -77,11 +78,24 @@ def ingest(settings: Settings) -> None:
 
 
 @cli.command()
-@settings_options("database_url")
+@settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
+                  "rejects_keep_rows")
+@click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="seconds between rounds of chores")
+def worker(settings: Settings, every_s: float) -> None:
+    """Run the duty loop: ack-timeout, overdue and lost-unit alerts, aggregates, partitions, rejects."""
+    from qingzhi.worker import run
+
+    need(settings, "database_url")
+    run(settings, every_s)
+
+
+@cli.command()
+@settings_options("database_url", "health_timeout_s")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def status(settings: Settings, as_json: bool) -> None:
-    """Show each ingest process: messages/s, batch sizes, rejects, lag, connections."""
-    from ingest.status import show
+    """Show each ingest process (messages/s, batch sizes, rejects, lag, connections) and the duty loop."""
+    from qingzhi.status import show
 
     need(settings, "database_url")
     show(settings, as_json=as_json)
@@ -138,7 +152,9 @@ def demo(settings: Settings, **options: Any) -> None:
 @cli.command()
 @settings_options(
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
-    "tile_attribution", "center", "stale_after_s", "lost_after_s", "operator",
+    "tile_attribution", "center", "stale_after_s", "lost_after_s", "session_idle_min", "session_hours",
+    "allowed_hosts", "secure_cookies", "stream_hosts", "db_connect_timeout_s", "dashboard_db_timeout_s",
+    "health_timeout_s",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True)
@@ -170,13 +186,79 @@ def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[st
     run_import(settings, path, fmt=fmt, mapping=mapping, report=report)
 
 
+@cli.group()
+def user() -> None:
+    """Web accounts: add, list, disable, enable, passwd."""
+
+
+ROLE = click.Choice(["wall", "analyst", "commander", "admin"])
+
+
+@user.command(name="add")
+@settings_options("database_url")
+@click.argument("name")
+@click.option("--role", type=ROLE, required=True, help="wall, analyst, commander or admin")
+@click.option("--station", "stations", multiple=True, help="limit the account to this station (repeat)")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+def user_add(settings: Settings, name: str, role: str, stations: tuple[str, ...], password_stdin: bool) -> None:
+    """Create an account."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.add(settings.database_url, name, role, stations, user_admin.read_password())
+
+
+@user.command(name="list")
+@settings_options("database_url")
+def user_list(settings: Settings) -> None:
+    """List the accounts."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.listing(settings.database_url)
+
+
+@user.command(name="disable")
+@settings_options("database_url")
+@click.argument("name")
+def user_disable(settings: Settings, name: str) -> None:
+    """Disable an account and end its sessions."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.disable(settings.database_url, name, True)
+
+
+@user.command(name="enable")
+@settings_options("database_url")
+@click.argument("name")
+def user_enable(settings: Settings, name: str) -> None:
+    """Enable a disabled account."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.disable(settings.database_url, name, False)
+
+
+@user.command(name="passwd")
+@settings_options("database_url")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
+    """Set a new password (ends the account's sessions)."""
+    from qingzhi import user_admin
+
+    need(settings, "database_url")
+    user_admin.passwd(settings.database_url, name, user_admin.read_password())
+
+
 @cli.command()
 @settings_options("database_url")
 @click.option("--limit", default=100, show_default=True)
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write CSV here")
 def audit(settings: Settings, limit: int, export: Path | None) -> None:
-    """List or export the dispatch audit log."""
-    from dashboard.data.audit import show
+    """List or export the audit log."""
+    from qingzhi.audit_report import show
 
     need(settings, "database_url")
     show(settings, limit=limit, export=export)

@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     share_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]+$", description="shared-subscription group")
     batch_size: int = Field(5000, ge=1, le=100_000, description="ingest: rows per commit at most")
     batch_ms: int = Field(200, ge=1, le=60_000, description="ingest: longest wait before a commit, ms")
+    stats_interval_s: float = Field(10.0, ge=0.5, le=3600, description="ingest: seconds between its stats rows and "
+                                    "log lines; `qingzhi status` flags a row older than 3 intervals as stale")
+    db_connect_timeout_s: float = Field(5.0, gt=0, le=300, description="longest wait to connect to PostgreSQL")
+    ingest_db_timeout_s: float = Field(20.0, gt=0, le=3600, description="ingest: longest wait for one database "
+                                       "command (a 5,000-row batch takes well under 1 s); then the connection counts "
+                                       "as lost: nothing acknowledged, reconnect, retry")
+    dashboard_db_timeout_s: float = Field(10.0, gt=0, le=3600, description="dashboard: longest a request waits for "
+                                          "the database before it answers with an error")
+    health_timeout_s: float = Field(3.0, gt=0, le=60, description="`qingzhi status` and /health: a database silent "
+                                    "this long is reported as not answering")
     retention_days: int = Field(90, ge=8, description="days of history kept; older day partitions are dropped")
     rejects_keep_days: int = Field(30, ge=1, description="days rejected messages are kept")
     rejects_keep_rows: int = Field(1_000_000, ge=1000, description="rejected messages kept at most (oldest pruned)")
@@ -37,7 +47,11 @@ class Settings(BaseSettings):
     tile_attribution: str = Field("© OpenStreetMap contributors", description="map tile attribution")
     center: str = Field("30.2741,120.1551", description="city centre 'lat,lon' for the map and the simulator")
     caller_key: str = Field("qingzhi-dev-key", description="secret key for hashing callers' phone numbers")
-    operator: str = Field("commander", description="name recorded in the audit log for this dashboard")
+    session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
+    allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
+    stream_hosts: str = Field("", description="comma-separated hosts whose http(s) stream links are shown (empty: any)")
+    secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
 
     @field_validator("center")
     @classmethod

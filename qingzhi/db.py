@@ -9,9 +9,12 @@ Migrations only ever add: a file, once applied, is never edited (its checksum is
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import socket
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +26,35 @@ from qingzhi.errors import QingzhiError
 T = TypeVar("T")
 MIGRATION_LOCK = 7_421_001  # pg_advisory_lock key for migrations
 CONNECT_TIMEOUT = 10.0
+# The server's own limits run this much longer than the client's: the client normally gives up
+# first (and cancels); the server's limits are for a client that went silent mid-statement or
+# mid-transaction (a frozen network), whose locks would otherwise be held until TCP gives up.
+SERVER_GRACE_S = 5.0
+
+
+class NotAnswering(QingzhiError):
+    """The database accepted the connection (or the packets) but did not reply in time."""
+
+    def __init__(self, timeout_s: float, where: str | None = None) -> None:
+        super().__init__(f"database {where + ' ' if where else ''}not answering (no reply within {timeout_s:g} s)")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a service waits for the database: to connect, and for each command (None: no limit;
+    migrations, imports and back-fills may legitimately run long)."""
+
+    connect_s: float = CONNECT_TIMEOUT
+    command_s: float | None = None
+
+    def asyncpg_kwargs(self) -> dict[str, Any]:
+        """asyncpg's connect timeout; with `command_s`, a client-side `command_timeout` and the server-side
+        `statement_timeout` and `idle_in_transaction_session_timeout`, SERVER_GRACE_S longer."""
+        if not self.command_s:
+            return {"timeout": self.connect_s}
+        server_ms = str(int((self.command_s + SERVER_GRACE_S) * 1000))
+        return {"timeout": self.connect_s, "command_timeout": self.command_s,
+                "server_settings": {"statement_timeout": server_ms, "idle_in_transaction_session_timeout": server_ms}}
 
 
 def redact(url: str) -> str:
@@ -34,7 +66,7 @@ def redact(url: str) -> str:
     return url
 
 
-async def _explain(url: str, attempt: Callable[[], Awaitable[T]]) -> T:
+async def _explain(url: str, attempt: Callable[[], Awaitable[T]], connect_s: float) -> T:
     """Run a connect attempt; turn the usual failures into one readable QingzhiError."""
     where = redact(url)
     try:
@@ -45,22 +77,38 @@ async def _explain(url: str, attempt: Callable[[], Awaitable[T]]) -> T:
         raise QingzhiError(f"database {where} refused the connection: {exc}") from None
     except asyncpg.InvalidCatalogNameError as exc:
         raise QingzhiError(f"database {where}: {exc}") from None
-    except (OSError, socket.gaierror, TimeoutError) as exc:
+    except TimeoutError:   # before OSError, of which it is a subclass
+        raise NotAnswering(connect_s, where) from None
+    except (OSError, socket.gaierror) as exc:
         raise QingzhiError(f"cannot reach database {where}: {exc.strerror or exc}") from None
     except asyncpg.PostgresError as exc:
         raise QingzhiError(f"database {where}: {exc}") from None
 
 
-async def connect(url: str) -> asyncpg.Connection:
-    """One connection, or a QingzhiError saying why not."""
-    return await _explain(url, lambda: asyncpg.connect(url, timeout=CONNECT_TIMEOUT))
+async def connect(url: str, limits: Limits = Limits()) -> asyncpg.Connection:
+    """One connection, or a QingzhiError saying why not; connecting and each command bounded by `limits`."""
+    return await _explain(url, lambda: asyncpg.connect(url, **limits.asyncpg_kwargs()), limits.connect_s)
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4, **kwargs: Any) -> asyncpg.Pool:
-    """A connection pool, or a QingzhiError saying why not."""
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4, limits: Limits = Limits(),
+                      **kwargs: Any) -> asyncpg.Pool:
+    """A connection pool, or a QingzhiError saying why not; connecting and each command bounded by `limits`."""
     return await _explain(
-        url, lambda: asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT, **kwargs)
+        url, lambda: asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **limits.asyncpg_kwargs(),
+                                         **kwargs),
+        limits.connect_s,
     )
+
+
+@contextlib.asynccontextmanager
+async def answering_within(url: str, timeout_s: float) -> AsyncIterator[None]:
+    """Run the block (connect and query) within `timeout_s`, or raise NotAnswering: a database
+    that has gone silent is reported in seconds instead of hanging the caller."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            yield
+    except TimeoutError:
+        raise NotAnswering(timeout_s, redact(url)) from None
 
 
 def migration_files() -> list[tuple[str, str]]:

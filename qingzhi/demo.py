@@ -2,8 +2,8 @@
 
 Where no database / broker is configured it starts an embedded PostgreSQL and an embedded
 MQTT broker (see embedded.py), then: migrations, reference data and a history back-fill, the
-ingest and the dashboard (each its own process, logs in <data-dir>/logs/), and the live fleet
-simulator in this process. Ctrl-C (or SIGTERM) stops everything, children first.
+ingest, the duty-loop worker and the dashboard (each its own process, logs in <data-dir>/logs/),
+and the live fleet simulator in this process. Ctrl-C (or SIGTERM) stops everything, children first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
+from qingzhi import demo_accounts
 from qingzhi.config import Settings
 from qingzhi.embedded import EmbeddedBroker, free_port, start_postgres
 from qingzhi.errors import QingzhiError
@@ -134,18 +135,22 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
             print(f"history: {counts.incidents} incidents, {counts.positions} positions back-filled "
                   f"in {time.monotonic() - started:.1f} s", flush=True)
 
+        logins = demo_accounts.ensure(settings.database_url, folder)
         children = Children(folder / "logs")
         stack.callback(children.stop)
         failed = None
         if not stop.is_set():  # (Ctrl-C during the back-fill: stop here)
             children.start("ingest", ["ingest"],
                            child_env(settings, QZ_CLIENT_ID=settings.client_id or "qz-demo-ingest"))
+            children.start("worker", ["worker"], child_env(settings))
             children.start("dashboard", ["dashboard", "--host", "127.0.0.1", "--port", str(port)], child_env(settings))
             wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():
             sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED,
                              working=working(settings))
             threading.Thread(target=_watch, args=(children, stop), daemon=True).start()
+            print("accounts (user / password): " + ", ".join(f"{u} / {p}" for u, p in logins.items())
+                  + f"  (kept in {folder / demo_accounts.FILE})", flush=True)
             print(f"qingzhi demo is running: open http://127.0.0.1:{port}/  "
                   f"({len(specs)} units; logs in {folder / 'logs'}; Ctrl-C stops)", flush=True)
             sim.run(stop)  # the simulator stops first, so the ingest can take in all it sent

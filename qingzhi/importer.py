@@ -4,63 +4,32 @@ Each row is parsed and checked by small named rules; a bad row is skipped, print
 number and reason, and written to the report CSV with the original columns. Good rows are
 upserted on `id` in batches, one transaction each, so importing a file twice changes nothing the
 second time. If the database fails mid-file, the summary says exactly how far the import got
-(re-running finishes it). Callers' numbers are stored only as keyed hashes (qingzhi.callers).
+(re-running finishes it). The rows are read by import_rows.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import click
 
 from qingzhi import aggregate
-from qingzhi.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.db import connect
+from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
-from qingzhi.stations import StationLocator
+from qingzhi.import_rows import RowError, RowParser
 
 BATCH_ROWS = 2000
 SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
-FIELDS = ("id", "time", "from", "to", "lat", "lon", "type", "category", "station", "priority", "address",
-          "summary", "caller")
-REQUIRED = ("lat", "lon", "type")  # and a time; without an id column, ids are made from the rows' content
-# Header names recognised for each field of the generic format (compared lower-case, '_'/' ' ignored).
-GENERIC_ALIASES = {
-    "id": ("id", "incident_id", "incident_number", "event_number", "call_id"),
-    "time": ("time", "ts", "received", "received_at", "datetime", "timestamp", "call_time", "received_datetime"),
-    "from": ("from", "occurred_from", "time_from", "start"),
-    "to": ("to", "occurred_to", "time_to", "end"),
-    "lat": ("lat", "latitude", "y"),
-    "lon": ("lon", "lng", "long", "longitude", "x"),
-    "type": ("type", "incident_type", "call_type", "category_code"),
-    "category": ("category",),
-    "station": ("station", "precinct", "district"),
-    "priority": ("priority",),
-    "address": ("address", "location"),
-    "summary": ("summary", "description"),
-    "caller": ("caller", "phone", "caller_number"),
-}
-POLICE_UK_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
-TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
-                "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "type", "category", "priority",
                     "address", "caller_hash", "summary", "station", "extra")
-
-
-class RowError(ValueError):
-    """This row cannot be imported; the message says why."""
 
 
 @dataclass
@@ -194,154 +163,3 @@ def _print_summary(s: Summary) -> None:
     if s.bad:
         reasons = ", ".join(f"{k} ×{n}" for k, n in sorted(s.reasons.items(), key=lambda kv: -kv[1]))
         click.echo(f"bad rows skipped ({reasons}); each with its line and reason in {s.report}")
-
-
-class RowParser:
-    """Turns one CSV row into an incidents record (a tuple in INCIDENT_COLUMNS order) or raises RowError."""
-
-    def __init__(self, fmt: str, settings: Settings, stations: StationLocator, mapping: tuple[str, ...]) -> None:
-        if fmt not in ("generic", "police-uk"):
-            raise QingzhiError(f"unknown format {fmt!r}: use generic or police-uk")
-        self.fmt, self.stations, self.key = fmt, stations, settings.caller_key
-        self.tz = ZoneInfo(settings.timezone)
-        self.overrides = _parse_mapping(mapping)
-        self.columns: dict[str, str] = {}
-        self.seen: dict[str, int] = {}
-
-    def bind(self, header: list[str], path: Path) -> None:
-        """Resolve which column holds each field; a whole-file error if required ones are missing."""
-        if self.fmt == "police-uk":
-            missing = [c for c in POLICE_UK_COLUMNS if c not in header]
-            if missing:
-                raise QingzhiError(f"{path}: not a police.uk street-level file, missing columns {missing}")
-            return
-        norm = {_norm(h): h for h in header}
-        for name, aliases in GENERIC_ALIASES.items():
-            found = next((norm[_norm(a)] for a in aliases if _norm(a) in norm), None)
-            if found:
-                self.columns[name] = found
-        for name, column in self.overrides.items():
-            if column not in header:
-                raise QingzhiError(f"--map {name}={column}: the file has no column {column!r} (it has {header})")
-            self.columns[name] = column
-        if "id" not in self.columns:
-            click.echo(f"{path.name}: no id column; each row's id is made from its content (stable on re-import)",
-                       err=True)
-        missing = [f for f in REQUIRED if f not in self.columns]
-        if "time" not in self.columns and not {"from", "to"} <= self.columns.keys():
-            missing.append("time (or from and to)")
-        if missing:
-            raise QingzhiError(f"{path}: no column for {', '.join(missing)}; name them with --map FIELD=COLUMN")
-
-    def parse(self, row: dict[str, str]) -> tuple:
-        """The record for this row, or RowError."""
-        if None in row:
-            raise RowError("extra cells: the row has more cells than the header")
-        return self._police_uk(row) if self.fmt == "police-uk" else self._generic(row)
-
-    def _generic(self, row: dict[str, str]) -> tuple:
-        get = lambda name: (row.get(self.columns[name]) or "").strip() if name in self.columns else ""  # noqa: E731
-        ident = (get("id") or _fail("no id")) if "id" in self.columns else self._generated_id(row, "gen-")
-        lat, lon = _coordinates(get("lat"), get("lon"))
-        start, end = self._time(get("from"), "from"), self._time(get("to"), "to")
-        if start and end and end < start:
-            raise RowError(f"window ends before it starts: from {get('from')} to {get('to')}")
-        ts = self._time(get("time"), "time") or end or start or _fail("no time: give time, or from and to")
-        type_ = get("type") or _fail("no type")
-        priority = _priority(get("priority"))
-        station = self.stations.locate(lat, lon) or (get("station") or None)
-        category = get("category") or type_.split(".", 1)[0]
-        return (ident, ts, start, end, lat, lon, type_, category, priority, get("address") or None,
-                hash_caller(self.key, get("caller")), get("summary") or None, station, None)
-
-    def _police_uk(self, row: dict[str, str]) -> tuple:
-        month = (row.get("Month") or "").strip()
-        try:
-            start = datetime.strptime(month, "%Y-%m").replace(tzinfo=self.tz)
-        except ValueError:
-            raise RowError(f"bad month: {month!r} (want YYYY-MM)") from None
-        end = (start + timedelta(days=32)).replace(day=1)
-        if not (row.get("Longitude") or "").strip():
-            raise RowError(f"no location: {row.get('Location') or 'empty coordinates'}")
-        lat, lon = _coordinates(row["Latitude"], row["Longitude"])
-        crime = (row.get("Crime type") or "").strip() or _fail("no crime type")
-        type_ = re.sub(r"[^a-z0-9]+", "-", crime.lower()).strip("-")
-        ident = (row.get("Crime ID") or "").strip() or self._generated_id(
-            {c: row.get(c) for c in ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type", "Context")},
-            "pu-")
-        extra = {k: row.get(c) or None for k, c in (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"),
-                 ("outcome", "Last outcome category"), ("context", "Context"), ("force", "Falls within"),
-                 ("crime_type", "Crime type"))}
-        # police.uk publishes only the month: the whole month is the time window (spread by the
-        # analysis), and ts, which date filters use, is its start so the crime stays in its month.
-        return (ident, start, start, end, lat, lon, type_, type_, 3, row.get("Location") or None, None, None,
-                self.stations.locate(lat, lon), json.dumps(extra))
-
-    def _generated_id(self, row: dict[str, str | None], prefix: str) -> str:
-        """A stable id for a row without one: its content plus how often that content came before."""
-        content = "|".join((v or "").strip() for v in row.values())
-        n = self.seen.get(content, 0)
-        self.seen[content] = n + 1
-        return prefix + hashlib.sha1(f"{content}|{n}".encode()).hexdigest()[:24]
-
-    def _time(self, text: str, name: str) -> datetime | None:
-        if not text:
-            return None
-        value = _parse_time(text)
-        if value is None:
-            raise RowError(f"bad {name} time: {text!r}")
-        return value if value.tzinfo else value.replace(tzinfo=self.tz)
-
-
-def _parse_time(text: str) -> datetime | None:
-    if re.fullmatch(r"\d{9,13}", text):  # epoch seconds or milliseconds
-        n = int(text)
-        return datetime.fromtimestamp(n / 1000 if n > 10**11 else n, ZoneInfo("UTC"))
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    for fmt in TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def _coordinates(lat_text: str, lon_text: str) -> tuple[float, float]:
-    try:
-        lat, lon = float(lat_text), float(lon_text)
-    except ValueError:
-        raise RowError(f"bad coordinates: lat {lat_text!r}, lon {lon_text!r}") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise RowError(f"coordinates out of range: lat {lat}, lon {lon}")
-    if lat == 0 and lon == 0:
-        raise RowError("coordinates 0,0 (a missing location)")
-    return lat, lon
-
-
-def _priority(text: str) -> int:
-    if not text:
-        return 3
-    if text not in ("1", "2", "3", "4"):
-        raise RowError(f"bad priority: {text!r} (want 1 to 4)")
-    return int(text)
-
-
-def _fail(reason: str) -> Any:
-    raise RowError(reason)
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name.lower())
-
-
-def _parse_mapping(mapping: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in mapping:
-        name, sep, column = item.partition("=")
-        if not sep or name not in FIELDS or not column:
-            raise QingzhiError(f"--map {item!r}: want FIELD=COLUMN with FIELD one of {', '.join(FIELDS)}")
-        out[name] = column
-    return out

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from selenium.webdriver.chrome.options import Options
 
+from bench.services import Mosquitto
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import migrate_url
 from qingzhi.embedded import EmbeddedBroker, free_port
@@ -69,6 +70,14 @@ def amqtt() -> Iterator[EmbeddedBroker]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """A Mosquitto of this test module's own, configured from deploy/mosquitto.conf (persistence, no queue cap)."""
+    mosquitto = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    yield mosquitto
+    mosquitto.stop()
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ import datetime as dt
 import json
 import queue
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from qingzhi.config import parse_mqtt_url
+from qingzhi.config import Settings, parse_mqtt_url
 from qingzhi.db import connect
 
 T = TypeVar("T")
@@ -76,6 +77,21 @@ async def write_ack(conn: Any, command: str, unit: str, station: str = "S1") -> 
                        command, unit, now, station)
     await conn.execute("UPDATE commands SET ack_ts = $2, ack_recv_ts = $2 WHERE id = $1 AND ack_ts IS NULL",
                        uuid.UUID(command), now)
+
+
+@contextmanager
+def app_context(settings: Settings) -> Iterator[Any]:
+    """The dashboard's context (database pool, MQTT publisher on first command) on this test's database."""
+    from dashboard.context import AppContext
+    from dashboard.db import Database
+
+    ctx = AppContext(settings=settings, db=Database(settings.database_url))
+    try:
+        yield ctx
+    finally:
+        if ctx.publisher:
+            ctx.publisher.close()
+        ctx.db.close()
 
 
 class Listener:

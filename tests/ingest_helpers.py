@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.services import free_port
+from bench.services import IngestProcess, free_port
 from ingest.message import Msg
 from qingzhi.config import parse_mqtt_url
 
@@ -89,13 +90,17 @@ def wait_until(check: Callable[[], Any], timeout: float = 30.0, every: float = 0
 
 
 def stream_fixes(url: str, root: str, n: int, units: int = 100, window: int = 1000, v5: bool = True,
-                 base: int | None = None) -> None:
-    """Publish n distinct QoS 1 fixes (units × one per second from `base`), each window acknowledged by the broker."""
+                 base: int | None = None, per_s: float | None = None) -> None:
+    """Publish n distinct QoS 1 fixes (units × one per second from `base`), each window acknowledged by the broker;
+    at most `per_s` fixes a second if given (a stream that lasts through a fault)."""
     pub = Publisher(url, v5)
     try:
         base = base or now_ms() - 3_600_000
         info = None
+        started = time.monotonic()
         for i in range(n):
+            if per_s and i % window == 0:
+                time.sleep(max(0.0, started + i / per_s - time.monotonic()))
             u, k = i % units, i // units
             info = pub.send(f"{root}/s{u % 3}/u{u:03d}/gps",
                             {"ts": base + k * 1000, "lat": 30.2 + u * 1e-3, "lon": 120.1 + k * 1e-5, "speed": 5.0},
@@ -106,6 +111,20 @@ def stream_fixes(url: str, root: str, n: int, units: int = 100, window: int = 10
             info.wait_for_publish(60)
     finally:
         pub.close()
+
+
+def publishing(url: str, root: str, n: int, per_s: float | None = None) -> threading.Thread:
+    """stream_fixes in a background thread, started."""
+    thread = threading.Thread(target=stream_fixes, args=(url, root, n), kwargs={"per_s": per_s}, daemon=True)
+    thread.start()
+    return thread
+
+
+def ingest_process(tmp_path: Path, name: str, database_url: str, mqtt_url: str, root: str,
+                   **extra: str | int | float) -> IngestProcess:
+    """An ingest process (not started) logging to tmp_path/<name>.log, with a client id of its own."""
+    return IngestProcess(tmp_path / f"{name}.log", database_url=database_url, mqtt_url=mqtt_url, topic_root=root,
+                         client_id=f"qz-{name}-{uuid.uuid4().hex[:6]}", **extra)
 
 
 def count_rows(url: str, table: str = "positions") -> int:

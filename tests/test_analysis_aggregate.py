@@ -11,8 +11,8 @@ import h3.api.basic_int as h3
 import numpy as np
 import pytest
 
-from dashboard import analysis_updates as up
-from dashboard.data import analysis as q
+from dashboard.analysis import updates as up
+from dashboard.analysis import queries as q
 from dashboard.db import Database
 from qingzhi import aggregate
 from analysis_recount import assert_aggregates_equal_recount

@@ -10,6 +10,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from auth_helpers import start_logged_in
 from bench import synth
 from bench.services import free_port
 from dashboard.app import create_app
@@ -50,7 +51,7 @@ def test_analysis_page_with_filters(dash_duo, settings: Settings) -> None:  # no
 
 def browse(dash_duo, app) -> None:  # noqa: ANN001
     """Drive the page: load, change the period and the priority, click a hotspot, switch language."""
-    dash_duo.start_server(app, port=free_port())
+    start_logged_in(dash_duo, app, "analyst", port=free_port())
     dash_duo.driver.set_window_size(1600, 2200)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=zh", timeout=30)
     dash_duo.wait_for_contains_text("#an-map-note", "个网格", timeout=30)

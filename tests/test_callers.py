@@ -2,7 +2,7 @@
 
 import pytest
 
-from qingzhi.callers import hash_caller, normalise_number
+from qingzhi.core.callers import hash_caller, normalise_number
 
 
 @pytest.mark.parametrize("spelling", ["+86 138-0013-8000", "13800138000", "0086 13800138000", "+8613800138000"])

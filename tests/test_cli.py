@@ -17,7 +17,7 @@ def qingzhi(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_help_lists_every_subcommand() -> None:
     out = qingzhi("--help")
     assert out.returncode == 0
-    for cmd in ("ingest", "simulate", "demo", "dashboard", "migrate", "status", "rejects", "import", "audit"):
+    for cmd in ("ingest", "worker", "simulate", "demo", "dashboard", "migrate", "status", "rejects", "import", "audit"):
         assert cmd in out.stdout
 
 

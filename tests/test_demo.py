@@ -18,6 +18,7 @@ import pytest
 from conftest import MQTT_URL
 from demo_helpers import Running, data_dir, env_without_settings  # noqa: F401 (data_dir: a fixture)
 
+from qingzhi.duties import CHORES
 from qingzhi.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,11 +50,32 @@ def _postmaster(data_dir: Path) -> psutil.Process:
     return psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
 
 
+def printed_accounts(line: str) -> dict[str, str]:
+    """{user: password} from the demo's accounts line."""
+    listed = line.split(": ", 1)[1].split("  (", 1)[0]
+    return dict(pair.split(" / ") for pair in listed.split(", "))
+
+
+def logs_in(port: int, name: str, password: str) -> bool:
+    """Whether /login accepts these credentials (as a browser posts the form)."""
+    import requests
+
+    from auth_helpers import form_csrf
+    with requests.Session() as session:
+        token = form_csrf(session.get(f"http://127.0.0.1:{port}/login", timeout=10).text)
+        got = session.post(f"http://127.0.0.1:{port}/login", data={"username": name, "password": password, "csrf": token},
+                           allow_redirects=False, timeout=10)
+    return got.status_code == 303
+
+
 def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:
     port = free_port()
     demo = Demo(data_dir, port)
+    logins = printed_accounts(demo.wait_for("accounts (user / password):"))
     line = demo.wait_for("qingzhi demo is running")
     assert f"http://127.0.0.1:{port}/" in line
+    assert set(logins) == {"wall", "analyst", "commander", "admin"}
+    assert logs_in(port, "commander", logins["commander"]) and not logs_in(port, "commander", "wrong password")
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
         assert resp.status == 200
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
@@ -68,9 +90,10 @@ def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:
     assert _query(data_dir, "SELECT count(*) FROM statuses WHERE recv_ts > now() - interval '1 minute'") >= 24
     assert _query(data_dir, "SELECT count(*) FROM rejects") == 0
     assert _query(data_dir, "SELECT count(*) FROM incidents WHERE source = 'simulator'") > 100
+    assert _query(data_dir, "SELECT count(*) FROM duty_runs WHERE ok") == len(CHORES)  # the worker runs its rounds
     stations = _query(data_dir, "SELECT count(*) FROM stations")
     family = demo.family() + [_postmaster(data_dir)]
-    assert len(family) >= 4  # demo, ingest, dashboard, postgres (and its workers)
+    assert len(family) >= 5  # demo, ingest, worker, dashboard, postgres (and its workers)
 
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(60) == 0, "".join(demo.out + demo.err)
@@ -80,6 +103,7 @@ def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:
 
     # a second demo reuses the data directory: same district, no duplicate reference data, SIGTERM also stops it
     again = Demo(data_dir, port)
+    assert printed_accounts(again.wait_for("accounts (user / password):")) == logins   # kept in the data directory
     again.wait_for("qingzhi demo is running")
     assert _query(data_dir, "SELECT count(*) FROM stations") == stations
     assert _query(data_dir, "SELECT count(*) FROM units") == 24

@@ -8,9 +8,11 @@ import time
 import asyncpg
 import pytest
 
-from dashboard.data import repeats
-from dashboard.data.dispatch_config import DispatchConfig
-from dashboard.data.response_times import incident_times, response_times
+from dashboard.dispatch import repeats
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.followups import advance_followup, create_followup
+from dashboard.dispatch.response_times import incident_times, response_times
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit
@@ -104,16 +106,16 @@ def test_repeat_flags_fire_on_crafted_data(database_url: str) -> None:
     assert [(f["key"], f["count"], f["baseline"]) for f in surge] == [("surge:S1:theft.ebike", 9, 1.0)]
     assert len(flags) == 3
 
-    task = run_db(database_url, repeats.create_followup, place[0], by="lead", screen="test")
+    task = run_db(database_url, lambda c: create_followup(Actor("lead", screen="test", role="admin"), c, place[0]))
     with pytest.raises(QingzhiError, match="already has a follow-up"):
-        run_db(database_url, repeats.create_followup, place[0], by="lead", screen="test")
+        run_db(database_url, lambda c: create_followup(Actor("lead", screen="test", role="admin"), c, place[0]))
     with pytest.raises(QingzhiError, match="is open: next is assigned, not done"):
-        run_db(database_url, repeats.advance_followup, task, "done", by="lead", screen="t", result="x")
+        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "done", result="x"))
     with pytest.raises(QingzhiError, match="name the community officer"):
-        run_db(database_url, repeats.advance_followup, task, "assigned", by="lead", screen="t", officer=" ")
-    run_db(database_url, repeats.advance_followup, task, "assigned", by="lead", screen="t", officer="社区民警 王")
-    run_db(database_url, repeats.advance_followup, task, "done", by="王", screen="t", result="加装路灯")
-    run_db(database_url, repeats.advance_followup, task, "reviewed", by="lead", screen="t", satisfaction=4)
+        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "assigned", officer=" "))
+    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "assigned", officer="社区民警 王"))
+    run_db(database_url, lambda c: advance_followup(Actor("王", screen="t", role="admin"), c, task, "done", result="加装路灯"))
+    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "reviewed", satisfaction=4))
     done = run_db(database_url, repeats.followups, include_reviewed=True)
     assert [(t["state"], t["officer"], t["result"], t["satisfaction"]) for t in done] == [("reviewed", "社区民警 王", "加装路灯", 4)]
     flags = run_db(database_url, repeats.repeat_flags, CFG, now=now)
@@ -171,7 +173,7 @@ def test_response_time_percentiles_hand_checked(database_url: str) -> None:
 def test_road_network_changes_the_ranking_where_a_river_is_in_the_way(database_url: str, tmp_path) -> None:
     import json
 
-    from dashboard.road_eta import road_times
+    from qingzhi.core.roads import road_times
 
     lat0, lon0 = LAT, LON
     south, east = lat0 - 0.009, lon0 + 0.0031  # 1 km south to the bridge, 300 m across

@@ -12,13 +12,18 @@ import pytest
 
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import audit, dispatch, lifecycle
-from dashboard.data.dispatch_config import DispatchConfig, load_config, save_setting
+from dashboard.dispatch import queries as dispatch
+from qingzhi.core import alert_rules, audit, incident_actions
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig, load_config, save_setting
+from qingzhi.core.lifecycle import TransitionError
 from dashboard.db import Database
-from dispatch_fixtures import Listener, run_db, seed_incident, seed_station, seed_unit, write_ack
-from qingzhi.callers import hash_caller
+from dispatch_fixtures import Listener, app_context, run_db, seed_incident, seed_station, seed_unit, write_ack
+from qingzhi.core.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.errors import QingzhiError
+
+DESK = Actor.person("值班长 张", "dispatch", role="commander")
 
 PROTOCOL_CMD_FIELDS = {"id", "ts", "kind", "incident", "zone", "lat", "lon", "note", "by"}
 
@@ -33,17 +38,14 @@ def app(settings: Settings) -> Iterator[AppContext]:
         await seed_incident(conn, "I1", priority=1)
 
     run_db(settings.database_url, seed)
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(app: AppContext) -> None:
     listener = Listener(app.settings.mqtt_url, f"{app.settings.topic_root}/#")
     try:
-        cmd = commands.assign(app, "I1", "C01")
+        cmd = commands.assign(app, DESK, "I1", "C01")
         topic, payload = listener.next()
         with pytest.raises(queue.Empty):
             listener.next(timeout=1.0)
@@ -52,7 +54,7 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
     assert topic == f"{app.settings.topic_root}/S1/C01/cmd"
     assert set(payload) <= PROTOCOL_CMD_FIELDS
     assert set(payload) == {"id", "ts", "kind", "incident", "lat", "lon", "note", "by"}
-    assert payload["kind"] == "dispatch" and payload["incident"] == "I1" and payload["by"] == app.settings.operator
+    assert payload["kind"] == "dispatch" and payload["incident"] == "I1" and payload["by"] == DESK.label
     assert str(uuid.UUID(payload["id"])) == payload["id"] == cmd.id
     assert isinstance(payload["ts"], int) and abs(payload["ts"] / 1000 - dt.datetime.now().timestamp()) < 30
     assert (payload["lat"], payload["lon"]) == (30.2741, 120.1551)
@@ -62,7 +64,7 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
         inc = await conn.fetchrow("SELECT state, assigned_at FROM incidents WHERE id = 'I1'")
         unit = await conn.fetchrow("SELECT status, incident, version FROM units WHERE id = 'C01'")
         other = await conn.fetchval("SELECT version FROM units WHERE id = 'C02'")
-        row = await conn.fetchrow("SELECT published_at, unit, kind FROM commands WHERE id = $1", uuid.UUID(cmd.id))
+        row = await conn.fetchrow("SELECT published_at, unit, kind, context FROM commands WHERE id = $1", uuid.UUID(cmd.id))
         log = await audit.entries(conn, incident="I1")
         return inc, unit, other, row, log
 
@@ -72,11 +74,14 @@ def test_assign_publishes_exactly_one_protocol_command_and_updates_everything(ap
     assert row["published_at"] is not None and row["unit"] == "C01" and row["kind"] == "dispatch"
     assert [e["action"] for e in log] == ["dispatch.assign", "incident.assigned"]
     assert log[0]["unit"] == "C01" and log[0]["screen"] == "dispatch" and log[0]["details"]["command"] == cmd.id
+    # one action, one context: the command row and every audit entry it caused share it
+    assert row["context"] is not None and {e["context"] for e in log} == {row["context"]}
+    assert {e["actor"] for e in log} == {DESK.label}
 
 
 def test_ack_shows_in_queue_and_missing_ack_raises_one_alert(app: AppContext) -> None:
-    first = commands.assign(app, "I1", "C01")
-    second = commands.assign(app, "I1", "C02")  # several units on one incident
+    first = commands.assign(app, DESK, "I1", "C01")
+    second = commands.assign(app, DESK, "I1", "C02")  # several units on one incident
     cfg = DispatchConfig()
     now = dt.datetime.now(dt.UTC)
     rows = app.db.run(dispatch.queue, cfg, now=now)
@@ -93,8 +98,8 @@ def test_ack_shows_in_queue_and_missing_ack_raises_one_alert(app: AppContext) ->
         await conn.execute("UPDATE commands SET ts = ts - interval '5 minutes'")
 
     app.db.run(age_commands)
-    assert app.db.run(dispatch.raise_due_alerts, cfg) >= 1
-    assert app.db.run(dispatch.raise_due_alerts, cfg) == 0  # idempotent
+    assert app.db.run(alert_rules.ack_timeouts, cfg) == 1
+    assert app.db.run(alert_rules.ack_timeouts, cfg) == 0  # idempotent
 
     async def alerts(conn: asyncpg.Connection) -> list:
         return await conn.fetch("SELECT kind, subject, unit, incident FROM alerts WHERE kind = 'ack_timeout'")
@@ -104,27 +109,27 @@ def test_ack_shows_in_queue_and_missing_ack_raises_one_alert(app: AppContext) ->
 
 
 def test_release_frees_unit_and_tells_the_device_then_it_can_be_reassigned(app: AppContext) -> None:
-    commands.assign(app, "I1", "C01")
+    commands.assign(app, DESK, "I1", "C01")
     app.db.run(seed_incident, "I2", priority=3)
     with pytest.raises(QingzhiError, match="release it there first"):
-        commands.assign(app, "I2", "C01")  # it is on its way to I1
+        commands.assign(app, DESK, "I2", "C01")  # it is on its way to I1
     with pytest.raises(QingzhiError, match="already assigned"):
-        commands.assign(app, "I1", "C01")
+        commands.assign(app, DESK, "I1", "C01")
     listener = Listener(app.settings.mqtt_url, f"{app.settings.topic_root}/+/C01/cmd")
     try:
-        commands.release(app, "I1", "C01", reason="no_ack")
+        commands.release(app, DESK, "I1", "C01", reason="no_ack")
         _, payload = listener.next()
     finally:
         listener.close()
     assert payload["kind"] == "message" and payload["incident"] == "I1"
-    commands.assign(app, "I2", "C01")
+    commands.assign(app, DESK, "I2", "C01")
     detail = app.db.run(dispatch.incident_detail, "I1")
     assert detail["assignments"][0]["released_at"] is not None and detail["assignments"][0]["release_reason"] == "no_ack"
 
     # the device reports itself free again while I2 is still open: sending it elsewhere releases it from I2
     app.db.run(lambda c: c.execute("UPDATE units SET status = 'available' WHERE id = 'C01'"))
     app.db.run(seed_incident, "I3")
-    commands.assign(app, "I3", "C01")
+    commands.assign(app, DESK, "I3", "C01")
     i2 = app.db.run(dispatch.incident_detail, "I2")["assignments"][0]
     assert i2["release_reason"] == "reassigned" and i2["released_at"] is not None
     assert [e["action"] for e in app.db.run(audit.entries, incident="I2")][:2] == ["dispatch.release", "dispatch.assign"]
@@ -142,7 +147,7 @@ def test_broker_down_undoes_the_assignment(settings: Settings) -> None:
     ctx = AppContext(settings=down, db=Database(settings.database_url))
     try:
         with pytest.raises(QingzhiError, match="cannot reach MQTT broker"):
-            commands.assign(ctx, "I1", "C01")
+            commands.assign(ctx, DESK, "I1", "C01")
 
         async def counts(conn: asyncpg.Connection) -> tuple:
             return (await conn.fetchval("SELECT state FROM incidents"), await conn.fetchval("SELECT count(*) FROM commands"),
@@ -154,32 +159,32 @@ def test_broker_down_undoes_the_assignment(settings: Settings) -> None:
 
 
 def test_lifecycle_runs_forward_with_stamps_and_rejects_invalid_steps(app: AppContext) -> None:
-    by = {"by": "tester", "screen": "test"}
-    with pytest.raises(lifecycle.TransitionError, match="received: it cannot go to on_scene"):
-        app.db.run(lifecycle.advance, "I1", "on_scene", **by)
-    with pytest.raises(lifecycle.TransitionError, match="not a step a commander sets directly"):
-        app.db.run(lifecycle.advance, "I1", "closed", **by)
-    commands.assign(app, "I1", "C01")
-    app.db.run(lifecycle.advance, "I1", "on_scene", **by)
-    with pytest.raises(lifecycle.TransitionError, match="on_scene: it cannot go to en_route"):  # never backwards
-        app.db.run(lifecycle.advance, "I1", "en_route", **by)
-    with pytest.raises(lifecycle.TransitionError, match="cannot go to closed"):
-        app.db.run(lifecycle.record_review, "I1", "review", by="lead", result="ok", satisfaction=5)
-    released = app.db.run(lifecycle.advance, "I1", "handled", **by)
+    actor = Actor("tester", screen="test", role="admin")
+    with pytest.raises(TransitionError, match="received: it cannot go to on_scene"):
+        app.db.act(incident_actions.advance, actor, "I1", "on_scene")
+    with pytest.raises(TransitionError, match="not a step a commander sets directly"):
+        app.db.act(incident_actions.advance, actor, "I1", "closed")
+    commands.assign(app, DESK, "I1", "C01")
+    app.db.act(incident_actions.advance, actor, "I1", "on_scene")
+    with pytest.raises(TransitionError, match="on_scene: it cannot go to en_route"):  # never backwards
+        app.db.act(incident_actions.advance, actor, "I1", "en_route")
+    with pytest.raises(TransitionError, match="cannot go to closed"):
+        app.db.act(incident_actions.record_review, Actor("lead", role="admin"), "I1", "review", result="ok", satisfaction=5)
+    released = app.db.act(incident_actions.advance, actor, "I1", "handled")
     assert released == ["C01"]
     with pytest.raises(QingzhiError, match="satisfaction must be 1 to 5"):
-        app.db.run(lifecycle.record_review, "I1", "feedback", by="lead", result="resolved", satisfaction=9)
-    app.db.run(lifecycle.record_review, "I1", "feedback", by="officer", result="resolved", satisfaction=4)
-    app.db.run(lifecycle.record_review, "I1", "review", by="lead", result="approved", satisfaction=5)
-    with pytest.raises(lifecycle.TransitionError, match="finished"):
-        app.db.run(lifecycle.cancel, "I1", reason="x", **by)
+        app.db.act(incident_actions.record_review, Actor("lead", role="admin"), "I1", "feedback", result="resolved", satisfaction=9)
+    app.db.act(incident_actions.record_review, Actor("officer", role="admin"), "I1", "feedback", result="resolved", satisfaction=4)
+    app.db.act(incident_actions.record_review, Actor("lead", role="admin"), "I1", "review", result="approved", satisfaction=5)
+    with pytest.raises(TransitionError, match="finished"):
+        app.db.act(incident_actions.cancel, actor, "I1", reason="x")
 
     detail = app.db.run(dispatch.incident_detail, "I1")
     assert detail["state"] == "closed"
     stamps = [detail[c] for c in ("ts", "assigned_at", "on_scene_at", "handled_at", "feedback_at", "closed_at")]
     assert all(s is not None for s in stamps) and stamps == sorted(stamps)
     assert detail["en_route_at"] is None  # a skipped step is not invented
-    reviews = app.db.run(lifecycle.reviews, "I1")
+    reviews = app.db.run(incident_actions.reviews, "I1")
     assert [(r["step"], r["by_whom"], r["result"], r["satisfaction"]) for r in reviews] == [
         ("feedback", "officer", "resolved", 4), ("review", "lead", "approved", 5)]
     assert app.db.run(lambda c: c.fetchval("SELECT status FROM units WHERE id = 'C01'")) == "available"
@@ -190,24 +195,24 @@ def test_lifecycle_runs_forward_with_stamps_and_rejects_invalid_steps(app: AppCo
 
 def test_cancel_and_merge(app: AppContext) -> None:
     app.db.run(seed_incident, "I2")
-    by = {"by": "tester", "screen": "test"}
-    with pytest.raises(lifecycle.TransitionError, match="into itself"):
-        app.db.run(lifecycle.merge, "I2", "I2", **by)
+    actor = Actor("tester", screen="test", role="admin")
+    with pytest.raises(TransitionError, match="into itself"):
+        app.db.act(incident_actions.merge, actor, "I2", "I2")
     with pytest.raises(QingzhiError, match="no incident 'NOPE'"):
-        app.db.run(lifecycle.merge, "I2", "NOPE", **by)
-    app.db.run(lifecycle.merge, "I2", "I1", **by)
+        app.db.act(incident_actions.merge, actor, "I2", "NOPE")
+    app.db.act(incident_actions.merge, actor, "I2", "I1")
     assert app.db.run(dispatch.incident_detail, "I1")["duplicates"] == ["I2"]
     with pytest.raises(QingzhiError, match="give a reason"):
-        app.db.run(lifecycle.cancel, "I1", reason=" ", **by)
-    app.db.run(lifecycle.cancel, "I1", reason="false call", **by)
+        app.db.act(incident_actions.cancel, actor, "I1", reason=" ")
+    app.db.act(incident_actions.cancel, actor, "I1", reason="false call")
     app.db.run(seed_incident, "I3")
-    with pytest.raises(lifecycle.TransitionError, match="merge into an open incident"):
-        app.db.run(lifecycle.merge, "I3", "I1", **by)
+    with pytest.raises(TransitionError, match="merge into an open incident"):
+        app.db.act(incident_actions.merge, actor, "I3", "I1")
     assert app.db.run(dispatch.queue, DispatchConfig(), now=dt.datetime.now(dt.UTC))[0]["id"] == "I3"
 
 
 def test_audit_log_refuses_update_delete_truncate(app: AppContext) -> None:
-    commands.assign(app, "I1", "C01")
+    commands.assign(app, DESK, "I1", "C01")
     for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             app.db.run(lambda c, s=sql: c.execute(s))
@@ -222,28 +227,28 @@ def test_overdue_in_queue_and_alerts(app: AppContext) -> None:
     rows = {r["id"]: r for r in app.db.run(dispatch.queue, cfg, now=dt.datetime.now(dt.UTC))}
     assert rows["P1OLD"]["overdue"] == "assign" and rows["P4OLD"]["overdue"] is None
     assert rows["P1OLD"]["waited_s"] >= 119
-    assert app.db.run(dispatch.raise_due_alerts, cfg) == 1
-    assert app.db.run(dispatch.raise_due_alerts, cfg) == 0
+    assert app.db.run(alert_rules.overdue, cfg) == 1
+    assert app.db.run(alert_rules.overdue, cfg) == 0
 
 
 def test_settings_are_validated(app: AppContext) -> None:
-    app.db.run(save_setting, "ack_timeout_s", 12, "lead")
+    app.db.act(save_setting, Actor("lead", role="admin"), "ack_timeout_s", 12)
     assert app.db.run(load_config).ack_timeout_s == 12
     with pytest.raises(QingzhiError, match="bad dispatch setting ack_timeout_s"):
-        app.db.run(save_setting, "ack_timeout_s", -3, "lead")
+        app.db.act(save_setting, Actor("lead", role="admin"), "ack_timeout_s", -3)
     with pytest.raises(QingzhiError, match="unknown dispatch setting"):
-        app.db.run(save_setting, "nope", 1, "lead")
+        app.db.act(save_setting, Actor("lead", role="admin"), "nope", 1)
 
 
 def test_form_incident_validation_and_station(app: AppContext) -> None:
-    kw = {"by": "desk", "tz": "Asia/Shanghai", "caller_key": "k"}
+    desk, kw = Actor("desk", role="admin"), {"tz": "Asia/Shanghai", "caller_key": "k"}
     with pytest.raises(QingzhiError, match="bad location"):
-        app.db.run(dispatch.create_incident, lat=0.0, lon=0.0, type="theft.ebike", priority=3, **kw)
+        app.db.act(incident_actions.create_incident, desk, lat=0.0, lon=0.0, type="theft.ebike", priority=3, **kw)
     with pytest.raises(QingzhiError, match="bad incident type"):
-        app.db.run(dispatch.create_incident, lat=30.27, lon=120.15, type="偷 车", priority=3, **kw)
+        app.db.act(incident_actions.create_incident, desk, lat=30.27, lon=120.15, type="偷 车", priority=3, **kw)
     with pytest.raises(QingzhiError, match="priority"):
-        app.db.run(dispatch.create_incident, lat=30.27, lon=120.15, type="theft", priority=7, **kw)
-    iid = app.db.run(dispatch.create_incident, lat=30.27, lon=120.15, type="Theft.Ebike", priority=2,
+        app.db.act(incident_actions.create_incident, desk, lat=30.27, lon=120.15, type="theft", priority=7, **kw)
+    iid = app.db.act(incident_actions.create_incident, desk, lat=30.27, lon=120.15, type="Theft.Ebike", priority=2,
                      caller="138-0000 1111", **kw)
     row = app.db.run(lambda c: c.fetchrow("SELECT * FROM incidents WHERE id = $1", iid))
     assert row["source"] == "form" and row["station"] == "S1" and row["type"] == "theft.ebike"
@@ -257,7 +262,7 @@ def test_audit_command_lists_and_exports_csv(app: AppContext, tmp_path) -> None:
     import sys
     from pathlib import Path
 
-    commands.assign(app, "I1", "C01")
+    commands.assign(app, DESK, "I1", "C01")
     root = Path(__file__).resolve().parent.parent
     run = lambda *a: subprocess.run([sys.executable, "-m", "qingzhi", "audit", "--database-url", app.settings.database_url, *a],
                                     cwd=root, capture_output=True, text=True, timeout=60)

@@ -22,13 +22,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.services import IngestProcess
 from dashboard import commands
 from dashboard.context import AppContext
-from dashboard.data import dispatch
-from dashboard.data.dispatch_config import DispatchConfig
-from dashboard.db import Database
+from dashboard.dispatch import queries as dispatch
+from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.incident_actions import create_incident
 from dashboard.recommend import FleetCache, recommend
-from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from dispatch_fixtures import CENTER, app_context, run_db, seed_station, seed_unit
 from ingest_helpers import wait_until
 from qingzhi.config import Settings, parse_mqtt_url
+
+DESK = Actor.person("值班长 张", "dispatch", role="commander")
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,11 +64,8 @@ def ingest(settings: Settings, district: None, tmp_path: Path) -> Iterator[Inges
 @pytest.fixture
 def app(settings: Settings) -> Iterator[AppContext]:
     """The dashboard's context (database pool, publisher) on this test's database."""
-    ctx = AppContext(settings=settings, db=Database(settings.database_url))
-    yield ctx
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with app_context(settings) as ctx:
+        yield ctx
 
 
 def device(settings: Settings, station: str, unit: str) -> tuple[mqtt.Client, list[dict]]:
@@ -97,7 +97,7 @@ def test_mqtt_call_to_queue_assign_ack_and_status_advance(settings: Settings, in
         rows = wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC)))
         assert rows[0]["id"] == "110-E2E-1" and rows[0]["state"] == "received" and rows[0]["station"] == "S1"
 
-        cmd = commands.assign(app, "110-E2E-1", "C01")
+        cmd = commands.assign(app, DESK, "110-E2E-1", "C01")
         wait_until(lambda: seen)
         assert len(seen) == 1 and seen[0]["id"] == cmd.id
         acked = wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"])
@@ -131,9 +131,9 @@ def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Setti
             return recommend(fleet, *CENTER, cfg=CFG, now=time.time(), stale_after_s=60, k=3, exclude=["C01"])
 
         top = wait_until(candidates, timeout=60)[0]
-        incident = app.db.run(dispatch.create_incident, lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
-                              priority=2, by="test", tz=settings.timezone)
-        commands.assign(app, incident, top["id"])
+        incident = app.db.act(create_incident, Actor("test", role="admin"), lat=top["lat"] + 0.004, lon=top["lon"], type="theft.ebike",
+                              priority=2, tz=settings.timezone)
+        commands.assign(app, DESK, incident, top["id"])
         wait_until(lambda: app.db.run(dispatch.queue, CFG, now=dt.datetime.now(dt.UTC))[0]["ack"] == ["acked"], timeout=30)
         reached = wait_until(lambda: app.db.run(dispatch.incident_detail, incident)["state"] == "on_scene", timeout=90)
         assert reached

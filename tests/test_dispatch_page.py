@@ -1,10 +1,12 @@
 """/dispatch in real headless Chromium against `qingzhi dashboard` in its own process: pick an
 incident, assign the top recommended unit, see the command on the broker and its acknowledgement
-on the page, move the lifecycle on; the side panels; the ack timeout offering the next unit."""
+on the page, move the lifecycle on; the side panels; the ack timeout offering the next unit; live
+updates without a dcc.Interval."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,14 +17,17 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from auth_helpers import browser_login
 from bench.services import dashboard_process
 from conftest import MQTT_URL, _admin, db_url
-from dispatch_fixtures import Listener, run_db, seed_city, seed_history, write_ack
+from dispatch_fixtures import Listener, run_db, seed_city, seed_history, seed_incident, write_ack
 from qingzhi.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.browser
+DESK = "duty.zhang"     # the commander at the desk
+DB_URL: list[str] = []  # the session's database, for logging in
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +36,10 @@ def page_settings(template_db: str) -> Iterator[Settings]:
     name = f"qz_t_disp_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f"CREATE DATABASE {name} TEMPLATE {template_db}"))
     settings = load_settings(database_url=db_url(name), mqtt_url=MQTT_URL, topic_root=f"qztest/{uuid.uuid4().hex[:10]}/v1",
-                             client_id=f"qz-test-{uuid.uuid4().hex[:8]}", operator="值班长 张")
+                             client_id=f"qz-test-{uuid.uuid4().hex[:8]}")
     run_db(settings.database_url, seed_city)
     run_db(settings.database_url, seed_history)
+    DB_URL[:] = [settings.database_url]
     yield settings
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
@@ -47,9 +53,10 @@ def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFact
         yield url
 
 
-def open_page(dash_br, url: str, lang: str) -> WebDriverWait:
-    """Open /dispatch in the browser; a waiter for what follows."""
-    dash_br.server_url = url
+def open_page(dash_br, url: str, lang: str, role: str = "commander") -> WebDriverWait:
+    """Log in (the desk's commander, or an admin) and open /dispatch; a waiter for what follows."""
+    browser_login(dash_br.driver, url, DB_URL[0], role, name=DESK if role == "commander" else f"desk.{role}")
+    dash_br.server_url = url                       # loads "/" and waits for Dash, now logged in
     dash_br.driver.get(f"{url}/dispatch?lang={lang}")
     return WebDriverWait(dash_br.driver, 20)
 
@@ -85,7 +92,7 @@ def test_click_incident_assign_unit_see_command_and_ack(dash_br, dashboard_url: 
         topic, payload = listener.next(timeout=15)
     finally:
         listener.close()
-    assert topic.endswith(f"/{top_unit}/cmd") and payload["incident"] == "110-0001" and payload["by"] == "值班长 张"
+    assert topic.endswith(f"/{top_unit}/cmd") and payload["incident"] == "110-0001" and payload["by"] == DESK
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), top_unit))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-units"), "等待签收"))
     assert "已派" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head h2").text
@@ -148,7 +155,7 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, 
 
 
 def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboard_url: str, page_settings: Settings) -> None:
-    wait = open_page(dash_br, dashboard_url, "zh")
+    wait = open_page(dash_br, dashboard_url, "zh", role="admin")     # settings are an admin's
     wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'dp-tab') and normalize-space(.) = '设置']"))).click()
     box = wait.until(EC.visibility_of_element_located((By.XPATH, """//*[@id='{"key":"ack_timeout_s","type":"dispatch-setting"}']""")))
     box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, "oops")
@@ -184,3 +191,40 @@ def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboa
     wait.until(lambda d: any(next_unit in text for text in active(d)))  # (it may time out too: 2 s)
     assert first_unit not in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-recommend").text  # not offered again
     shot(dash_br, "10_replaced")
+
+
+HISTORY = "return (window.store || window.dash_stores[0]).getState().history.past.length"
+
+
+def test_live_updates_come_without_an_interval_and_leave_no_undo_history(dash_br, dashboard_url: str,
+                                                                         page_settings: Settings) -> None:
+    wait = open_page(dash_br, dashboard_url, "zh")
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="110-0006"]'))).click()
+    layout = dash_br.driver.execute_script("return JSON.stringify((window.store || window.dash_stores[0]).getState().layout)")
+    assert '"type":"Interval"' not in layout and '"id":"dispatch-config"' in layout
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "110-0006"))
+    wait.until(lambda d: d.execute_script("return window.qzRuntime.dispatch.shown.incident") == "110-0006")
+    before = dash_br.driver.execute_script(HISTORY)
+    assert before >= 1  # the click itself is recorded: the measure works
+    applied = dash_br.driver.execute_script("return window.qzRuntime.dispatch.applied")
+
+    # a new call and a changed address arrive in the database: the page shows both by itself
+    run_db(page_settings.database_url, seed_incident, "110-0077", priority=4, station="XH", type="noise")
+    run_db(page_settings.database_url, lambda c: c.execute("UPDATE incidents SET address = '登云路 47 号' WHERE id = '110-0006'"))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '[id*="110-0077"]')))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "登云路 47 号"))
+    assert "登云路 47 号" in dash_br.driver.find_element(By.CSS_SELECTOR, '[id*="110-0006"]').text
+    assert dash_br.driver.execute_script("return window.qzRuntime.dispatch.applied") > applied
+    time.sleep(5)  # a few quiet polls
+    assert dash_br.driver.execute_script(HISTORY) == before  # pushed, not recorded: a desk can stay open for days
+
+    # the server away: the banner says since when; back: it goes by itself
+    dash_br.driver.execute_script("""window.__qzFetch = window.fetch; window.fetch = function (url, opts) {
+        return String(url).indexOf('/api/dispatch') >= 0 ? Promise.reject(new TypeError('network down'))
+                                                         : window.__qzFetch(url, opts); };""")
+    banner = (By.ID, "dispatch-banner")
+    wait.until(EC.visibility_of_element_located(banner))
+    assert dash_br.driver.find_element(*banner).text.startswith("连接中断，自 ")
+    shot(dash_br, "11_connection_lost")
+    dash_br.driver.execute_script("window.fetch = window.__qzFetch;")
+    wait.until(EC.invisibility_of_element_located(banner))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import query as fetch
 
-from qingzhi.callers import hash_caller
+from qingzhi.core.callers import hash_caller
 from qingzhi.config import Settings
 from qingzhi.importer import import_incidents
 

@@ -6,13 +6,12 @@ a PostgreSQL cluster of its own, never the machine's."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import OwnPostgres, count_rows, now_ms, query, stream_fixes, wait_until
+from ingest_helpers import OwnPostgres, count_rows, now_ms, publishing, query, stream_fixes, wait_until
+from ingest_helpers import ingest_process as start_ingest
 
 from bench.services import IngestProcess, Mosquitto
 
@@ -20,30 +19,15 @@ pytestmark = pytest.mark.slow
 N = 20_000
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
-    yield mosquitto
-    mosquitto.stop()
-
-
 def ingest(tmp_path: Path, name: str, database_url: str, broker: Mosquitto, root: str, **extra: str) -> IngestProcess:
-    proc = IngestProcess(tmp_path / f"{name}.log", database_url=database_url, mqtt_url=broker.url,
-                         topic_root=root, client_id=f"qz-dur-{name}-{uuid.uuid4().hex[:6]}", **extra)
-    return proc
-
-
-def publishing(broker: Mosquitto, root: str, n: int) -> threading.Thread:
-    thread = threading.Thread(target=stream_fixes, args=(broker.url, root, n), daemon=True)
-    thread.start()
-    return thread
+    return start_ingest(tmp_path, f"dur-{name}", database_url, broker.url, root, **extra)
 
 
 def test_sigkill_mid_stream_then_restart_stores_exactly_all(
         database_url: str, topic_root: str, broker: Mosquitto, tmp_path: Path) -> None:
     first = ingest(tmp_path, "a", database_url, broker, topic_root).start()
     first.wait_connected()
-    publisher = publishing(broker, topic_root, N)
+    publisher = publishing(broker.url, topic_root, N)
     wait_until(lambda: count_rows(database_url) >= 2000, every=0.02)
     first.kill()
     assert publisher.is_alive(), "the kill should land in the middle of the stream"
@@ -70,7 +54,7 @@ def test_shared_subscription_two_processes_store_each_fix_once(
         for p in procs:
             p.wait_connected()
             assert f"$share/{group}/{topic_root}/#" in p.log()
-        publishing(broker, topic_root, N).join(120)
+        publishing(broker.url, topic_root, N).join(120)
         wait_until(lambda: count_rows(database_url) == N, timeout=90)
         assert [p.stop() for p in procs] == [0, 0]
     finally:
@@ -87,7 +71,7 @@ def test_database_restart_mid_stream_loses_nothing(topic_root: str, broker: Mosq
     try:
         proc = ingest(tmp_path, "db", pg.url, broker, topic_root).start()
         proc.wait_connected()
-        publisher = publishing(broker, topic_root, N)
+        publisher = publishing(broker.url, topic_root, N)
         wait_until(lambda: count_rows(pg.url) >= 2000, every=0.02)
         pg.stop()
         assert publisher.is_alive()

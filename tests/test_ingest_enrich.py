@@ -10,7 +10,7 @@ from ingest_helpers import ROOT, make_message, now_ms
 from ingest.decode import Decode
 from ingest.enrich import Enrich, Jurisdictions
 from ingest.topics import Topics
-from qingzhi.callers import hash_caller
+from qingzhi.core.callers import hash_caller
 
 SQUARE = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]]}
 

@@ -46,7 +46,7 @@ def test_huge_speed_then_good_fixes_all_stored_ingest_alive_across_restart(setti
         pub.send(f"{root}/s1/u1/gps", {"ts": t, "lat": 30.2, "lon": 120.1, "speed": 1e300})
         for i, field in enumerate(("acc", "alt")):
             pub.send(f"{root}/s1/u2/gps", {"ts": t + i, "lat": 30.2, "lon": 120.1, field: 1e300})
-        pub.send(f"owntracks/s1/phone1", {"_type": "location", "lat": 30.2, "lon": 120.1, "tst": t // 1000,
+        pub.send("owntracks/s1/phone1", {"_type": "location", "lat": 30.2, "lon": 120.1, "tst": t // 1000,
                                           "vel": 1e300})
         pub.send(f"{root}/poison/u9/gps", {"ts": t, "lat": 30.2, "lon": 120.1})
         pub.send(f"{root}/s1/u3/gps", {"ts": t, "lat": 30.2, "lon": 120.1, "note": "nul\u0000here"})

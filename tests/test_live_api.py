@@ -1,4 +1,4 @@
-"""The live map's JSON endpoints (dashboard/live_api.py) on a bare Flask app, against a real DB."""
+"""The live map's JSON endpoints (dashboard/live/api.py) as a logged-in user, against a real DB."""
 
 from __future__ import annotations
 
@@ -10,21 +10,27 @@ import flask
 import pytest
 
 from bench.fleet import move_units, seed_district
-from dashboard.context import AppContext
-from dashboard.db import Database
-from dashboard.live_api import blueprint
+from auth_helpers import login_client
+from dashboard.app import create_app
 from db_helpers import with_conn as sql
 
 
+class App:
+    """The dashboard's server, whose test_client() is logged in as a commander (as the wall's JS would be)."""
+
+    def __init__(self, settings) -> None:
+        self.dash = create_app(settings)
+
+    def test_client(self) -> flask.testing.FlaskClient:
+        return login_client(self.dash, "commander")
+
+
 @pytest.fixture
-def app(settings) -> Iterator[flask.Flask]:
-    """A bare Flask app carrying the live API and a dashboard context on the test database."""
-    server = flask.Flask(__name__)
-    server.register_blueprint(blueprint)
-    db = Database(settings.database_url, max_size=2)
-    server.extensions["qingzhi"] = AppContext(settings=settings.model_copy(update={"operator": "王值班"}), db=db)
-    yield server
-    db.close()
+def app(settings) -> Iterator[App]:
+    """The dashboard on the test database."""
+    got = App(settings)
+    yield got
+    got.dash.server.extensions["qingzhi"].db.close()
 
 
 
@@ -53,8 +59,9 @@ def test_units_endpoint_says_503_when_the_database_is_gone(app, database_url):
         await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await conn.execute(f"CREATE DATABASE {name}")  # empty: no units table
 
+    client = app.test_client()
     sql(database_url.rsplit("/", 1)[0] + "/postgres", drop)
-    got = app.test_client().get("/api/live/units?since=0")
+    got = client.get("/api/live/units?since=0")
     assert got.status_code == 503 and "database unavailable" in got.get_json()["error"]
 
 

@@ -1,65 +1,16 @@
-"""Component trees of the live map factories and layer configs (no browser, no database)."""
+"""Component trees of the live map's factories (no browser, no database); the map itself: test_maps.py."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
-import dash_leaflet as dl
-import pytest
 from dash import html
 
 from dashboard import ids
-from dashboard.components import build_alert_item, build_count_tiles, build_live_map, build_unit_details, fmt_time
+from dashboard.formats import fmt_time
 from dashboard.i18n import STRINGS
-from dashboard.layers import LAYER_CONFIGS, LayerConfig, create_geojson_layer
-from qingzhi.config import load_settings
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "js"
-
-
-def walk(component):
-    yield component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and hasattr(child, "to_plotly_json"):
-            yield from walk(child)
-
-
-def test_map_uses_configured_tiles_canvas_and_every_layer():
-    settings = load_settings(tile_url="http://tiles.local/{z}/{x}/{y}.png", tile_attribution="PGIS 局内", center="31.0,121.0")
-    m = build_live_map(settings=settings, lang="zh")
-    assert m.preferCanvas is True and m.center == [31.0, 121.0] and m.trackViewport is False
-    tree = list(walk(m))
-    tile = next(c for c in tree if isinstance(c, dl.TileLayer))
-    assert tile.url == "http://tiles.local/{z}/{x}/{y}.png" and tile.attribution == "PGIS 局内"
-    overlays = [c for c in tree if isinstance(c, dl.Overlay)]
-    assert [o.name for o in overlays] == ["派出所辖区", "巡区（警戒等级）", "未结警情", "警力"]
-    assert {o.children.id for o in overlays} == {ids.live_layer(c.name) for c in LAYER_CONFIGS}
-    wall = build_live_map(settings=settings, lang="en", controls=False)
-    assert not any(isinstance(c, (dl.LayersControl, dl.Overlay)) for c in walk(wall))
-    assert sum(isinstance(c, dl.GeoJSON) for c in walk(wall)) == 3
-
-
-def test_geojson_layers_reference_functions_that_exist_in_assets():
-    source = "".join(p.read_text() for p in ASSETS.glob("*.js"))
-    for config in LAYER_CONFIGS:
-        layer = create_geojson_layer(config)
-        if config.drawn_by_js:
-            assert isinstance(layer, dl.LayerGroup)
-            continue
-        assert isinstance(layer, dl.GeoJSON) and layer.data["features"] == []
-        for prop in ("style", "pointToLayer", "onEachFeature"):
-            ref = getattr(layer, prop, None)
-            if ref:
-                name = ref["variable"].rsplit(".", 1)[1]
-                assert ref["variable"] == f"dash_clientside.qz.{name}" and f"{name}: function" in source
-
-
-def test_layer_config_is_frozen():
-    with pytest.raises(AttributeError):
-        LAYER_CONFIGS[0].checked = False  # type: ignore[misc]
-    assert isinstance(LAYER_CONFIGS[0], LayerConfig)
+from dashboard.live.components import build_alert_item, build_count_tiles, build_unit_details, trail_geojson
+from tree_helpers import walk
 
 
 def test_sos_alert_flashes_and_acked_alert_shows_who():
@@ -92,3 +43,10 @@ def test_counts_and_details_have_every_label_in_both_languages():
         assert "⟦" not in str(details[0].to_plotly_json())
     live_keys = [k for k in STRINGS if k.startswith("live.")]
     assert all(STRINGS[k][0] and STRINGS[k][1] for k in live_keys)
+
+
+def test_trail_is_a_line_in_lon_lat_order():
+    line = trail_geojson([[30.1, 120.1], [30.2, 120.2], [30.3, 120.25]])
+    assert line["features"][0]["geometry"] == {"type": "LineString",
+                                               "coordinates": [[120.1, 30.1], [120.2, 30.2], [120.25, 30.3]]}
+    assert trail_geojson([[30.1, 120.1]])["features"] == []  # one fix is no line

@@ -1,4 +1,4 @@
-"""Live map data access (dashboard/data/live.py) against a real PostgreSQL database."""
+"""Live map data access (dashboard/live/queries.py) against a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bench.fleet import move_units, seed_district
-from dashboard.data import live
+from dashboard.live import queries as live
+from qingzhi.core import alerts, audit
+from qingzhi.core.actor import Actor
+from qingzhi.errors import QingzhiError
 from db_helpers import with_conn as run
 
 
@@ -41,7 +44,7 @@ def test_units_since_sends_everything_first_then_only_changes(database_url):
 
 def test_units_since_station_filter_and_reset_database(database_url):
     ids = run(database_url, seed_district, units=30, stations=3)
-    only = rows_of(run(database_url, live.units_since, 0, "ST02"))
+    only = rows_of(run(database_url, live.units_since, 0, ["ST02"]))
     assert only and set(only) == {i for i in ids if i.startswith("ST02-")}
     # a client holding a version from another (reset) database gets a full snapshot
     future = run(database_url, live.units_since, 10**9)
@@ -65,7 +68,7 @@ def test_alert_feed_puts_open_sos_first_and_token_tracks_changes(database_url):
     feed = run(database_url, live.alert_feed)
     assert [a["kind"] for a in feed["items"]] == ["sos", "cam_recording", "cam_batt_low"]  # SOS, then severity
     assert feed["open"] == 3
-    assert run(database_url, live.alert_feed, "OTHER")["items"] == []
+    assert run(database_url, live.alert_feed, ["OTHER"])["items"] == []
 
 
 def test_ack_records_who_and_when_once(database_url):
@@ -75,16 +78,20 @@ def test_ack_records_who_and_when_once(database_url):
 
     alert_id = run(database_url, one)
     tok = run(database_url, live.alerts_token)
-    got = run(database_url, live.ack_alert, alert_id, "李指挥")
+    ack = lambda who: lambda c: alerts.acknowledge(Actor.person(who, "live", role="commander"), c, alert_id)  # noqa: E731
+    got = run(database_url, ack("李指挥"))
     assert got["new"] is True and got["acked_by"] == "李指挥"
     assert abs(got["acked_at"] - datetime.now(timezone.utc)) < timedelta(seconds=10)
-    again = run(database_url, live.ack_alert, alert_id, "someone else")
+    again = run(database_url, ack("someone else"))
     assert again == {"acked_by": "李指挥", "acked_at": got["acked_at"], "new": False}
     assert run(database_url, live.alerts_token) != tok
     assert run(database_url, live.alert_feed)["open"] == 0
-    assert run(database_url, live.ack_alert, alert_id + 999, "x") is None
-    with pytest.raises(ValueError):
-        run(database_url, live.ack_alert, alert_id, "  ")
+    assert run(database_url, lambda c: alerts.acknowledge(Actor("x", role="admin"), c, alert_id + 999)) is None
+    with pytest.raises(QingzhiError, match="the name of who acts"):
+        run(database_url, ack("  "))
+    [entry] = run(database_url, audit.entries)  # the first acknowledgement only, with its actor
+    assert (entry["actor"], entry["action"], entry["screen"], entry["details"]["alert"]) == (
+        "李指挥", "alert.ack", "live", alert_id)
 
 
 def test_unit_details_and_30_minute_trail(database_url):
@@ -123,5 +130,5 @@ def test_overlays_geojson_and_token(database_url):
     assert len(layers["incidents"]["features"]) == 5
     z1 = next(f for f in layers["zones"]["features"] if f["properties"]["id"] == "ST01-Z1")
     assert z1["properties"]["alert_level"] == 1
-    only = run(database_url, live.overlays, "ST02")
+    only = run(database_url, live.overlays, ["ST02"])
     assert {f["properties"]["station"] for f in only["zones"]["features"]} == {"ST02"}

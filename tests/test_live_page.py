@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from auth_helpers import browser_login, make_user, session_cookie, start_logged_in
 from bench.fleet import HANGZHOU, move_units, seed_district
 from bench.services import dashboard_process, free_port
 from dashboard.app import create_app
@@ -28,6 +29,11 @@ from db_helpers import with_conn as sql
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 OPERATOR = "test-commander"
+
+
+def logged_in(database_url: str) -> str:
+    """The Cookie header of a session of OPERATOR, a commander."""
+    return session_cookie(database_url, make_user(database_url, "commander", name=OPERATOR))
 STALE_S, LOST_S = 20, 120
 
 
@@ -41,7 +47,7 @@ def live_db(template_db: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def live_app(live_db: str):
-    settings = load_settings(database_url=live_db, stale_after_s=STALE_S, lost_after_s=LOST_S, operator=OPERATOR)
+    settings = load_settings(database_url=live_db, stale_after_s=STALE_S, lost_after_s=LOST_S)
     app = create_app(settings)
     yield app
     app.server.extensions["qingzhi"].db.close()
@@ -58,7 +64,7 @@ def db(live_db: str) -> str:
 
 
 def start(dash_duo, app, path: str = "/") -> None:
-    dash_duo.start_server(app, port=free_port())
+    start_logged_in(dash_duo, app, "commander", port=free_port(), name=OPERATOR)
     if path != "/":
         dash_duo.driver.get(dash_duo.server_url + path)
     wait_js(dash_duo, "return !!(window.qzRuntime && window.qzRuntime.live && window.qzRuntime.live.applied)")
@@ -193,7 +199,7 @@ def test_camera_recording_raises_alert_and_ack_records_who_and_when(dash_duo, li
 def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     ids = sql(db, lambda c: seed_district(c, units=20, stations=1))
     uid = ids[1]
-    sql(db, lambda c: c.execute("UPDATE units SET status = 'patrolling', stream_url = 'rtsp://video.example/x',"
+    sql(db, lambda c: c.execute("UPDATE units SET status = 'patrolling', stream_url = 'https://video.example/live/x.m3u8',"
                                 " version = nextval('units_version_seq') WHERE id = $1", uid))
     rng = random.Random(4)
     for _ in range(4):
@@ -209,7 +215,7 @@ def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     dash_duo.wait_for_contains_text("#live-details", uid, timeout=10)
     details = dash_duo.find_element("#live-details").text
     assert "30 分钟轨迹：4 个定位点" in details and "西湖派出所" in details and "打开实时视频" in details
-    assert dash_duo.find_element(".qz-stream").get_attribute("href") == "rtsp://video.example/x"
+    assert dash_duo.find_element(".qz-stream").get_attribute("href").endswith(f"/api/live/stream/{uid}")  # audited hop
     trail = wait_js(dash_duo, """var n = 0; window.qzRuntime.live.map.eachLayer(function (l) {
         if (l instanceof L.Polyline && !(l instanceof L.Polygon)) { n = Math.max(n, l.getLatLngs().length); } });
         return n;""", lambda n: n == 4)
@@ -278,6 +284,7 @@ def test_reconnects_by_itself_after_the_server_restarts(dash_duo, db, tmp_path):
     ids = sql(db, lambda c: seed_district(c, units=10, stations=1))
     port, log = free_port(), tmp_path / "dashboard.log"
     with dashboard_process(log, port=port, database_url=db):
+        browser_login(dash_duo.driver, f"http://127.0.0.1:{port}", db, "wall")   # the session outlives the server
         dash_duo.driver.get(f"http://127.0.0.1:{port}/wall")
         wait_js(dash_duo, "return !!(window.qzRuntime && window.qzRuntime.live && window.qzRuntime.live.applied)")
     # the server is gone: the banner says so
@@ -347,27 +354,27 @@ def test_wall_of_one_station(dash_duo, live_app, db):
 
 
 def test_show_unit_callback(live_app, db):
-    from layouts.live import show_unit
+    from dashboard.live.callbacks import show_unit
 
     ids = sql(db, lambda c: seed_district(c, units=3, stations=1))
     rng = random.Random(5)
     for _ in range(3):
         sql(db, lambda c: move_units(c, [ids[0]], rng=rng))
-    with live_app.server.app_context():
+    with live_app.server.test_request_context(headers={"Cookie": logged_in(db)}):
         details, trail = show_unit(ids[0], "en")
-        assert len(trail) == 3
+        assert len(trail["features"][0]["geometry"]["coordinates"]) == 3
         text = json.dumps([d.to_plotly_json() for d in details], default=lambda o: o.to_plotly_json())
         assert ids[0] in text and "Xihu Station" in text and "30-minute trail: 3 fixes" in text
         details, trail = show_unit("GHOST-1", "zh")
-    assert trail == [] and "未知警力 GHOST-1" in json.dumps(details[0].to_plotly_json(), ensure_ascii=False)
+    assert trail["features"] == [] and "未知警力 GHOST-1" in json.dumps(details[0].to_plotly_json(), ensure_ascii=False)
 
 
 def test_acknowledge_callback_records_operator(live_app, db):
-    from layouts.live import acknowledge
+    from dashboard.live.callbacks import acknowledge
 
     alert_id = sql(db, lambda c: c.fetchval(
         "INSERT INTO alerts (ts, kind, subject, unit) VALUES (now(), 'cam_recording', 'U9', 'U9') RETURNING id"))
-    with live_app.server.app_context():
+    with live_app.server.test_request_context(headers={"Cookie": logged_in(db)}):
         label, disabled = acknowledge(1, {"type": "live-ack", "alert": alert_id}, "en")
         assert acknowledge(None, {"type": "live-ack", "alert": alert_id}, "en")[1] is not True
         gone = acknowledge(1, {"type": "live-ack", "alert": alert_id + 100}, "en")

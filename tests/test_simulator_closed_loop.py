@@ -18,7 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.services import IngestProcess
 from dashboard.commands import Publisher
-from dashboard.data import dispatch
+from qingzhi.core import dispatch
+from qingzhi.core.actor import Actor
 from qingzhi.config import load_settings, parse_mqtt_url
 from qingzhi.simulator.live import Simulation
 from qingzhi.simulator.run import prepare, store
@@ -59,7 +60,7 @@ def test_dispatch_round_trip(database_url: str, topic_root: str, tmp_path: Path)
                 while not await conn.fetchval("SELECT 1 FROM incidents WHERE id = $1", call["id"]):
                     assert time.monotonic() < deadline, "the call never reached the incidents table"
                     await asyncio.sleep(0.2)
-                cmd = await dispatch.assign(conn, call["id"], unit.spec.id, by="tester", screen="test",
+                cmd = await dispatch.assign(Actor("tester", screen="test", role="admin"), conn, call["id"], unit.spec.id,
                                             topic_root=topic_root, publish=publisher.apublish)
                 assert cmd.published
                 deadline = time.monotonic() + 40

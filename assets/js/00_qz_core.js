@@ -1,5 +1,6 @@
 /**
- * Shared runtime for the live map scripts: the Leaflet map registry and time helpers.
+ * Shared runtime of the pages' scripts: the Leaflet map registry, fetching JSON with a
+ * timeout, pushing props into Dash components, the "connection lost" banner, time helpers.
  *
  * dash-leaflet 1.1.3 creates its L.Map inside React and exposes no handle to it, but it
  * bundles Leaflet and sets window.L. An init hook on L.Map records every map by its
@@ -89,8 +90,63 @@
     return Math.floor(s / 3600) + text['live.unit.hour'];
   }
 
+  /**
+   * fetch() a JSON endpoint with a timeout; resolves to the parsed body, rejects on any failure.
+   * @param {string} url
+   * @param {number} timeoutMs
+   * @returns {Promise<Object>}
+   */
+  function getJSON(url, timeoutMs) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(function () { ctrl.abort(); }, timeoutMs);
+    return fetch(url, {signal: ctrl.signal, cache: 'no-store', credentials: 'same-origin'})
+      .then(function (r) {
+        if (!r.ok) {
+          throw new Error('HTTP ' + r.status);
+        }
+        return r.json();
+      })
+      .finally(function () { clearTimeout(timer); });
+  }
+
+  /**
+   * Set props of a Dash component of this page (no callback reads the props we push, so
+   * dash-renderer's undo history does not record them).
+   * @param {string} id
+   * @param {Object} props
+   */
+  function setProps(id, props) {
+    try {
+      window.dash_clientside.set_props(id, props);
+    } catch (err) {
+      console.warn('qz: cannot update ' + id, err);
+    }
+  }
+
+  /**
+   * Show "<text> HH:MM:SS" in the banner element with this id, or hide it (since = null).
+   * @param {string} id
+   * @param {?number} since epoch ms of the last good answer
+   * @param {string} text e.g. "connection lost since"
+   * @param {string} tz
+   */
+  function banner(id, since, text, tz) {
+    const el = document.getElementById(id);
+    if (!el) {
+      return;
+    }
+    if (since === null) {
+      if (!el.hidden) {
+        el.hidden = true;
+      }
+      return;
+    }
+    el.textContent = text + ' ' + fmtTime(since, tz);
+    el.hidden = false;
+  }
+
   installHook();
   document.addEventListener('DOMContentLoaded', installHook);
   window.qzRuntime = Object.assign(window.qzRuntime || {}, {whenMap: whenMap, fmtTime: fmtTime, ageText: ageText,
-    installHook: installHook, maps: maps});
+    installHook: installHook, maps: maps, getJSON: getJSON, setProps: setProps, banner: banner});
 }());

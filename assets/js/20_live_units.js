@@ -2,22 +2,18 @@
  * The units layer: one record and one persistent canvas marker per unit, updated in place.
  *
  * apply(delta) touches only units whose fields changed. Freshness (fresh / stale / lost) is
- * aged here on a timer against the server clock, with no request. When many units are in
- * view at low zoom they are binned into screen-grid clusters (SOS units never are);
- * zoomed in, or with few units in view, every unit is drawn. Markers are culled to the
- * padded viewport and reused, and clusters come from a pool, so memory stays flat.
+ * aged here on a timer against the server clock, with no request. Drawing the markers
+ * (points or clusters, culled to the viewport) is 22_live_render.js.
  */
 (function () {
   'use strict';
 
   const rt = window.qzRuntime;
-  const CLUSTER_BELOW_ZOOM = 16;     // never cluster at this zoom or closer (also 25_live_select.js)
-  const CLUSTER_MIN_IN_VIEW = 1200;  // cluster only when this many units are in view
   const PAD = 0.25;                  // viewport padding (fraction) kept drawn around the view
 
   /**
    * @param {L.Map} map
-   * @param {Object} cfg the page's live config (dashboard/live_api.py client_config)
+   * @param {Object} cfg the page's live config (dashboard/live/api.py client_config)
    */
   function UnitLayer(map, cfg) {
     const g = rt.glyphs;
@@ -135,11 +131,7 @@
     if (d.full && this.needFit) {
       this.fit();
     }
-    if (this.mode === 'points' && !d.full && this.inViewCount() < CLUSTER_MIN_IN_VIEW) {
-      this.updatePoints(moved);
-    } else if (changed) {
-      this.render();
-    }
+    this.draw(moved, d.full, changed);
     return changed;
   };
 
@@ -165,144 +157,6 @@
       this.group.removeLayer(u.marker);
     }
     this.units.delete(u.id);
-  };
-
-  UnitLayer.prototype.markerOf = function (u) {
-    if (!u.marker) {
-      u.marker = new this.cls.UnitMarker([u.lat, u.lon], {renderer: this.renderer, radius: 6.5 * this.look.scale,
-        bubblingMouseEvents: false});
-      u.marker.qzUnit = u;
-      u.marker.qzLook = this.look;
-    }
-    return u.marker;
-  };
-
-  UnitLayer.prototype.paddedBounds = function () {
-    return this.map.getBounds().pad(PAD);
-  };
-
-  UnitLayer.prototype.inViewCount = function () {
-    return this.lastInView || 0;
-  };
-
-  /** Points mode, incremental: move and restyle only the given units. */
-  UnitLayer.prototype.updatePoints = function (list) {
-    const b = this.paddedBounds();
-    for (let i = 0; i < list.length; i++) {
-      const u = list[i];
-      const want = this.shown(u) && b.contains([u.lat, u.lon]);
-      if (want) {
-        const m = this.markerOf(u);
-        m.setLatLng([u.lat, u.lon]);  // on the map this also repaints the old and the new spot
-        if (!u.onMap) {
-          this.group.addLayer(m);
-          u.onMap = true;
-          this.lastInView++;
-        }
-      } else if (u.onMap) {
-        this.group.removeLayer(u.marker);
-        u.onMap = false;
-        this.lastInView--;
-      }
-    }
-  };
-
-  /** Full render for the current view: choose points or clusters, then sync the markers. */
-  UnitLayer.prototype.render = function () {
-    const map = this.map;
-    const b = this.paddedBounds();
-    const inView = [];
-    this.units.forEach(function (u) {
-      if (this.shown(u) && b.contains([u.lat, u.lon])) {
-        inView.push(u);
-      } else if (u.onMap) {
-        this.group.removeLayer(u.marker);
-        u.onMap = false;
-      }
-    }, this);
-    this.lastInView = inView.length;
-    const cluster = map.getZoom() < CLUSTER_BELOW_ZOOM && inView.length >= CLUSTER_MIN_IN_VIEW;
-    this.mode = cluster ? 'clusters' : 'points';
-    let singles = inView;
-    const groups = [];
-    if (cluster) {
-      const cells = new Map();
-      singles = [];
-      const zoom = map.getZoom();
-      const cell = rt.glyphs.CELL_PX * this.look.scale;
-      for (let i = 0; i < inView.length; i++) {
-        const u = inView[i];
-        if (u.sos || u.selected) {
-          singles.push(u);
-          continue;
-        }
-        const p = map.project([u.lat, u.lon], zoom);
-        const key = Math.floor(p.x / cell) * 100003 + Math.floor(p.y / cell);
-        let c = cells.get(key);
-        if (!c) {
-          c = [];
-          cells.set(key, c);
-        }
-        c.push(u);
-      }
-      cells.forEach(function (members) {
-        if (members.length === 1) {
-          singles.push(members[0]);
-        } else {
-          groups.push(members);
-        }
-      });
-    }
-    const single = new Set(singles);
-    for (let i = 0; i < inView.length; i++) {
-      const u = inView[i];
-      if (single.has(u)) {
-        const m = this.markerOf(u);
-        m.setLatLng([u.lat, u.lon]);
-        if (!u.onMap) {
-          this.group.addLayer(m);
-          u.onMap = true;
-        }
-      } else if (u.onMap) {
-        this.group.removeLayer(u.marker);
-        u.onMap = false;
-      }
-    }
-    this.drawClusters(groups);
-  };
-
-  UnitLayer.prototype.drawClusters = function (groups) {
-    for (let i = 0; i < groups.length; i++) {
-      const members = groups[i];
-      let lat = 0;
-      let lon = 0;
-      const byStatus = {};
-      for (let j = 0; j < members.length; j++) {
-        const u = members[j];
-        lat += u.lat;
-        lon += u.lon;
-        const s = u.fresh === rt.glyphs.LOST ? 'lost' : u.status;
-        byStatus[s] = (byStatus[s] || 0) + 1;
-      }
-      let m = this.clusters[i];
-      if (!m) {
-        m = new this.cls.ClusterMarker([0, 0], {renderer: this.renderer, radius: 14, bubblingMouseEvents: false});
-        m.qzLook = this.look;
-        this.clusters.push(m);
-      }
-      m.qzCluster = {n: members.length, byStatus: byStatus};
-      m.setRadius(rt.glyphs.clusterRadius(members.length, this.look.scale));
-      m.setLatLng([lat / members.length, lon / members.length]);
-      if (!m._map) {
-        this.group.addLayer(m);
-      }
-    }
-    for (let i = groups.length; i < this.clusters.length; i++) {
-      if (this.clusters[i]._map) {
-        this.group.removeLayer(this.clusters[i]);
-      }
-    }
-    this.clustersUsed = groups.length;
   };
 
   /** Re-age every unit; restyle those whose freshness or age label changed. Returns counts. */
@@ -347,16 +201,6 @@
     return c;
   };
 
-  /** Flash phase for SOS markers: repaint only those. */
-  UnitLayer.prototype.flash = function () {
-    this.look.flash = !this.look.flash;
-    this.units.forEach(function (u) {
-      if (u.sos && u.onMap) {
-        u.marker.redraw();
-      }
-    });
-  };
-
   UnitLayer.prototype.setVisible = function (on) {
     this.visible = on;
     this.render();
@@ -398,5 +242,5 @@
       clustered: clustered, mode: this.mode};
   };
 
-  window.qzRuntime = Object.assign(window.qzRuntime || {}, {UnitLayer: UnitLayer, CLUSTER_BELOW_ZOOM: CLUSTER_BELOW_ZOOM});
+  window.qzRuntime = Object.assign(window.qzRuntime || {}, {UnitLayer: UnitLayer, UNITS_PAD: PAD});
 }());

@@ -28,7 +28,7 @@
 
   /**
    * @param {L.Map} map
-   * @param {Object} cfg client_config from dashboard/live_api.py
+   * @param {Object} cfg client_config from dashboard/live/api.py
    */
   function Controller(map, cfg) {
     this.map = map;
@@ -62,18 +62,8 @@
     this.pollPanel();
   }
 
-  /** fetch() with a timeout; resolves to parsed JSON or rejects. */
   Controller.prototype.getJSON = function (url) {
-    const ctrl = new AbortController();
-    const timer = setTimeout(function () { ctrl.abort(); }, this.cfg.timeout_ms);
-    return fetch(url, {signal: ctrl.signal, cache: 'no-store', credentials: 'same-origin'})
-      .then(function (r) {
-        if (!r.ok) {
-          throw new Error('HTTP ' + r.status);
-        }
-        return r.json();
-      })
-      .finally(function () { clearTimeout(timer); });
+    return rt.getJSON(url, this.cfg.timeout_ms);
   };
 
   Controller.prototype.query = function (params) {

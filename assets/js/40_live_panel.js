@@ -1,6 +1,5 @@
 /**
- * The side panel / wall overlays: counts, alert feed, overlay layers, clock, banner, SOS sound;
- * and the dash-leaflet style/pointToLayer/onEachFeature functions of the overlay layers.
+ * The side panel / wall overlays: counts, alert feed, overlay layers, clock, banner, SOS sound.
  *
  * The alert feed arrives as Dash components (built in Python, so acknowledge buttons are
  * ordinary pattern-matching callbacks) and overlays as GeoJSON; both are pushed with
@@ -10,7 +9,6 @@
   'use strict';
 
   const rt = window.qzRuntime;
-  const ZONE_COLOUR = {1: '#e53935', 2: '#fb8c00', 3: '#fdd835', 4: '#1e88e5'};
 
   /**
    * @param {Object} controller the Controller of 30_live_stream.js
@@ -23,7 +21,6 @@
     this.otok = '';
     this.sound = false;
     this.sosSeen = new Set();
-    this.bannerShown = false;
     this.audio = null;
     this.byPriority = {};
     const feed = document.getElementById(cfg.ids.alerts);
@@ -42,28 +39,19 @@
     this.otok = '';
   };
 
-  /** set_props for a component of this page (map layers have no DOM element of their id). */
-  function setProps(id, props) {
-    try {
-      window.dash_clientside.set_props(id, props);
-    } catch (err) {
-      console.warn('qz: cannot update ' + id, err);
-    }
-  }
-
   /** Apply a /api/live/panel answer. */
   Panel.prototype.apply = function (d) {
     if (d.atok !== undefined) {
       this.atok = d.atok;
-      setProps(this.cfg.ids.alerts, {children: d.alerts});
-      setProps(this.cfg.ids.alerts_open, {children: d.open_text});
+      rt.setProps(this.cfg.ids.alerts, {children: d.alerts});
+      rt.setProps(this.cfg.ids.alerts_open, {children: d.open_text});
       this.alarm(d.sos || []);
     }
     if (d.otok !== undefined) {
       this.otok = d.otok;
       const layers = this.cfg.ids.layers;
       Object.keys(layers).forEach(function (name) {
-        setProps(layers[name], {data: d.overlays[name]});
+        rt.setProps(layers[name], {data: d.overlays[name]});
       });
       this.byPriority = d.overlays.incidents_by_priority;
     }
@@ -124,64 +112,8 @@
 
   /** Show "connection lost since HH:MM:SS", or hide it (since = null). */
   Panel.prototype.banner = function (since) {
-    const el = document.getElementById(this.cfg.ids.banner);
-    if (!el) {
-      return;
-    }
-    if (since === null) {
-      if (this.bannerShown) {
-        el.hidden = true;
-        this.bannerShown = false;
-      }
-      return;
-    }
-    el.textContent = this.cfg.text['common.connection_lost'] + ' ' + rt.fmtTime(since, this.cfg.tz);
-    el.hidden = false;
-    this.bannerShown = true;
+    rt.banner(this.cfg.ids.banner, since, this.cfg.text['common.connection_lost'], this.cfg.tz);
   };
 
-  function cfgText(map, key, fallback) {
-    const c = rt.live && rt.live.cfg;
-    return (c && c[map] && c[map][key]) || fallback;
-  }
-
   window.qzRuntime = Object.assign(rt, {Panel: Panel});
-  window.dash_clientside = Object.assign(window.dash_clientside || {}, {
-    qz: Object.assign((window.dash_clientside || {}).qz || {}, {
-      /** Station jurisdiction outline. */
-      liveJurisdictionStyle: function () {
-        return {color: '#37474f', weight: 2.5, dashArray: '8 6', fillColor: '#90a4ae', fillOpacity: 0.04};
-      },
-      /** Patrol zone, coloured by its alert level (1 red … 4 blue, 0 quiet). */
-      liveZoneStyle: function (feature) {
-        const level = feature.properties.alert_level;
-        const colour = ZONE_COLOUR[level];
-        return colour ? {color: colour, weight: 2, fillColor: colour, fillOpacity: level <= 2 ? 0.2 : 0.08}
-          : {color: '#5c7a99', weight: 1, fillOpacity: 0, dashArray: '2 4'};
-      },
-      /** Station names as fixed labels; zones as hover tooltips with their level. */
-      liveAreaLabel: function (feature, layer) {
-        const p = feature.properties;
-        if (p.alert_level === undefined) {
-          layer.bindTooltip(p.name, {permanent: true, direction: 'center', className: 'qz-area-label'});
-        } else {
-          layer.bindTooltip(p.name + (p.alert_level ? ' · ' + p.alert_level : ''), {sticky: true});
-        }
-      },
-      /** Open incident: a priority-coloured marker (P1 pulses, via CSS). */
-      liveIncidentMarker: function (feature, latlng) {
-        const p = feature.properties.priority;
-        return L.marker(latlng, {
-          icon: L.divIcon({className: 'qz-inc p' + p, html: '<span>' + p + '</span>', iconSize: [22, 22]}),
-          keyboard: false, zIndexOffset: -1000,
-        });
-      },
-      /** Incident tooltip: priority, type, address. */
-      liveIncidentTooltip: function (feature, layer) {
-        const p = feature.properties;
-        layer.bindTooltip(cfgText('priority', String(p.priority), 'P' + p.priority) + ' · ' + (p.type_name || p.type) +
-          (p.address ? ' · ' + p.address : '') + ' · ' + p.id);
-      },
-    }),
-  });
 }());

@@ -16,8 +16,9 @@ from shapely.ops import voronoi_diagram
 from shapely.geometry import MultiPoint, Point, Polygon
 
 from qingzhi.errors import QingzhiError
-from qingzhi.simulator.geo import Projection
-from qingzhi.simulator.roads import RoadNetwork, generate_grid, load_geojson
+from qingzhi.core.geo import Projection
+from qingzhi.core.roads import RoadNetwork, load_geojson
+from qingzhi.simulator.streets import generate_grid
 
 DISTRICT_RADIUS_M = 8000.0   # about 200 km², a county-sized urban district
 

@@ -8,15 +8,16 @@ offline spells are about radios, so they follow the wall clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from qingzhi.core.vocab import CAM_RECORDING, SENDABLE, UNIT_KINDS
 from qingzhi.simulator.district import District, Zone
-from qingzhi.simulator.geo import heading_deg
 
 # kind: (share of the fleet, patrol speed m/s, urgent speed m/s)
-KINDS = {"car": (0.45, 8.0, 13.0), "ebike": (0.35, 4.5, 6.5), "foot": (0.20, 1.2, 2.2)}
+KINDS = dict(zip(UNIT_KINDS, ((0.45, 8.0, 13.0), (0.35, 4.5, 6.5), (0.20, 1.2, 2.2)), strict=True))
 KIND_LETTER = {"car": "C", "ebike": "E", "foot": "F"}
 # per fix; with 300 units reporting every 3 s: ~3 signal losses a minute (~2 % of the fleet out of
 # coverage at a time), ~5 offline spells and ~10 camera faults an hour
@@ -24,6 +25,11 @@ SIGNAL_LOSS_P = 0.0005
 OFFLINE_P = 0.000015
 CAM_FAULT_P = 0.00003
 CAM_HEARTBEAT_S = 300.0      # wall clock
+
+
+def heading_deg(dx: float, dy: float) -> float:
+    """Compass heading (0 = north, clockwise) of a move by (dx east, dy north)."""
+    return math.degrees(math.atan2(dx, dy)) % 360.0
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ class Fleet:
         u.batt = max(1.0, u.batt - dt * 3.0 / 3600)
         if u.batt < 15:
             u.batt = 100.0  # battery swapped at the next stop
-        drain = 15.0 if u.cam in ("recording", "streaming") else 2.0
+        drain = 15.0 if u.cam in CAM_RECORDING else 2.0
         u.cam_batt = max(0.0, u.cam_batt - dt * drain / 3600)
         if u.status in ("on_scene", "busy") or (u.status == "available" and u.until > 0):  # dwelling
             u.speed = 0.0
@@ -272,7 +278,7 @@ class Fleet:
         elif r < self.signal_loss_p:
             u.lost_until = wall + self.rng.uniform(30, 240)
             u.buffered = [fix]
-        elif r < self.signal_loss_p + self.offline_p and u.status in ("patrolling", "available"):
+        elif r < self.signal_loss_p + self.offline_p and u.status in SENDABLE:
             u.offline_until = wall + self.rng.uniform(60, 600)  # like a broker's last will: no ts
             out.append(("status", {"status": "offline"}))
         else:

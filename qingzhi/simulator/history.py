@@ -17,7 +17,8 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
-from qingzhi.callers import hash_caller
+from qingzhi.core.callers import hash_caller
+from qingzhi.core.incidents import category_of
 from qingzhi.simulator.district import District
 from qingzhi.simulator.fleet import KINDS, UnitSpec
 from qingzhi.simulator.incidents import Incident, IncidentModel, utcnow
@@ -116,7 +117,7 @@ class Backfill:
                 assignments.append((inc.id, unit.id, cmd, at, "simulator", done,
                                     "simulator" if done else None, "handled" if done else None))
             rows.append((
-                inc.id, inc.ts, inc.lat, inc.lon, inc.type, inc.type.split(".")[0], inc.priority, inc.address,
+                inc.id, inc.ts, inc.lat, inc.lon, inc.type, category_of(inc.type), inc.priority, inc.address,
                 hash_caller(self.key, inc.caller), inc.summary, inc.station, "simulator", _state(steps),
                 steps.get("assigned_at"), steps.get("en_route_at"), steps.get("on_scene_at"), steps.get("handled_at"),
                 steps.get("feedback_at"), steps.get("closed_at"), steps.get("cancelled_at"), inc.ts,

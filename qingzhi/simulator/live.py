@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from qingzhi.config import Settings
+from qingzhi.core.vocab import SENDABLE
 from qingzhi.simulator.district import District
 from qingzhi.simulator.fleet import Fleet, Unit, UnitSpec
 from qingzhi.simulator.incidents import Incident, IncidentModel, rate_factor, utcnow
@@ -133,7 +134,7 @@ class Simulation:
         due = [w for w in self._waiting if w[0] <= self.sim]
         self._waiting = [w for w in self._waiting if w[0] > self.sim]
         for _, inc in due:
-            free = [u for u in self.fleet.units.values() if u.status in ("patrolling", "available")
+            free = [u for u in self.fleet.units.values() if u.status in SENDABLE
                     and not u.offline_until and (u.spec.station == inc.station or inc.station is None)]
             if free:
                 u = min(free, key=lambda v: (v.x - inc.x) ** 2 + (v.y - inc.y) ** 2)

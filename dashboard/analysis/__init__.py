@@ -1,0 +1,1 @@
+"""The "three highs" analysis (`/analysis`): components, figures, the panels' updates, callbacks."""

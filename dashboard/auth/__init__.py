@@ -1,0 +1,1 @@
+"""Logging in, and the guard every request passes: session, role, station scope, CSRF, headers."""

@@ -1,0 +1,58 @@
+"""`qingzhi audit`: the audit log as a table on the terminal, or exported as CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from qingzhi.config import Settings
+from qingzhi.core.audit import COLUMNS, entries
+from qingzhi.db import connect
+from qingzhi.core.safe_output import csv_cell
+
+
+def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    """One entry as text cells, the time in the configured zone."""
+    cells = []
+    for col in COLUMNS:
+        value = entry[col]
+        if col == "ts":
+            value = value.astimezone(tz).isoformat(timespec="seconds")
+        elif col == "details" and value is not None:
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        cells.append("" if value is None else str(value))
+    return cells
+
+
+async def _fetch(url: str, limit: int) -> list[dict[str, Any]]:
+    conn = await connect(url)
+    try:
+        return await entries(conn, limit=limit)
+    finally:
+        await conn.close()
+
+
+def show(settings: Settings, *, limit: int, export: Path | None) -> None:
+    """Print the newest entries, or write them (oldest first) as CSV to `export`."""
+    tz = ZoneInfo(settings.timezone)
+    rows = [_row(e, tz) for e in asyncio.run(_fetch(settings.database_url, limit))]
+    if export is not None:
+        with export.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(COLUMNS)
+            writer.writerows([csv_cell(v) for v in row] for row in reversed(rows))
+        print(f"wrote {len(rows)} audit entries to {export}")
+        return
+    if not rows:
+        print("audit log is empty")
+        return
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS[:-1])]
+    out = sys.stdout
+    out.write("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)) + "\n")
+    for r in rows:
+        out.write("  ".join(v.ljust(w) for v, w in zip(r[:-1], widths)) + "  " + r[-1] + "\n")
