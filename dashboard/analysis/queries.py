@@ -1,5 +1,5 @@
 """All SQL of the analysis page. Every query reads the an_* pre-aggregates, never raw incidents
-(except to list the incidents of one clicked cell).
+(except to list the incidents of one clicked cell, and those near the edge of the study area).
 
 Filters arrive as a `Filters`; every query uses the same parameter layout ($1 … $6), so that
 PostgreSQL can reuse its plans; an empty tuple means "all".
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,6 +18,7 @@ import h3.api.basic_int as h3
 import numpy as np
 
 from qingzhi import aggregate
+from qingzhi.errors import QingzhiError
 
 RESOLUTIONS = (8, 9, 10)
 
@@ -214,6 +217,61 @@ async def cell_incidents(conn: asyncpg.Connection, f: Filters, res: int, cell: i
             WHERE {_where('a.')} AND {in_cells(res, 'a.')}
             ORDER BY i.ts DESC LIMIT {int(limit)}""", *_args(f), *cell_args(res, [cell]))
     return [dict(r) for r in rows]
+
+
+async def cell_points(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int],
+                      limit: int | None = None) -> list[dict[str, Any]]:
+    """The incidents in these cells with their coordinates (for the study area's edge), newest first."""
+    col = _cell_column(res)
+    rows = await _fetch(
+        conn, f"""SELECT i.id, i.ts, i.lat, i.lon, i.type, a.{col} AS cell
+            FROM an_incident a JOIN incidents i USING (id)
+            WHERE {_where('a.')} AND {in_cells(res, 'a.')}
+            ORDER BY i.ts DESC{f' LIMIT {int(limit)}' if limit else ''}""", *_args(f), *cell_args(res, cells))
+    return [dict(r) for r in rows]
+
+
+async def jurisdictions(conn: asyncpg.Connection) -> list[str]:
+    """The stations' jurisdictions (GeoJSON texts), for the study area."""
+    return [r[0] for r in await conn.fetch("SELECT boundary::text FROM stations WHERE boundary IS NOT NULL ORDER BY id")]
+
+
+class Source:
+    """The hotspot figures' data (qingzhi.analytics.figures.Source) from these queries, through a Database.
+
+    `boundary_file` is the setting `study_area`: a GeoJSON boundary of the area policed, used
+    when no station has a jurisdiction. It is read again only when the file changes.
+    """
+
+    def __init__(self, db: Any, boundary_file: Path | None = None) -> None:
+        self.db, self.boundary_file = db, boundary_file
+
+    def cell_counts(self, period: Filters, res: int) -> dict[int, float]:
+        """Incidents per cell at `res`."""
+        return self.db.run(cell_counts, period, res)
+
+    def points(self, period: Filters, res: int, cells: list[int], limit: int | None = None) -> list[dict[str, Any]]:
+        """The incidents in these cells with their coordinates."""
+        return self.db.run(cell_points, period, res, cells, limit)
+
+    def area_inputs(self) -> tuple[list[str], Any | None, str | None]:
+        """The jurisdictions, and the boundary file's GeoJSON and name (None without one)."""
+        if self.boundary_file is None:
+            return self.db.run(jurisdictions), None, None
+        path = Path(self.boundary_file)
+        try:
+            return self.db.run(jurisdictions), _read_geojson(path, path.stat().st_mtime_ns), path.name
+        except OSError as exc:
+            raise QingzhiError(f"study area file {path}: {exc.strerror or exc}") from None
+
+
+@lru_cache(maxsize=4)
+def _read_geojson(path: Path, mtime_ns: int) -> str:
+    """The file's text (cached per modification time; qingzhi.analytics.study_area parses it)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise QingzhiError(f"study area file {path}: not UTF-8 text ({exc.reason})") from None
 
 
 async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:
