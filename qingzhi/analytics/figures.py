@@ -114,13 +114,13 @@ def quality(source: Source, area: sa.StudyArea, period: Any, resolutions: tuple[
 
     out = []
     for res in resolutions:
-        train = counts("train", res)
-        if not train:
+        train, test = counts("train", res), counts("test", res)
+        if not train or not test:  # nothing to choose from, or nothing to score
             continue
         z = gi(area, train, res, with_neighbours=True).z
         rankings = {"counts": [c for c, _ in top_cells(train, len(train))], "gi": ranked(z),
                     "kde": ranked(kde_scores(counts("train", 10), z))}
-        out += [MethodQuality(m, res, hotspot_quality(rankings[m], counts("test", res), area.km2)) for m in METHODS]
+        out += [MethodQuality(m, res, hotspot_quality(rankings[m], test, area.km2)) for m in METHODS]
     return out
 
 
