@@ -1,37 +1,86 @@
-"""Keep the analysis pre-aggregates (migration 0500_analysis.sql) in step with `incidents`.
+"""Keep the analysis pre-aggregates (migrations 0500, 0501, 0800) in step with `incidents`.
 
-A trigger queues the id of every incident written, changed or deleted in `an_dirty`; `refresh()`
-drains that queue in batches: for each id it computes what the incident contributes now (local
-day, hour of week or aoristic weights, H3 cells, station, type, priority), subtracts what it
-contributed before (`an_incident`) and adds the difference to the count tables, all in one
-transaction per batch. A transaction advisory lock lets concurrent callers (page requests, the
-importer) run it safely; a rolled-back batch leaves its ids queued. Merged duplicate calls count
-nothing (the call they were merged into counts).
+Statement triggers queue the id of every incident written, changed or deleted in `an_dirty`;
+`refresh()` drains that queue in batches, set-based: per batch, PostgreSQL computes each
+incident's local day, hour of week or time window, station, type and priority; Python adds only
+what PostgreSQL cannot (it has no h3 here): the H3 cells at resolutions 8, 9 and 10, each computed
+from the coordinates (never the parent of a finer cell, since H3 cells do not nest exactly), once
+per distinct point (imported data repeats points: police.uk snaps crimes to a limited set of map
+points), and the aoristic weights of each window not seen before. The difference
+between the batch's new contributions and what the same incidents contributed before
+(`an_incident`) is then grouped and added to every count table by a few INSERT … SELECT … ON
+CONFLICT statements. One transaction per batch, under a transaction advisory lock, so that
+concurrent callers (the duty loop, the importer, a page) run it safely and a rolled-back batch
+leaves its ids queued. Merged duplicate calls count nothing (the call they were merged into counts).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 import h3.api.basic_int as h3
 import numpy as np
-import pandas as pd
 
 from qingzhi.analytics.aoristic import aoristic_weights
 
 REFRESH_LOCK = 7_425_001  # pg_advisory_xact_lock key
-BATCH = 50_000
-CELL_KEY = ["day", "cell10", "station", "type", "priority"]
-HOW_KEY = ["day", "how", "station", "type", "priority"]
-TYPE_KEY = ["day", "station", "type", "priority"]
-CELL_MONTH_KEY = ["month", "cell9", "station", "type", "priority"]
-HOW_MONTH_KEY = ["month", "how", "station", "type", "priority"]
-CELL_ALL_KEY = ["month", "cell9"]
-HOW_ALL_KEY = ["month", "how"]
-COLUMNS = ["id", "day", "cell8", "cell9", "cell10", "station", "type", "category", "priority", "how", "how_w",
-           "how_i", "how_v"]
+BATCH = 200_000
+RESOLUTIONS = (8, 9, 10)
+ANALYSED = ["id", "day", "cell8", "cell9", "cell10", "station", "type", "category", "priority", "how", "w_from", "w_to"]
+TABLES = ("an_incident, an_cell_day, an_how_day, an_type_day, an_cell_month, an_how_month, an_cell_month_all, "
+          "an_how_month_all")
+
+# Per incident: local day, station ('' when unknown), and either the local hour of week (a point in
+# time) or the local wall-clock window [w_from, w_to) it is known to lie in (spread aoristically).
+_LOCAL = "i.ts AT TIME ZONE $1"
+_FROM = "i.occurred_from AT TIME ZONE $1"
+_TO = "coalesce(i.occurred_to, i.ts) AT TIME ZONE $1"
+_WINDOWED = f"(i.occurred_from IS NOT NULL AND {_TO} > {_FROM})"
+NEW_CONTRIBUTIONS = f"""
+    INSERT INTO an_incident ({', '.join(ANALYSED)})
+    SELECT i.id, ({_LOCAL})::date, c.cell8, c.cell9, c.cell10, coalesce(i.station, ''), i.type, i.category,
+           i.priority,
+           CASE WHEN NOT {_WINDOWED} THEN
+               ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END,
+           CASE WHEN {_WINDOWED} THEN {_FROM} END,
+           CASE WHEN {_WINDOWED} THEN {_TO} END
+    FROM incidents i JOIN an_cells c USING (id)
+    ORDER BY c.cell10"""  # the covering index on cell10 fills in order
+
+# Count tables: (delta SQL over an_both or an earlier delta, key columns, value columns, amount column).
+# Each delta is materialised as d_<table>, so that the month roll-ups sum the day deltas.
+_POINT_AND_SPREAD = """
+    SELECT day, how, station, type, priority, category, sign::float8 AS w FROM an_both WHERE how IS NOT NULL
+    UNION ALL
+    SELECT b.day, u.how, b.station, b.type, b.priority, b.category, b.n * u.w
+    FROM (SELECT day, station, type, priority, min(category) AS category, w_from, w_to, sum(sign) AS n
+          FROM an_both WHERE how IS NULL GROUP BY day, station, type, priority, w_from, w_to
+          HAVING sum(sign) <> 0) b
+    JOIN an_window aw USING (w_from, w_to), unnest(aw.how, aw.w) AS u(how, w)"""
+DELTAS = {
+    "an_cell_day": ("""SELECT day, cell10, cell9, cell8, station, type, priority, min(category) AS category,
+                              sum(sign)::int AS n FROM an_both GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(sign) <> 0""",
+                    ["day", "cell10", "cell9", "cell8", "station", "type", "priority"], ["category"], "n"),
+    "an_cell_month": ("""SELECT date_trunc('month', day)::date AS month, cell9, cell8, station, type, priority,
+                                min(category) AS category, sum(n)::int AS n
+                         FROM d_an_cell_day GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0""",
+                      ["month", "cell9", "cell8", "station", "type", "priority"], ["category"], "n"),
+    "an_cell_month_all": ("""SELECT month, cell9, cell8, sum(n)::int AS n FROM d_an_cell_month
+                             GROUP BY 1, 2, 3 HAVING sum(n) <> 0""", ["month", "cell9", "cell8"], [], "n"),
+    "an_type_day": ("""SELECT day, station, type, priority, min(category) AS category, sum(sign)::int AS n
+                       FROM an_both GROUP BY 1, 2, 3, 4 HAVING sum(sign) <> 0""",
+                    ["day", "station", "type", "priority"], ["category"], "n"),
+    "an_how_day": (f"""SELECT day, how, station, type, priority, min(category) AS category, sum(w) AS w
+                       FROM ({_POINT_AND_SPREAD}) t GROUP BY 1, 2, 3, 4, 5 HAVING abs(sum(w)) > 1e-9""",
+                   ["day", "how", "station", "type", "priority"], ["category"], "w"),
+    "an_how_month": ("""SELECT date_trunc('month', day)::date AS month, how, station, type, priority,
+                               min(category) AS category, sum(w) AS w
+                        FROM d_an_how_day GROUP BY 1, 2, 3, 4, 5 HAVING abs(sum(w)) > 1e-9""",
+                     ["month", "how", "station", "type", "priority"], ["category"], "w"),
+    "an_how_month_all": ("""SELECT month, how, sum(w) AS w FROM d_an_how_month GROUP BY 1, 2
+                            HAVING abs(sum(w)) > 1e-9""", ["month", "how"], [], "w"),
+}
 
 
 async def pending(conn: asyncpg.Connection) -> bool:
@@ -46,20 +95,96 @@ async def refresh(conn: asyncpg.Connection, timezone: str, *, batch: int = BATCH
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK)
             await _check_timezone(conn, timezone)
-            ids = [r["id"] for r in await conn.fetch(
-                "DELETE FROM an_dirty WHERE id IN (SELECT id FROM an_dirty LIMIT $1) RETURNING id", batch)]
-            if not ids:
+            taken = await _take_batch(conn, batch)
+            if not taken:
                 return done
-            rows = await conn.fetch(
-                """SELECT id, ts, occurred_from, occurred_to, lat, lon, type, category, priority, station
-                   FROM incidents WHERE id = ANY($1) AND state <> 'merged'""", ids)
-            old = await conn.fetch(f"SELECT {', '.join(COLUMNS)} FROM an_incident WHERE id = ANY($1)", ids)
-            new = contributions(rows, timezone)
-            await _apply(conn, _frame(old), new)
-            await conn.execute("DELETE FROM an_incident WHERE id = ANY($1)", ids)
-            await conn.copy_records_to_table(
-                "an_incident", columns=COLUMNS, records=zip(*(_column(new[c]) for c in COLUMNS), strict=True))
-            done += len(ids)
+            await _fold_batch(conn, timezone)
+            done += taken
+
+
+async def _take_batch(conn: asyncpg.Connection, batch: int) -> int:
+    """Move up to `batch` queued ids into the temporary table an_batch; return how many."""
+    await _temp_table(conn, "an_batch", columns="id text PRIMARY KEY")
+    status = await conn.execute(
+        """WITH taken AS (DELETE FROM an_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM an_dirty LIMIT $1))
+                          RETURNING id)
+           INSERT INTO an_batch SELECT id FROM taken""", batch)
+    await conn.execute("ANALYZE an_batch")  # temporary tables have no statistics: say how big it is
+    return int(status.split()[-1])
+
+
+async def _fold_batch(conn: asyncpg.Connection, timezone: str) -> None:
+    """Replace the batch's contributions in an_incident and add the difference to every count table."""
+    await _temp_table(conn, "an_old", query=f"SELECT {', '.join(ANALYSED)} FROM an_incident JOIN an_batch USING (id)")
+    await conn.execute("DELETE FROM an_incident a USING an_batch b WHERE a.id = b.id")
+    # Coordinates outside WGS-84 (or NaN) have no cell, so they count nowhere; the ingest and the
+    # importer refuse them anyway.
+    points = await conn.fetch(
+        """SELECT i.id, i.lat, i.lon FROM incidents i JOIN an_batch USING (id)
+           WHERE i.state <> 'merged' AND i.lat BETWEEN -90 AND 90 AND i.lon BETWEEN -180 AND 180""")
+    await _temp_table(conn, "an_cells", columns="id text, cell8 bigint, cell9 bigint, cell10 bigint")
+    if points:
+        cells = exact_cells(np.array([(r[1], r[2]) for r in points], float))
+        await conn.copy_records_to_table("an_cells", records=zip([r[0] for r in points], *(c.tolist() for c in cells),
+                                                                 strict=True))
+    await conn.execute(NEW_CONTRIBUTIONS, timezone)
+    await _add_windows(conn)
+    await _temp_table(conn, "an_both", query=f"""SELECT {', '.join(ANALYSED)}, 1 AS sign FROM an_incident
+                                           JOIN an_batch USING (id)
+                                           UNION ALL SELECT {', '.join(ANALYSED)}, -1 FROM an_old""")
+    for table, (delta, key, values, amount) in DELTAS.items():
+        await _apply(conn, table, delta, key, values, amount)
+
+
+async def _temp_table(conn: asyncpg.Connection, name: str, *, columns: str = "", query: str = "") -> None:
+    """A temporary table for this batch, of `columns` or of a `query`'s rows, dropped at commit.
+
+    Dropped first too: inside a caller's own transaction the previous batch's table is still there.
+    """
+    await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+    await conn.execute(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP" if columns
+                       else f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {query}")
+
+
+def exact_cells(lat_lon: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The H3 cells (as int64) containing each (lat, lon) row, at each of RESOLUTIONS.
+
+    Each resolution's cell is computed from the coordinates, once per distinct point.
+    """
+    unique, inverse = np.unique(lat_lon, axis=0, return_inverse=True)
+    pairs = unique.tolist()
+    return tuple(np.fromiter((h3.latlng_to_cell(la, lo, res) for la, lo in pairs), np.int64, len(pairs))[inverse.ravel()]
+                 for res in RESOLUTIONS)
+
+
+async def _add_windows(conn: asyncpg.Connection) -> None:
+    """Aoristic weights for each window of the batch that an_window does not hold yet."""
+    windows = await conn.fetch(
+        """SELECT DISTINCT a.w_from, a.w_to FROM an_incident a JOIN an_batch USING (id)
+           WHERE a.w_from IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM an_window w WHERE w.w_from = a.w_from AND w.w_to = a.w_to)""")
+    await conn.copy_records_to_table("an_window", records=[(start, end, *window_weights(start, end))
+                                                           for start, end in windows])
+
+
+def window_weights(start: datetime, end: datetime) -> tuple[list[int], list[float]]:
+    """The non-zero aoristic weights of a local wall-clock window, as (hours of week, weights)."""
+    weights = aoristic_weights(start, end)
+    hours = np.flatnonzero(weights)
+    return hours.tolist(), weights[hours].tolist()
+
+
+async def _apply(conn: asyncpg.Connection, table: str, delta: str, key: list[str], values: list[str],
+                 amount: str) -> None:
+    """Materialise the table's delta as d_<table>, add it, and drop the rows that reach zero."""
+    cols = [*key, *values, amount]
+    await _temp_table(conn, f"d_{table}", query=delta)
+    await conn.execute(
+        f"""INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM d_{table}
+            ON CONFLICT ({', '.join(key)}) DO UPDATE SET {amount} = {table}.{amount} + EXCLUDED.{amount}""")
+    match = " AND ".join(f"t.{k} = d.{k}" for k in key)
+    await conn.execute(f"DELETE FROM {table} t USING d_{table} d WHERE {match} AND d.{amount} < 0 "
+                       f"AND abs(t.{amount}) <= 1e-9")
 
 
 async def _check_timezone(conn: asyncpg.Connection, timezone: str) -> None:
@@ -67,125 +192,8 @@ async def _check_timezone(conn: asyncpg.Connection, timezone: str) -> None:
     current = await conn.fetchval("SELECT value FROM an_meta WHERE key = 'timezone'")
     if current == timezone:
         return
-    await conn.execute("TRUNCATE an_incident, an_cell_day, an_how_day, an_type_day, an_cell_month, an_how_month, "
-                       "an_cell_month_all, an_how_month_all")
+    await conn.execute("SELECT now() AT TIME ZONE $1", timezone)  # an unknown zone fails here, before any change
+    await conn.execute(f"TRUNCATE {TABLES}")
     await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents ON CONFLICT DO NOTHING")
     await conn.execute(
         "INSERT INTO an_meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = $1", timezone)
-
-
-def contributions(rows: list[Any], timezone: str) -> pd.DataFrame:
-    """What each incident row contributes, one row per incident, columns COLUMNS."""
-    if not rows:
-        return pd.DataFrame(columns=COLUMNS)
-    df = pd.DataFrame([dict(r) for r in rows])
-    local = pd.to_datetime(df["ts"], utc=True).dt.tz_convert(timezone)
-    out = pd.DataFrame({"id": df["id"], "day": local.dt.date})
-    cells10 = [h3.latlng_to_cell(la, lo, 10) for la, lo in zip(df["lat"], df["lon"], strict=True)]
-    out["cell8"] = [h3.cell_to_parent(c, 8) for c in cells10]
-    out["cell9"] = [h3.cell_to_parent(c, 9) for c in cells10]
-    out["cell10"] = cells10
-    out["station"] = df["station"].fillna("")
-    out["type"] = df["type"]
-    out["category"] = df["category"]
-    out["priority"] = df["priority"].astype(int)
-    out["how"] = (local.dt.day_of_week * 24 + local.dt.hour).astype("Int64")
-    out["how_w"] = out["how_i"] = out["how_v"] = None
-    windowed = df["occurred_from"].notna()
-    for i in np.flatnonzero(windowed.to_numpy()):
-        start = _local(df.at[i, "occurred_from"], timezone)
-        end = _local(df.at[i, "occurred_to"] if pd.notna(df.at[i, "occurred_to"]) else df.at[i, "ts"], timezone)
-        if end > start:
-            out.at[i, "how"] = pd.NA
-            weights = aoristic_weights(start, end).astype(np.float32)
-            hours = np.flatnonzero(weights)
-            out.at[i, "how_w"] = weights.tolist()
-            out.at[i, "how_i"], out.at[i, "how_v"] = hours.tolist(), weights[hours].tolist()
-    out["how"] = out["how"].astype(object).where(out["how"].notna(), None)
-    return out
-
-
-def _local(ts: datetime, timezone: str) -> datetime:
-    return pd.Timestamp(ts).tz_convert(timezone).to_pydatetime()
-
-
-def _frame(records: list[Any]) -> pd.DataFrame:
-    return pd.DataFrame([dict(r) for r in records], columns=COLUMNS)
-
-
-def _deltas(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per-table changes: new contributions minus old ones, zero changes dropped.
-
-    Grouping sorts by key (day or month first), so rows go into the tables in time order and a
-    period's rows sit together on disk.
-    """
-    both = pd.concat([old.assign(sign=-1), new.assign(sign=1)], ignore_index=True)
-    if both.empty:
-        return {}
-    both["month"] = [d.replace(day=1) for d in both["day"]]
-    cell = both.groupby(CELL_KEY).agg(
-        cell9=("cell9", "first"), cell8=("cell8", "first"), category=("category", "first"), n=("sign", "sum"))
-    cell_month = both.groupby(CELL_MONTH_KEY).agg(
-        cell8=("cell8", "first"), category=("category", "first"), n=("sign", "sum"))
-    cell_all = both.groupby(CELL_ALL_KEY).agg(cell8=("cell8", "first"), n=("sign", "sum"))
-    types = both.groupby(TYPE_KEY).agg(category=("category", "first"), n=("sign", "sum"))
-    point = both[both["how"].notna()].assign(w=lambda d: d["sign"].astype(float))
-    spread = both[both["how"].isna()]
-    if not spread.empty:
-        weights = np.vstack([np.asarray(w, float) for w in spread["how_w"]]) * spread["sign"].to_numpy()[:, None]
-        rep = spread.loc[spread.index.repeat(168)].assign(how=np.tile(np.arange(168), len(spread)), w=weights.ravel())
-        point = pd.concat([point, rep[rep["w"] != 0]], ignore_index=True)
-    point["how"] = point["how"].astype(int)
-    how = point.groupby(HOW_KEY).agg(category=("category", "first"), w=("w", "sum"))
-    how_month = point.groupby(HOW_MONTH_KEY).agg(category=("category", "first"), w=("w", "sum"))
-    how_all = point.groupby(HOW_ALL_KEY).agg(w=("w", "sum"))
-    return {
-        "an_cell_day": cell[cell["n"] != 0].reset_index(),
-        "an_cell_month": cell_month[cell_month["n"] != 0].reset_index(),
-        "an_how_month": how_month[how_month["w"].abs() > 1e-9].reset_index(),
-        "an_cell_month_all": cell_all[cell_all["n"] != 0].reset_index(),
-        "an_how_month_all": how_all[how_all["w"].abs() > 1e-9].reset_index(),
-        "an_type_day": types[types["n"] != 0].reset_index(),
-        "an_how_day": how[how["w"].abs() > 1e-9].reset_index(),
-    }
-
-
-TABLES = {  # table: (key columns, value columns, SQL types of key + value columns, amount column)
-    "an_cell_day": (CELL_KEY, ["cell9", "cell8", "category", "n"],
-                    ["date", "bigint", "text", "text", "int2", "bigint", "bigint", "text", "int"], "n"),
-    "an_type_day": (TYPE_KEY, ["category", "n"], ["date", "text", "text", "int2", "text", "int"], "n"),
-    "an_how_day": (HOW_KEY, ["category", "w"], ["date", "int2", "text", "text", "int2", "text", "float8"], "w"),
-    "an_cell_month": (CELL_MONTH_KEY, ["cell8", "category", "n"],
-                      ["date", "bigint", "text", "text", "int2", "bigint", "text", "int"], "n"),
-    "an_how_month": (HOW_MONTH_KEY, ["category", "w"], ["date", "int2", "text", "text", "int2", "text", "float8"], "w"),
-    "an_cell_month_all": (CELL_ALL_KEY, ["cell8", "n"], ["date", "bigint", "bigint", "int"], "n"),
-    "an_how_month_all": (HOW_ALL_KEY, ["w"], ["date", "int2", "float8"], "w"),
-}
-
-
-async def _apply(conn: asyncpg.Connection, old: pd.DataFrame, new: pd.DataFrame) -> None:
-    """Add the deltas to each count table; drop the rows that reach zero."""
-    for table, delta in _deltas(old, new).items():
-        if delta.empty:
-            continue
-        key, values, types, amount = TABLES[table]
-        cols = key + values
-        arrays = [_column(delta[c]) for c in cols]
-        unnest = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
-        await conn.execute(
-            f"""INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM unnest({unnest})
-                ON CONFLICT ({', '.join(key)}) DO UPDATE SET {amount} = {table}.{amount} + EXCLUDED.{amount}""",
-            *arrays)
-        if (delta[amount] < 0).any():
-            shrunk = delta[delta[amount] < 0]
-            keys = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types[: len(key)]))
-            match = " AND ".join(f"t.{k} = k.{k}" for k in key)
-            await conn.execute(
-                f"""DELETE FROM {table} t USING unnest({keys}) AS k({', '.join(key)})
-                    WHERE {match} AND t.{amount} <= 1e-9""",
-                *[_column(shrunk[c]) for c in key])
-
-
-def _column(series: pd.Series) -> list:
-    """A column as a list of plain Python values asyncpg can encode."""
-    return [v.item() if isinstance(v, np.generic) else v for v in series.tolist()]

@@ -194,6 +194,28 @@ def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[st
 
 
 @cli.group()
+def analysis() -> None:
+    """Analysis figures from the command line."""
+
+
+@analysis.command(name="hotspots")
+@settings_options("database_url", "timezone", "study_area")
+@click.option("--from", "start", default=None, help="first day (ISO date or date-time; default: the first with data)")
+@click.option("--to", "end", default=None, help="last day, inclusive (default: the last with data)")
+@click.option("--type", "types", multiple=True, help="only this incident type (repeat for several)")
+@click.option("--resolution", default="9", show_default=True, type=click.Choice(["8", "9", "10"]), help="H3 resolution")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(1, 10_000), help="ranked cells listed")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def analysis_hotspots(settings: Settings, start: str | None, end: str | None, types: tuple[str, ...], resolution: str,
+                      top: int, as_json: bool) -> None:
+    """Ranked hotspot cells (count, Gi* z), the study area, and hit rate and PAI of each method."""
+    from qingzhi.analysis_report import hotspots
+
+    need(settings, "database_url")
+    hotspots(settings, start=start, end=end, types=types, res=int(resolution), top=top, as_json=as_json)
+
+
+@cli.group()
 def user() -> None:
     """Web accounts: add, list, disable, enable, passwd."""
 

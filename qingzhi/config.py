@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     tile_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="map tile URL template")
     tile_attribution: str = Field("© OpenStreetMap contributors", description="map tile attribution")
     center: str = Field("30.2741,120.1551", description="city centre 'lat,lon' for the map and the simulator")
+    study_area: Path | None = Field(None, description="GeoJSON boundary of the area policed, for the hotspot figures "
+                                    "when no station has a jurisdiction (else the incidents' concave hull)")
     caller_key: str | None = Field(None, min_length=CALLER_KEY_MIN,
                                    description="secret key for hashing callers' phone numbers (required)")
     session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")

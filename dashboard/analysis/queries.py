@@ -1,5 +1,5 @@
 """All SQL of the analysis page. Every query reads the an_* pre-aggregates, never raw incidents
-(except to list the incidents of one clicked cell).
+(except to list the incidents of one clicked cell, and those near the edge of the study area).
 
 Filters arrive as a `Filters`; every query uses the same parameter layout ($1 … $6), so that
 PostgreSQL can reuse its plans; an empty tuple means "all".
@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import h3.api.basic_int as h3
 import numpy as np
 
 from qingzhi import aggregate
+from qingzhi.errors import QingzhiError
 
 RESOLUTIONS = (8, 9, 10)
 
@@ -129,12 +133,32 @@ async def cell_counts(conn: asyncpg.Connection, f: Filters, res: int) -> dict[in
     return {r[0]: r[1] for r in rows}
 
 
+def in_cells(res: int, p: str = "") -> str:
+    """The condition 'the incident lies in one of the cells $7 at `res`' on an_incident (prefixed `p`).
+
+    an_incident has one covering index, on the res-10 cell. An incident in a res-9 or res-8 cell
+    lies in a res-10 cell that is a child of that cell or of one of its neighbours (H3 cells do
+    not nest exactly, but nearly), so the index is searched for those candidates ($8) and the
+    incident's own cell at `res` decides.
+    """
+    col = _cell_column(res)
+    return f"{p}{col} = ANY($7::int8[])" if res == 10 else f"{p}cell10 = ANY($8::int8[]) AND {p}{col} = ANY($7::int8[])"
+
+
+def cell_args(res: int, cells: list[int]) -> tuple:
+    """The parameters of in_cells(res): the cells, and at res 8 and 9 their res-10 candidates."""
+    if res == 10:
+        return (cells,)
+    near = {n for c in cells for n in h3.grid_disk(c, 1)}
+    return cells, [child for n in near for child in h3.cell_to_children(n, 10)]
+
+
 async def counts_in_cells(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int]) -> dict[int, float]:
     """Incidents in a few cells (from the covering index on an_incident: no scan of the period)."""
     col = _cell_column(res)
     rows = await _fetch(
-        conn, f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {col} = ANY($7::int8[]) GROUP BY 1",
-        *_args(f), cells)
+        conn, f"SELECT {col}, count(*)::float8 FROM an_incident WHERE {WHERE} AND {in_cells(res)} GROUP BY 1",
+        *_args(f), *cell_args(res, cells))
     return {r[0]: r[1] for r in rows}
 
 
@@ -168,29 +192,86 @@ async def cell_profiles(conn: asyncpg.Connection, f: Filters, res: int, cells: l
 
     Rows with `type` count incidents of that type and station; rows with `how` count (or, for
     windowed incidents, sum the aoristic weights of) that hour of week. Points are read from the
-    covering indexes on an_incident alone; windows from their sparse weights.
+    covering indexes on an_incident alone; windows from their shared weights (an_window).
     """
     col = _cell_column(res)
-    in_cells = f"{WHERE} AND {col} = ANY($7::int8[])"
+    chosen = f"{WHERE} AND {in_cells(res)}"
     rows = await _fetch(
-        conn, f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {in_cells}
+        conn, f"""SELECT {col} AS cell, type, station, how, count(*)::float8 AS n FROM an_incident WHERE {chosen}
             GROUP BY GROUPING SETS (({col}, type, station), ({col}, how))
             UNION ALL
-            SELECT {col}, NULL, NULL, u.h, sum(u.v) FROM an_incident, unnest(how_i, how_v) AS u(h, v)
-            WHERE {in_cells} AND how IS NULL GROUP BY 1, 4""",
-        *_args(f), cells)
+            SELECT a.cell, NULL, NULL, u.h, sum(a.n * u.v) FROM (
+                SELECT {col} AS cell, w_from, w_to, count(*) AS n FROM an_incident
+                WHERE {chosen} AND how IS NULL GROUP BY 1, 2, 3) a
+            JOIN an_window USING (w_from, w_to), unnest(an_window.how, an_window.w) AS u(h, v)
+            GROUP BY 1, 4""",
+        *_args(f), *cell_args(res, cells))
     return [dict(r) for r in rows]
 
 
 async def cell_incidents(conn: asyncpg.Connection, f: Filters, res: int, cell: int, limit: int = 200) -> list[dict]:
     """The newest incidents of one cell (the only query that joins raw incidents: one cell's worth)."""
-    col = _cell_column(res)
     rows = await _fetch(
         conn, f"""SELECT i.id, i.ts, i.type, i.priority, i.station, i.address, i.state
             FROM an_incident a JOIN incidents i USING (id)
-            WHERE {_where('a.')} AND a.{col} = $7
-            ORDER BY i.ts DESC LIMIT $8""", *_args(f), cell, limit)
+            WHERE {_where('a.')} AND {in_cells(res, 'a.')}
+            ORDER BY i.ts DESC LIMIT {int(limit)}""", *_args(f), *cell_args(res, [cell]))
     return [dict(r) for r in rows]
+
+
+async def cell_points(conn: asyncpg.Connection, f: Filters, res: int, cells: list[int],
+                      limit: int | None = None) -> list[dict[str, Any]]:
+    """The incidents in these cells with their coordinates (for the study area's edge), newest first."""
+    col = _cell_column(res)
+    rows = await _fetch(
+        conn, f"""SELECT i.id, i.ts, i.lat, i.lon, i.type, a.{col} AS cell
+            FROM an_incident a JOIN incidents i USING (id)
+            WHERE {_where('a.')} AND {in_cells(res, 'a.')}
+            ORDER BY i.ts DESC{f' LIMIT {int(limit)}' if limit else ''}""", *_args(f), *cell_args(res, cells))
+    return [dict(r) for r in rows]
+
+
+async def jurisdictions(conn: asyncpg.Connection) -> list[str]:
+    """The stations' jurisdictions (GeoJSON texts), for the study area."""
+    return [r[0] for r in await conn.fetch("SELECT boundary::text FROM stations WHERE boundary IS NOT NULL ORDER BY id")]
+
+
+class Source:
+    """The hotspot figures' data (qingzhi.analytics.figures.Source) from these queries, through a Database.
+
+    `boundary_file` is the setting `study_area`: a GeoJSON boundary of the area policed, used
+    when no station has a jurisdiction. It is read again only when the file changes.
+    """
+
+    def __init__(self, db: Any, boundary_file: Path | None = None) -> None:
+        self.db, self.boundary_file = db, boundary_file
+
+    def cell_counts(self, period: Filters, res: int) -> dict[int, float]:
+        """Incidents per cell at `res`."""
+        return self.db.run(cell_counts, period, res)
+
+    def points(self, period: Filters, res: int, cells: list[int], limit: int | None = None) -> list[dict[str, Any]]:
+        """The incidents in these cells with their coordinates."""
+        return self.db.run(cell_points, period, res, cells, limit)
+
+    def area_inputs(self) -> tuple[list[str], Any | None, str | None]:
+        """The jurisdictions, and the boundary file's GeoJSON and name (None without one)."""
+        if self.boundary_file is None:
+            return self.db.run(jurisdictions), None, None
+        path = Path(self.boundary_file)
+        try:
+            return self.db.run(jurisdictions), _read_geojson(path, path.stat().st_mtime_ns), path.name
+        except OSError as exc:
+            raise QingzhiError(f"study area file {path}: {exc.strerror or exc}") from None
+
+
+@lru_cache(maxsize=4)
+def _read_geojson(path: Path, mtime_ns: int) -> str:
+    """The file's text (cached per modification time; qingzhi.analytics.study_area parses it)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise QingzhiError(f"study area file {path}: not UTF-8 text ({exc.reason})") from None
 
 
 async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import h3.api.basic_int as h3
@@ -17,7 +18,8 @@ import numpy as np
 
 from dashboard.analysis import view
 from dashboard.analysis import queries as q
-from qingzhi.analytics.hotspots import Quality, gi_star, hotspot_quality, kde_scores, study_area_cells, top_cells
+from qingzhi.analytics import figures
+from qingzhi.analytics.hotspots import Quality, top_cells
 from qingzhi.analytics.ranking import Ranked, pareto
 
 TOP_N = 10
@@ -37,22 +39,31 @@ class Hotspots:
     cells: int
     total: float
     previous_total: float
+    area: dict[str, Any]  # the study area in use: source, detail, km2 (figures.StudyArea.summary)
+    outside: int          # incidents of the period outside it, left out of the counts above
 
 
 def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: bool = True,
-             top_n: int = TOP_N) -> Hotspots:
-    """Counts per cell, Gi* hot spots, KDE heat and the top-N table for this period."""
+             top_n: int = TOP_N, study_area: Path | None = None) -> Hotspots:
+    """Counts per cell in the study area, Gi* hot spots, KDE heat and the top-N table for this period.
+
+    `study_area` is the setting of that name (a boundary file used when no station has a jurisdiction).
+    """
     db.run(q.ensure_fresh, tz)
-    counts = db.run(q.cell_counts, f, res)
-    gi = gi_star(counts)
+    source = q.Source(db, study_area)
+    area = figures.study_area(source, f)
+    inside = figures.in_area(source, area, f, res)
+    counts = inside.counts
+    gi = figures.gi(area, counts, res)
     top = top_cells(counts, top_n)
     before = f.shifted(compare)  # the comparison is needed only for the top cells and the total
     previous = db.run(q.counts_in_cells, before, res, [c for c, _ in top]) if top else {}
     prof = view.profiles(db.run(q.cell_profiles, f, res, [c for c, _ in top])) if top else {}
-    heat = view.kde_overlay(counts if res == 10 else db.run(q.cell_counts, f, 10)) if kde and counts else None
+    heat = view.kde_overlay(counts if res == 10 else figures.in_area(source, area, f, 10).counts) \
+        if kde and counts else None
     return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat,
                     view.top_rows(counts, previous, gi, prof, top_n), len(counts), float(sum(counts.values())),
-                    db.run(q.total, before))
+                    db.run(q.total, before), area.summary(), inside.outside)
 
 
 def peak_hours(db: Any, tz: str, f: q.Filters, focus: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -114,22 +125,14 @@ def _distance(a: int, b: int) -> int:
 
 
 def quality(db: Any, tz: str, f: q.Filters, resolutions: tuple[int, ...] = (8, 9, 10),
-            kde_res: int = 9) -> list[tuple[str, int, Quality]]:
+            study_area: Path | None = None) -> list[tuple[str, int, Quality]]:
     """Hotspots of the first half of the period predicting the second half: (method, resolution, quality).
 
-    Methods: 'counts' (cells ranked by their own count, at each resolution) and 'kde' (cells at
-    `kde_res` ranked by kernel density), so analysts can choose what works for their city.
+    Methods (qingzhi.analytics.figures): cells ranked by their own count, by Gi* z and by kernel
+    density, at each resolution, so analysts can choose what works for their city; hit rate and
+    PAI against the study area.
     """
     db.run(q.ensure_fresh, tz)
-    train_f, test_f = f.split()
-    out = []
-    for res in resolutions:
-        train, test = db.run(q.cell_counts, train_f, res), db.run(q.cell_counts, test_f, res)
-        n_cells = study_area_cells({**train, **test})
-        if not n_cells:
-            continue
-        out += [("counts", res, row) for row in hotspot_quality(train, test, n_cells)]
-        if res == kde_res:
-            scores = kde_scores(db.run(q.cell_counts, train_f, 10), res)
-            out += [("kde", res, row) for row in hotspot_quality(scores, test, n_cells)]
-    return out
+    source = q.Source(db, study_area)
+    area = figures.study_area(source, f)
+    return [(m.method, m.res, row) for m in figures.quality(source, area, f, resolutions) for row in m.rows]

@@ -21,33 +21,6 @@ from scipy import ndimage
 Z95, Z99 = 1.959964, 2.575829
 
 
-def to_resolution(counts: Mapping[int, float], res: int) -> dict[int, float]:
-    """Counts on cells of a finer resolution summed into their parents at `res`."""
-    out: dict[int, float] = {}
-    for cell, n in counts.items():
-        parent = cell if h3.get_resolution(cell) == res else h3.cell_to_parent(cell, res)
-        out[parent] = out.get(parent, 0.0) + n
-    return out
-
-
-def study_area_cells(counts: Mapping[int, float], margin: int = 1) -> int:
-    """How many cells the study area holds: the incidents' bounding box (plus `margin` cells) / cell area.
-
-    Empty cells matter to Gi* and PAI (a city is mostly cells without incidents), so the area
-    is the bounding box of the cells with incidents, not just those cells. Estimated from areas
-    (listing every cell of a city at resolution 10 would take longer than the whole analysis).
-    """
-    if not counts:
-        return 0
-    res = h3.get_resolution(next(iter(counts)))
-    lat_lon = np.array([cell_center(c) for c in counts])
-    pad_km = h3.average_hexagon_edge_length(res, unit="km") * 2 * margin
-    (lat0, lon0), (lat1, lon1) = lat_lon.min(axis=0), lat_lon.max(axis=0)
-    height_km = (lat1 - lat0) * 111.32 + 2 * pad_km
-    width_km = (lon1 - lon0) * 111.32 * np.cos(np.radians((lat0 + lat1) / 2)) + 2 * pad_km
-    return max(int(round(height_km * width_km / h3.average_hexagon_area(res, unit="km^2"))), len(counts))
-
-
 @dataclass(frozen=True)
 class GiStar:
     """Gi* z-scores of the cells given (with incidents, or listed with zero)."""
@@ -102,16 +75,17 @@ def _local_ij(origin: int, cell: int) -> tuple[int, int]:
     return h3.cell_to_local_ij(origin, cell)
 
 
-def gi_star(counts: Mapping[int, float], n_cells: int | None = None) -> GiStar:
+def gi_star(counts: Mapping[int, float], n_cells: int) -> GiStar:
     """Getis-Ord Gi* with binary weights on each cell and its six neighbours (H3 ring 1).
 
-    `n_cells` is the number of cells in the study area (default: study_area_cells(counts));
-    cells not in `counts` count as zero. z-scores are returned for the cells in `counts`.
+    `n_cells` is the number of cells in the study area (qingzhi.analytics.figures: the area's
+    cells and those holding its incidents); cells not in `counts` count as zero. z-scores are
+    returned for the cells in `counts` (list a cell with zero to get its z).
     """
     if not counts:
         return GiStar({})
-    n = n_cells or study_area_cells(counts)
     cells = list(counts)
+    n = max(n_cells, len(cells), 2)
     values = np.fromiter(counts.values(), float, len(cells))
     mean = values.sum() / n
     s = np.sqrt(max((values**2).sum() / n - mean**2, 0.0))
@@ -159,60 +133,77 @@ def kde_grid(
     return smooth / (cell_m / 1000.0) ** 2, (lat0, lon0), (dlat, dlon)
 
 
-def kde_scores(counts10: Mapping[int, float], res: int, bandwidth_m: float = 300.0) -> dict[int, float]:
-    """Kernel density at the centre of every cell (at `res`) with incidents or next to one.
+def kde_scores(counts10: Mapping[int, float], candidates: Iterable[int], bandwidth_m: float = 300.0) -> dict[int, float]:
+    """Kernel density (per km²) of the incidents at the centre of each candidate cell.
 
-    Ranking cells by this instead of by their own count is the KDE hotspot method: it can flag
-    an empty cell between busy ones and smooths sparse types.
+    `counts10` places the incidents at their res-10 cell centres (≤ 75 m off, far below the
+    bandwidth). Ranking cells by this instead of by their own count is the KDE hotspot method:
+    it can flag an empty cell between busy ones and smooths sparse types.
     """
-    if not counts10:
+    candidates = list(candidates)
+    if not counts10 or not candidates:
         return {}
     cells10 = list(counts10)
     ll = np.array([cell_center(c) for c in cells10])
     density, (lat0, lon0), (dlat, dlon) = kde_grid(
         ll[:, 0], ll[:, 1], np.fromiter(counts10.values(), float, len(cells10)), bandwidth_m=bandwidth_m)
-    parents = {h3.cell_to_parent(c, res) for c in cells10}
-    candidates = {n for c in parents for n in h3.grid_disk(c, 1)}
-    scores = {}
-    for cell in candidates:
-        lat, lon = cell_center(cell)
-        r, c = int((lat - lat0) / dlat), int((lon - lon0) / dlon)
-        inside = 0 <= r < density.shape[0] and 0 <= c < density.shape[1]
-        scores[cell] = float(density[r, c]) if inside else 0.0
-    return scores
+    at = np.array([cell_center(c) for c in candidates])
+    r, c = ((at[:, 0] - lat0) / dlat).astype(int), ((at[:, 1] - lon0) / dlon).astype(int)
+    inside = (r >= 0) & (r < density.shape[0]) & (c >= 0) & (c < density.shape[1])
+    values = np.zeros(len(candidates))
+    values[inside] = density[r[inside], c[inside]]
+    return dict(zip(candidates, values.tolist(), strict=True))
+
+
+def ranked(scores: Mapping[int, float]) -> list[int]:
+    """Cells by score, highest first (ties by cell id, for stability); cells scoring 0 or less left out."""
+    return [c for c, v in top_cells(scores, len(scores)) if v > 0]
 
 
 @dataclass(frozen=True)
 class Quality:
-    """How well the hotspots of a training period predicted the incidents of a test period."""
+    """How well hotspots chosen on a training period caught the incidents of a test period.
 
-    share: float          # share of the study area flagged (0.01 = 1 %)
-    cells: int            # hotspot cells flagged
-    hits: float           # test incidents inside them
-    total: float          # all test incidents
-    hit_rate: float       # hits / total
-    pai: float            # hit_rate / share (Predictive Accuracy Index)
-
-
-def hotspot_quality(
-    train: Mapping[int, float], test: Mapping[int, float], n_cells: int, shares: Iterable[float] = (0.01, 0.03, 0.05),
-) -> list[Quality]:
-    """PAI and hit rate when the top `share` of the study area (by training counts) is flagged.
-
-    PAI = (hits / all test incidents) / (flagged area / study area); with equal-area H3 cells the
-    area ratio is the cell ratio. At least one cell is flagged.
+    Standard definitions: hit rate = n / N, the share of the test incidents in the study area
+    that fall in the flagged cells; coverage = a / A, the flagged cells' area over the study
+    area's; Predictive Accuracy Index PAI = (n / N) / (a / A).
     """
-    ranked = [c for c, _ in top_cells(train, len(train))]
+
+    share: float          # share of the study area asked for (0.01 = 1 %)
+    cells: int            # cells flagged: the best-ranked whose areas add up to at most share × A
+    area_km2: float       # a: their area (h3.cell_area of each)
+    coverage: float       # a / A
+    hits: float           # n: test incidents in them
+    total: float          # N: all test incidents in the study area
+    hit_rate: float       # n / N
+    pai: float            # hit_rate / coverage
+
+
+def hotspot_quality(ranking: list[int], test: Mapping[int, float], area_km2: float,
+                    shares: Iterable[float] = (0.01, 0.03, 0.05)) -> list[Quality]:
+    """PAI and hit rate when the best-ranked cells covering `share` of the study area are flagged.
+
+    Cells are taken in rank order while their summed real area stays within share × A (at least
+    one cell); `test` holds the test incidents per cell, inside the study area only.
+    """
+    if not ranking or area_km2 <= 0:
+        return []
+    areas = np.cumsum([cell_area(c) for c in ranking])
     total = float(sum(test.values()))
     out = []
     for share in shares:
-        k = max(1, int(round(share * n_cells)))
-        flagged = ranked[:k]
-        hits = float(sum(test.get(c, 0.0) for c in flagged))
-        area_share = len(flagged) / n_cells
+        k = max(1, int(np.searchsorted(areas, share * area_km2, side="right")))
+        hits = float(sum(test.get(c, 0.0) for c in ranking[:k]))
+        coverage = float(areas[k - 1]) / area_km2
         rate = hits / total if total else 0.0
-        out.append(Quality(share, len(flagged), hits, total, rate, rate / area_share if area_share else 0.0))
+        out.append(Quality(share, k, float(areas[k - 1]), coverage, hits, total, rate, rate / coverage))
     return out
+
+
+@lru_cache(maxsize=500_000)
+def cell_area(cell: int) -> float:
+    """The cell's real area in km² (H3 cells of one resolution differ in size by up to 2×)."""
+    return h3.cell_area(cell, unit="km^2")
 
 
 @lru_cache(maxsize=500_000)
