@@ -165,6 +165,10 @@ def test_response_time_percentiles_hand_checked(database_url: str) -> None:
     assert [(r["grp"], r["incidents"], r["received_assigned_p50"]) for r in by_prio] == [("1", 3, 90), ("2", 3, 240)]
     [hour] = run_db(database_url, response_times, since=since, until=until, by="hour", tz="Asia/Shanghai")
     assert hour["grp"] == "09"
+    stations = {r["station"] for r in run_db(database_url, lambda c: c.fetch("SELECT DISTINCT station FROM incidents"))}
+    [one] = stations
+    assert run_db(database_url, response_times, since=since, until=until, by="hour", stations=[one])[0]["incidents"] == 6
+    assert run_db(database_url, response_times, since=since, until=until, stations=["ELSEWHERE"]) == []  # scoped
     with pytest.raises(QingzhiError, match="cannot group"):
         run_db(database_url, response_times, since=since, until=until, by="weekday; drop table x")
     assert incident_times({"ts": base, "assigned_at": base + dt.timedelta(seconds=42)})["received_assigned"] == 42

@@ -12,7 +12,7 @@ import dash
 from dash import ALL, Input, Output, State, no_update
 
 from dashboard import ids
-from dashboard.auth.session_cookies import current_actor
+from dashboard.auth.session_cookies import current_actor, visible_stations
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
 from dashboard.dispatch import queries as data
@@ -134,7 +134,8 @@ def refresh_times(tab: str, by: str, lang: str | None) -> Any:
         return no_update
     app = ctx()
     now = dt.datetime.now(dt.UTC)
-    rows = app.db.run(response_times, since=now - dt.timedelta(days=7), until=now, by=by, tz=app.settings.timezone)
+    rows = app.db.run(response_times, since=now - dt.timedelta(days=7), until=now, by=by, tz=app.settings.timezone,
+                      stations=visible_stations())
     return panels.build_times(rows, by=by, lang=lang_of(lang, app.settings.language))
 
 

@@ -38,7 +38,7 @@ def incident_times(row: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def _aggregate_sql(by: str) -> str:
+def _aggregate_sql(by: str, stations_arg: int) -> str:
     cols = []
     for name, (a, b) in INTERVALS.items():
         secs = f"extract(epoch FROM ({b} - {a}))"
@@ -51,15 +51,18 @@ def _aggregate_sql(by: str) -> str:
     return f"""SELECT {DIMENSIONS[by]} AS grp, count(*) AS incidents, {', '.join(cols)}
                FROM incidents
                WHERE ts >= $1 AND ts < $2 AND state <> 'merged'
+                 AND (${stations_arg}::text[] IS NULL OR station = ANY(${stations_arg}::text[]))
                GROUP BY 1 ORDER BY 1"""
 
 
 async def response_times(
-    conn: asyncpg.Connection, *, since: dt.datetime, until: dt.datetime, by: str = "all", tz: str = "Asia/Shanghai"
+    conn: asyncpg.Connection, *, since: dt.datetime, until: dt.datetime, by: str = "all", tz: str = "Asia/Shanghai",
+    stations: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per group: `grp`, `incidents`, and for each interval `<name>_n`, `_p50`, `_p90` (seconds)."""
+    """One row per group: `grp`, `incidents`, and for each interval `<name>_n`, `_p50`, `_p90` (seconds);
+    of the incidents of `stations` only, where given (a station commander's scope)."""
     if by not in DIMENSIONS:
         raise QingzhiError(f"cannot group response times by {by!r}: one of {', '.join(DIMENSIONS)}")
-    sql = _aggregate_sql(by)
     args: list[Any] = [since, until] + ([tz] if by == "hour" else [])
-    return [dict(r) for r in await conn.fetch(sql, *args)]
+    sql = _aggregate_sql(by, len(args) + 1)
+    return [dict(r) for r in await conn.fetch(sql, *args, stations)]
