@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ingest.message import Msg
+from qingzhi.core.callers import hash_subject
 from qingzhi.core.incidents import IncidentError, derive
 from qingzhi.core.stations import StationLocator
 
@@ -47,7 +48,7 @@ class Enrich:
         self.jurisdictions = jurisdictions
 
     def handle(self, msg: Msg) -> Msg | None:
-        """Add derived values; nothing to add for gps, cam and status."""
+        """Add derived values; nothing to add for gps, cam and status (a check's subject: its keyed hash)."""
         if msg.kind == "incident":
             good = []
             for item in msg.items:
@@ -66,4 +67,7 @@ class Enrich:
         elif msg.kind == "ack":
             for item in msg.items:
                 item.derived = (command_uuid(item.shape.id),)
+        elif msg.kind == "check":
+            for item in msg.items:
+                item.derived = (hash_subject(self.caller_key, item.shape.subject),)
         return msg

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 # Staging table names (see store.py); Rows fills msg.rows with (table, tuple).
-POS, CAM, STATUS, ACK, INCIDENT = "pos", "cam", "status", "ack", "incident"
+POS, CAM, STATUS, ACK, INCIDENT, CHECK = "pos", "cam", "status", "ack", "incident", "check"
 
 
 class Msg:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.message import ACK, CAM, INCIDENT, POS, STATUS, Msg
+from ingest.message import ACK, CAM, CHECK, INCIDENT, POS, STATUS, Msg
 from ingest.text import clean_opt, extra_json
 
 
@@ -28,6 +28,9 @@ class Rows:
                                      s.incident, s.sos, extra_json(item.extra))))
             elif kind == "ack":
                 out.append((ACK, (s.id, item.derived[0], unit, station, item.ts_ms, recv)))
+            elif kind == "check":
+                out.append((CHECK, (s.id, unit, station, item.ts_ms, recv, s.lat, s.lon, s.kind, s.hit, item.derived[0],
+                                    clean_opt(s.note), extra_json(item.extra))))
             else:
                 category, jurisdiction, caller = item.derived
                 out.append((INCIDENT, (s.id, item.ts_ms, recv, s.lat, s.lon, s.type.strip(),

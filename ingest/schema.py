@@ -71,6 +71,19 @@ class Incident(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     summary: str | None = None
 
 
+class Check(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """`…/check`: a stop-and-check (盘查) by the unit."""
+
+    id: str
+    ts: int | str
+    lat: float
+    lon: float
+    kind: Literal["person", "vehicle"]
+    hit: bool
+    subject: str | None = None
+    note: str | None = None
+
+
 class OwnTracksLocation(msgspec.Struct):
     """OwnTracks `_type: location` (tst in seconds, vel in km/h)."""
 
@@ -88,7 +101,7 @@ class OwnTracksLocation(msgspec.Struct):
 NOT_JSON = (msgspec.DecodeError, RecursionError)
 
 SHAPES: dict[str, type[msgspec.Struct]] = {
-    "gps": GpsFix, "cam": CamState, "status": UnitStatus, "ack": CommandAck, "incident": Incident,
+    "gps": GpsFix, "cam": CamState, "status": UnitStatus, "ack": CommandAck, "incident": Incident, "check": Check,
 }
 FIELDS: dict[str, frozenset[str]] = {k: frozenset(s.__struct_fields__) for k, s in SHAPES.items()}
 OWNTRACKS_FIELDS = frozenset(OwnTracksLocation.__struct_fields__) | {"_type"}

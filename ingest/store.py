@@ -31,6 +31,8 @@ STAGING: dict[str, tuple[str, ...]] = {
     "pos": ("msg", "unit", "station", "ts_ms", "recv_ms", "lat", "lon", "speed", "heading", "acc", "alt", "batt", "extra"),
     "cam": ("msg", "unit", "station", "ts_ms", "recv_ms", "state", "batt", "storage", "stream_url", "extra"),
     "status": ("msg", "unit", "station", "ts_ms", "ts_given", "recv_ms", "status", "incident", "sos", "extra"),
+    "check": ("msg", "id", "unit", "station", "ts_ms", "recv_ms", "lat", "lon", "kind", "hit", "subject_hash", "note",
+              "extra"),
     "ack": ("msg", "command", "command_uuid", "unit", "station", "ts_ms", "recv_ms"),
 }
 
@@ -42,6 +44,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_cam (msg int, unit text, station text, ts_
     state text, batt real, storage real, stream_url text, extra jsonb) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_status (msg int, unit text, station text, ts_ms bigint, ts_given boolean,
     recv_ms bigint, status text, incident text, sos boolean, extra jsonb) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_check (msg int, id text, unit text, station text, ts_ms bigint,
+    recv_ms bigint, lat float8, lon float8, kind text, hit boolean, subject_hash text, note text, extra jsonb)
+    ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_ack (msg int, command text, command_uuid uuid, unit text, station text,
     ts_ms bigint, recv_ms bigint) ON COMMIT DELETE ROWS;
 """
@@ -191,6 +196,13 @@ FROM (SELECT DISTINCT ON (s.command_uuid) s.command_uuid, {TS} AS ts, {RECV} AS 
       ORDER BY s.command_uuid, s.ts_ms) f
 WHERE c.id = f.command_uuid AND c.ack_ts IS NULL"""
 
+# --- checks -----------------------------------------------------------------------------------
+INSERT_CHECKS = f"""
+INSERT INTO checks (id, unit, station, ts, recv_ts, lat, lon, kind, hit, subject_hash, note, extra)
+SELECT DISTINCT ON (s.id) s.id, s.unit, s.station, {TS}, {RECV}, s.lat, s.lon, s.kind, s.hit, s.subject_hash,
+       s.note, s.extra
+FROM stage_check s ORDER BY s.id, s.msg ON CONFLICT (id) DO NOTHING"""
+
 # --- identity -------------------------------------------------------------------------------
 # A unit is its station and call sign (PROTOCOL.md): rows about a registered unit under another
 # station's topic are taken out of the batch, and their messages rejected whole.
@@ -204,8 +216,9 @@ STATEMENTS: dict[str, tuple[str, ...]] = {
     "cam": (INSERT_CAM, CAM_ALERTS, UPSERT_UNITS_CAM),
     "status": (INSERT_STATUSES, STATUS_ALERTS, "lifecycle", UPSERT_UNITS_STATUS),
     "ack": (INSERT_ACKS, ACK_COMMANDS),
+    "check": (INSERT_CHECKS,),
 }
-ORDER = ("pos", "cam", "status", "ack")   # after the incidents: a status may advance a new one
+ORDER = ("pos", "cam", "status", "ack", "check")   # after the incidents: a status may advance a new one
 
 
 async def prepare(conn: asyncpg.Connection) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from qingzhi.config import OWNTRACKS_PREFIX
 from qingzhi.core.names import ID_RE
 
-DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack"))
+DEVICE_KINDS = frozenset(("gps", "cam", "status", "ack", "check"))
 IGNORED = "ignored"   # centre → device topics (…/cmd) that a `{root}/#` subscription also brings
 CACHE_BYTES = 8 * 1024 * 1024
 

@@ -72,6 +72,11 @@ def texts_not_too_long(s: Any, ts: int, now: int) -> bool:
     return all(v is None or len(v) <= 4000 for v in (s.address, s.caller, s.summary))
 
 
+def check_texts_ok(s: Any, ts: int, now: int) -> bool:
+    """A check's subject (an ID-card or plate number) at most 64 characters, its note at most 4,000."""
+    return (s.subject is None or len(s.subject) <= 64) and (s.note is None or len(s.note) <= 4000)
+
+
 def stream_url_ok(s: Any, ts: int, now: int) -> bool:
     """A camera's stream URL: at most 2,000 characters."""
     return s.stream_url is None or len(s.stream_url) <= 2000
@@ -95,6 +100,7 @@ PREDICATES: dict[str, tuple[Predicate, ...]] = {
     "status": TIME + (incident_ref_ok,),
     "ack": TIME + (id_ok,),
     "incident": TIME + POSITION + (id_ok, type_ok, priority_in_range, texts_not_too_long),
+    "check": TIME + POSITION + (id_ok, check_texts_ok),
 }
 
 

@@ -209,3 +209,17 @@ def test_watching_a_camera_is_audited_and_only_safe_links_are_followed(app: dash
     assert login_client(app, "admin").get(f"/api/live/stream/{other}").status_code == 404   # not a link to follow
     assert west.get("/api/live/stream/NOBODY").status_code == 404
     assert app.server.test_client().get(f"/api/live/stream/{unit}").status_code == 401
+
+
+def test_side_tab_lists_are_narrowed_to_the_scope(app: dash.Dash, settings: Settings) -> None:
+    """Repeat flags and follow-up tasks (dashboard/dispatch/views.in_scope) for a station commander."""
+    from auth_helpers import session_cookie
+
+    from dashboard.dispatch.views import in_scope
+    rows = [{"station": "ST01", "n": 1}, {"station": "ST02", "n": 2}, {"station": None, "n": 3}]
+    west = session_cookie(settings.database_url, make_user(settings.database_url, "commander", ["ST01"]))
+    every = session_cookie(settings.database_url, make_user(settings.database_url, "commander"))
+    with app.server.test_request_context(headers={"Cookie": west}):
+        assert in_scope(rows) == [{"station": "ST01", "n": 1}]
+    with app.server.test_request_context(headers={"Cookie": every}):
+        assert in_scope(rows) == rows

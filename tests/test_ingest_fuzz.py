@@ -82,6 +82,10 @@ def payloads(now: int) -> st.SearchStrategy:
             {"_type": st.sampled_from(["location", "lwt", "waypoint"]), "lat": st.floats(29, 31),
              "lon": st.floats(119, 121), "tst": st.integers(now // 1000 - 100, now // 1000)},
             optional={k: st.one_of(st.just(-1), hostile_numbers) for k in ("vel", "cog", "batt", "acc")})),
+        st.tuples(st.just("check"), st.fixed_dictionaries(
+            {"id": st.one_of(ids, hostile_text), "ts": ts_values(now), "lat": st.floats(29, 31), "lon": st.floats(119, 121),
+             "kind": st.sampled_from(["person", "vehicle", "cat"]), "hit": st.one_of(st.booleans(), json_values)},
+            optional={"subject": hostile_text, "note": hostile_text, "extra": json_values})),
         st.tuples(st.sampled_from(["check", "cmd", "nonsense"]), json_values),
         st.tuples(st.just("raw"), st.binary(max_size=200)),
     )
@@ -146,13 +150,14 @@ def account(url: str, batch: list[Msg]) -> None:
     keys = {"pos": "SELECT unit, (extract(epoch FROM ts) * 1000)::bigint FROM positions",
             "cam": "SELECT unit, (extract(epoch FROM ts) * 1000)::bigint FROM cam_states",
             "status": "SELECT unit, (extract(epoch FROM ts) * 1000)::bigint FROM statuses",
-            "ack": "SELECT command, unit FROM acks", "incident": "SELECT id FROM incidents"}
+            "ack": "SELECT command, unit FROM acks", "incident": "SELECT id FROM incidents",
+            "check": "SELECT id FROM checks"}
     stored = {table: {tuple(r) for r in query(url, sql)} for table, sql in keys.items()}
     for msg in batch:
         if msg.rejects:
             assert msg.topic in rejected_topics or len(msg.topic) > 1024, msg
         for table, row in msg.rows:
-            key = (row[0],) if table == "incident" else (row[0], row[2])   # (unit, ts) or (command, unit)
+            key = (row[0],) if table in ("incident", "check") else (row[0], row[2])  # id; (unit, ts); (command, unit)
             repeated_will = table == "status" and not row[3]     # a time-less last will the unit already has
             assert key in stored[table] or msg.topic in rejected_topics or repeated_will, (msg, table, key)
         if not msg.rows and not msg.rejects:

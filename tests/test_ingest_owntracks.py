@@ -62,6 +62,30 @@ def test_huge_owntracks_speed_is_emptied_not_fatal(decode: Decode) -> None:
     assert msg.items[0].shape.speed is None and "speed" in msg.items[0].extra["out_of_range"]
 
 
+# The shapes real OwnTracks apps publish, as Traccar's decoder tests record them (Android with `conn`,
+# `vac`, `t`; the iOS minimum of lat/lon/tst/tid; a moving fix with cog and vel), with `tst` moved to now
+# (the ingest accepts fixes up to 7 days old), and the iOS app's -1 sentinels.
+PUBLISHED = [
+    {"_type": "location", "acc": 15, "alt": 440, "batt": 46, "conn": "w", "lat": 46.0681247, "lon": 11.1512805,
+     "t": "u", "tid": "5t", "vac": 2, "vel": 0},
+    {"lon": 2.29513, "lat": 48.85833, "_type": "location", "tid": "JJ"},
+    {"cog": 271, "lon": 2.29513, "acc": 5, "vel": 61, "vac": 21, "lat": 48.85833, "alt": 167, "_type": "location",
+     "tid": "JJ", "t": "u", "batt": 67},
+    {"_type": "location", "lat": 48.85, "lon": 2.295, "tid": "JJ", "cog": -1, "vel": -1, "batt": -1, "acc": 65,
+     "alt": 35, "vac": 10, "bs": 1, "m": 1},
+]
+
+
+@pytest.mark.parametrize("payload", PUBLISHED)
+def test_published_owntracks_fixes_are_kept(decode: Decode, payload: dict) -> None:
+    msg = decode.handle(make_message(topic="owntracks/s2/phone7", payload={**payload, "tst": now_ms() // 1000}))
+    assert msg is not None and Validate().handle(msg) is msg and msg.rejects == []
+    [item] = msg.items
+    assert (item.shape.lat, item.shape.lon) == (payload["lat"], payload["lon"])
+    assert item.shape.speed == (None if payload.get("vel", -1) == -1 else pytest.approx(payload["vel"] / 3.6))
+    assert item.extra["tid"] == payload["tid"] and "out_of_range" not in item.extra
+
+
 def test_prefix_is_configurable() -> None:
     topics = Topics(ROOT, "police/phones")
     assert topics.filters(None) == [f"{ROOT}/#", "police/phones/+/+"]

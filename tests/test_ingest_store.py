@@ -263,3 +263,20 @@ def test_a_row_the_database_refuses_goes_to_rejects_alone(database_url: str) -> 
     [reject] = query(database_url, "SELECT reason FROM rejects")
     assert reject["reason"].startswith("database refused it") and "partition" in reject["reason"]
     assert writer.stats.messages == 3 and writer.stats.db == "ok"
+
+
+def check(id_: str = "CK-1", unit: str = "u1", station: str = "s1", **fields: object) -> Msg:
+    return make_message(topic=f"{ROOT}/{station}/{unit}/check", payload={
+        "id": id_, "ts": now_ms(), "lat": 30.05, "lon": 120.05, "kind": "vehicle", "hit": True, **fields})
+
+
+def test_checks_stored_once_with_the_subject_hashed(database_url: str) -> None:
+    """PROTOCOL.md `…/check`: repeats are one check; the ID-card or plate number never in clear."""
+    write(database_url, gps(), check(subject="浙A 12345", note="stolen e-bike found"), check(subject="浙A12345"))
+    write(database_url, check(id_="CK-2", kind="person", hit=False), check(station="far", id_="CK-3"))
+    rows = query(database_url, "SELECT id, unit, station, kind, hit, subject_hash, note FROM checks ORDER BY id")
+    assert [(r["id"], r["kind"], r["hit"]) for r in rows] == [("CK-1", "vehicle", True), ("CK-2", "person", False)]
+    assert rows[0]["subject_hash"] and "12345" not in rows[0]["subject_hash"] and rows[1]["subject_hash"] is None
+    assert rows[0]["note"] == "stolen e-bike found"
+    [reject] = query(database_url, "SELECT reason FROM rejects")
+    assert reject["reason"] == "unit u1 belongs to station s1, not far"      # a registered unit's station

@@ -20,7 +20,7 @@ from dashboard.dispatch import repeats
 from dashboard.dispatch.response_times import response_times
 from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
-from dashboard.dispatch.views import SCREEN, config, current_flags
+from dashboard.dispatch.views import SCREEN, config, current_flags, in_scope
 from dashboard.i18n import lang_of, t
 from qingzhi.core import followups, incident_actions
 from qingzhi.core.dispatch_config import save_setting
@@ -117,7 +117,7 @@ def refresh_followups(tab: str, _refresh: int, lang: str | None) -> list:
     if tab != "followups":
         return no_update
     app = ctx()
-    tasks = app.db.run(repeats.followups, include_reviewed=True)
+    tasks = in_scope(app.db.run(repeats.followups, include_reviewed=True))
     return panels.build_followups(tasks, followups.FOLLOWUP_NEXT, lang=lang_of(lang, app.settings.language),
                                   tz=app.settings.timezone)
 

@@ -43,16 +43,23 @@ def config(app: AppContext) -> DispatchConfig:
 
 
 def current_flags(app: AppContext, cfg: DispatchConfig, *, fresh: bool = False) -> list[dict]:
-    """The repeat flags, cached per process for FLAGS_TTL_S."""
+    """The repeat flags of the stations the user may see, computed for all and cached per process for FLAGS_TTL_S."""
     key = id(app.db)
     with _lock:
         hit = _flags_cache.get(key)
-        if hit and not fresh and time.monotonic() - hit[0] < FLAGS_TTL_S:
-            return hit[1]
-    flags = app.db.run(repeats.repeat_flags, cfg, now=dt.datetime.now(dt.UTC))
-    with _lock:
-        _flags_cache[key] = (time.monotonic(), flags)
-    return flags
+    if hit and not fresh and time.monotonic() - hit[0] < FLAGS_TTL_S:
+        flags = hit[1]
+    else:
+        flags = app.db.run(repeats.repeat_flags, cfg, now=dt.datetime.now(dt.UTC))
+        with _lock:
+            _flags_cache[key] = (time.monotonic(), flags)
+    return in_scope(flags)
+
+
+def in_scope(rows: list[dict]) -> list[dict]:
+    """The rows (with a "station") the logged-in user may see."""
+    scope = visible_stations()
+    return rows if scope is None else [r for r in rows if r.get("station") in scope]
 
 
 @dataclass(frozen=True)

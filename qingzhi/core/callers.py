@@ -31,6 +31,15 @@ def normalise_number(number: str) -> str:
     return f"+{digits}" if number.startswith("+") else digits
 
 
+def hash_subject(key: str, subject: str | None) -> str | None:
+    """The keyed hash of a check's subject (an ID-card or plate number: spaces and case do not count),
+    or None for a blank one. Stored instead of the number, like callers'."""
+    spelled = re.sub(r"\s+", "", subject or "").upper()
+    if not spelled:
+        return None
+    return hmac.new(key.encode(), b"subject:" + spelled.encode(), hashlib.sha256).hexdigest()
+
+
 def hash_caller(key: str, number: str | None) -> str | None:
     """The keyed hash of a phone number (hex), or None for a blank one."""
     if number is None or not normalise_number(number):
