@@ -5,6 +5,7 @@ Heavy modules are imported inside each command, as in cli.py, so that `qingzhi -
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -94,7 +95,7 @@ PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
 def _given(password_stdin: bool) -> dict[str, str] | None:
     from qingzhi.broker_accounts import read_passwords
 
-    return read_passwords(click.get_text_stream("stdin").read()) if password_stdin else None
+    return read_passwords(sys.stdin.read()) if password_stdin else None
 
 
 @broker.command()
