@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Start, on this machine and loopback only, a 3-node RabbitMQ cluster (MQTT 127.0.0.1:1901-1903,
+# AMQP 5681-5683, Erlang distribution 25681-25683, its own epmd on 4371) and, with --pg, a
+# PostgreSQL primary (5491) with a streaming replica (5492). Safe to run twice: what runs is
+# left alone, a node that died is started again (and rejoins its cluster). Prints the URLs.
+# For testing and benchmarks; real hosts use the docker-compose `cluster` profile.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/env.sh"
+with_pg=0
+for arg in "$@"; do
+  case $arg in
+    --pg) with_pg=1 ;;
+    *) echo "usage: $0 [--pg]" >&2; exit 2 ;;
+  esac
+done
+[ -n "$RABBIT_SBIN" ] || { echo "rabbitmq-server is not installed (apt-get install rabbitmq-server)" >&2; exit 1; }
+
+mkdir -p "$CLUSTER_DIR/rabbit"
+echo '[rabbitmq_mqtt,rabbitmq_consistent_hash_exchange].' > "$CLUSTER_DIR/rabbit/enabled_plugins"
+cookie="$CLUSTER_DIR/rabbit/.erlang.cookie"
+[ -s "$cookie" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$cookie"; chmod 400 "$cookie"; }
+
+write_node_config() {
+  local i=$1 d="$CLUSTER_DIR/rabbit/n$1"
+  mkdir -p "$d/log" "$d/mnesia"
+  : > "$d/rabbitmq-env.conf"   # not /etc/rabbitmq's: that one belongs to the machine's own broker
+  cat > "$d/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$(amqp_port "$i")
+mqtt.listeners.tcp.1 = 127.0.0.1:$(mqtt_port "$i")
+mqtt.allow_anonymous = false
+mqtt.vhost = /
+mqtt.exchange = amq.topic
+# The ingest takes up to a batch per consumer before it acknowledges (after COMMIT).
+consumer_timeout = 600000
+log.file.level = warning
+log.console = false
+CONF
+}
+
+start_node() {
+  local i=$1
+  write_node_config "$i"
+  if running "$i"; then echo "node $(node_name "$i") already running"; return; fi
+  echo "starting node $(node_name "$i")"
+  (node_env "$i"; "$RABBIT_SBIN/rabbitmq-server" -detached)
+}
+
+for i in $(seq "$CLUSTER_NODES"); do start_node "$i"; done
+for i in $(seq "$CLUSTER_NODES"); do
+  # A detached node takes a moment to register with epmd; await_startup needs it registered.
+  for _ in $(seq 60); do running "$i" && break; sleep 1; done
+  ctl "$i" await_startup --timeout 120 || { echo "node $(node_name "$i") did not start; see $CLUSTER_DIR/rabbit/n$i/log" >&2; exit 1; }
+done
+first=$(node_name 1)
+for i in $(seq 2 "$CLUSTER_NODES"); do
+  if ! ctl "$i" cluster_status --formatter json | grep -q "\"$first\""; then
+    echo "joining $(node_name "$i") to $first"
+    ctl "$i" stop_app
+    ctl "$i" join_cluster "$first" 2>/dev/null   # its CLI logs harmless table-creation noise
+    ctl "$i" start_app
+  fi
+done
+
+urls_mqtt=() urls_amqp=()
+for i in $(seq "$CLUSTER_NODES"); do
+  urls_mqtt+=("mqtt://guest:guest@127.0.0.1:$(mqtt_port "$i")")
+  urls_amqp+=("amqp://guest:guest@127.0.0.1:$(amqp_port "$i")/")
+done
+
+if ((with_pg)); then
+  PGDIR="$CLUSTER_DIR/pg"
+  mkdir -p "$PGDIR"
+  # initdb and postgres refuse to run as root: the data belongs to the postgres user.
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  [ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
+  pg_up() { as_pg "$PG_BIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+  if [ ! -s "$PGDIR/primary/PG_VERSION" ]; then
+    as_pg "$PG_BIN/initdb" --no-sync -D "$PGDIR/primary" -U postgres --auth=trust >/dev/null
+    cat >> "$PGDIR/primary/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PRIMARY_PORT
+unix_socket_directories = '$PGDIR'
+wal_level = replica
+max_wal_senders = 5
+CONF
+  fi
+  pg_up "$PGDIR/primary" || as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/primary" -l "$PGDIR/primary.log" -w start >/dev/null
+  if [ ! -s "$PGDIR/replica/PG_VERSION" ]; then
+    as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -D "$PGDIR/replica" -R -X stream
+    echo "port = $PG_REPLICA_PORT" >> "$PGDIR/replica/postgresql.conf"
+  fi
+  pg_up "$PGDIR/replica" || as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/replica" -l "$PGDIR/replica.log" -w start >/dev/null
+fi
+
+echo
+echo "RabbitMQ cluster: $(ctl 1 eval "length(rabbit_nodes:all_running()).") of $CLUSTER_NODES nodes running, data in $CLUSTER_DIR"
+echo "devices (MQTT 3.1.1): ${urls_mqtt[*]}"
+echo "export QZ_SOURCE=amqp"
+echo "export QZ_AMQP_URL='$(IFS=,; echo "${urls_amqp[*]}")'"
+if ((with_pg)); then
+  echo "export QZ_DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PRIMARY_PORT/postgres"
+  echo "export QZ_DATABASE_READ_URL=postgresql://postgres@127.0.0.1:$PG_REPLICA_PORT/postgres"
+fi
