@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from qingzhi.cli_cluster import amqp_setup
 from qingzhi.cli_options import CONNECTION, MQTT_TLS, need, settings_options
 from qingzhi.config import Settings, require_caller_key
 from qingzhi.errors import QingzhiError
@@ -37,12 +38,13 @@ def migrate(settings: Settings) -> None:
 
 @cli.command()
 @settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days",
-                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s", "owntracks_prefix")
+                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s", "owntracks_prefix",
+                  "source", "amqp_url", "amqp_queues", "amqp_prefer")
 def ingest(settings: Settings) -> None:
-    """Receive device messages over MQTT and store them in PostgreSQL."""
+    """Receive device messages (over MQTT, or from a RabbitMQ cluster's queues) and store them in PostgreSQL."""
     from ingest.service import run
 
-    need(settings, "database_url", "mqtt_url")
+    need(settings, "database_url", "amqp_url" if settings.source == "amqp" else "mqtt_url")
     require_caller_key(settings)
     run(settings)
 
@@ -62,7 +64,7 @@ def worker(settings: Settings, every_s: float) -> None:
 
 
 @cli.command()
-@settings_options("database_url", "health_timeout_s")
+@settings_options("database_url", "health_timeout_s", "database_read_url", "replica_max_lag_s")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def status(settings: Settings, as_json: bool) -> None:
     """Show each ingest process (messages/s, batch sizes, rejects, lag, connections) and the duty loop."""
@@ -198,6 +200,7 @@ from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach 
 
 cli.add_command(user)
 cli.add_command(broker)
+cli.add_command(amqp_setup)
 
 
 def main() -> None:

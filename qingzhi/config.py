@@ -22,7 +22,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QZ_", frozen=True, extra="forbid")
 
     database_url: str | None = Field(None, description="PostgreSQL URL; unset in `demo` starts an embedded one")
+    database_read_url: str | None = Field(None, description="dashboard: a streaming replica for the analysis and "
+                                          "audit pages (the live map, dispatch and every action use database_url)")
+    replica_max_lag_s: float = Field(30.0, gt=0, le=86400, description="`qingzhi status`: a replica further behind "
+                                     "than this is reported as falling behind")
     mqtt_url: str | None = Field(None, description="mqtt://user:pass@host:port (mqtts:// for TLS)")
+    source: str = Field("mqtt", pattern=r"^(mqtt|amqp)$", description="ingest: where messages come from: the MQTT "
+                        "broker (mqtt_url) or a RabbitMQ cluster's quorum queues (amqp_url)")
+    amqp_url: str | None = Field(None, description="ingest: comma-separated amqp://user:pass@host:port/ of the RabbitMQ "
+                                 "nodes; the ingest connects to one and moves to the next when it dies")
+    amqp_queues: int = Field(3, ge=1, le=256, description="quorum queues the units are hashed over (fixed once devices "
+                             "publish: changing it moves units between queues)")
+    amqp_prefer: str | None = Field(None, pattern=r"^\d+(,\d+)*$", description="ingest: queue numbers (from 0) this "
+                                    "worker consumes first; it stands by on the others (default: all at once)")
     topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, description="MQTT topic root")
     mqtt_protocol: str = Field("5", pattern=r"^(5|3\.1\.1)$", description="MQTT protocol version: 5 or 3.1.1")
     client_id: str | None = Field(None, description="MQTT client id (persistent session name)")
