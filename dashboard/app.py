@@ -49,7 +49,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.server.register_blueprint(health)   # /health checks the database (Dash's own health_endpoint does not)
     guard.install(app, settings, permissions)
     limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
-    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits))
+    read_db = Database(settings.database_read_url, limits=limits) if settings.database_read_url else None
+    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits),
+                                                  read_db=read_db)
     return app
 
 

@@ -34,6 +34,8 @@ from qingzhi.config import Settings
 from qingzhi.errors import QingzhiError
 
 log = logging.getLogger("qingzhi.ingest")
+# aiormq logs a lost node with a full traceback; `_keep` says it in one line and moves on.
+logging.getLogger("aiormq.connection").setLevel(logging.ERROR)
 STANDBY_S = 3.0        # let each worker take its preferred queues before the others stand by on them
 RECONNECT_MAX_S = 8.0
 CONNECT_TIMEOUT_S = 5.0

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from bench.services import IngestProcess
-from tests.cluster_helpers import AMQP_URLS, REPO, delete_topology, kill_node, mqtt_url, up
-from tests.ingest_helpers import count_rows, ingest_process, query, stream_fixes, wait_until
+from cluster_helpers import AMQP_URLS, REPO, delete_topology, kill_node, mqtt_url, up
+from ingest_helpers import count_rows, ingest_process, query, stream_fixes, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None and not Path("/usr/lib/rabbitmq").exists(),
                                 reason="needs Debian's rabbitmq-server (.ci/run installs it)")
