@@ -19,7 +19,8 @@ import asyncpg
 import pytest
 from auth_helpers import login_client
 from cluster_helpers import REPO, up
-from ingest_helpers import wait_until
+from db_helpers import with_conn
+from ingest_helpers import query, wait_until
 
 from dashboard import ids
 from dashboard.analysis.queries import ensure_fresh
@@ -34,13 +35,8 @@ PRIMARY, REPLICA = "postgresql://postgres@127.0.0.1:5491", "postgresql://postgre
 
 def run(url: str, sql: str, *args: object) -> object:
     """One statement's first value, on a fresh connection."""
-    async def go() -> object:
-        conn = await asyncpg.connect(url)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
-    return asyncio.run(go())
+    rows = query(url, sql, *args)
+    return rows[0][0] if rows else None
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +88,7 @@ def test_dashboard_reads_from_the_replica_and_a_lagging_replica_is_reported(pair
         assert audit_search(client, "test.replica") == []
         run(f"{REPLICA}/{pair}", "SELECT pg_wal_replay_pause()")
         record = audit.record
-        asyncio.run(_on(f"{PRIMARY}/{pair}", lambda c: record(c, Actor.system("test"), "test.replica")))
+        with_conn(f"{PRIMARY}/{pair}", record, Actor.system("test"), "test.replica")
         assert client.get("/api/live/units?since=0").status_code == 200      # the live map: primary, unaffected
         assert audit_search(client, "test.replica") == []                    # the replica has not replayed it
         table, state = status(pair, 0.5)
@@ -132,11 +128,3 @@ def test_status_says_when_the_read_url_is_not_a_replica_or_not_there(pair: str) 
         out = subprocess.run([sys.executable, "-m", "qingzhi", "status"], cwd=REPO, capture_output=True, text=True,
                              env={**env, "QZ_DATABASE_READ_URL": read_url}, timeout=60)
         assert said in out.stdout + out.stderr
-
-
-async def _on(url: str, fn: object) -> object:
-    conn = await asyncpg.connect(url)
-    try:
-        return await fn(conn)
-    finally:
-        await conn.close()

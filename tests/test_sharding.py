@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 from conftest import PG_ADMIN_URL, fresh_database
-from ingest_helpers import ROOT, make_message
+from ingest_helpers import ROOT, make_message, query
 
 from ingest.enrich import Jurisdictions
 from ingest.inbox import Inbox
@@ -72,12 +72,8 @@ async def _write(coordinator: str, base: int) -> None:
         await writer.conn.close()
 
 
-async def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
+def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> object:
+    return query(url, sql)[0][0]
 
 
 def test_positions_hash_partitioned_over_two_shards_through_the_ingest_writer(
@@ -85,15 +81,15 @@ def test_positions_hash_partitioned_over_two_shards_through_the_ingest_writer(
     asyncio.run(_setup(database_url, shards))
     base = int(time.time() * 1000) - 60_000
     asyncio.run(_write(database_url, base))
-    on_shards = [asyncio.run(_count(url)) for url in shards]
+    on_shards = [(_count(url)) for url in shards]
     assert sum(on_shards) == UNITS * PER_UNIT and min(on_shards) > 0        # spread, each fix once
-    assert asyncio.run(_count(database_url)) == UNITS * PER_UNIT           # the coordinator sees them all
-    units_each = [asyncio.run(_count(url, "SELECT count(DISTINCT unit) FROM positions")) for url in shards]
+    assert (_count(database_url)) == UNITS * PER_UNIT           # the coordinator sees them all
+    units_each = [(_count(url, "SELECT count(DISTINCT unit) FROM positions")) for url in shards]
     assert sum(units_each) == UNITS                                         # a unit lives on one shard only
-    plan = asyncio.run(_count(database_url, "EXPLAIN (FORMAT JSON) SELECT * FROM positions WHERE unit = 'u007' "
+    plan = (_count(database_url, "EXPLAIN (FORMAT JSON) SELECT * FROM positions WHERE unit = 'u007' "
                                             "AND ts > now() - interval '1 hour'"))
     assert str(plan).count("Foreign Scan") == 1                             # one shard asked
-    newest = asyncio.run(_count(database_url, "SELECT count(*) FROM units WHERE fix_ts = to_timestamp($1 / 1000.0)"
+    newest = (_count(database_url, "SELECT count(*) FROM units WHERE fix_ts = to_timestamp($1 / 1000.0)"
                                 .replace("$1", str(base + (PER_UNIT - 1) * 1000))))
     assert newest == UNITS                                                  # the live position, on the coordinator
 
