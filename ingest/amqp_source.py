@@ -90,7 +90,7 @@ class AmqpSource:
         self._pending: dict[int, AbstractIncomingMessage] = {}
         self._done: set[int] = set()
         self._acked = 0
-        self._last_from: dict[str, float] = {}
+        self._taking: set[str] = set()    # queues that delivered on this channel: we are their active consumer
         self._lost = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
 
@@ -131,6 +131,7 @@ class AmqpSource:
         self._pending.clear()
         self._done.clear()
         self._acked = 0
+        self._taking.clear()
         self._connection, self._queues, self.node = connection, queues, display(url)
         self._lost.clear()
         connection.close_callbacks.add(lambda *_: self._on_lost(gen))
@@ -170,7 +171,7 @@ class AmqpSource:
         if gen != self.generation:
             return      # from a channel already gone: the broker redelivers it
         self._pending[message.delivery_tag] = message
-        self._last_from[queue] = time.monotonic()
+        self._taking.add(queue)
         self.inbox.put(Msg(self.topics.topic(message.routing_key or ""), message.body, int(time.time() * 1000),
                            message.delivery_tag, 1, gen))
 
@@ -205,15 +206,15 @@ class AmqpSource:
         task.add_done_callback(self._tasks.discard)
 
     async def figures(self) -> dict[str, Any]:
-        """For the stats row: the node, and per queue the messages waiting and whether this worker takes it."""
+        """For the stats row: the node, and per queue the messages waiting and whether this worker takes it
+        (it had deliveries from it on this channel: with a single active consumer, only that one gets any)."""
         out: dict[str, Any] = {"source": "amqp", "node": self.node if self.connected else "-", "queues": {}}
-        recent = time.monotonic() - 2 * self.settings.stats_interval_s
         for q in self._queues if self.connected else []:
             try:
                 ok = await asyncio.wait_for(q.declare(), CONNECT_TIMEOUT_S)
             except CONNECTION_ERRORS:
                 continue
-            out["queues"][q.name] = {"ready": ok.message_count, "taking": self._last_from.get(q.name, 0) > recent}
+            out["queues"][q.name] = {"ready": ok.message_count, "taking": q.name in self._taking}
         return out
 
     async def close(self) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from bench.services import IngestProcess
 from cluster_helpers import AMQP_URLS, REPO, delete_topology, kill_node, mqtt_url, up
-from ingest_helpers import count_rows, ingest_process, query, stream_fixes, wait_until
+from ingest_helpers import Publisher, count_rows, ingest_process, query, stream_fixes, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None and not Path("/usr/lib/rabbitmq").exists(),
                                 reason="needs Debian's rabbitmq-server (.ci/run installs it)")
@@ -39,12 +39,6 @@ def worker(tmp_path: Path, i: int, database_url: str, root: str) -> IngestProces
                           amqp_queues=QUEUES, amqp_prefer=i, stats_interval_s=1, batch_ms=50)
 
 
-def test_up_is_safe_to_run_twice_and_prints_the_urls(cluster: str) -> None:
-    again = up()
-    assert "already running" in again and "3 of 3 nodes running" in again
-    assert f"QZ_AMQP_URL='{AMQP_URLS}'" in again and "mqtt://guest:guest@127.0.0.1:1901" in again
-
-
 def test_node_and_worker_killed_mid_stream_store_every_fix_once_in_order(
         cluster: str, database_url: str, topic_root: str, tmp_path: Path) -> None:
     workers = [worker(tmp_path, i, database_url, topic_root).start() for i in range(3)]
@@ -61,8 +55,10 @@ def test_node_and_worker_killed_mid_stream_store_every_fix_once_in_order(
         wait_until(lambda: count_rows(database_url) >= 2500, timeout=40, every=0.05)
         workers[1].kill()                              # SIGKILL: its unacknowledged messages go to a standby
         assert publisher.is_alive(), "the faults should land in the middle of the stream"
-        restarted = up()                               # node 1 comes back and rejoins
-        assert "starting node qz1@localhost" in restarted
+        restarted = up()                               # node 1 comes back and rejoins; the others are left alone
+        assert "starting node qz1@localhost" in restarted and "qz2@localhost already running" in restarted
+        assert "3 of 3 nodes running" in restarted and f"QZ_AMQP_URL='{AMQP_URLS}'" in restarted
+        assert "mqtt://guest:guest@127.0.0.1:1901" in restarted
         publisher.join(60)
         assert not publisher.is_alive()
         wait_until(lambda: count_rows(database_url) >= N, timeout=60, every=0.2)
@@ -82,7 +78,31 @@ def test_node_and_worker_killed_mid_stream_store_every_fix_once_in_order(
         assert len(rows) == 3 and all(r["lag_s"] is not None for r in rows)
         alive = [r for r in rows if not r["stale"]]
         assert len(alive) == 2 and all(len(r["queues"]) == QUEUES for r in alive)
+        taking = {q for r in alive for q, fig in r["queues"].items() if fig["taking"]}
+        assert len(taking) == QUEUES                    # every queue had an active consumer among the two left
+        table = subprocess.run([sys.executable, "-m", "qingzhi", "status"], cwd=REPO, capture_output=True, text=True,
+                               env={"QZ_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}, timeout=60).stdout
+        assert "queues" in table and "*:" in table and "(amqp://127.0.0.1:568" in table
     finally:
         for w in workers:
             w.stop()
+        delete_topology(topic_root, QUEUES)
+
+
+def test_dotted_ids_reach_the_right_station_and_unit(cluster: str, database_url: str, topic_root: str,
+                                                     tmp_path: Path) -> None:
+    """RabbitMQ 3.10 turns '/' into '.' and leaves '.' alone: the worker splits by the known stations."""
+    query(database_url, "INSERT INTO stations (id, name_zh, name_en, lat, lon) VALUES ('s.1', '一', 'One', 30, 120)")
+    one = worker(tmp_path, 0, database_url, topic_root).start()
+    try:
+        one.wait_connected(line="consuming")
+        ts = int(time.time() * 1000) - 5000
+        stream = Publisher(mqtt_url(3), v5=False)
+        stream.send(f"{topic_root}/s.1/u.7.b/gps", {"ts": ts, "lat": 30.1, "lon": 120.1})
+        stream.send(f"{topic_root}/nope", {"ts": ts})
+        stream.close()
+        wait_until(lambda: count_rows(database_url) == 1 and count_rows(database_url, "rejects") == 1)
+        assert [tuple(r) for r in query(database_url, "SELECT station, unit FROM positions")] == [("s.1", "u.7.b")]
+    finally:
+        one.stop()
         delete_topology(topic_root, QUEUES)

@@ -41,19 +41,29 @@ CONF
 start_node() {
   local i=$1
   write_node_config "$i"
-  if running "$i"; then echo "node $(node_name "$i") already running"; return; fi
+  if running "$i"; then echo "node $(node_name "$i") already running"; return 1; fi
   echo "starting node $(node_name "$i")"
   (node_env "$i"; "$RABBIT_SBIN/rabbitmq-server" -detached)
 }
 
-for i in $(seq "$CLUSTER_NODES"); do start_node "$i"; done
+# One question first (each CLI call starts an Erlang VM, about a second): are all nodes up and clustered?
+members=$(ctl 1 eval 'rabbit_nodes:all_running().' 2>/dev/null || true)
+started=()
 for i in $(seq "$CLUSTER_NODES"); do
+  if grep -q "$(node_name "$i")" <<<"$members"; then
+    echo "node $(node_name "$i") already running"
+  elif start_node "$i"; then
+    started+=("$i")
+  fi
+done
+for i in "${started[@]}"; do
   # A detached node takes a moment to register with epmd; await_startup needs it registered.
   for _ in $(seq 60); do running "$i" && break; sleep 1; done
   ctl "$i" await_startup --timeout 120 || { echo "node $(node_name "$i") did not start; see $CLUSTER_DIR/rabbit/n$i/log" >&2; exit 1; }
 done
 first=$(node_name 1)
 for i in $(seq 2 "$CLUSTER_NODES"); do
+  grep -q "$(node_name "$i")" <<<"$members" && continue
   if ! ctl "$i" cluster_status --formatter json | grep -q "\"$first\""; then
     echo "joining $(node_name "$i") to $first"
     ctl "$i" stop_app
