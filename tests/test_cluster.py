@@ -9,7 +9,6 @@ for the next run (up.sh is idempotent; `deploy/cluster/down.sh` stops it).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -22,8 +21,6 @@ from bench.services import IngestProcess
 from cluster_helpers import AMQP_URLS, REPO, delete_topology, kill_node, mqtt_url, up
 from ingest_helpers import Publisher, count_rows, ingest_process, query, stream_fixes, wait_until
 
-pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None and not Path("/usr/lib/rabbitmq").exists(),
-                                reason="needs Debian's rabbitmq-server (.ci/run installs it)")
 N, UNITS, QUEUES = 6000, 100, 3
 
 
