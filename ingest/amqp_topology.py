@@ -112,3 +112,15 @@ async def declare_at(urls: list[str], topic_root: str, owntracks_prefix: str, qu
         return [q.name for q in await declare(channel, topic_root, owntracks_prefix, queues)]
     finally:
         await connection.close()
+
+
+async def delete_at(url: str, topic_root: str, queues: int) -> None:
+    """Delete a topic root's hash exchange and queues, with whatever they hold (tests and benchmarks)."""
+    connection = await aio_pika.connect(url, timeout=10)
+    try:
+        channel = await connection.channel()
+        for i in range(queues):
+            await channel.queue_delete(queue_name(topic_root, i))
+        await channel.exchange_delete(exchange_name(topic_root))
+    finally:
+        await connection.close()

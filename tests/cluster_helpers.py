@@ -8,7 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-import aio_pika
+from ingest.amqp_topology import delete_at
 
 REPO = Path(__file__).resolve().parents[1]
 UP, DOWN = REPO / "deploy/cluster/up.sh", REPO / "deploy/cluster/down.sh"
@@ -51,15 +51,4 @@ def kill_node(node: int) -> int:
 
 def delete_topology(topic_root: str, queues: int) -> None:
     """Delete a topic root's hash exchange and quorum queues (tests leave nothing behind)."""
-    from ingest.amqp_topology import exchange_name, queue_name
-
-    async def go() -> None:
-        connection = await aio_pika.connect(AMQP_URLS.split(",")[1])
-        try:
-            channel = await connection.channel()
-            for i in range(queues):
-                await channel.queue_delete(queue_name(topic_root, i))
-            await channel.exchange_delete(exchange_name(topic_root))
-        finally:
-            await connection.close()
-    asyncio.run(go())
+    asyncio.run(delete_at(amqp_url(2), topic_root, queues))
