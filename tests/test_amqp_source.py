@@ -104,3 +104,12 @@ def test_no_node_answering_is_one_line_not_a_hang() -> None:
 def test_the_ingest_needs_amqp_url_when_reading_amqp() -> None:
     got = CliRunner().invoke(cli, ["ingest", "--source", "amqp", "--database-url", "postgresql://x@127.0.0.1:9/x"])
     assert got.exit_code != 0 and "no amqp_url" in str(got.exception)
+
+
+def test_amqp_setup_without_a_url_or_a_node_says_so() -> None:
+    runner = CliRunner()
+    got = runner.invoke(cli, ["amqp-setup"], env={"QZ_AMQP_URL": ""})
+    assert got.exit_code != 0 and "no amqp_url" in str(got.exception)
+    got = runner.invoke(cli, ["amqp-setup", "--amqp-url", "amqp://guest:pw@127.0.0.1:9/"])
+    assert got.exit_code != 0 and "no RabbitMQ node of amqp_url answers" in str(got.exception)
+    assert "pw" not in str(got.exception)

@@ -106,6 +106,7 @@ fi
 echo
 echo "RabbitMQ cluster: $(ctl 1 eval "length(rabbit_nodes:all_running()).") of $CLUSTER_NODES nodes running, data in $CLUSTER_DIR"
 echo "devices (MQTT 3.1.1): ${urls_mqtt[*]}"
+echo "then: qingzhi amqp-setup (the exchange and quorum queues, before devices publish), qingzhi ingest"
 echo "export QZ_SOURCE=amqp"
 echo "export QZ_AMQP_URL='$(IFS=,; echo "${urls_amqp[*]}")'"
 if ((with_pg)); then
