@@ -17,11 +17,13 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
-from auth_helpers import login_client
+from auth_helpers import login_client, start_logged_in
 from cluster_helpers import REPO, up
 from db_helpers import with_conn
 from ingest_helpers import query, wait_until
+from test_analysis_page import ARTIFACTS, seed
 
+from bench.services import free_port
 from dashboard import ids
 from dashboard.analysis.queries import ensure_fresh
 from dashboard.app import create_app
@@ -99,6 +101,28 @@ def test_dashboard_reads_from_the_replica_and_a_lagging_replica_is_reported(pair
         assert rows[0]["action"] == "test.replica"
         table, state = wait_until(lambda: (got := status(pair, 5))[1]["behind"] is False and got, timeout=15)
         assert state["delay_s"] == 0 and ": ok" in table and "BEHIND" not in table
+    finally:
+        app.server.extensions["qingzhi"].db.close()
+        app.server.extensions["qingzhi"].read_db.close()
+
+
+@pytest.mark.browser
+def test_the_analysis_page_works_on_the_replica(dash_duo, pair: str) -> None:  # noqa: ANN001
+    """Seeded on the primary, read in Chromium from the replica (sign-in and session on the primary)."""
+    seed(f"{PRIMARY}/{pair}", 3000, 60, "Asia/Shanghai")
+    wait_until(lambda: run(f"{REPLICA}/{pair}", "SELECT count(*) FROM an_cell_day"), timeout=30)
+    settings = load_settings(database_url=f"{PRIMARY}/{pair}", database_read_url=f"{REPLICA}/{pair}")
+    app = create_app(settings)
+    try:
+        start_logged_in(dash_duo, app, "analyst", port=free_port())
+        dash_duo.driver.set_window_size(1600, 1800)
+        dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=en", timeout=30)
+        dash_duo.wait_for_element("#an-top td", timeout=30)
+        dash_duo.wait_for_element("#an-heat .main-svg", timeout=30)
+        ARTIFACTS.mkdir(exist_ok=True)
+        dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_on_replica.png"))
+        assert "incidents" in dash_duo.find_element("#an-map-note").text
+        assert not [e for e in dash_duo.get_logs() or [] if e["level"] == "SEVERE"]
     finally:
         app.server.extensions["qingzhi"].db.close()
         app.server.extensions["qingzhi"].read_db.close()
