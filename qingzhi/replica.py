@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qingzhi.db import Limits, answering_within, connect, redact
+from qingzhi.db import read_within, redact
 from qingzhi.errors import QingzhiError
 
 DELAY_SQL = """
@@ -24,12 +24,7 @@ async def replica_state(url: str, timeout_s: float, max_lag_s: float) -> dict[st
     """{"replica": url without password, "delay_s", "behind" (delay over max_lag_s), "paused"} or with "error"."""
     out: dict[str, Any] = {"replica": redact(url), "max_lag_s": max_lag_s}
     try:
-        async with answering_within(url, timeout_s):
-            conn = await connect(url, Limits(connect_s=timeout_s))
-            try:
-                row = await conn.fetchrow(DELAY_SQL)
-            finally:
-                conn.terminate()
+        row = await read_within(url, timeout_s, lambda conn: conn.fetchrow(DELAY_SQL))
     except QingzhiError as exc:
         return {**out, "error": str(exc), "behind": True}
     if not row["replica"]:
