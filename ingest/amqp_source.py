@@ -25,7 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+import aiormq
+from aio_pika.abc import AbstractQueue
+from aiormq.abc import DeliveredMessage
 
 from ingest.amqp_topology import TopicMapper, declare
 from ingest.inbox import Inbox
@@ -87,7 +89,7 @@ class AmqpSource:
         self._next = self.prefer[0] % len(self.urls)    # workers preferring different queues start on different nodes
         self._connection: aio_pika.abc.AbstractConnection | None = None
         self._queues: list[AbstractQueue] = []
-        self._pending: dict[int, AbstractIncomingMessage] = {}
+        self._raw: aiormq.Channel | None = None     # aio-pika's channel underneath: consume and ack on it
         self._done: set[int] = set()
         self._acked = 0
         self._taking: set[str] = set()    # queues that delivered on this channel: we are their active consumer
@@ -128,16 +130,16 @@ class AmqpSource:
             raise
         self.generation += 1
         gen = self.generation
-        self._pending.clear()
         self._done.clear()
         self._acked = 0
         self._taking.clear()
+        self._raw = await channel.get_underlay_channel()
         self._connection, self._queues, self.node = connection, queues, display(url)
         self._lost.clear()
         connection.close_callbacks.add(lambda *_: self._on_lost(gen))
         channel.close_callbacks.add(lambda *_: self._on_lost(gen))
         for i in self.prefer:
-            await queues[i].consume(partial(self._on_message, queues[i].name, gen))
+            await self._consume(queues[i].name, gen)
         others = [q for i, q in enumerate(queues) if i not in self.prefer]
         if others:
             self._spawn(self._stand_by(others, gen))
@@ -149,7 +151,12 @@ class AmqpSource:
         await asyncio.sleep(STANDBY_S)
         if gen == self.generation and self.connected:
             for q in queues:
-                await q.consume(partial(self._on_message, q.name, gen))
+                await self._consume(q.name, gen)
+
+    async def _consume(self, queue: str, gen: int) -> None:
+        # On aiormq's channel itself: aio-pika's consumer wraps each delivery in an object and a second
+        # task, ~20 µs a message of the ingest's ~115 (measured with a do-nothing consumer: 55 → 35 µs).
+        await self._raw.basic_consume(queue, partial(self._on_message, queue, gen), no_ack=False)
 
     def _on_lost(self, gen: int) -> None:
         if gen == self.generation and self.connected:
@@ -166,14 +173,14 @@ class AmqpSource:
             self._next = (self._next + 1) % len(self.urls)
             await self._connect_any()
 
-    async def _on_message(self, queue: str, gen: int, message: AbstractIncomingMessage) -> None:
+    async def _on_message(self, queue: str, gen: int, message: DeliveredMessage) -> None:
         # Only hand over; the inbox has room for every unacknowledged delivery (see the module doc).
         if gen != self.generation:
             return      # from a channel already gone: the broker redelivers it
-        self._pending[message.delivery_tag] = message
         self._taking.add(queue)
-        self.inbox.put(Msg(self.topics.topic(message.routing_key or ""), message.body, int(time.time() * 1000),
-                           message.delivery_tag, 1, gen))
+        deliver = message.delivery
+        self.inbox.put(Msg(self.topics.topic(deliver.routing_key or ""), message.body, int(time.time() * 1000),
+                           deliver.delivery_tag, 1, gen))
 
     def ack(self, batch: list[Msg]) -> int:
         """Note the committed messages of the current channel; ack up to the highest tag below which all are."""
@@ -187,16 +194,13 @@ class AmqpSource:
             top += 1
             self._done.discard(top)
         if top > self._acked:
-            last = self._pending[top]
-            for tag in range(self._acked + 1, top + 1):
-                self._pending.pop(tag, None)
             self._acked = top
-            self._spawn(self._send_ack(last))
+            self._spawn(self._send_ack(self._raw, top))
         return n
 
-    async def _send_ack(self, message: AbstractIncomingMessage) -> None:
+    async def _send_ack(self, channel: aiormq.Channel, tag: int) -> None:
         try:
-            await message.ack(multiple=True)
+            await channel.basic_ack(tag, multiple=True)
         except CONNECTION_ERRORS + (RuntimeError,) as exc:   # the channel died: the broker redelivers
             log.warning("ack lost with the channel (%s); the broker will redeliver", exc or type(exc).__name__)
 

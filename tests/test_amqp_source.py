@@ -4,6 +4,7 @@ and its settings refused with a clear error."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -20,28 +21,35 @@ URLS = "amqp://guest:guest@127.0.0.1:5681/,amqp://guest:guest@127.0.0.1:5682/"
 
 
 class Delivery:
-    """What aio-pika hands the consumer, as far as the source uses it; records its acks."""
+    """What aiormq hands the consumer, as far as the source uses it."""
 
-    def __init__(self, tag: int, acks: list[tuple[int, bool]]):
-        self.delivery_tag, self.routing_key, self.body, self.acks = tag, "qz.v1.s1.u1.gps", b"{}", acks
+    def __init__(self, tag: int):
+        self.delivery, self.body = SimpleNamespace(delivery_tag=tag, routing_key="qz.v1.s1.u1.gps"), b"{}"
 
-    async def ack(self, multiple: bool = False) -> None:
+
+class Channel:
+    """aiormq's channel, as far as acks go: records them."""
+
+    def __init__(self) -> None:
+        self.acks: list[tuple[int, bool]] = []
+
+    async def basic_ack(self, tag: int, multiple: bool = False) -> None:
         """Record the ack."""
-        self.acks.append((self.delivery_tag, multiple))
+        self.acks.append((tag, multiple))
 
 
 def source(**settings: object) -> AmqpSource:
-    """A source that never connected, generation 1 (as after its first connection)."""
+    """A source that never connected, generation 1 (as after its first connection), on a recording channel."""
     got = AmqpSource(load_settings(amqp_url=URLS, source="amqp", **settings), Inbox(100), "test", lambda: [])
-    got.generation = 1
+    got.generation, got._raw = 1, Channel()
     return got
 
 
 def test_an_ack_covers_only_what_is_committed_below_it() -> None:
     async def go() -> list[tuple[int, bool]]:
-        src, acks = source(), []
+        src = source()
         for tag in range(1, 7):
-            await src._on_message("q0", 1, Delivery(tag, acks))
+            await src._on_message("q0", 1, Delivery(tag))
         msgs = src.inbox.take(10, 0.1, 0.05)
         assert [m.mid for m in msgs] == [1, 2, 3, 4, 5, 6] and msgs[0].topic == "qz/v1/s1/u1/gps"
         assert src.ack([msgs[0], msgs[1], msgs[3]]) == 3      # 3 is not committed yet: ack up to 2 only
@@ -51,14 +59,14 @@ def test_an_ack_covers_only_what_is_committed_below_it() -> None:
         stale = Msg("t", b"", 0, 6, 1, generation=0)          # from a channel that is gone
         assert src.ack([stale]) == 0
         await asyncio.sleep(0)
-        return acks
+        return src._raw.acks
     assert asyncio.run(go()) == [(2, True), (5, True)]
 
 
 def test_a_delivery_from_an_old_channel_is_not_taken() -> None:
     async def go() -> int:
         src = source()
-        await src._on_message("q0", 0, Delivery(1, []))
+        await src._on_message("q0", 0, Delivery(1))
         return len(src.inbox)
     assert asyncio.run(go()) == 0
 
