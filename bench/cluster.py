@@ -180,8 +180,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixes", type=int, default=20_000)
     args = ap.parse_args()
-    print(subprocess.run(["bash", str(REPO / "deploy/cluster/up.sh")], capture_output=True, text=True,
-                         check=True).stdout.splitlines()[-4].strip())
+    said = subprocess.run(["bash", str(REPO / "deploy/cluster/up.sh")], capture_output=True, text=True,
+                          check=True).stdout
+    print(next(line for line in said.splitlines() if line.startswith("RabbitMQ cluster:")))
     with tempfile.TemporaryDirectory(prefix="qz-bench-cluster-") as tmp:
         work = Path(tmp)
         try:
