@@ -3,17 +3,23 @@
 # AMQP 5681-5683, Erlang distribution 25681-25683, its own epmd on 4371) and, with --pg, a
 # PostgreSQL primary (5491) with a streaming replica (5492). Safe to run twice: what runs is
 # left alone, a node that died is started again (and rejoins its cluster). Prints the URLs.
+# With --workers N it also migrates the database, declares the queues (`qingzhi amqp-setup`) and
+# starts N AMQP ingest workers (worker i prefers queue i; logs and pids in $QZ_CLUSTER_DIR/workers)
+# on QZ_DATABASE_URL, or the --pg primary; they need QZ_CALLER_KEY. down.sh stops them.
 # For testing and benchmarks; real hosts use the docker-compose `cluster` profile.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/env.sh"
-with_pg=0
-for arg in "$@"; do
-  case $arg in
+with_pg=0 workers=0
+while (($#)); do
+  case $1 in
     --pg) with_pg=1 ;;
-    *) echo "usage: $0 [--pg]" >&2; exit 2 ;;
+    --workers) workers=${2:?--workers needs a number}; shift ;;
+    *) echo "usage: $0 [--pg] [--workers N]" >&2; exit 2 ;;
   esac
+  shift
 done
+[[ $workers =~ ^[0-9]+$ ]] && ((workers <= 32)) || { echo "--workers: a number from 0 to 32" >&2; exit 2; }
 [ -n "$RABBIT_SBIN" ] || { echo "rabbitmq-server is not installed (apt-get install rabbitmq-server)" >&2; exit 1; }
 
 mkdir -p "$CLUSTER_DIR/rabbit"
@@ -103,12 +109,34 @@ CONF
   pg_up "$PGDIR/replica" || as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/replica" -l "$PGDIR/replica.log" -w start >/dev/null
 fi
 
+amqp_list=$(IFS=,; echo "${urls_amqp[*]}")
+if ((workers)); then
+  REPO=$(cd "$HERE/../.." && pwd)
+  qz=("$REPO/.venv/bin/python" -m qingzhi)
+  [ -x "${qz[0]}" ] || qz=(qingzhi)
+  db=${QZ_DATABASE_URL:-}
+  ((with_pg)) && [ -z "$db" ] && db="postgresql://postgres@127.0.0.1:$PG_PRIMARY_PORT/postgres"
+  [ -n "$db" ] || { echo "--workers needs QZ_DATABASE_URL or --pg" >&2; exit 2; }
+  [ -n "${QZ_CALLER_KEY:-}" ] || { echo "--workers needs QZ_CALLER_KEY (README \"Security\")" >&2; exit 2; }
+  mkdir -p "$CLUSTER_DIR/workers"
+  (cd "$REPO" && QZ_DATABASE_URL=$db "${qz[@]}" migrate && QZ_AMQP_URL=$amqp_list "${qz[@]}" amqp-setup)
+  for i in $(seq 0 $((workers - 1))); do
+    pidfile="$CLUSTER_DIR/workers/w$i.pid"
+    if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "worker $i already running"; continue; fi
+    # exec: the worker itself is the background process (its pid in the file), holding none of our output
+    (cd "$REPO" && QZ_DATABASE_URL=$db QZ_SOURCE=amqp QZ_AMQP_URL=$amqp_list QZ_AMQP_PREFER=$((i % ${QZ_AMQP_QUEUES:-3})) \
+       QZ_CLIENT_ID="qingzhi-cluster-w$i" exec "${qz[@]}" ingest < /dev/null >> "$CLUSTER_DIR/workers/w$i.log" 2>&1) &
+    echo $! > "$pidfile"
+    echo "started worker $i (log $CLUSTER_DIR/workers/w$i.log)"
+  done
+fi
+
 echo
 echo "RabbitMQ cluster: $(ctl 1 eval "length(rabbit_nodes:all_running()).") of $CLUSTER_NODES nodes running, data in $CLUSTER_DIR"
 echo "devices (MQTT 3.1.1): ${urls_mqtt[*]}"
 echo "then: qingzhi amqp-setup (the exchange and quorum queues, before devices publish), qingzhi ingest"
 echo "export QZ_SOURCE=amqp"
-echo "export QZ_AMQP_URL='$(IFS=,; echo "${urls_amqp[*]}")'"
+echo "export QZ_AMQP_URL='$amqp_list'"
 if ((with_pg)); then
   echo "export QZ_DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PRIMARY_PORT/postgres"
   echo "export QZ_DATABASE_READ_URL=postgresql://postgres@127.0.0.1:$PG_REPLICA_PORT/postgres"
