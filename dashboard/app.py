@@ -13,6 +13,7 @@ from dash import Dash
 
 from dashboard import shell
 from dashboard.auth import guard
+from dashboard.cameras import api as camera_api
 from dashboard.analysis import callbacks as analysis
 from dashboard.audit import callbacks as audit
 from dashboard.context import AppContext
@@ -25,7 +26,7 @@ from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit)  # each has its CALLBACKS
-APIS = (live_api, dispatch_api)  # each has its Flask blueprint
+APIS = (live_api, camera_api, dispatch_api)  # each has its Flask blueprint
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         use_pages=True,
         pages_folder=str(ROOT / "layouts"),
         assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["vendor"],   # hls.js: loaded by the camera player when a page first plays video
         title="情指中心 qingzhi",
         suppress_callback_exceptions=True,
         update_title=None,

@@ -20,6 +20,12 @@ def layers_control(map_id: str) -> str:
     return f"{map_id}-layers"
 
 
+# --- camera live views (dashboard/cameras/, assets/js/6*_camera_*.js) ---------------------
+CAMERA_CONFIG = "camera-config"        # hidden: the player's settings and labels (data-config)
+WALL_CAMERAS = "wall-cameras"          # the wall's strip of the newest streams
+DISPATCH_CAMERAS = "dispatch-cameras"  # the selected incident's units' cameras
+DISPATCH_CAMERAS_FOLLOW = "dispatch-cameras-follow"  # dummy output: the strip follows the selected incident
+
 # --- live map (layouts/live.py, layouts/wall.py, dashboard/live/) -------------------------
 LIVE_MAP = "live-map"
 LIVE_CONFIG = "live-config"            # dcc.Store: settings and labels for assets/js/*live*.js

@@ -18,6 +18,7 @@ ALL = frozenset(ROLES)
 # permission -> roles holding it; admin holds every permission
 PERMISSIONS: dict[str, frozenset[str]] = {
     "live.view": ALL,                                        # the live map, the wall, units and alerts
+    "camera.view": ALL,                                      # body cameras' live views (each one audited)
     "analysis.view": frozenset(("analyst", "commander", "admin")),
     "analysis.export": frozenset(("analyst", "commander", "admin")),
     "dispatch.view": frozenset(("commander", "admin")),
