@@ -99,6 +99,12 @@ def rejects(settings: Settings, limit: int, since: str | None) -> None:
 @click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="road network GeoJSON")
 @click.option("--history", "history_days", default=0, type=click.IntRange(0, 3650),
               help="write this many days of history (incidents, tracks, statuses) into the database, then exit")
+@click.option("--video-units", default=0, show_default=True, type=click.IntRange(0, 16),
+              help="units whose cameras stream real video (live HLS made by ffmpeg)")
+@click.option("--video-port", default=8888, show_default=True, type=click.IntRange(0, 65535),
+              help="port of the file server publishing that video (MediaMTX's HLS port)")
+@click.option("--video-dir", type=click.Path(file_okay=False), default=None,
+              help="folder for the video segments (default: a temporary one)")
 def simulate(settings: Settings, **options: Any) -> None:
     """Simulate a district's fleet, body cameras and 110 calls over MQTT."""
     from qingzhi.simulator.run import run
