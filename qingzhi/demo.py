@@ -171,7 +171,8 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
                            child_env(settings, QZ_MQTT_URL=urls["dashboard"]))
             wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():
-            farm = camera_video(stack, specs, VIDEO_UNITS, port=free_port(8888), folder=folder / "video")
+            farm = camera_video(stack, specs, VIDEO_UNITS, port=free_port(8888), folder=folder / "video",
+                                tz=settings.timezone)
             sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED,
                              working=working(settings), video=farm.urls() if farm else None)
             threading.Thread(target=_watch, args=(children, stop), daemon=True).start()

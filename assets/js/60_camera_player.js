@@ -107,11 +107,13 @@
     this.video.muted = true;
     this.video.autoplay = true;
     this.video.playsInline = true;
+    this.still = document.createElement('canvas');   // the last frame, kept on screen while the stream is down
+    this.still.hidden = true;
     this.label = document.createElement('div');
     this.label.className = 'qz-cam-label';
     this.state = document.createElement('div');
     this.state.className = 'qz-cam-state';
-    this.el.append(this.video, this.label, this.state);
+    this.el.append(this.video, this.still, this.label, this.state);
     this.setLabel(label);
     parent.appendChild(this.el);
     tiles.add(this);
@@ -236,12 +238,29 @@
       return;
     }
     this.ended = true;
+    this.keepLastFrame();
     this.stop();
     this.probe = null;
     this.retryAt = performance.now() + cfg.retry_ms;
     this.el.dataset.lastFrame = this.lastFrameMs ? String(this.lastFrameMs) : '';
     this.show('ended', this.lastFrameMs === null ? cfg.text['camera.no_picture']
       : cfg.text['camera.ended'] + ' ' + window.qzRuntime.fmtTime(this.lastFrameMs, cfg.tz));
+  };
+
+  /** Copy the picture shown now onto the still canvas (stopping the engine blanks the video). */
+  Tile.prototype.keepLastFrame = function () {
+    const v = this.video;
+    if (!v.videoWidth || this.lastFrameMs === null) {
+      return;
+    }
+    try {
+      this.still.width = v.videoWidth;
+      this.still.height = v.videoHeight;
+      this.still.getContext('2d').drawImage(v, 0, 0);
+      this.still.hidden = false;
+    } catch (err) {
+      this.still.hidden = true;   // a picture the page may not read (no CORS): no still, the text says it all
+    }
   };
 
   /** Once a second: progress, stall, and for an ended stream whether it is back. */
@@ -263,6 +282,7 @@
       this.lastFrameMs = Date.now();
       if (this.el.dataset.state !== 'playing') {
         this.show('playing', '');
+        this.still.hidden = true;
       }
     } else if (now - this.lastProgress > cfg.stall_s * 1000) {
       this.end();

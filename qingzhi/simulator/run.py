@@ -106,7 +106,7 @@ def run(settings: Settings, units: int, stations: int, rate: float, speedup: flo
     else:
         print("no database_url: reference data (stations, zones, roster) not written", flush=True)
     with ExitStack() as stack:
-        farm = camera_video(stack, specs, video_units, port=video_port, folder=video_dir)
+        farm = camera_video(stack, specs, video_units, port=video_port, folder=video_dir, tz=settings.timezone)
         sim = Simulation(settings, district, specs, rate=rate, speedup=speedup, incidents_per_hour=incidents_per_hour,
                          seed=seed, working=working(settings), video=farm.urls() if farm else None)
         with stop_on_signals() as stop:
@@ -114,15 +114,15 @@ def run(settings: Settings, units: int, stations: int, rate: float, speedup: flo
     print(f"simulator stopped: {sim.pub.sent} messages sent", flush=True)
 
 
-def camera_video(stack: ExitStack, specs: list[UnitSpec], n: int, *, port: int, folder: str | Path | None
-                 ) -> VideoFarm | None:
+def camera_video(stack: ExitStack, specs: list[UnitSpec], n: int, *, port: int, folder: str | Path | None,
+                 tz: str | None = None) -> VideoFarm | None:
     """Live HLS video for `n` of the units (None when n is 0 or ffmpeg is missing, said once); stopped
     with the stack. Without a folder, a temporary one."""
     if n <= 0:
         return None
     if folder is None:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="qz-video-"))
-    farm = start_video(Path(folder), video_units({s.id: s.station for s in specs}, n), port=port)
+    farm = start_video(Path(folder), video_units({s.id: s.station for s in specs}, n), port=port, tz=tz)
     if farm is not None:
         stack.callback(farm.close)
     return farm

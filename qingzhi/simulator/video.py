@@ -13,7 +13,7 @@ with the database, the broker and the browser.
 from __future__ import annotations
 
 import functools
-import logging
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +23,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("qingzhi.simulator")
 UNIT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")   # PROTOCOL.md identifiers: safe in a path and a drawtext
 MISSING = "ffmpeg not found: the demo runs without camera video (install Debian's ffmpeg package to see it)"
 
@@ -66,8 +65,9 @@ class VideoFarm:
     """ffmpeg streams for some units and the file server that publishes them."""
 
     def __init__(self, folder: Path, units: Iterable[str], *, host: str = "127.0.0.1", port: int = 8888,
-                 size: str = "320x180", fps: int = 10, ffmpeg: str | None = None) -> None:
+                 size: str = "320x180", fps: int = 10, ffmpeg: str | None = None, tz: str | None = None) -> None:
         self.folder = Path(folder)
+        self.env = {**os.environ, "TZ": tz} if tz else None    # the burnt-in clock in the centre's time zone
         self.units = [u for u in units if UNIT_NAME.fullmatch(u)]
         self.host, self.size, self.fps = host, size, fps
         self.ffmpeg = ffmpeg or shutil.which("ffmpeg")
@@ -104,7 +104,7 @@ class VideoFarm:
         out.mkdir(parents=True, exist_ok=True)
         args = ffmpeg_args(self.ffmpeg or "ffmpeg", unit, out, size=self.size, fps=self.fps)
         self.procs[unit] = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL)
+                                            stderr=subprocess.DEVNULL, env=self.env)
 
     def stop_unit(self, unit: str) -> None:
         """Stop one unit's ffmpeg (its playlist stays as it was, like a gateway whose camera went quiet)."""
@@ -126,12 +126,12 @@ class VideoFarm:
         self.server.server_close()
 
 
-def start_video(folder: Path, units: Iterable[str], *, port: int = 8888) -> VideoFarm | None:
+def start_video(folder: Path, units: Iterable[str], *, port: int = 8888, tz: str | None = None) -> VideoFarm | None:
     """A running farm for these units, or None (said once, on stdout) when ffmpeg is missing."""
     if shutil.which("ffmpeg") is None:
         print(MISSING, flush=True)
         return None
-    farm = VideoFarm(folder, units, port=port).start()
+    farm = VideoFarm(folder, units, port=port, tz=tz).start()
     print(f"camera video: {len(farm.units)} live HLS streams on http://127.0.0.1:{farm.port}/", flush=True)
     return farm
 
