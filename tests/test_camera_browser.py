@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from dashboard.app import create_app
 from db_helpers import with_conn as sql
 from qingzhi.config import load_settings
 from qingzhi.simulator.video import VideoFarm
+from test_live_page import js, wait_js
 from tests.conftest import _admin, db_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,21 +76,6 @@ def clean(cam_db: str, farm: VideoFarm) -> str:
 def set_stream(url: str, unit: str, link: str | None, state: str = "streaming", age_s: int = 0) -> None:
     sql(url, lambda c: c.execute("UPDATE units SET cam_state = $2, stream_url = $3,"
                                  " cam_ts = now() - make_interval(secs => $4) WHERE id = $1", unit, state, link, age_s))
-
-
-def js(dash_duo: Any, script: str) -> Any:
-    return dash_duo.driver.execute_script(script)
-
-
-def wait_js(dash_duo: Any, script: str, ok: Callable[[Any], bool] = bool, timeout: float = 30) -> Any:
-    end = time.monotonic() + timeout
-    while True:
-        got = js(dash_duo, script)
-        if ok(got):
-            return got
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out; last value {got!r} of {script}")
-        time.sleep(0.25)
 
 
 TILE_STATES = """return Array.from(document.querySelectorAll('.qz-cam-tile')).map(function (t) {
