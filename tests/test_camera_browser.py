@@ -8,9 +8,11 @@ go to tests/artifacts/ (camera_*.png).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +186,60 @@ def test_incident_tiles_and_urls_outside_the_allow_list(dash_duo, cam_app, clean
     time.sleep(1)
     fetched = js(dash_duo, "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
     assert not [f for f in fetched if "evil.example" in f or f.startswith("rtsp")]
+
+
+class _WhepGateway(BaseHTTPRequestHandler):
+    """A WHEP endpoint with no stream yet (MediaMTX answers 404 then): records each offer, allows CORS."""
+
+    offers: list[tuple[str, str, str]] = []
+
+    def _cors(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802 (http.server's naming)
+        """The browser's preflight of an application/sdp POST."""
+        self.send_response(204)
+        self._cors()
+        self.end_headers()
+
+    def do_POST(self) -> None:  # noqa: N802
+        """Record the offer; no stream to answer it with."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        self.offers.append((self.path, self.headers.get("Content-Type", ""), body))
+        self.send_response(404)
+        self._cors()
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_a_whep_url_is_played_over_webrtc_and_retried_while_the_gateway_has_no_stream(
+        dash_duo, cam_app, clean: str, units: list[str]) -> None:
+    """Signalling only: this machine has no WebRTC media server to answer the offer."""
+    unit = units[5]
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), _WhepGateway)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    try:
+        _WhepGateway.offers.clear()
+        set_stream(clean, unit, f"http://127.0.0.1:{gateway.server_address[1]}/ST01/{unit}/whep")
+        start_logged_in(dash_duo, cam_app, "commander", port=free_port())
+        js(dash_duo, f"window.qzCamera.openOverlay('{unit}');")
+        end = time.monotonic() + 20
+        while len(_WhepGateway.offers) < 2 and time.monotonic() < end:   # the first offer, then a retry
+            time.sleep(0.2)
+        assert len(_WhepGateway.offers) >= 2
+        path, ctype, sdp = _WhepGateway.offers[0]
+        assert path == f"/ST01/{unit}/whep" and ctype == "application/sdp"
+        assert sdp.startswith("v=0") and "m=video" in sdp and "a=recvonly" in sdp
+        state = wait_js(dash_duo, f"var t = document.querySelector('.qz-cam-tile[data-unit=\"{unit}\"]');"
+                                  " return t && t.dataset.state === 'ended' ? t.textContent : null;")
+        assert "暂无画面" in state
+        [details] = sql(clean, lambda c: c.fetch("SELECT details FROM audit_log WHERE action = 'stream.view' AND unit = $1",
+                                                 unit))
+        assert '"kind": "whep"' in details["details"]
+    finally:
+        gateway.shutdown()
+        gateway.server_close()

@@ -70,7 +70,8 @@
     let own = 0;
     this.tiles.forEach(function (t) { own += t.slot ? 1 : 0; });
     const room = Math.max(0, cfg.max - (window.qzCamera.playingCount() - own));
-    const want = units.slice(0, room);
+    // a camera not streaming opens no view; one already shown stays, "ended" until it streams again
+    const want = units.filter(function (u) { return u.live || self.tiles.has(u.unit); }).slice(0, room);
     const keep = new Set(want.map(function (u) { return u.unit; }));
     this.tiles.forEach(function (tile, unit) {
       if (!keep.has(unit)) {
