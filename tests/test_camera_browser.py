@@ -226,11 +226,12 @@ def test_a_whep_url_is_played_over_webrtc_and_retried_while_the_gateway_has_no_s
         _WhepGateway.offers.clear()
         set_stream(clean, unit, f"http://127.0.0.1:{gateway.server_address[1]}/ST01/{unit}/whep")
         start_logged_in(dash_duo, cam_app, "commander", port=free_port())
+        wait_js(dash_duo, "return !!document.querySelector('.qz-camera-config')")
         js(dash_duo, f"window.qzCamera.openOverlay('{unit}');")
         end = time.monotonic() + 20
         while len(_WhepGateway.offers) < 2 and time.monotonic() < end:   # the first offer, then a retry
             time.sleep(0.2)
-        assert len(_WhepGateway.offers) >= 2
+        assert len(_WhepGateway.offers) >= 2, (js(dash_duo, TILE_STATES), dash_duo.driver.get_log("browser"))
         path, ctype, sdp = _WhepGateway.offers[0]
         assert path == f"/ST01/{unit}/whep" and ctype == "application/sdp"
         assert sdp.startswith("v=0") and "m=video" in sdp and "a=recvonly" in sdp

@@ -92,7 +92,8 @@ async def open_view(actor: Actor, conn: asyncpg.Connection, policy: StreamPolicy
 
     Returns {unit, station, url, kind}. Raises NoStream for an unknown unit or one without a playable
     stream (nothing audited: nothing was shown), Unauthorized for another station's unit."""
-    row = await conn.fetchrow("SELECT id, station, stream_url, cam_state FROM units WHERE id = $1", unit[:64])
+    row = None if len(unit) > 64 else await conn.fetchrow(
+        "SELECT id, station, stream_url, cam_state FROM units WHERE id = $1", unit)
     if row is None:
         raise NoStream("no such unit")
     require(actor, PERMISSION, row["station"])
