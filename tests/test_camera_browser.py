@@ -141,6 +141,9 @@ def test_a_stopped_stream_shows_ended_and_recovers_by_itself(dash_duo, cam_app, 
     # the unit's card (found by its call sign, as a click on its marker shows it) opens its live view
     wait_js(dash_duo, "return !!(window.qzRuntime.live && window.qzRuntime.live.applied)")
     dash_duo.find_element("#live-search").send_keys(a + "\n")
+    # shorter waits than a wall's (6 s frozen = ended, a look every 3 s), to keep the suite quick
+    js(dash_duo, """var el = document.querySelector('.qz-camera-config'); var c = JSON.parse(el.dataset.config);
+        c.stall_s = 3; c.retry_ms = 1000; el.dataset.config = JSON.stringify(c);""")
     dash_duo.wait_for_element(f".qz-cam-open[data-unit='{a}']", timeout=15).click()
     wait_playing(dash_duo, a)
     farm.stop_unit(a)                                          # the camera stops sending
@@ -241,6 +244,8 @@ def test_a_whep_url_is_played_over_webrtc_and_retried_while_the_gateway_has_no_s
         [details] = sql(clean, lambda c: c.fetch("SELECT details FROM audit_log WHERE action = 'stream.view' AND unit = $1",
                                                  unit))
         assert '"kind": "whep"' in details["details"]
+        js(dash_duo, "window.qzCamera.closeOverlay();")
+        assert js(dash_duo, "return window.qzCamera.playingCount()") == 0
     finally:
         gateway.shutdown()
         gateway.server_close()
