@@ -8,6 +8,7 @@ go to tests/artifacts/ (camera_*.png).
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import time
 import uuid
@@ -26,7 +27,7 @@ from db_helpers import with_conn as sql
 from qingzhi.config import load_settings
 from qingzhi.simulator.video import VideoFarm
 from test_live_page import js, wait_js
-from tests.conftest import _admin, db_url
+from tests.conftest import _admin, db_url, pytest_setup_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -249,3 +250,113 @@ def test_a_whep_url_is_played_over_webrtc_and_retried_while_the_gateway_has_no_s
     finally:
         gateway.shutdown()
         gateway.server_close()
+
+
+GATEWAY_ANSWER = """
+const offer = arguments[0], done = arguments[arguments.length - 1];
+const canvas = document.createElement('canvas');
+canvas.width = 160; canvas.height = 90;
+const g = canvas.getContext('2d');
+let n = 0;
+setInterval(function () { g.fillStyle = 'hsl(' + (n++ * 15 % 360) + ',80%,50%)'; g.fillRect(0, 0, 160, 90); }, 100);
+const track = canvas.captureStream(10).getVideoTracks()[0];
+const pc = new RTCPeerConnection();
+window.gatewayPc = pc;
+pc.setRemoteDescription({type: 'offer', sdp: offer}).then(function () {
+  const video = pc.getTransceivers().find(function (t) { return t.receiver.track.kind === 'video'; });
+  video.direction = 'sendonly';
+  return video.sender.replaceTrack(track);
+}).then(function () { return pc.createAnswer(); }).then(function (a) { return pc.setLocalDescription(a); })
+  .then(function () {
+    if (pc.iceGatheringState === 'complete') { done(pc.localDescription.sdp); return; }
+    pc.onicegatheringstatechange = function () {
+      if (pc.iceGatheringState === 'complete') { done(pc.localDescription.sdp); }
+    };
+  }).catch(function (err) { done('ERROR ' + err); });
+"""
+
+
+class _WhepRelay(BaseHTTPRequestHandler):
+    """A WHEP endpoint whose answers come from a second Chromium sending a canvas over WebRTC."""
+
+    offers: queue.Queue = queue.Queue()
+    answers: queue.Queue = queue.Queue()
+    deleted: list[str] = []
+
+    def _cors(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Access-Control-Expose-Headers", "Location")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802 (http.server's naming)
+        """The browser's preflight."""
+        self.send_response(204)
+        self._cors()
+        self.end_headers()
+
+    def do_POST(self) -> None:  # noqa: N802
+        """Hand the offer to the sending browser, answer with its SDP."""
+        self.offers.put(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+        answer = self.answers.get(timeout=30).encode()
+        self.send_response(201)
+        self._cors()
+        self.send_header("Content-Type", "application/sdp")
+        self.send_header("Location", "/session/1")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        """The player ends its session."""
+        self.deleted.append(self.path)
+        self.send_response(200)
+        self._cors()
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_a_whep_stream_plays_over_webrtc_from_a_real_sender(dash_duo, cam_app, clean: str, units: list[str]) -> None:
+    """The gateway's part is played by a second Chromium that sends a canvas: real WebRTC media."""
+    from selenium import webdriver
+
+    unit = units[6]
+    options = pytest_setup_options()
+    options.add_argument("--disable-features=WebRtcHideLocalIpsWithMdns")   # its host candidates as addresses
+    sender = webdriver.Chrome(options=options)
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), _WhepRelay)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    stop = threading.Event()
+
+    def answer_offers() -> None:     # every offer (a retry too) gets a new connection from the sender
+        sender.set_script_timeout(20)
+        while not stop.is_set():
+            try:
+                offer = _WhepRelay.offers.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            _WhepRelay.answers.put(sender.execute_async_script(GATEWAY_ANSWER, offer))
+
+    answering = threading.Thread(target=answer_offers, daemon=True)
+    answering.start()
+    try:
+        set_stream(clean, unit, f"http://127.0.0.1:{relay.server_address[1]}/ST01/{unit}/whep")
+        start_logged_in(dash_duo, cam_app, "commander", port=free_port())
+        wait_js(dash_duo, "return !!document.querySelector('.qz-camera-config')")
+        js(dash_duo, f"window.qzCamera.openOverlay('{unit}');")
+        wait_playing(dash_duo, unit, timeout=30)
+        assert js(dash_duo, f"return !!document.querySelector('.qz-cam-tile[data-unit=\"{unit}\"] video').srcObject")
+        dash_duo.driver.save_screenshot(str(ARTIFACTS / "camera_whep.png"))
+        js(dash_duo, "window.qzCamera.closeOverlay();")
+        end = time.monotonic() + 5
+        while not _WhepRelay.deleted and time.monotonic() < end:
+            time.sleep(0.1)
+        assert _WhepRelay.deleted == ["/session/1"]                        # the session is ended at the gateway
+    finally:
+        stop.set()
+        answering.join(25)
+        sender.quit()
+        relay.shutdown()
+        relay.server_close()

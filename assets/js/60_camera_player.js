@@ -284,8 +284,8 @@
         this.show('playing', '');
         this.still.hidden = true;
       }
-    } else if (now - this.lastProgress > cfg.stall_s * 1000) {
-      this.end();
+    } else if (now - this.lastProgress > cfg.stall_s * (this.lastTime ? 1000 : 2000)) {
+      this.end();      // (a first picture may take longer: a WebRTC connection, a gateway starting the stream)
     } else if (this.video.paused && this.video.readyState >= 2) {
       this.video.play().catch(function () {});
     }
@@ -368,9 +368,17 @@
     pc.addTransceiver('video', {direction: 'recvonly'});
     pc.addTransceiver('audio', {direction: 'recvonly'});
     pc.ontrack = function (e) {
-      if (video.srcObject !== e.streams[0]) {
-        video.srcObject = e.streams[0];
+      if (e.streams[0]) {
+        if (video.srcObject !== e.streams[0]) {
+          video.srcObject = e.streams[0];
+        }
+        return;
       }
+      // a sender that names no stream (no msid): gather its tracks ourselves
+      if (!video.srcObject) {
+        video.srcObject = new MediaStream();
+      }
+      video.srcObject.addTrack(e.track);
     };
     pc.onconnectionstatechange = function () {
       if (pc.connectionState === 'failed' || pc.connectionState === 'disconnected') {
