@@ -45,6 +45,7 @@
   Strip.prototype.refresh = function (cfg) {
     const self = this;
     const q = this.query();
+    this.el.toggleAttribute('data-idle', q === null);   // no incident selected: the strip is hidden (camera.css)
     if (q === null) {
       this.apply([], cfg);
       return;
