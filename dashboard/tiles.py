@@ -89,17 +89,27 @@ def _bad(why: str) -> Response:
     return Response(why + "\n", status=400, mimetype="text/plain")
 
 
+ADDRESS = "a tile address is /tiles/{z}/{x}/{y}.{format} with whole numbers"
+
+
+@blueprint.get("/", defaults={"rest": ""})
+@blueprint.get("/<path:rest>")
+def not_a_tile(rest: str) -> Response:
+    """Any other path under /tiles/ (too many or too few parts): 400, not Dash's page for unknown paths."""
+    return _bad(ADDRESS)
+
+
 @blueprint.get("/<z>/<x>/<name>")
 def tile(z: str, x: str, name: str) -> Response:
     """One tile; 400 for an address that cannot be a tile, 404 where the file has none."""
     got = Y_NAME.match(name)
     if not (NUMBER.match(z) and NUMBER.match(x) and got):
-        return _bad("a tile address is /tiles/{z}/{x}/{y}.{format} with whole numbers")
+        return _bad(ADDRESS)
     zi, xi, yi = int(z), int(x), int(got[1])
     if zi > MAX_ZOOM:
-        return _bad(f"zoom must be 0..{MAX_ZOOM}")
+        return _bad(f"tile zoom must be 0..{MAX_ZOOM}")
     if xi >= 1 << zi or yi >= 1 << zi:
-        return _bad(f"x and y must be 0..{(1 << zi) - 1} at zoom {zi}")
+        return _bad(f"tile x and y must be 0..{(1 << zi) - 1} at zoom {zi}")
     tiles: TileFile | None = ctx().tiles
     if tiles is None or got[2] != tiles.ext:
         return Response("no such tile\n", status=404, mimetype="text/plain")
