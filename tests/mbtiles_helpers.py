@@ -10,14 +10,16 @@ from pathlib import Path
 TILE_PX = 256
 
 
-def solid_png(rgb: tuple[int, int, int], size: int = TILE_PX) -> bytes:
-    """A size×size PNG of one colour (8-bit RGB, no filter)."""
+def solid_png(rgb: tuple[int, int, int], size: int = TILE_PX, edge: tuple[int, int, int] | None = None) -> bytes:
+    """A size×size PNG of one colour (8-bit RGB, no filter), with a 2-pixel `edge` colour round it if given."""
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    row = b"\x00" + bytes(rgb) * size
+    edge = edge or rgb
+    inner = b"\x00" + bytes(edge) * 2 + bytes(rgb) * (size - 4) + bytes(edge) * 2
+    rows = [b"\x00" + bytes(edge) * size] * 2 + [inner] * (size - 4) + [b"\x00" + bytes(edge) * size] * 2
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(row * size, 9)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
 
 
 def xyz_tiles_around(lat: float, lon: float, zooms: range, reach: int = 3) -> list[tuple[int, int, int]]:
