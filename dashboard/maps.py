@@ -17,6 +17,7 @@ the core's `rows_to_tiles` in dashboard/live/api.py. The database stays WGS-84.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -171,6 +172,13 @@ def marker(lat: float, lon: float, settings: Settings, **options: Any) -> dl.Cir
     return dl.CircleMarker(center=latlng_for_tiles(lat, lon, settings), **options)
 
 
-def picked(latlng: Mapping[str, Any], settings: Settings) -> tuple[float, float]:
-    """A map click's Leaflet latlng ({"lat", "lng"}, on the configured tiles) as WGS-84 (lat, lon)."""
-    return point_from_tiles(float(latlng["lat"]), float(latlng["lng"]), settings.tile_crs)
+def picked(latlng: Any, settings: Settings) -> tuple[float, float] | None:
+    """A map click's Leaflet latlng ({"lat", "lng"}, on the configured tiles) as WGS-84 (lat, lon);
+    None for anything that is not a place on Earth (the browser's data is the browser's to forge)."""
+    try:
+        lat, lon = float(latlng["lat"]), float(latlng["lng"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return point_from_tiles(lat, lon, settings.tile_crs)

@@ -123,3 +123,16 @@ def test_map_centre_and_initial_layers_drawn_on_the_configured_tiles():
     drawn = next(c for c in walk(m) if isinstance(c, dl.GeoJSON)).data["features"][0]["geometry"]["coordinates"]
     assert drawn == [round(m.center[1], 7), round(m.center[0], 7)]       # the same point, the same shift
     assert zones["features"][0]["geometry"]["coordinates"] == [121.0, 31.0]  # the stored payload is not changed
+
+
+def test_a_click_comes_back_in_wgs84_and_forged_clicks_are_nothing():
+    from dashboard.maps import latlng_for_tiles, picked
+
+    gcj = SETTINGS.model_copy(update={"tile_crs": "gcj02"})
+    lat, lng = latlng_for_tiles(30.2741, 120.1551, gcj)
+    back = picked({"lat": lat, "lng": lng}, gcj)
+    assert back is not None and abs(back[0] - 30.2741) < 1e-9 and abs(back[1] - 120.1551) < 1e-9
+    assert picked({"lat": 30.2741, "lng": 120.1551}, SETTINGS) == (30.2741, 120.1551)
+    for forged in (None, [], "x", {"lat": "abc", "lng": 1}, {"lat": 1}, {"lat": float("nan"), "lng": 120},
+                   {"lat": 91, "lng": 120}, {"lat": 30, "lng": 1e308 * 10}, {"lat": [1], "lng": 2}):
+        assert picked(forged, gcj) is None, forged

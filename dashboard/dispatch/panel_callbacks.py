@@ -152,7 +152,11 @@ def pick_location(click: dict | None, tab: str, lang: str | None) -> tuple:
     """A map click sets the new incident's location (only while the form is open)."""
     if tab != "new" or not click:
         return no_update, no_update
-    lat, lon = picked(click["latlng"], ctx().settings)  # the database is WGS-84 whatever the tiles are in
+    latlng = click.get("latlng") if isinstance(click, dict) else None
+    where = picked(latlng, ctx().settings)  # the database is WGS-84 whatever the tiles are in
+    if where is None:
+        return no_update, no_update
+    lat, lon = where
     return {"lat": lat, "lon": lon}, f"{t('dispatch.field.location', lang_of(lang, 'zh'))}: {lat:.5f}, {lon:.5f}"
 
 
