@@ -123,7 +123,8 @@ def build_map(*, config: MapConfig, settings: Settings, lang: str,
         *(create_layer(c, for_tiles(data.get(c.name), settings)) for c in plain),
     ]
     if config.layer_control:
-        overlays = [dl.Overlay(create_layer(c, for_tiles(data.get(c.name), settings)), name=t(c.label_key, lang), checked=c.checked)
+        overlays = [dl.Overlay(create_layer(c, for_tiles(data.get(c.name), settings)), name=t(c.label_key, lang),
+                               checked=c.checked)
                     for c in config.layers if c.label_key]
         # `overlays` must be given: dash-leaflet 1.1.3's overlayremove handler filters it and
         # throws when it is undefined, which also stops Leaflet's other listeners.

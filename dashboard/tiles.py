@@ -52,8 +52,9 @@ class TileFile:
     def tile(self, z: int, x: int, y: int) -> bytes | None:
         """The tile at XYZ address (z, x, y), or None where the file has none."""
         with self.lock:  # one sqlite connection shared by the server's threads
-            row = self.db.execute("SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
-                                  (z, x, (1 << z) - 1 - y)).fetchone()
+            row = self.db.execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
+                (z, x, (1 << z) - 1 - y)).fetchone()
         return None if row is None else bytes(row[0])
 
 

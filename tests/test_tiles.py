@@ -86,3 +86,18 @@ def test_bad_files_and_settings_are_refused_in_one_line(tmp_path: Path) -> None:
         load_settings(tile_url="https://tiles.example/{z}/{x}/{y}.png", tiles_mbtiles=str(vector))
     jpg = open_tiles(write_mbtiles(tmp_path / "photo.mbtiles", {}, fmt="jpg", attribution=None))
     assert jpg.url == "/tiles/{z}/{x}/{y}.jpg" and jpg.attribution is None and jpg.tile(0, 0, 0) is None
+
+
+def test_dashboard_command_refuses_bad_tile_settings_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QZ_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none", "QZ_CALLER_KEY": "k" * 20}
+    env.pop("QZ_TILE_URL", None)
+    for args, says in ((["--tiles-mbtiles", str(tmp_path / "none.mbtiles")], "no such file"),
+                       (["--tile-crs", "mars"], "tile_crs"),
+                       (["--tiles-mbtiles", "x.mbtiles", "--tile-url", "https://t.example/{z}/{x}/{y}.png"], "both set")):
+        got = subprocess.run([sys.executable, "-m", "qingzhi", "dashboard", *args], env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert got.returncode == 2 and says in got.stderr and "Traceback" not in got.stderr, got.stderr
