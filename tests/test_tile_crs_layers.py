@@ -5,6 +5,7 @@ A click on the map comes back to WGS-84. The units' JSON endpoint is checked the
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from auth_helpers import login_client, start_logged_in
 from selenium.webdriver.common.by import By
 
-from bench.fleet import seed_district
+from bench.fleet import move_units, seed_district
 from bench.services import free_port
 from dashboard import ids
 from dashboard.app import create_app
@@ -45,10 +46,19 @@ window.qzRuntime.maps.forEach(function (m, id) {
 return out;"""
 
 
+TRAIL_DRAWN = """var n = 0; window.qzRuntime.maps.forEach(function (m) { m.eachLayer(function (l) {
+    if (l instanceof L.Polyline && !(l instanceof L.Polygon)) { n = Math.max(n, l.getLatLngs().length); } }); });
+    return n >= 3;"""
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator:
-    sql(settings.database_url, lambda c: seed_district(c, units=10, stations=1, incidents=3))
+    units = sql(settings.database_url, lambda c: seed_district(c, units=10, stations=1, incidents=3))
+    rng = random.Random(16)
+    for _ in range(3):  # a trail for the first unit
+        sql(settings.database_url, lambda c: move_units(c, units[:1], rng=rng, metres=80))
     got = create_app(settings)
+    got.trail_unit = units[0]
     yield got
     got.server.extensions["qingzhi"].db.close()
 
@@ -108,7 +118,15 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles(dash_duo, app) -> None
     ARTIFACTS.mkdir(exist_ok=True)
     start_logged_in(dash_duo, app, "admin", port=free_port())
     live, dispatch, analysis = ids.LIVE_MAP, ids.DISPATCH_MAP, ids.AN_MAP
-    assert_converted(*walk_page(dash_duo, app, "/", {f"{live}:feature", f"{live}:tooltip"}))
+
+    def select_unit_with_trail() -> None:  # found by call sign: its 30-minute trail is drawn
+        dash_duo.wait_for_element(f"#{ids.LIVE_SEARCH}", timeout=20).send_keys(app.trail_unit + "\n")
+        deadline = time.monotonic() + 20
+        while not dash_duo.driver.execute_script(TRAIL_DRAWN) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert dash_duo.driver.execute_script(TRAIL_DRAWN), "no trail drawn"
+
+    assert_converted(*walk_page(dash_duo, app, "/", {f"{live}:feature", f"{live}:tooltip"}, select_unit_with_trail))
 
     def select_first_incident() -> None:
         dash_duo.wait_for_element(".dp-queue .dp-card", timeout=20).click()
