@@ -1,4 +1,4 @@
-"""QZ_TILE_CRS reaches every map layer: each page is drawn in real Chromium with WGS-84 tiles and
+"""QZ_TILE_CRS reaches every map layer: each page with a map (/, /wall, /dispatch, /analysis) is drawn in real Chromium with WGS-84 tiles and
 again with GCJ-02 tiles, every position of every Leaflet layer is read back from the page, and the
 second set must be the first converted (so a new layer that skips dashboard/maps.py fails here).
 A click on the map comes back to WGS-84. The units' JSON endpoint is checked the same way."""
@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 
 from bench.fleet import move_units, seed_district
 from bench.services import free_port
-from dashboard import ids
+from dashboard import ids, maps
 from dashboard.app import create_app
 from dashboard.i18n import t
 from dashboard.live.queries import UNIT_FIELDS
@@ -118,6 +118,8 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles(dash_duo, app) -> None
     ARTIFACTS.mkdir(exist_ok=True)
     start_logged_in(dash_duo, app, "admin", port=free_port())
     live, dispatch, analysis = ids.LIVE_MAP, ids.DISPATCH_MAP, ids.AN_MAP
+    every_map = {m.map_id for m in vars(maps).values() if isinstance(m, maps.MapConfig)}
+    assert every_map == {live, dispatch, analysis}   # a new map: walk its page below too
 
     def select_unit_with_trail() -> None:  # found by call sign: its 30-minute trail is drawn
         dash_duo.wait_for_element(f"#{ids.LIVE_SEARCH}", timeout=20).send_keys(app.trail_unit + "\n")
@@ -127,6 +129,7 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles(dash_duo, app) -> None
         assert dash_duo.driver.execute_script(TRAIL_DRAWN), "no trail drawn"
 
     assert_converted(*walk_page(dash_duo, app, "/", {f"{live}:feature", f"{live}:tooltip"}, select_unit_with_trail))
+    assert_converted(*walk_page(dash_duo, app, "/wall", {f"{live}:feature", f"{live}:tooltip"}))
 
     def select_first_incident() -> None:
         dash_duo.wait_for_element(".dp-queue .dp-card", timeout=20).click()
