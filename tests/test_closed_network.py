@@ -6,6 +6,7 @@ CSP blocks counts too."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ TILES_LOADED = """return Array.from(document.querySelectorAll('img.leaflet-tile-
 def chrome() -> Iterator[webdriver.Chrome]:
     """Debian's Chromium with its network requests logged (the performance log)."""
     options = Options()
-    options.binary_location = "/usr/bin/chromium"
+    options.binary_location = os.environ.get("QZ_CHROMIUM", "/usr/bin/chromium")
     for flag in FLAGS:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -97,7 +98,7 @@ def test_every_page_stays_on_this_machine_and_maps_show_our_tiles(dash_thread_se
         if path in ("/", "/wall", "/dispatch", "/analysis"):
             drawn = wait_for_tiles(chrome)
             assert all(urlsplit(u).path.startswith("/tiles/1") and urlsplit(u).hostname == "127.0.0.1" for u in drawn)
-        time.sleep(2)  # the pages' first polls and lazy loads
+        time.sleep(1.2)  # the pages' first polls and lazy loads
         chrome.save_screenshot(str(ARTIFACTS / f"closed_network{path.replace('/', '_') or '_live'}.png"))
         seen[path] = requests_made(chrome)
     assert all(seen.values()), {p: len(u) for p, u in seen.items()}    # the log did record each page

@@ -114,7 +114,32 @@ def walk_page(dash_duo, app, path: str, want: set[str], prepare=None) -> tuple[l
     return drawn[0], drawn[1]
 
 
-def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles(dash_duo, app) -> None:  # noqa: ANN001
+def click_new_incident_place(dash_duo, app) -> None:  # noqa: ANN001
+    """On /dispatch with GCJ-02 tiles: a click on the map is kept (and shown) in WGS-84."""
+    use_crs(app, "gcj02")
+    dash_duo.driver.get(dash_duo.server_url + "/dispatch")
+    dash_duo.wait_for_element(f"#{ids.DISPATCH_MAP}", timeout=20)
+    new_tab = t("dispatch.tab.new", app.server.extensions["qingzhi"].settings.language)
+    dash_duo.driver.find_element(By.XPATH, f"//*[@id='{ids.DISPATCH_TABS}']//*[normalize-space(text())='{new_tab}']").click()
+    time.sleep(1)
+    # a click on the map where the tiles show the centre (Leaflet's own click event, as a mouse makes it)
+    clicked = dash_duo.driver.execute_script(
+        f"var m = window.qzRuntime.maps.get('{ids.DISPATCH_MAP}'); var c = m.getCenter();"
+        "m.fire('click', {latlng: c, layerPoint: m.latLngToLayerPoint(c), containerPoint: m.latLngToContainerPoint(c)});"
+        "return [c.lat, c.lng];")
+    dash_duo.wait_for_contains_text(f"#{ids.DISPATCH_FORM_WHERE}", ",", timeout=15)
+    pin = dash_duo.driver.execute_script(
+        f"var m = window.qzRuntime.maps.get('{ids.DISPATCH_MAP}'); var ll = null;"
+        "m.eachLayer(function (l) { if (l instanceof L.CircleMarker && !l.feature) { ll = l.getLatLng(); } });"
+        "return ll && [ll.lat, ll.lng];")
+    assert pin is not None and abs(pin[0] - clicked[0]) < 1e-6 and abs(pin[1] - clicked[1]) < 1e-6  # where clicked
+    lat, lon = (float(v) for v in dash_duo.find_element(f"#{ids.DISPATCH_FORM_WHERE}").text.split(":")[-1].split(","))
+    want = point_from_tiles(*clicked, "gcj02")
+    assert abs(lat - want[0]) < 2e-5 and abs(lon - want[1]) < 2e-5      # the form shows (and sends) WGS-84
+    assert abs(lat - clicked[0]) + abs(lon - clicked[1]) > 0.002          # not the tile position
+
+
+def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(dash_duo, app) -> None:  # noqa: ANN001
     ARTIFACTS.mkdir(exist_ok=True)
     start_logged_in(dash_duo, app, "admin", port=free_port())
     live, dispatch, analysis = ids.LIVE_MAP, ids.DISPATCH_MAP, ids.AN_MAP
@@ -141,31 +166,7 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles(dash_duo, app) -> None
         dash_duo.wait_for_element(f"#{ids.AN_LAYERS} input[value='kde']", timeout=20).click()
 
     assert_converted(*walk_page(dash_duo, app, "/analysis", {f"{analysis}:feature", f"{analysis}:image"}, show_density))
-
-
-def test_a_click_on_gcj02_tiles_is_kept_in_wgs84(dash_duo, app) -> None:  # noqa: ANN001
-    use_crs(app, "gcj02")
-    start_logged_in(dash_duo, app, "commander", port=free_port())
-    dash_duo.driver.get(dash_duo.server_url + "/dispatch")
-    dash_duo.wait_for_element(f"#{ids.DISPATCH_MAP}", timeout=20)
-    new_tab = t("dispatch.tab.new", app.server.extensions["qingzhi"].settings.language)
-    dash_duo.driver.find_element(By.XPATH, f"//*[@id='{ids.DISPATCH_TABS}']//*[normalize-space(text())='{new_tab}']").click()
-    time.sleep(1)
-    # a click on the map where the tiles show the centre (Leaflet's own click event, as a mouse makes it)
-    clicked = dash_duo.driver.execute_script(
-        f"var m = window.qzRuntime.maps.get('{ids.DISPATCH_MAP}'); var c = m.getCenter();"
-        "m.fire('click', {latlng: c, layerPoint: m.latLngToLayerPoint(c), containerPoint: m.latLngToContainerPoint(c)});"
-        "return [c.lat, c.lng];")
-    dash_duo.wait_for_contains_text(f"#{ids.DISPATCH_FORM_WHERE}", ",", timeout=15)
-    pin = dash_duo.driver.execute_script(
-        f"var m = window.qzRuntime.maps.get('{ids.DISPATCH_MAP}'); var ll = null;"
-        "m.eachLayer(function (l) { if (l instanceof L.CircleMarker && !l.feature) { ll = l.getLatLng(); } });"
-        "return ll && [ll.lat, ll.lng];")
-    assert pin is not None and abs(pin[0] - clicked[0]) < 1e-6 and abs(pin[1] - clicked[1]) < 1e-6  # where clicked
-    lat, lon = (float(v) for v in dash_duo.find_element(f"#{ids.DISPATCH_FORM_WHERE}").text.split(":")[-1].split(","))
-    want = point_from_tiles(*clicked, "gcj02")
-    assert abs(lat - want[0]) < 2e-5 and abs(lon - want[1]) < 2e-5      # the form shows (and sends) WGS-84
-    assert abs(lat - clicked[0]) + abs(lon - clicked[1]) > 0.002          # not the tile position
+    click_new_incident_place(dash_duo, app)
 
 
 def test_units_endpoint_sends_positions_on_the_tiles(app) -> None:  # noqa: ANN001
