@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
     session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
     allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
-    stream_hosts: str = Field("", description="comma-separated hosts whose http(s) stream links are shown (empty: any)")
+    stream_hosts: str = Field("", description="comma-separated hosts camera streams may be played from (empty: any)")
     stream_schemes: str = Field("https,http", pattern=r"^\s*https?\s*(,\s*https?\s*)*$",
                                 description="comma-separated schemes a camera stream may be played from (http, https)")
     stream_url_template: str = Field("", max_length=1000, description="a unit's stream when its camera sends none, "
