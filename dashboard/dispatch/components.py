@@ -10,7 +10,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.dispatch.response_times import INTERVALS, incident_times
+from qingzhi.core.response_times import INTERVALS, incident_times
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
 from dashboard.maps import DISPATCH_MAP, build_map
