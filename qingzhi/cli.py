@@ -195,9 +195,11 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 
 
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
+from qingzhi.cli_briefing import briefing  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(broker)
+cli.add_command(briefing)
 
 
 def main() -> None:

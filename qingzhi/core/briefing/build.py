@@ -9,7 +9,7 @@ import asyncpg
 
 from qingzhi.core.access import require, scope
 from qingzhi.core.actor import Actor
-from qingzhi.core.briefing import cameras, counts, service
+from qingzhi.core.briefing import cameras, counts, service, tasks
 from qingzhi.core.briefing.compare import compare, decline_rate, ratio
 from qingzhi.core.briefing.config import HEADLINES, BriefingConfig
 from qingzhi.core.briefing.period import Period
@@ -89,6 +89,7 @@ async def build_briefing(
         "cameras": camera,
         "camera_faults": await cameras.camera_faults(conn, period.since, period.until, stations),
         "ranking": rank(await _station_figures(conn, cfg, period, ids, heads, checks, camera, resp), cfg.weights),
+        "tasks": await tasks.tasks_for(conn, period.since, period.until, stations),
         "pending": list(PENDING),
     }
 
