@@ -213,3 +213,30 @@ AUDIT_COUNT = "audit-count"
 AUDIT_TABLE = "audit-table"
 AUDIT_EXPORT = "audit-export"
 AUDIT_DOWNLOAD = "audit-download"
+
+# --- briefing (layouts/briefing.py, dashboard/briefing/) ----------------------------------------
+BRIEF_KIND = "brief-kind"
+BRIEF_DAY = "brief-day"
+BRIEF_TO = "brief-to"
+BRIEF_STATION = "brief-station"
+BRIEF_SHOW = "brief-show"
+BRIEF_BODY = "brief-body"
+BRIEF_ERROR = "brief-error"
+BRIEF_EXPORT_HTML = "brief-export-html"
+BRIEF_EXPORT_PDF = "brief-export-pdf"
+BRIEF_EXPORT_CSV = "brief-export-csv"
+BRIEF_DOWNLOAD = "brief-download"
+BRIEF_EXPORT_STATUS = "brief-export-status"
+BRIEF_TASK_TITLE = "brief-task-title"
+BRIEF_TASK_STATION = "brief-task-station"
+BRIEF_TASK_OFFICER = "brief-task-officer"
+BRIEF_TASK_DEADLINE = "brief-task-deadline"
+BRIEF_TASK_CREATE = "brief-task-create"
+BRIEF_TASK_RESULT = "brief-task-result"
+BRIEF_TASK_MSG = "brief-task-msg"
+BRIEF_TASK_DONE_TYPE = "brief-task-done"
+
+
+def brief_task_done(task: int) -> dict[str, object]:
+    """The "mark done" button of one meeting task."""
+    return {"type": BRIEF_TASK_DONE_TYPE, "task": task}

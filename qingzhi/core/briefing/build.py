@@ -89,7 +89,7 @@ async def build_briefing(
         "cameras": camera,
         "camera_faults": await cameras.camera_faults(conn, period.since, period.until, stations),
         "ranking": rank(await _station_figures(conn, cfg, period, ids, heads, checks, camera, resp), cfg.weights),
-        "tasks": await tasks.tasks_for(conn, period.since, period.until, stations),
+        "tasks": await tasks.tasks_for(conn, period.since, period.until, stations, period.label),
         "pending": list(PENDING),
     }
 

@@ -82,16 +82,19 @@ def status_at(task: dict[str, Any], moment: dt.datetime) -> str:
 
 
 async def tasks_for(
-    conn: asyncpg.Connection, since: dt.datetime, until: dt.datetime, stations: list[str] | None,
+    conn: asyncpg.Connection, since: dt.datetime, until: dt.datetime, stations: list[str] | None, label: str,
 ) -> list[dict[str, Any]]:
-    """Tasks live during the period (made before its end, not done before its start), with their
-    status at its end; a station-limited reader sees its stations' tasks, not the centre's."""
+    """Tasks live during the period (made before its end, not done before its start) with their
+    status at its end, and the tasks made from this briefing (`label`) with their status now; a
+    station-limited reader sees its stations' tasks, not the centre's."""
+    now = dt.datetime.now(dt.UTC)
     rows = await conn.fetch(
         """SELECT id, created_at, created_by, period, station, officer, title, deadline, done_at, done_by, result
            FROM briefing_tasks
-           WHERE created_at < $2 AND (done_at IS NULL OR done_at >= $1)
+           WHERE ((created_at < $2 AND (done_at IS NULL OR done_at >= $1)) OR period = $4)
              AND ($3::text[] IS NULL OR station = ANY($3::text[]))
            ORDER BY deadline, id""",
-        since, until, stations,
+        since, until, stations, label,
     )
-    return [{**dict(r), "status": status_at(dict(r), min(until, dt.datetime.now(dt.UTC)))} for r in rows]
+    return [{**dict(r), "status": status_at(dict(r), now if r["created_at"] >= until else min(until, now))}
+            for r in rows]

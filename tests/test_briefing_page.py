@@ -1,0 +1,69 @@
+"""/briefing in real Chromium: the crafted day's briefing, a meeting task created and completed
+from the page, an export downloaded; and the gate: an analyst sees but cannot act, a wall
+account cannot open the page, a station commander sees only their station."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from auth_helpers import login_client, start_logged_in
+
+from bench.services import free_port
+from briefing_fixtures import D, seed_briefing
+from dashboard.app import create_app
+from db_helpers import with_conn as sql
+from qingzhi.config import Settings
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator:
+    sql(settings.database_url, seed_briefing)
+    got = create_app(settings)
+    yield got
+    got.server.extensions["qingzhi"].db.close()
+
+
+def test_briefing_page_tasks_and_export(dash_duo, app, tmp_path: Path) -> None:  # noqa: ANN001
+    start_logged_in(dash_duo, app, "commander", port=free_port())
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    dash_duo.driver.get(f"{dash_duo.server_url}/briefing?day={D}")
+    dash_duo.wait_for_contains_text("#bf-summary", "共接报警 10 起，环比上升 400.0%", timeout=30)
+    assert "重复报警占比 20.0%" in dash_duo.find_element("#bf-summary").text
+    assert "40.0" in dash_duo.find_element("#bf-rates").text       # 盘查抓获率
+    assert len(dash_duo.find_elements(".bf-chart")) == 3
+    dash_duo.find_element("#brief-task-title").send_keys("加强文三路电动车防盗巡逻")
+    dash_duo.find_element("#brief-task-officer").send_keys("张警官")
+    dash_duo.find_element("#brief-task-create").click()
+    dash_duo.wait_for_contains_text("#brief-task-msg", "已下达任务 #1", timeout=20)
+    dash_duo.wait_for_contains_text("#bf-tasks", "加强文三路电动车防盗巡逻", timeout=20)
+    assert "进行中" in dash_duo.find_element("#bf-tasks").text
+    dash_duo.find_element("#brief-task-result").send_keys("已增派两组巡逻")
+    dash_duo.find_element("#bf-tasks button").click()
+    dash_duo.wait_for_contains_text("#brief-task-msg", "任务 #1 已办结", timeout=20)
+    dash_duo.wait_for_contains_text("#bf-tasks", "已完成", timeout=20)
+    dash_duo.find_element("#brief-export-html").click()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not list(tmp_path.glob("briefing-*.html")):
+        time.sleep(0.5)
+    [got] = list(tmp_path.glob("briefing-*.html"))
+    html = got.read_text(encoding="utf-8")
+    assert got.name == f"briefing-{D}.html" and "加强文三路电动车防盗巡逻" in html and "data:image/png;base64" in html
+    actions = sql(app.server.extensions["qingzhi"].settings.database_url,
+                  lambda c: c.fetch("SELECT action FROM audit_log WHERE action LIKE 'briefing.%' OR action = 'export' ORDER BY id"))
+    assert [a["action"] for a in actions] == ["briefing.task.create", "briefing.task.done", "export"]
+
+
+def test_the_gate_and_station_scope(app) -> None:  # noqa: ANN001
+    wall = login_client(app, "wall")
+    assert wall.get("/briefing").status_code == 403
+    analyst = login_client(app, "analyst")
+    assert analyst.get("/briefing").status_code == 200
+    body = {"output": "brief-task-msg.children", "outputs": {"id": "brief-task-msg", "property": "children"},
+            "inputs": [{"id": "brief-task-create", "property": "n_clicks", "value": 1}], "changedPropIds": [],
+            "state": []}
+    assert analyst.post("/_dash-update-component", json=body).status_code == 403  # tasks: briefing.act only
