@@ -44,18 +44,19 @@ def build_controls(*, lang: str, stations: list[dict[str, str]], day: dt.date, k
 def build_task_form(*, lang: str, stations: list[dict[str, str]], day: dt.date) -> html.Div:
     """A new meeting task: what, for which station and officer, by when (default: a week from
     today, `day` being yesterday); and the result box for marking a listed task done."""
+    def field(key: str, control: Any) -> html.Label:
+        return html.Label([t(key, lang), control])
     return html.Div([
         html.H3(t("brief.task.new", lang)),
-        dcc.Input(id=ids.BRIEF_TASK_TITLE, placeholder=t("brief.task.title", lang), maxLength=200, type="text",
-                  className="bf-wide"),
-        dcc.Dropdown(id=ids.BRIEF_TASK_STATION, options=[{"label": s["id"], "value": s["id"]} for s in stations],
-                     placeholder=t("brief.col.station", lang), style={"width": 160}),
-        dcc.Input(id=ids.BRIEF_TASK_OFFICER, placeholder=t("brief.col.officer", lang), maxLength=64, type="text"),
-        dcc.DatePickerSingle(id=ids.BRIEF_TASK_DEADLINE, date=(day + dt.timedelta(days=8)).isoformat(),
-                             display_format="YYYY-MM-DD"),
+        field("brief.task.title", dcc.Input(id=ids.BRIEF_TASK_TITLE, maxLength=200, type="text", className="bf-wide")),
+        field("brief.col.station", dcc.Dropdown(
+            id=ids.BRIEF_TASK_STATION, options=[{"label": s["id"], "value": s["id"]} for s in stations],
+            placeholder=t("brief.scope_all", lang), style={"width": 160})),
+        field("brief.col.officer", dcc.Input(id=ids.BRIEF_TASK_OFFICER, maxLength=64, type="text", className="bf-mid")),
+        field("brief.col.deadline", dcc.DatePickerSingle(
+            id=ids.BRIEF_TASK_DEADLINE, date=(day + dt.timedelta(days=8)).isoformat(), display_format="YYYY-MM-DD")),
         html.Button(t("brief.task.create", lang), id=ids.BRIEF_TASK_CREATE, className="bf-btn"),
-        dcc.Input(id=ids.BRIEF_TASK_RESULT, placeholder=t("brief.col.result", lang), maxLength=500, type="text",
-                  className="bf-wide"),
+        field("brief.col.result", dcc.Input(id=ids.BRIEF_TASK_RESULT, maxLength=500, type="text", className="bf-wide")),
         html.Span(id=ids.BRIEF_TASK_MSG, className="bf-msg"),
     ], className="bf-task-form")
 
