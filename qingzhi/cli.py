@@ -49,7 +49,8 @@ def ingest(settings: Settings) -> None:
 
 @cli.command()
 @settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
-                  "rejects_keep_rows")
+                  "rejects_keep_rows", "language", "briefing_config", "briefing_dir", "briefing_hour",
+                  "briefing_keep_days")
 @click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:

@@ -95,3 +95,27 @@ def test_an_error_is_one_line_not_a_traceback(database_url: str) -> None:
                    env={**_env(database_url), "QZ_BRIEFING_CONFIG": "/nonexistent.json"})
     assert done.returncode == 2 and "cannot read briefing config '/nonexistent.json'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_duty_loop_writes_yesterdays_briefing_once_and_prunes_old_ones(database_url: str, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from qingzhi.briefing_report import daily
+    from qingzhi.config import load_settings
+
+    run_db(database_url, seed_briefing)
+    old = tmp_path / "briefing-2026-01-01.pdf"
+    old.write_bytes(b"%PDF old")
+    (tmp_path / "notes.txt").write_text("not ours")
+    settings = load_settings(database_url=database_url, briefing_dir=str(tmp_path), briefing_hour=7)
+    morning = dt.datetime(2026, 11, 22, 6, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert run_db(database_url, daily, settings, morning).startswith("0 written (2026-11-21 not due yet; 1 old pruned)")
+    later = morning + dt.timedelta(hours=1)
+    assert run_db(database_url, daily, settings, later).startswith("2 written (briefing-2026-11-21.pdf")
+    text = subprocess.run(["pdftotext", str(tmp_path / "briefing-2026-11-21.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "共接报警 10 起" in text and not old.exists() and (tmp_path / "notes.txt").exists()
+    assert "接报警" in (tmp_path / "briefing-2026-11-21.html").read_text(encoding="utf-8")
+    assert run_db(database_url, daily, settings, later).startswith("0 written (2026-11-21 already there")
+    off = load_settings(database_url=database_url)
+    assert run_db(database_url, daily, off, later) == "0 written (no briefing folder: QZ_BRIEFING_DIR)"

@@ -5,6 +5,7 @@ account cannot open the page, a station commander sees only their station."""
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,13 +47,14 @@ def test_briefing_page_tasks_and_export(dash_duo, app, tmp_path: Path) -> None: 
     dash_duo.find_element("#bf-tasks button").click()
     dash_duo.wait_for_contains_text("#brief-task-msg", "任务 #1 已办结", timeout=20)
     dash_duo.wait_for_contains_text("#bf-tasks", "已完成", timeout=20)
-    dash_duo.find_element("#brief-export-html").click()
+    dash_duo.find_element("#brief-export-csv").click()  # the same callback makes HTML and PDF (charts: seconds)
     deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not list(tmp_path.glob("briefing-*.html")):
+    while time.monotonic() < deadline and not list(tmp_path.glob("briefing-*.zip")):
         time.sleep(0.5)
-    [got] = list(tmp_path.glob("briefing-*.html"))
-    html = got.read_text(encoding="utf-8")
-    assert got.name == f"briefing-{D}.html" and "加强文三路电动车防盗巡逻" in html and "data:image/png;base64" in html
+    [got] = list(tmp_path.glob("briefing-*.zip"))
+    with zipfile.ZipFile(got) as zf:
+        tasks = zf.read("tasks.csv").decode("utf-8-sig")
+    assert got.name == f"briefing-{D}.zip" and "加强文三路电动车防盗巡逻" in tasks and "已完成" in tasks
     actions = sql(app.server.extensions["qingzhi"].settings.database_url,
                   lambda c: c.fetch("SELECT action FROM audit_log WHERE action LIKE 'briefing.%' OR action = 'export' ORDER BY id"))
     assert [a["action"] for a in actions] == ["briefing.task.create", "briefing.task.done", "export"]
