@@ -3,7 +3,7 @@
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
 pre-aggregates (qingzhi.aggregate), the day partitions with their retention, the pruning of
-old rejected messages, and the morning's briefing file (qingzhi.briefing_report, where
+old rejected messages, the folding of finished track hours for playback, and the morning's briefing file (qingzhi.briefing_report, where
 QZ_BRIEFING_DIR is set). A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from ingest import store as ingest_store
 from qingzhi import aggregate, briefing_report
 from qingzhi.config import Settings
 from qingzhi.core import alert_rules
+from qingzhi.core.briefing import playback
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.partitions import ensure_partitions
 
@@ -58,6 +60,13 @@ async def _rejects(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{pruned} pruned (kept {settings.rejects_keep_days} days, {settings.rejects_keep_rows} rows at most)"
 
 
+async def _tracks(conn: asyncpg.Connection, settings: Settings) -> str:
+    now = datetime.now(UTC)
+    folded = await playback.fold_tracks(conn, now)
+    pruned = await playback.prune_tracks(conn, now - timedelta(days=settings.retention_days))
+    return f"{folded} unit-hours folded, {pruned} pruned"
+
+
 async def _briefing(conn: asyncpg.Connection, settings: Settings) -> str:
     return await briefing_report.daily(conn, settings)
 
@@ -78,6 +87,7 @@ CHORES = (
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),
+    Chore("tracks", 60, _tracks),
     Chore("briefing", 600, _briefing),
 )
 
