@@ -240,3 +240,22 @@ BRIEF_TASK_DONE_TYPE = "brief-task-done"
 def brief_task_done(task: int) -> dict[str, object]:
     """The "mark done" button of one meeting task."""
     return {"type": BRIEF_TASK_DONE_TYPE, "task": task}
+
+# --- playback (layouts/playback.py, dashboard/briefing/playback_parts.py) ----------------------
+PB_DAY = "pb-day"
+PB_FROM = "pb-from"
+PB_TO = "pb-to"
+PB_UNITS = "pb-units"
+PB_AREA = "pb-area"
+PB_LOAD = "pb-load"
+PB_MSG = "pb-msg"
+PB_DATA = "pb-data"
+PB_MAP = "pb-map"
+PB_UNIT_LAYER = "pb-unit-layer"
+PB_INCIDENT_LAYER = "pb-incident-layer"
+PB_STOP_LAYER = "pb-stop-layer"
+PB_SLIDER = "pb-slider"
+PB_PLAY = "pb-play"
+PB_SPEED = "pb-speed"
+PB_TICK = "pb-tick"
+PB_CLOCK = "pb-clock"

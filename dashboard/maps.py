@@ -79,13 +79,20 @@ ANALYSIS_LAYERS: tuple[LayerConfig, ...] = (
     LayerConfig("hex", ids.AN_HEX, style="hexStyle"),
     LayerConfig("gi", ids.AN_GI, style="giStyle", interactive=False),
 )
-LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS
+PLAYBACK_LAYERS: tuple[LayerConfig, ...] = (
+    LayerConfig("stops", ids.PB_STOP_LAYER, point_to_layer="playbackStop", on_each_feature="playbackTooltip"),
+    LayerConfig("incidents", ids.PB_INCIDENT_LAYER, point_to_layer="playbackIncident",
+                on_each_feature="playbackTooltip"),
+    LayerConfig("units", ids.PB_UNIT_LAYER, point_to_layer="playbackUnit", on_each_feature="playbackTooltip"),
+)
+LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + PLAYBACK_LAYERS
 
 LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, css="qz-live-map", layer_control=True, track_viewport=False)
 WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,
                    zoom_snap=0.25)  # no controls; the district fits as tightly as it can
 DISPATCH_MAP = MapConfig(ids.DISPATCH_MAP, DISPATCH_LAYERS, css="dp-map", zoom=13)
 ANALYSIS_MAP = MapConfig(ids.AN_MAP, ANALYSIS_LAYERS, css="an-map")
+PLAYBACK_MAP = MapConfig(ids.PB_MAP, PLAYBACK_LAYERS, css="pb-map")
 
 
 def create_layer(config: LayerConfig, data: dict[str, Any] | None = None) -> Component:

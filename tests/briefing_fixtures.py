@@ -24,6 +24,7 @@ from dispatch_fixtures import seed_incident, seed_station
 
 TZ = "Asia/Shanghai"
 D = dt.date(2026, 11, 21)
+T0 = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)  # a Tuesday: the playback tracks start here
 
 
 def at(day: dt.date, hh: int, mm: int = 0, ss: int = 0) -> dt.datetime:
@@ -89,3 +90,27 @@ async def seed_briefing(conn: Any) -> None:
          ("U1", at(D, 10, 30), "S1", "recording", 50.0), ("U1", at(D, 12), "S1", "off", 5.0),
          ("U2", at(D, 9), "S2", "fault", 60.0)],
     )
+
+
+async def seed_tracks(conn: Any) -> None:
+    """Playback: A1 (S1) drives north from 08:00 to 10:00 UTC on T0's day, a fix every 10 s; B1 (S2)
+    parks until 08:30 then drives east; A1's statuses; incident I1 at 08:25 (I0 before the window)."""
+    await seed_station(conn, "S1")
+    await seed_station(conn, "S2", 30.30, 120.20)
+    await conn.execute("SELECT qz_ensure_partitions(t, '2026-11-24', '2026-11-24') "
+                       "FROM unnest(ARRAY['positions', 'statuses']) t")
+    fixes = []
+    for k in range(0, 2 * 3600, 10):  # 08:00–10:00, a fix every 10 s
+        ts = T0 + dt.timedelta(seconds=k)
+        fixes.append(("A1", ts, "S1", 30.0 + k * 1e-5, 120.0))            # drives north 1e-5° per second
+        fixes.append(("B1", ts, "S2", 31.0, 121.0 if k < 1800 else 121.0 + (k - 1800) * 1e-5))  # parked 30 min
+    await conn.executemany("INSERT INTO positions (unit, ts, recv_ts, station, lat, lon) VALUES ($1, $2, $2, $3, $4, $5)",
+                           fixes)
+    await conn.executemany("INSERT INTO statuses (unit, ts, recv_ts, station, status) VALUES ($1, $2, $2, $3, $4)",
+                           [("A1", T0 - dt.timedelta(minutes=5), "S1", "patrolling"),
+                            ("A1", T0 + dt.timedelta(minutes=30), "S1", "en_route"),
+                            ("A1", T0 + dt.timedelta(minutes=40), "S1", "on_scene")])
+    await conn.execute("""INSERT INTO incidents (id, ts, lat, lon, type, category, station)
+                          VALUES ('I1', $1, 30.02, 120.0, 'theft.ebike', 'theft', 'S1'),
+                                 ('I0', $2, 30.02, 120.0, 'theft.ebike', 'theft', 'S1')""",
+                       T0 + dt.timedelta(minutes=25), T0 - dt.timedelta(minutes=25))

@@ -13,7 +13,7 @@ import pytest
 from auth_helpers import login_client, start_logged_in
 
 from bench.services import free_port
-from briefing_fixtures import D, seed_briefing
+from briefing_fixtures import D, seed_briefing, seed_tracks
 from dashboard.app import create_app
 from db_helpers import with_conn as sql
 from qingzhi.config import Settings
@@ -69,3 +69,31 @@ def test_the_gate_and_station_scope(app) -> None:  # noqa: ANN001
             "inputs": [{"id": "brief-task-create", "property": "n_clicks", "value": 1}], "changedPropIds": [],
             "state": []}
     assert analyst.post("/_dash-update-component", json=body).status_code == 403  # tasks: briefing.act only
+
+
+def test_playback_page_loads_plays_and_places_units(dash_duo, app) -> None:  # noqa: ANN001
+    sql(app.server.extensions["qingzhi"].settings.database_url, seed_tracks)
+    start_logged_in(dash_duo, app, "analyst", port=free_port())
+    dash_duo.driver.get(f"{dash_duo.server_url}/playback?day=2026-11-24&lang=en")
+    for box, value in (("#pb-from", "16:15"), ("#pb-to", "17:15")):  # 08:15–09:15 UTC in Asia/Shanghai
+        dash_duo.clear_input(dash_duo.find_element(box))
+        dash_duo.find_element(box).send_keys(value)
+    dash_duo.find_element("#pb-load").click()
+    dash_duo.wait_for_contains_text("#pb-msg", "2 units, 240 track points, 1 incidents, 1 stops", timeout=20)
+    first = dash_duo.find_element("#pb-clock").text
+    assert first
+    dash_duo.find_element("#pb-play").click()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and dash_duo.find_element("#pb-clock").text == first:
+        time.sleep(0.3)
+    assert dash_duo.find_element("#pb-clock").text != first  # the clock runs
+    frame = dash_duo.driver.execute_script(
+        "return window.dash_clientside.qz.playbackFrame(15, {units: [{unit: 'X', t: [10, 20], lat: [30, 31], "
+        "lon: [120, 120], st_t: [0, 14], st: ['patrolling', 'on_scene']}], incidents: [{id: 'I', t: 16, lat: 0, "
+        "lon: 0, type: 'x', priority: 1}], stops: []})")
+    [unit] = frame[0]["features"]
+    assert unit["geometry"]["coordinates"] == [120, 30.5] and unit["properties"]["status"] == "on_scene"
+    assert frame[1]["features"] == []  # the incident is received only at 16
+    dash_duo.find_element("#pb-units").send_keys("bad;unit")
+    dash_duo.find_element("#pb-load").click()
+    dash_duo.wait_for_contains_text("#pb-msg", "by call sign", timeout=20)

@@ -8,36 +8,14 @@ import datetime as dt
 
 import pytest
 
-from dispatch_fixtures import run_db, seed_station
+from briefing_fixtures import T0, seed_tracks
+from dispatch_fixtures import run_db
 from qingzhi.core.access import Unauthorized
 from qingzhi.core.actor import Actor
 from qingzhi.core.briefing.playback import Window, fold_tracks, playback, position_at, stops
 from qingzhi.errors import QingzhiError
 
-T0 = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)  # a Tuesday
 ADMIN = Actor.person("chief", role="admin")
-
-
-async def _seed(conn) -> None:  # noqa: ANN001
-    await seed_station(conn, "S1")
-    await seed_station(conn, "S2", 30.30, 120.20)
-    await conn.execute("SELECT qz_ensure_partitions(t, '2026-11-24', '2026-11-24') "
-                       "FROM unnest(ARRAY['positions', 'statuses']) t")
-    fixes = []
-    for k in range(0, 2 * 3600, 10):  # 08:00–10:00, a fix every 10 s
-        ts = T0 + dt.timedelta(seconds=k)
-        fixes.append(("A1", ts, "S1", 30.0 + k * 1e-5, 120.0))            # drives north 1e-5° per second
-        fixes.append(("B1", ts, "S2", 31.0, 121.0 if k < 1800 else 121.0 + (k - 1800) * 1e-5))  # parked 30 min
-    await conn.executemany("INSERT INTO positions (unit, ts, recv_ts, station, lat, lon) VALUES ($1, $2, $2, $3, $4, $5)",
-                           fixes)
-    await conn.executemany("INSERT INTO statuses (unit, ts, recv_ts, station, status) VALUES ($1, $2, $2, $3, $4)",
-                           [("A1", T0 - dt.timedelta(minutes=5), "S1", "patrolling"),
-                            ("A1", T0 + dt.timedelta(minutes=30), "S1", "en_route"),
-                            ("A1", T0 + dt.timedelta(minutes=40), "S1", "on_scene")])
-    await conn.execute("""INSERT INTO incidents (id, ts, lat, lon, type, category, station)
-                          VALUES ('I1', $1, 30.02, 120.0, 'theft.ebike', 'theft', 'S1'),
-                                 ('I0', $2, 30.02, 120.0, 'theft.ebike', 'theft', 'S1')""",
-                       T0 + dt.timedelta(minutes=25), T0 - dt.timedelta(minutes=25))
 
 
 def _play(url: str, actor: Actor = ADMIN, **kwargs) -> dict:  # noqa: ANN003
@@ -46,7 +24,7 @@ def _play(url: str, actor: Actor = ADMIN, **kwargs) -> dict:  # noqa: ANN003
 
 
 def test_positions_statuses_incidents_and_stops(database_url: str) -> None:
-    run_db(database_url, _seed)
+    run_db(database_url, seed_tracks)
     got = _play(database_url)
     a1, b1 = got["units"]
     assert (a1["unit"], b1["unit"]) == ("A1", "B1") and len(a1["t"]) == 120  # 60 min thinned to one per 30 s
@@ -61,7 +39,7 @@ def test_positions_statuses_incidents_and_stops(database_url: str) -> None:
 
 
 def test_folded_hours_give_the_same_tracks(database_url: str) -> None:
-    run_db(database_url, _seed)
+    run_db(database_url, seed_tracks)
     raw = _play(database_url)
     run_db(database_url, lambda c: c.execute("INSERT INTO track_folded (until) VALUES ($1)", T0))
     assert run_db(database_url, fold_tracks, T0 + dt.timedelta(hours=1, minutes=20)) == 2  # 08:00–09:00, two units
@@ -72,7 +50,7 @@ def test_folded_hours_give_the_same_tracks(database_url: str) -> None:
 
 
 def test_area_units_and_station_scope(database_url: str) -> None:
-    run_db(database_url, _seed)
+    run_db(database_url, seed_tracks)
     assert [u["unit"] for u in _play(database_url, bbox=(30.9, 120.9, 31.1, 121.1))["units"]] == ["B1"]
     assert [u["unit"] for u in _play(database_url, units=("A1",))["units"]] == ["A1"]
     s1 = Actor.person("s1", role="analyst", stations=frozenset({"S1"}))

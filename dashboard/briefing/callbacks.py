@@ -1,5 +1,5 @@
-"""The briefing page's callbacks: show the briefing of the chosen period and station, export it
-(HTML, PDF, CSV; audited). The meeting tasks' callbacks are in task_callbacks.py (`briefing.act`)."""
+"""The briefing and playback pages' callbacks: show the briefing of the chosen period and station,
+export it (HTML, PDF, CSV; audited); load a playback window and play it (clientside, 60_playback.js). The meeting tasks' callbacks are in task_callbacks.py (`briefing.act`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dashboard import ids
 from dashboard.auth.session_cookies import current_actor
 from dashboard.briefing import components as ui
 from dashboard.briefing.export import export_bytes
+from dashboard.briefing.playback_parts import window_of
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
@@ -20,6 +21,7 @@ from qingzhi.core.access import allowed
 from qingzhi.core.briefing.build import build_briefing
 from qingzhi.core.briefing.config import load_config
 from qingzhi.core.briefing.period import Period, parse_day, period_of
+from qingzhi.core.briefing.playback import playback
 from qingzhi.errors import QingzhiError
 
 CALLBACKS = CallbackSet("briefing", "briefing.view")
@@ -84,3 +86,38 @@ def export(*args: Any) -> tuple[Any, str]:
                {"period": b["period"].label, "kind": b["period"].kind, "station": station or None, "format": fmt})
     name = f"briefing-{b['period'].first}{'-' + str(b['period'].last) if b['period'].days > 1 else ''}.{fmt}"
     return dcc.send_bytes(data, name, type=mime), ""
+
+
+@CALLBACKS.callback(
+    Output(ids.PB_DATA, "data"), Output(ids.PB_SLIDER, "min"), Output(ids.PB_SLIDER, "max"),
+    Output(ids.PB_SLIDER, "value"), Output(ids.PB_MSG, "children"), Output(ids.PB_MAP, "bounds"),
+    Input(ids.PB_LOAD, "n_clicks"), State(ids.PB_DAY, "date"), State(ids.PB_FROM, "value"), State(ids.PB_TO, "value"),
+    State(ids.PB_UNITS, "value"), State(ids.PB_AREA, "value"), State(ids.PB_MAP, "bounds"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def load_playback(_: int | None, day: str | None, start: str | None, end: str | None, units: str | None,
+                  area: list[str] | None, bounds: list[list[float]] | None, lang: str | None) -> tuple:
+    """Tracks, statuses, incidents and stops of the window (narrowed to the user's stations by the core)."""
+    app = ctx()
+    lang = lang_of(lang, app.settings.language)
+    bbox = (bounds[0][0], bounds[0][1], bounds[1][0], bounds[1][1]) if area and bounds else None
+    try:
+        win = window_of(day, start, end, units, bbox, app.settings.timezone)
+        got = app.db.act(playback, current_actor(SCREEN), win)
+    except QingzhiError as exc:
+        return no_update, no_update, no_update, no_update, t("brief.error", lang).format(msg=exc), no_update
+    lats = [x for u in got["units"] for x in (min(u["lat"]), max(u["lat"]))]
+    lons = [x for u in got["units"] for x in (min(u["lon"]), max(u["lon"]))]
+    fit = [[min(lats), min(lons)], [max(lats), max(lons)]] if lats and not bbox else no_update
+    msg = t("pb.loaded", lang).format(units=len(got["units"]), points=sum(len(u["t"]) for u in got["units"]),
+                                      incidents=len(got["incidents"]), stops=len(got["stops"]))
+    return got, got["since"], got["until"], got["since"], msg, fit
+
+
+CALLBACKS.clientside("playbackFrame", Output(ids.PB_UNIT_LAYER, "data"), Output(ids.PB_INCIDENT_LAYER, "data"),
+                     Output(ids.PB_STOP_LAYER, "data"), Output(ids.PB_CLOCK, "children"),
+                     Input(ids.PB_SLIDER, "value"), Input(ids.PB_DATA, "data"))
+CALLBACKS.clientside("playbackTick", Output(ids.PB_SLIDER, "value", allow_duplicate=True),
+                     Input(ids.PB_TICK, "n_intervals"), State(ids.PB_SLIDER, "value"), State(ids.PB_SPEED, "value"),
+                     State(ids.PB_SLIDER, "max"), prevent_initial_call=True)
+CALLBACKS.clientside("playbackToggle", Output(ids.PB_TICK, "disabled"), Input(ids.PB_PLAY, "n_clicks"))
