@@ -34,9 +34,10 @@
     return [u.lat[k] + f * (u.lat[k + 1] - u.lat[k]), u.lon[k] + f * (u.lon[k + 1] - u.lon[k])];
   }
 
-  /** Local clock text of an epoch second. */
-  function clock(t) {
-    return new Date(t * 1000).toLocaleString();
+  /** Clock text of an epoch second in the centre's time zone and the page's language. */
+  function clock(t, c) {
+    const opts = c ? {timeZone: c.tz, hour12: false} : {hour12: false};
+    return new Date(t * 1000).toLocaleString(c ? c.locale : undefined, opts);
   }
 
   function statusColour(status) {
@@ -66,7 +67,7 @@
           return point(s.lat, s.lon, {id: 'stop' + k, label: s.unit + ' · ' + mins + ' min', active: s.to >= t});
         });
         return [{type: 'FeatureCollection', features: units}, {type: 'FeatureCollection', features: incidents},
-                {type: 'FeatureCollection', features: stops}, clock(t)];
+                {type: 'FeatureCollection', features: stops}, clock(t, data.clock)];
       },
       /** While playing: move the slider `speed` seconds per tick (one tick a second), stop at the end. */
       playbackTick: function (n, value, speed, max) {

@@ -90,7 +90,7 @@ def export(*args: Any) -> tuple[Any, str]:
 
 @CALLBACKS.callback(
     Output(ids.PB_DATA, "data"), Output(ids.PB_SLIDER, "min"), Output(ids.PB_SLIDER, "max"),
-    Output(ids.PB_SLIDER, "value"), Output(ids.PB_MSG, "children"), Output(ids.PB_MAP, "bounds"),
+    Output(ids.PB_SLIDER, "value"), Output(ids.PB_MSG, "children"), Output(ids.PB_MAP, "viewport"),
     Input(ids.PB_LOAD, "n_clicks"), State(ids.PB_DAY, "date"), State(ids.PB_FROM, "value"), State(ids.PB_TO, "value"),
     State(ids.PB_UNITS, "value"), State(ids.PB_AREA, "value"), State(ids.PB_MAP, "bounds"), State(ids.LANG, "data"),
     prevent_initial_call=True,
@@ -108,7 +108,8 @@ def load_playback(_: int | None, day: str | None, start: str | None, end: str | 
         return no_update, no_update, no_update, no_update, t("brief.error", lang).format(msg=exc), no_update
     lats = [x for u in got["units"] for x in (min(u["lat"]), max(u["lat"]))]
     lons = [x for u in got["units"] for x in (min(u["lon"]), max(u["lon"]))]
-    fit = [[min(lats), min(lons)], [max(lats), max(lons)]] if lats and not bbox else no_update
+    fit = {"bounds": [[min(lats), min(lons)], [max(lats), max(lons)]]} if lats and not bbox else no_update
+    got["clock"] = {"tz": app.settings.timezone, "locale": "zh-CN" if lang == "zh" else "en-GB"}
     msg = t("pb.loaded", lang).format(units=len(got["units"]), points=sum(len(u["t"]) for u in got["units"]),
                                       incidents=len(got["incidents"]), stops=len(got["stops"]))
     return got, got["since"], got["until"], got["since"], msg, fit

@@ -46,7 +46,8 @@ def build_player(*, lang: str, settings: Settings) -> html.Div:
                 options=[{"label": f"{s}×", "value": s} for s in SPEEDS])]),
             html.Span(id=ids.PB_CLOCK, className="pb-clock"),
         ], className="bf-controls"),
-        dcc.Slider(id=ids.PB_SLIDER, min=0, max=1, value=0, step=1, marks=None, updatemode="drag"),
+        dcc.Slider(id=ids.PB_SLIDER, min=0, max=1, value=0, step=1, marks=None, updatemode="drag",
+                   allow_direct_input=False),
         dcc.Interval(id=ids.PB_TICK, interval=1000, disabled=True),
         dcc.Store(id=ids.PB_DATA),
     ])
