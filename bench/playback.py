@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import time
 from collections import defaultdict
 
 import asyncpg
 import numpy as np
 
-from bench.services import admin_sql, db_url
+from bench.services import scratch_database
 from qingzhi.core.actor import Actor
 from qingzhi.core.briefing.playback import Window, fold_tracks, playback
 from qingzhi.db import migrate_url
@@ -112,12 +111,8 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=8)
     parser.add_argument("--every", type=int, default=10)
     args, _ = parser.parse_known_args()
-    name = f"qz_bench_playback_{os.getpid()}"
-    admin_sql(f"CREATE DATABASE {name}")
-    try:
-        asyncio.run(_run(db_url(name), args.units, args.hours, args.every))
-    finally:
-        admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database("qz_bench_playback") as url:
+        asyncio.run(_run(url, args.units, args.hours, args.every))
 
 
 if __name__ == "__main__":

@@ -237,6 +237,14 @@ BRIEF_TASK_MSG = "brief-task-msg"
 BRIEF_TASK_DONE_TYPE = "brief-task-done"
 
 
+BRIEF_SUMMARY = "bf-summary"
+
+
+def brief_section(name: str) -> str:
+    """A section of the briefing (headlines, rates, …, tasks: dashboard/briefing/document.SECTIONS)."""
+    return f"bf-{name}"
+
+
 def brief_task_done(task: int) -> dict[str, object]:
     """The "mark done" button of one meeting task."""
     return {"type": BRIEF_TASK_DONE_TYPE, "task": task}

@@ -87,7 +87,8 @@ def build_briefing(b: dict[str, Any], lang: str, tz: str, *, can_act: bool) -> l
     out: list[Any] = [
         html.H2(t("brief.title", lang).format(label=f"{period.label} · {scope}"), className="bf-title"),
         html.P(t("brief.compared", lang).format(prev=b["previous"].label, yoy=b["last_year"].label), className="bf-meta"),
-        html.Section([html.H3(t("brief.sec.summary", lang))] + [html.P(p) for p in summary(b, lang)], id="bf-summary"),
+        html.Section([html.H3(t("brief.sec.summary", lang))] + [html.P(p) for p in summary(b, lang)],
+                     id=ids.BRIEF_SUMMARY),
         html.Div([dcc.Graph(figure=f.update_layout(width=None), config={"displayModeBar": False}, className="bf-chart")
                   for f in charts.figures(b, lang).values()], className="bf-charts"),
     ]
@@ -99,5 +100,5 @@ def build_briefing(b: dict[str, Any], lang: str, tz: str, *, can_act: bool) -> l
                 parts.append(table_component(all_t[n], lang, done_buttons=open_ids, label=t("brief.task.complete", lang)))
             else:
                 parts.append(table_component(all_t[n], lang))
-        out.append(html.Section(parts, id=f"bf-{sec}"))
+        out.append(html.Section(parts, id=ids.brief_section(sec)))
     return out
