@@ -4,6 +4,7 @@ account cannot open the page, a station commander sees only their station."""
 
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 from collections.abc import Iterator
@@ -97,3 +98,31 @@ def test_playback_page_loads_plays_and_places_units(dash_duo, app) -> None:  # n
     dash_duo.find_element("#pb-units").send_keys("bad;unit")
     dash_duo.find_element("#pb-load").click()
     dash_duo.wait_for_contains_text("#pb-msg", "by call sign", timeout=20)
+
+
+def _show_body(app, station: str, day: str = str(D), kind: str = "day") -> dict:  # noqa: ANN001
+    key = next(k for k in app.callback_map if "brief-body.children" in k)
+    return {"output": key, "outputs": [{"id": "brief-body", "property": "children"},
+                                       {"id": "brief-error", "property": "children"}],
+            "inputs": [{"id": "brief-show", "property": "n_clicks", "value": 1},
+                       {"id": "brief-task-msg", "property": "children", "value": None}],
+            "state": [{"id": "brief-kind", "property": "value", "value": kind},
+                      {"id": "brief-day", "property": "date", "value": day},
+                      {"id": "brief-to", "property": "date", "value": None},
+                      {"id": "brief-station", "property": "value", "value": station},
+                      {"id": "app-lang", "property": "data", "value": "en"}],
+            "changedPropIds": ["brief-show.n_clicks"]}
+
+
+def test_the_server_decides_the_stations_and_refuses_bad_input(app) -> None:  # noqa: ANN001
+    west = login_client(app, "commander", ["S2"])
+    def show(*args: str) -> str:
+        return json.dumps(west.post("/_dash-update-component", json=_show_body(app, *args)).get_json(),
+                          ensure_ascii=False)
+    own = show("")
+    assert "Briefing: 2026-11-21 · S2" in own and "S2-NOISE" in own and "S1-FRAUD-1" not in own
+    other = show("S1")
+    assert "may not briefing.view at station S1" in other and "S1-FRAUD-1" not in other
+    for day, kind, message in (("2026-13-45", "day", "is not a date"), ("<script>", "day", "is not a date"),
+                               (str(D), "decade", "period kind must be")):
+        assert message in show("", day, kind)
