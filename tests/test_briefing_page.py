@@ -37,7 +37,7 @@ def test_briefing_page_tasks_and_export(dash_duo, app, tmp_path: Path) -> None: 
     dash_duo.wait_for_contains_text("#bf-summary", "共接报警 10 起，环比上升 400.0%", timeout=30)
     assert "重复报警占比 20.0%" in dash_duo.find_element("#bf-summary").text
     assert "40.0" in dash_duo.find_element("#bf-rates").text       # 盘查抓获率
-    assert len(dash_duo.find_elements(".bf-chart")) == 3
+    assert len(dash_duo.find_elements(".bf-chart")) == 4  # the map of calls and three charts
     dash_duo.find_element("#brief-task-title").send_keys("加强文三路电动车防盗巡逻")
     dash_duo.find_element("#brief-task-officer").send_keys("张警官")
     dash_duo.find_element("#brief-task-create").click()

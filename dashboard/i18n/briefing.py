@@ -133,6 +133,8 @@ STRINGS = {
     "brief.chart.headlines": ("十个下降：本期、上期、去年同期", "Headline figures: this period, previous, last year"),
     "brief.chart.satisfaction": ("满意度分布", "Satisfaction ratings"),
     "brief.chart.response": ("按等级的接警→到场时间（秒）", "Received→on scene by priority (s)"),
+    "brief.chart.map": ("警情分布图", "Where the calls were"),
+    "brief.chart.other": ("其他", "other"),
     "brief.chart.unavailable": ("图表图片未生成：{why}", "Chart images not made: {why}"),
     "nav.playback": ("轨迹回放", "Playback"),
     "pb.day": ("日期", "Day"),

@@ -32,9 +32,10 @@ def stations_in_scope(actor: Actor, station: str | None) -> list[str] | None:
 
 
 async def station_names(conn: asyncpg.Connection, stations: list[str] | None) -> list[dict[str, str]]:
-    """id, name_zh, name_en of the stations covered."""
+    """id, name_zh, name_en, lat, lon of the stations covered."""
     rows = await conn.fetch(
-        "SELECT id, name_zh, name_en FROM stations WHERE $1::text[] IS NULL OR id = ANY($1::text[]) ORDER BY id",
+        """SELECT id, name_zh, name_en, lat, lon FROM stations
+           WHERE $1::text[] IS NULL OR id = ANY($1::text[]) ORDER BY id""",
         stations)
     return [dict(r) for r in rows]
 
@@ -85,6 +86,7 @@ async def build_briefing(
         "repeats": {**repeats["cur"], "share": share["cur"], "share_yoy": share["yoy"],
                     "yoy": compare(share["cur"], share["yoy"])},
         "growing": await counts.growing_places(conn, period.since, period.until, prev.since, stations),
+        "points": await counts.incident_points(conn, period.since, period.until, stations),
         "busiest": await counts.busiest(conn, period.since, period.until, stations, period.tz),
         "cameras": camera,
         "camera_faults": await cameras.camera_faults(conn, period.since, period.until, stations),

@@ -100,3 +100,15 @@ async def growing_places(
         since, until, stations, before, min_count, top,
     )
     return [{"place": r["place"], "n": r["n"], "before": r["before"], "new": r["before"] == 0} for r in rows]
+
+
+async def incident_points(
+    conn: asyncpg.Connection, since: dt.datetime, until: dt.datetime, stations: list[str] | None, *, top: int = 5000,
+) -> list[dict[str, Any]]:
+    """Where the period's calls were (lat, lon, category), for the briefing's map; at most `top`."""
+    rows = await conn.fetch(
+        f"""SELECT lat, lon, category FROM incidents WHERE ts >= $1 AND ts < $2 AND state <> 'merged' AND {_SCOPE}
+            ORDER BY ts LIMIT $4""",
+        since, until, stations, top,
+    )
+    return [dict(r) for r in rows]
