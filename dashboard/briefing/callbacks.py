@@ -34,9 +34,9 @@ EXPORTS = {ids.BRIEF_EXPORT_HTML: ("html", "text/html"), ids.BRIEF_EXPORT_PDF: (
 
 def period_from(kind: str | None, day: str | None, last: str | None, tz: str) -> Period:
     """The period the controls describe, or a QingzhiError saying what is wrong."""
-    first = parse_day(day, t("brief.day", "en"))
+    first = parse_day(day, "day")
     if kind == "range":
-        return period_of("range", first, tz, last=parse_day(last, t("brief.to", "en")))
+        return period_of("range", first, tz, last=parse_day(last, "to"))
     return period_of(kind or "day", first, tz)
 
 

@@ -72,13 +72,13 @@ async def busiest(
 ) -> dict[str, Any]:
     """The period's three highs (三高): the most frequent type, station and local hour, with counts."""
     out: dict[str, Any] = {}
-    for name, expr in (("type", "type"), ("station", f"coalesce(station, '{NO_STATION}')"),
-                       ("hour", "extract(hour FROM ts AT TIME ZONE $4)::int")):
+    for name, expr, extra in (("type", "type", []), ("station", f"coalesce(station, '{NO_STATION}')", []),
+                              ("hour", "extract(hour FROM ts AT TIME ZONE $4)::int", [tz])):
         row = await conn.fetchrow(
             f"""SELECT {expr} AS key, count(*) AS n FROM incidents
-                WHERE ts >= $1 AND ts < $2 AND state <> 'merged' AND {_SCOPE} AND $4::text IS NOT NULL
+                WHERE ts >= $1 AND ts < $2 AND state <> 'merged' AND {_SCOPE}
                 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1""",
-            since, until, stations, tz,
+            since, until, stations, *extra,
         )
         out[name] = None if row is None else {"key": row["key"], "n": row["n"]}
     return out
