@@ -122,13 +122,15 @@ def cameras(b: dict[str, Any], lang: str) -> Table:
 def ranking(b: dict[str, Any], lang: str) -> Table:
     """Stations by weighted score, with the figures behind it."""
     cols = _cols(lang, "rank", "station", "score") + [t(f"brief.rank.{k}", lang) for k in RANKED]
-    return Table(cols, [[r["rank"], r["station"], r["score"], *[r["figures"].get(k) for k in RANKED]]
+    shares = ("check_hit", "closure", "camera")  # shown as %, like the rates above
+    return Table(cols, [[r["rank"], r["station"], r["score"],
+                         *[pct(r["figures"].get(k)) if k in shares else r["figures"].get(k) for k in RANKED]]
                         for r in b["ranking"]])
 
 
 def tasks(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The meeting tasks live in the period and their status at its end."""
-    return Table(_cols(lang, "id", "task", "station", "officer", "deadline", "status", "result"),
+    return Table(_cols(lang, "task_id", "task", "station", "officer", "deadline", "status", "result"),
                  [[r["id"], r["title"], r["station"] or t("brief.scope_all", lang), r["officer"],
                    fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang), r["result"]]
                   for r in b["tasks"]])
