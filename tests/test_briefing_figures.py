@@ -14,6 +14,7 @@ from qingzhi.core.actor import Actor
 from qingzhi.core.briefing.build import build_briefing
 from qingzhi.core.briefing.config import load_config, parse_config
 from qingzhi.core.briefing.period import period_of
+from qingzhi.errors import QingzhiError
 
 ADMIN = Actor.person("chief", role="admin")
 CFG = load_config()
@@ -84,6 +85,8 @@ def test_population_gives_rates_per_10k_and_station_scope_narrows(database_url: 
         _brief(database_url, own, station="S1")
     with pytest.raises(Unauthorized):
         _brief(database_url, Actor.person("wall", role="wall"))
+    with pytest.raises(QingzhiError, match="no station 'S9'"):
+        _brief(database_url, station="S9")
 
 
 def test_an_empty_period_says_no_data_and_never_divides_by_zero(database_url: str) -> None:

@@ -15,6 +15,7 @@ from qingzhi.core.briefing.config import HEADLINES, BriefingConfig
 from qingzhi.core.briefing.period import Period
 from qingzhi.core.briefing.ranking import rank
 from qingzhi.core.dispatch_config import load_config as load_dispatch_config
+from qingzhi.errors import QingzhiError
 
 PER = 10_000  # 可防性案件发案率: cases per this many residents
 # Figures whose source is other work not yet on main: shown as "not available", never invented.
@@ -52,6 +53,9 @@ async def build_briefing(
 ) -> dict[str, Any]:
     """Every figure of the briefing as plain data (see the module doc of qingzhi.core.briefing)."""
     stations = stations_in_scope(actor, station)
+    named = await station_names(conn, stations)
+    if station and not named:
+        raise QingzhiError(f"no station {station[:64]!r}")
     prev, yoy = period.previous(), period.last_year()
     spans = {"cur": period, "prev": prev, "yoy": yoy}
     heads = {k: await counts.headline_counts(conn, cfg, p.since, p.until, stations) for k, p in spans.items()}
@@ -59,7 +63,6 @@ async def build_briefing(
     dispatch_cfg = await load_dispatch_config(conn)
     repeats = {k: await counts.repeat_calls(conn, dispatch_cfg.repeat_caller, p.since, p.until, stations)
                for k, p in (("cur", period), ("yoy", yoy))}
-    named = await station_names(conn, stations)
     ids = [s["id"] for s in named]
     total = heads["cur"]["*"]
     population = _population(cfg, ids)
