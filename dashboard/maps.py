@@ -29,7 +29,7 @@ from dashboard import ids
 from dashboard.callbacks import js_ref
 from dashboard.i18n import t
 from qingzhi.config import Settings
-from qingzhi.core.map_datum import geojson_to_tiles, point_from_tiles, point_to_tiles, rows_to_tiles
+from qingzhi.core.map_datum import geojson_to_tiles, point_from_tiles, point_to_tiles, rows_to_tiles, to_tiles
 
 EMPTY_COLLECTION = {"type": "FeatureCollection", "features": []}
 BLANK_IMAGE = "data:,"
@@ -162,6 +162,14 @@ def rows_for_tiles(rows_json: str, lat_at: int, lon_at: int, settings: Settings)
     if settings.tile_crs == "wgs84":
         return rows_json
     return json.dumps(rows_to_tiles(json.loads(rows_json), lat_at, lon_at, settings.tile_crs), separators=(",", ":"))
+
+
+def arrays_for_tiles(lat: list[float], lon: list[float], settings: Settings) -> tuple[list[float], list[float]]:
+    """Parallel lists of WGS-84 latitudes and longitudes (a playback track) as drawn on the tiles."""
+    if settings.tile_crs == "wgs84" or not lat:
+        return lat, lon
+    tlat, tlon = to_tiles(lat, lon, settings.tile_crs)
+    return [float(v) for v in tlat], [float(v) for v in tlon]
 
 
 def latlng_for_tiles(lat: float, lon: float, settings: Settings) -> list[float]:

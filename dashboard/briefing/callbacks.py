@@ -16,6 +16,7 @@ from dashboard.briefing.playback_parts import window_of
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
+from dashboard.maps import arrays_for_tiles, latlng_for_tiles, picked
 from qingzhi.core import audit
 from qingzhi.core.access import allowed
 from qingzhi.core.briefing.build import build_briefing
@@ -100,12 +101,17 @@ def load_playback(_: int | None, day: str | None, start: str | None, end: str | 
     """Tracks, statuses, incidents and stops of the window (narrowed to the user's stations by the core)."""
     app = ctx()
     lang = lang_of(lang, app.settings.language)
-    bbox = (bounds[0][0], bounds[0][1], bounds[1][0], bounds[1][1]) if area and bounds else None
+    corners = [picked({"lat": c[0], "lng": c[1]}, app.settings) for c in bounds or []] if area else []
+    bbox = (*corners[0], *corners[1]) if len(corners) == 2 and None not in corners else None
     try:
         win = window_of(day, start, end, units, bbox, app.settings.timezone)
         got = app.db.act(playback, current_actor(SCREEN), win)
     except QingzhiError as exc:
         return no_update, no_update, no_update, no_update, t("brief.error", lang).format(msg=exc), no_update
+    for item in got["units"]:  # everything drawn where the configured tiles have it (QZ_TILE_CRS)
+        item["lat"], item["lon"] = arrays_for_tiles(item["lat"], item["lon"], app.settings)
+    for item in got["incidents"] + got["stops"]:
+        item["lat"], item["lon"] = latlng_for_tiles(item["lat"], item["lon"], app.settings)
     lats = [x for u in got["units"] for x in (min(u["lat"]), max(u["lat"]))]
     lons = [x for u in got["units"] for x in (min(u["lon"]), max(u["lon"]))]
     fit = {"bounds": [[min(lats), min(lons)], [max(lats), max(lons)]]} if lats and not bbox else no_update
