@@ -104,7 +104,7 @@ STRINGS = {
     "brief.rate.visible_rate": ("街面见警率", "Street police visibility rate"),
     "brief.rate.diverted": ("分流警情", "Diverted calls"),
     "brief.rate.closure": ("闭环率（已办结）%", "Closed-loop completion (closed) %"),
-    "brief.rate.reviewed": ("已回访评价", "Reviewed"),
+    "brief.rate.reviewed": ("回访评价率 %", "Reviewed %"),
     "brief.rate.satisfaction": ("平均满意度（1–5）", "Mean satisfaction (1–5)"),
     "brief.rate.repeat_share": ("重复报警占比 %", "Repeat-call share %"),
     "brief.rate.repeat_yoy": ("重复报警占比同比 %", "Repeat-call share vs last year %"),
