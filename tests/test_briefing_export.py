@@ -76,7 +76,9 @@ def test_csv_tables_in_a_zip(database_url: str) -> None:
         assert {"headlines.csv", "rates.csv", "overdue.csv", "cameras.csv", "ranking.csv", "tasks.csv"} <= set(
             zf.namelist())
         head = zf.read("headlines.csv").decode("utf-8-sig").splitlines()
+        rates = zf.read("rates.csv").decode("utf-8-sig")
     assert head[0].startswith("项目,本期,上期") and head[1].startswith("接报警,7,2,250.0,4,75.0")
+    assert "闭环率（已办结）%,50.0,3/6" in rates and "回访评价率 %,66.66666666666666,4/6" in rates
 
 
 @pytest.mark.parametrize(("args", "message"), [
