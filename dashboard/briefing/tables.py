@@ -132,8 +132,8 @@ def ranking(b: dict[str, Any], lang: str) -> Table:
 def tasks(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The meeting tasks live in the period and their status at its end."""
     return Table(_cols(lang, "task_id", "task", "station", "officer", "deadline", "status", "result"),
-                 [[r["id"], r["title"], r["station"] or t("brief.scope_all", lang), r["officer"],
-                   fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang), r["result"]]
+                 [[r["id"], r["title"], r["station"] or t("brief.scope_all", lang), r["officer"] or "",
+                   fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang), r["result"] or ""]
                   for r in b["tasks"]])
 
 
