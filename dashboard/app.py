@@ -16,6 +16,7 @@ from dashboard.auth import guard
 from dashboard.cameras import api as camera_api
 from dashboard.analysis import callbacks as analysis
 from dashboard.audit import callbacks as audit
+from dashboard.briefing import callbacks as briefing, task_callbacks as briefing_tasks
 from dashboard.context import AppContext
 from dashboard.db import Database
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
@@ -25,7 +26,7 @@ from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit)  # each has its CALLBACKS
+FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks)  # each has its CALLBACKS
 APIS = (live_api, camera_api, dispatch_api)  # each has its Flask blueprint
 
 

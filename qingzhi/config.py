@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
     mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")
     mqtt_key: str | None = Field(None, description="private key (PEM) of the client certificate")
+    briefing_config: Path | None = Field(None, description="briefing configuration JSON: headline type mapping, ranking "
+                                         "weights, station populations (unset: the shipped default)")
+    briefing_dir: Path | None = Field(None, description="folder where the duty loop writes each morning's briefing "
+                                      "(PDF and HTML of the day before); unset: no scheduled briefing")
+    briefing_hour: int = Field(7, ge=0, le=23, description="local hour from which the duty loop writes the briefing "
+                               "of the day before")
+    briefing_keep_days: int = Field(90, ge=1, le=3650, description="days the scheduled briefing files are kept")
     data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
                                                    "must be in")
 

@@ -11,13 +11,13 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.cameras.components import build_camera_config, build_camera_strip
-from dashboard.dispatch.response_times import INTERVALS, incident_times
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
 from dashboard.maps import DISPATCH_MAP, build_map, marker
 from qingzhi.config import Settings
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.lifecycle import NEXT
+from qingzhi.core.response_times import INTERVALS, incident_times
 
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")
 REVIEW_RESULTS = ("approved", "returned")

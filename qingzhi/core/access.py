@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatch.view": frozenset(("commander", "admin")),
     "dispatch.act": frozenset(("commander", "admin")),        # assign, release, steps, incidents, follow-ups
     "alert.ack": frozenset(("commander", "admin")),
+    "briefing.view": frozenset(("analyst", "commander", "admin")),  # the review page, its exports, playback
+    "briefing.act": frozenset(("commander", "admin")),              # meeting tasks (督办): create, complete
     "settings.change": frozenset(("admin",)),
     "users.manage": frozenset(("admin",)),
     "audit.view": frozenset(("admin",)),
