@@ -11,10 +11,12 @@ from pathlib import Path
 
 from dash import Dash
 
-from dashboard import shell
+from dashboard import shell, tiles
 from dashboard.auth import guard
+from dashboard.cameras import api as camera_api
 from dashboard.analysis import callbacks as analysis
 from dashboard.audit import callbacks as audit
+from dashboard.briefing import callbacks as briefing, task_callbacks as briefing_tasks
 from dashboard.context import AppContext
 from dashboard.db import Database
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
@@ -24,8 +26,8 @@ from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit)  # each has its CALLBACKS
-APIS = (live_api, dispatch_api)  # each has its Flask blueprint
+FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks)  # each has its CALLBACKS
+APIS = (live_api, camera_api, dispatch_api)  # each has its Flask blueprint
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         use_pages=True,
         pages_folder=str(ROOT / "layouts"),
         assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["vendor"],   # hls.js: loaded by the camera player when a page first plays video
         title="情指中心 qingzhi",
         suppress_callback_exceptions=True,
         update_title=None,
@@ -47,11 +50,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     for api in APIS:
         app.server.register_blueprint(api.blueprint)
     app.server.register_blueprint(health)   # /health checks the database (Dash's own health_endpoint does not)
+    settings, tile_file = tiles.install(app.server, settings)  # before the gate: its CSP names the tiles' origin
     guard.install(app, settings, permissions)
     limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
     read_db = Database(settings.database_read_url, limits=limits) if settings.database_read_url else None
     app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits),
-                                                  read_db=read_db)
+                                                  tiles=tile_file, read_db=read_db)
     return app
 
 

@@ -19,19 +19,18 @@ import time
 from typing import Any
 
 from dash import get_relative_path
-from flask import Response, redirect, request
+from flask import Response, request
 from plotly.io.json import to_json_plotly
 
 from dashboard import ids
-from dashboard.auth.session_cookies import check_visible, current_actor, visible_stations
+from dashboard.auth.session_cookies import visible_stations
 from dashboard.context import ctx
 from dashboard.live import queries as data
 from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
 from dashboard.i18n import lang_of, t, type_label
 from dashboard.live.components import build_alert_feed
+from dashboard.maps import for_tiles, rows_for_tiles
 from qingzhi.config import Settings
-from qingzhi.core import audit
-from qingzhi.core.safe_output import safe_link
 from qingzhi.core.vocab import CAM_STATES, PRIORITIES, UNIT_KINDS, UNIT_STATUSES, UNKNOWN_KIND
 
 blueprint = json_blueprint("live_api", "/api/live")
@@ -47,10 +46,12 @@ JS_TEXT_KEYS = ("live.unit.min", "live.unit.hour", "live.unit.sec", "common.conn
 def units() -> Response:
     """Units changed since the client's version; `full` snapshots replace the client's set."""
     t0 = time.perf_counter()
-    got = ctx().db.run(data.units_since, int_arg("since", 0), visible_stations(text_arg("station")))
+    app = ctx()
+    got = app.db.run(data.units_since, int_arg("since", 0), visible_stations(text_arg("station")))
+    rows = rows_for_tiles(got["rows"], data.UNIT_FIELDS.index("lat"), data.UNIT_FIELDS.index("lon"), app.settings)
     ms = round((time.perf_counter() - t0) * 1000, 2)  # server time of this update (bench/live_map.py)
     head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"], "ms": ms})
-    return json_response(f'{head[:-1]}, "rows": {got["rows"]}}}')
+    return json_response(f'{head[:-1]}, "rows": {rows}}}')
 
 
 @blueprint.get("/panel")
@@ -79,6 +80,8 @@ def panel() -> Response:
                 f["properties"]["name"] = f["properties"][f"name_{lang}"]
         for f in layers["incidents"]["features"]:
             f["properties"]["type_name"] = type_label(f["properties"]["type"], lang)
+        for name in ("jurisdictions", "zones", "incidents"):
+            layers[name] = for_tiles(layers[name], app.settings)
         out["otok"] = otok
         out["overlays"] = layers
     return json_response(to_json_plotly(out))
@@ -113,19 +116,3 @@ def client_config(settings: Settings, *, lang: str, wall: bool, station: str | N
         "priority": {str(p): t(f"priority.{p}", lang) for p in PRIORITIES},
         "text": {k: t(k, lang) for k in JS_TEXT_KEYS},
     }
-
-
-@blueprint.get("/stream/<unit>")
-def stream(unit: str) -> Response:
-    """Open a unit's live camera: the view is audited with the person, then the browser is sent to the
-    stream (only an http(s) link on QZ_STREAM_HOSTS; anything else is 404)."""
-    app = ctx()
-    row = app.db.run(data.unit_details, unit[:64])
-    if row is None:
-        return json_response({"error": "no such unit"}, 404)
-    check_visible(row["station"])
-    link = safe_link(row["stream_url"], app.settings.stream_hosts.split(","))
-    if link is None:
-        return json_response({"error": "no stream for this unit"}, 404)
-    app.db.run(audit.record, current_actor("live"), "stream.view", unit=row["id"], details={"url": link})
-    return redirect(link, 302)
