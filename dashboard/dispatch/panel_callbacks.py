@@ -14,13 +14,13 @@ from dash import ALL, Input, Output, State, no_update
 from dashboard import ids
 from dashboard.auth.session_cookies import current_actor, visible_stations
 from dashboard.callbacks import CallbackSet, clicked
+from dashboard import commands
 from dashboard.context import ctx
 from dashboard.dispatch import queries as data
-from dashboard.dispatch import repeats
 from dashboard.dispatch.response_times import response_times
 from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
-from dashboard.dispatch.views import SCREEN, config, current_flags, in_scope
+from dashboard.dispatch.views import SCREEN, config, current_flags
 from dashboard.i18n import lang_of, t
 from qingzhi.core import followups, incident_actions
 from qingzhi.core.dispatch_config import save_setting
@@ -96,10 +96,12 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
         else:
             text = next((s.get("value") for s in dash.ctx.states_list[0] if s["id"]["task"] == trig["task"]), None) or ""
             step = trig["step"]
-            rating = int(text) if step == "reviewed" and text.strip().isdigit() else None
-            app.db.act(followups.advance_followup, actor, trig["task"], step,
-                       officer=text if step == "assigned" else None, result=text if step == "done" else None,
-                       satisfaction=rating)
+            if step == "assigned":  # blank: the officer of the task's grid
+                commands.assign_task(app, actor, trig["task"], officer=text or None)
+            else:
+                rating = int(text) if step == "rated" and text.strip().isdigit() else None
+                app.db.act(followups.record_step, actor, trig["task"], step,
+                           text=None if step == "rated" else text, rating=rating)
             done = f"#{trig['task']} {t(f'followup.{step}', lang)}"
         return build_message(t("dispatch.done", lang).format(what=done), ok=True), (refresh or 0) + 1
     except QingzhiError as exc:
@@ -117,7 +119,7 @@ def refresh_followups(tab: str, _refresh: int, lang: str | None) -> list:
     if tab != "followups":
         return no_update
     app = ctx()
-    tasks = in_scope(app.db.run(repeats.followups, include_reviewed=True))
+    tasks = app.db.run(followups.tasks, include_closed=True, stations=visible_stations())
     return panels.build_followups(tasks, followups.FOLLOWUP_NEXT, lang=lang_of(lang, app.settings.language),
                                   tz=app.settings.timezone)
 

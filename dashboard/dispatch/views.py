@@ -16,11 +16,10 @@ from typing import Any
 from dashboard.auth.session_cookies import check_visible, visible_stations
 from dashboard.context import AppContext
 from dashboard.dispatch import queries as data
-from dashboard.dispatch import repeats
 from dashboard.dispatch import components as dc
 from dashboard.i18n import t
 from dashboard.recommend import fleet_cache, recommend
-from qingzhi.core import audit
+from qingzhi.core import audit, repeats
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.dispatch_config import DispatchConfig, load_config
 from qingzhi.core.roads import road_times

@@ -22,6 +22,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "analysis.export": frozenset(("analyst", "commander", "admin")),
     "dispatch.view": frozenset(("commander", "admin")),
     "dispatch.act": frozenset(("commander", "admin")),        # assign, release, steps, incidents, follow-ups
+    "followup.act": frozenset(("commander", "admin")),     # repeat-call tasks: make, assign, record each step
+    "grids.load": frozenset(("commander", "admin")),       # a station's community grids and their officers
+    "search.view": frozenset(("analyst", "commander", "admin")),  # incident search and full trace
     "alert.ack": frozenset(("commander", "admin")),
     "settings.change": frozenset(("admin",)),
     "users.manage": frozenset(("admin",)),
