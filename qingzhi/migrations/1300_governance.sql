@@ -85,6 +85,7 @@ CREATE INDEX grids_station_idx ON grids (station);
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX incidents_address_trgm_idx ON incidents USING gin (address gin_trgm_ops);
 CREATE INDEX incidents_type_ts_idx ON incidents (type, ts);
+CREATE INDEX incidents_category_ts_idx ON incidents (category, ts);
 CREATE INDEX assignments_unit_idx ON assignments (unit, assigned_at);
 CREATE INDEX assignments_incident_idx ON assignments (incident);
 CREATE INDEX statuses_incident_idx ON statuses (incident, ts) WHERE incident IS NOT NULL;
