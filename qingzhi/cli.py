@@ -196,8 +196,13 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
 
+from qingzhi.cli_governance import grids, repeats, search  # noqa: E402
+
 cli.add_command(user)
 cli.add_command(broker)
+cli.add_command(repeats)
+cli.add_command(search)
+cli.add_command(grids)
 
 
 def main() -> None:
