@@ -32,14 +32,19 @@ RESULT_COLUMNS = "id, ts, type, priority, state, station, address, lat, lon, cal
 
 def _keys(text: str, caller_key: str) -> dict[str, Any]:
     """What the typed text may be, key by key (each is tried; the matches are joined)."""
-    keys: dict[str, Any] = {"id": text, "unit": text, "station": text}
+    keys: dict[str, Any] = {"id": text, "unit": text}
     if PHONE.match(text) and len(normalise_number(text).lstrip("+")) >= 5:
         keys["caller"] = hash_caller(caller_key, text)
     if CODE.match(text.lower()):
         keys["type"] = text.lower()
-    if len(text) >= 2:
-        keys["address"] = "%" + text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    if len(text) >= 3:  # a trigram index finds three characters or more; two are tried only if nothing else matched
+        keys["address"] = like_pattern(text)
     return keys
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE, with the text's own wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
 
 
 async def _matches(conn: asyncpg.Connection, keys: dict[str, Any], since: dt.datetime | None,
@@ -51,17 +56,17 @@ async def _matches(conn: asyncpg.Connection, keys: dict[str, Any], since: dt.dat
         "id": f"SELECT i.id, i.ts FROM incidents i WHERE i.id = $1 AND {window} LIMIT $5",
         "unit": f"""SELECT DISTINCT i.id, i.ts FROM assignments a JOIN incidents i ON i.id = a.incident
                     WHERE a.unit = $1 AND {window} ORDER BY i.ts DESC LIMIT $5""",
-        "station": f"""SELECT i.id, i.ts FROM incidents i
-                       WHERE i.station = (SELECT id FROM stations WHERE id = $1 OR name_zh = $1 OR lower(name_en) = lower($1)
-                                          LIMIT 1) AND {window} ORDER BY i.ts DESC LIMIT $5""",
+        "station": f"""SELECT i.id, i.ts FROM incidents i WHERE i.station = $1 AND {window} ORDER BY i.ts DESC LIMIT $5""",
         "caller": f"""SELECT i.id, i.ts FROM incidents i WHERE i.caller_hash = $1 AND {window}
                       ORDER BY i.ts DESC LIMIT $5""",
         "type": f"""(SELECT i.id, i.ts FROM incidents i WHERE i.type = $1 AND {window} ORDER BY i.ts DESC LIMIT $5)
                     UNION ALL
                     (SELECT i.id, i.ts FROM incidents i WHERE i.category = $1 AND i.type <> $1 AND {window}
                      ORDER BY i.ts DESC LIMIT $5)""",
-        "address": f"""SELECT i.id, i.ts FROM incidents i WHERE i.address LIKE $1 AND {window}
-                       ORDER BY i.ts DESC LIMIT $5""",
+        # materialised: left to itself the planner walks the time index backwards testing every address
+        # for a rare text (the whole table when nothing matches) instead of asking the trigram index
+        "address": f"""WITH m AS MATERIALIZED (SELECT i.id, i.ts FROM incidents i WHERE i.address LIKE $1 AND {window})
+                       SELECT id, ts FROM m ORDER BY ts DESC LIMIT $5""",
     }
     found: dict[str, tuple[dt.datetime, list[str]]] = {}
     for key, value in keys.items():
@@ -85,8 +90,15 @@ async def search(
         raise QingzhiError("the time range ends before it starts")
     limit = min(max(int(limit), 1), 1000)
     keys = _keys(text, caller_key)
+    station = await conn.fetchval(  # a station by its id or name (resolved first: a plan for a known value)
+        "SELECT id FROM stations WHERE id = $1 OR name_zh = $1 OR lower(name_en) = lower($1) ORDER BY id <> $1 LIMIT 1",
+        text)
+    if station:
+        keys["station"] = station
     stations = scope(actor)
     found = await _matches(conn, keys, since, until, stations, limit)
+    if not found and len(text) == 2:
+        found = await _matches(conn, {"address": like_pattern(text)}, since, until, stations, limit)
     rows = {r["id"]: dict(r) for r in await conn.fetch(
         f"SELECT {RESULT_COLUMNS} FROM incidents WHERE id = ANY($1::text[])", list(found))}
     await audit.record(conn, actor, "search", details={
