@@ -247,3 +247,19 @@ def test_repeat_share_and_its_change_year_on_year(database_url: str) -> None:
     empty = run_db(database_url, governance.repeat_share_yoy, this + dt.timedelta(days=100), this + dt.timedelta(days=101))
     assert empty["current"]["share"] is None and empty["change_pp"] is None
     assert run_db(database_url, load_config).followup.effect_days == 30
+
+
+def test_the_duty_loop_raises_overdue_steps_and_runs_effect_checks(settings: Any) -> None:
+    from qingzhi.duties import CHORES, DutyLoop
+
+    url = settings.database_url
+    task = _caller_task(url)
+    run_db(url, lambda c: followups.assign_followup(LEAD, c, task, topic_root="qz/v1", publish=Sent()))
+    run_db(url, _rate, task)
+    run_db(url, lambda c: c.execute("UPDATE followups SET check_at = now() - interval '1 minute' WHERE id = $1", task))
+    run_db(url, seed_incident, "AGAIN", caller_hash=CALLER)  # the number called again since the task
+    loop = DutyLoop(settings, "test", tuple(c for c in CHORES if c.name in ("followup_overdue", "effect_checks")))
+    done = run_db(url, loop.round)
+    assert done["effect_checks"] == "1 checked: 0 closed, 1 reopened, 0 escalated"
+    run_db(url, lambda c: c.execute("UPDATE followups SET due_at = now() - interval '1 minute' WHERE id = $1", task))
+    assert run_db(url, DutyLoop(settings, "test2", loop.chores).round)["followup_overdue"] == "1 raised"
