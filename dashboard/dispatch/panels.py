@@ -120,6 +120,8 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
                  " / ".join(x for x in (task["officer"], task["grid_worker"]) if x)]
         if task["due_at"]:
             facts.append(t("followup.due", lang).format(t=fmt_time(task["due_at"], tz, with_date=True)))
+        if task["check_at"]:
+            facts.append(t("followup.check_due", lang).format(t=fmt_time(task["check_at"], tz, with_date=True)))
         if task["slip"]:
             facts.append(t("followup.slip_ack" if task["slip_ack"] else "followup.slip", lang))
         step = [dcc.Input(id=ids.dispatch_followup_input(task["id"]), placeholder=t(f"followup.input.{nxt}", lang),
@@ -130,7 +132,7 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
             html.Div([html.B(f"#{task['id']} "), task["title"],
                       html.Span(t(f"followup.{task['state']}", lang), className=f"dp-badge fu-{task['state']}")]),
             html.Div(" · ".join(f for f in facts if f), className="dp-sub"),
-            html.Ol([_task_step(s, lang, tz) for s in task["steps"]], className="dp-steps"),
+            html.Ol([_task_step(s, lang, tz) for s in task["steps"]], className="dp-fu-steps"),
             html.Div(step, className="dp-row"),
         ], className="dp-task", id=f"task-{task['id']}"))
     return out
