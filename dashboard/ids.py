@@ -213,3 +213,18 @@ AUDIT_COUNT = "audit-count"
 AUDIT_TABLE = "audit-table"
 AUDIT_EXPORT = "audit-export"
 AUDIT_DOWNLOAD = "audit-download"
+
+# --- search (一键查询) ---------------------------------------------------------------------------
+SEARCH_TEXT = "search-text"
+SEARCH_FROM = "search-from"
+SEARCH_TO = "search-to"
+SEARCH_GO = "search-go"
+SEARCH_MSG = "search-msg"
+SEARCH_RESULTS = "search-results"
+SEARCH_TRACE = "search-trace"
+SEARCH_RESULT_TYPE = "search-result"
+
+
+def search_result(incident: str) -> dict:
+    """A found incident; clicking it opens its trace."""
+    return {"type": SEARCH_RESULT_TYPE, "id": incident}
