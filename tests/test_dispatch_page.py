@@ -199,6 +199,16 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     assert stations == ["GS", "XH"]
     shot(dash_br, "7_times")
 
+    # the walk-in call is not a police matter: diverted to urban management, with the reason
+    divert = "//details[summary[text()='Divert to another agency']]"
+    wait.until(EC.element_to_be_clickable((By.XPATH, f"{divert}/summary"))).click()
+    dash_br.select_dcc_dropdown(dash_br.driver.find_element(By.XPATH, f"{divert}//div[contains(@class,'dash-dropdown')]"),
+                                value="Urban management")
+    dash_br.driver.find_element(By.XPATH, f"{divert}/div[contains(@class,'dp-row')]//input").send_keys("Street stall noise: city management's matter")
+    dash_br.driver.find_element(By.XPATH, f"{divert}//button[text()='Divert to another agency']").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "urban_management · Street stall noise"))
+    assert "Diverted" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head").text
+
 
 def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboard_url: str, page_settings: Settings) -> None:
     wait = open_page(dash_br, dashboard_url, "zh", role="admin")     # settings are an admin's

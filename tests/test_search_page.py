@@ -54,7 +54,7 @@ def test_search_box_finds_and_opens_the_full_trace(dash_br, search_app: tuple[st
     dash_br.driver.find_element(By.XPATH, "//button[contains(@class,'sr-result')][.//b[text()='H000']]").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "search-trace"), "Full trace H000"))
     trace = dash_br.driver.find_element(By.ID, "search-trace").text
-    for text in ("received", "assigned", "on_scene", "handled", "closed"):
+    for text in ("Received", "Assigned", "On scene", "Handled", "Closed"):
         assert text in trace, text
     ARTIFACTS.mkdir(exist_ok=True)
     dash_br.driver.save_screenshot(str(ARTIFACTS / "search_trace.png"))

@@ -97,6 +97,7 @@ class DetailView:
     candidates: list[dict[str, Any]]
     history: list[dict[str, Any]]
     ack_timeout_s: int
+    agencies: list[dict[str, str]]
     now: dt.datetime
     token: str
 
@@ -118,7 +119,7 @@ class DetailView:
 
     def render_actions(self, *, lang: str) -> list:
         """The buttons and forms for what may happen next."""
-        return dc.build_actions(self.incident["state"], lang=lang)
+        return dc.build_actions(self.incident["state"], lang=lang, agencies=self.agencies)
 
 
 def _recommended(app: AppContext, d: dict[str, Any], cfg: DispatchConfig) -> list[dict[str, Any]]:
@@ -143,4 +144,4 @@ def detail_view(app: AppContext, incident: str) -> DetailView | None:
     now = dt.datetime.now(dt.UTC)
     acks = [dc.ack_state(a, now=now, timeout_s=cfg.ack_timeout_s) for a in d["assignments"]]
     shown = token(d, [(c["id"], round(c["eta_s"], -1)) for c in cands], len(history), acks)
-    return DetailView(d, cands, history, cfg.ack_timeout_s, now, shown)
+    return DetailView(d, cands, history, cfg.ack_timeout_s, [a.model_dump() for a in cfg.agencies], now, shown)
