@@ -228,3 +228,8 @@ SEARCH_RESULT_TYPE = "search-result"
 def search_result(incident: str) -> dict:
     """A found incident; clicking it opens its trace."""
     return {"type": SEARCH_RESULT_TYPE, "id": incident}
+
+
+def dispatch_task(task: int) -> str:
+    """One follow-up task's card in the Tasks tab."""
+    return f"dispatch-task-{task}"

@@ -188,7 +188,7 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "a rating is 1 to 5"))
     step("Rate", "4")
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "effect check "))
-    task = dash_br.driver.find_element(By.ID, "task-1").text
+    task = dash_br.driver.find_element(By.ID, "dispatch-task-1").text
     for text in ("open", "assigned", "verified", "handled", "reported back", "★★★★", "Street light broken"):
         assert text in task, text
     shot(dash_br, "8_task_loop")

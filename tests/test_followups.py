@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from dashboard.live import queries as live_queries
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit, write_ack
 from qingzhi.core import audit, followups, governance, grids, incident_actions
 from qingzhi.core.access import Unauthorized
@@ -198,6 +199,9 @@ def test_grids_load_checked_and_replaced(database_url: str) -> None:
     assert run_db(database_url, lambda c: grids.load_grids(LEAD, c, "S1", one)) == 1
     g = run_db(database_url, grids.grids_geojson)
     assert [f["properties"]["officer"] for f in g["features"]] == ["赵警官"]
+    shown = run_db(database_url, live_queries.areas, ["S1"])["grids"]  # what the live map's grid layer draws
+    assert [f["properties"]["name"] for f in shown["features"]] == ["古荡社区"]
+    assert run_db(database_url, live_queries.areas, ["S2"])["grids"]["features"] == []
     assert run_db(database_url, grids.grid_at, LAT + 0.05, LON + 0.05)["id"] == "S1-G02"
     assert run_db(database_url, grids.grid_at, LAT - 0.02, LON - 0.02) is None
 

@@ -134,7 +134,7 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
             html.Div(" · ".join(f for f in facts if f), className="dp-sub"),
             html.Ol([_task_step(s, lang, tz) for s in task["steps"]], className="dp-fu-steps"),
             html.Div(step, className="dp-row"),
-        ], className="dp-task", id=f"task-{task['id']}"))
+        ], className="dp-task", id=ids.dispatch_task(task["id"])))
     return out
 
 
