@@ -3,12 +3,10 @@ with the person at the terminal as actor (an administrator, as for every CLI com
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -16,26 +14,16 @@ import click
 from qingzhi.config import Settings
 from qingzhi.core import grids, repeats, search
 from qingzhi.core.dispatch_config import load_config
-from qingzhi.db import connect
 from qingzhi.errors import QingzhiError
-from qingzhi.user_admin import cli_actor
+from qingzhi.user_admin import cli_actor, run
 
-T = TypeVar("T")
-
-
-def _run(url: str, fn: Callable[..., Awaitable[T]]) -> T:
-    async def go() -> T:
-        conn = await connect(url)
-        try:
-            return await fn(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
-
-
-def _json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+def _json_or_nothing(rows: list[dict[str, Any]], *, as_json: bool, nothing: str) -> bool:
+    """Print the rows as JSON (or say there are none); True when that is all there is to print."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    elif not rows:
+        click.echo(nothing)
+    return as_json or not rows
 
 
 def parse_time(text: str | None, tz: str) -> dt.datetime | None:
@@ -54,12 +42,9 @@ def show_repeats(settings: Settings, *, as_json: bool) -> None:
     async def go(conn: Any) -> list[dict[str, Any]]:
         return await repeats.repeat_flags(conn, await load_config(conn), now=dt.datetime.now(dt.UTC))
 
-    flags = _run(settings.database_url, go)
-    if as_json:
-        _json(flags)
+    flags = run(settings.database_url, go)
+    if _json_or_nothing(flags, as_json=as_json, nothing="no repeat-call flags"):
         return
-    if not flags:
-        click.echo("no repeat-call flags")
     for f in flags:
         task = f"  task #{f['task']['id']} {f['task']['state']}" if f["task"] else ""
         click.echo(f"{f['kind']:6} {f['label']}  [{f['station'] or '-'}]  {f['reason']['en']}{task}")
@@ -76,12 +61,9 @@ def show_search(settings: Settings, query: str, *, start: str | None, end: str |
         found = await search.search(actor, conn, query, caller_key=caller_key, since=since, until=until, limit=limit)
         return [{**r, "trace": await search.trace(actor, conn, r["id"])} for r in found]
 
-    results = _run(settings.database_url, go)
-    if as_json:
-        _json(results)
+    results = run(settings.database_url, go)
+    if _json_or_nothing(results, as_json=as_json, nothing="no incidents found"):
         return
-    if not results:
-        click.echo("no incidents found")
     tz = ZoneInfo(settings.timezone)
     for r in results:
         click.echo(f"{r['id']}  {r['ts'].astimezone(tz):%Y-%m-%d %H:%M}  {r['type']}  {r['state']}  "
@@ -101,5 +83,5 @@ def load_grids(settings: Settings, path: Path, station: str) -> None:
         geojson = json.loads(Path(path).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise QingzhiError(f"{path} is not GeoJSON: {exc}") from None
-    n = _run(settings.database_url, lambda conn: grids.load_grids(cli_actor(), conn, station, geojson))
+    n = run(settings.database_url, lambda conn: grids.load_grids(cli_actor(), conn, station, geojson))
     click.echo(f"loaded {n} grid(s) for station {station}")
