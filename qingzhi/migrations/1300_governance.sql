@@ -82,8 +82,19 @@ CREATE TABLE grids (
 CREATE INDEX grids_station_idx ON grids (station);
 
 -- Search over all history: address text (trigram), type, caller, unit, station with time.
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX incidents_address_trgm_idx ON incidents USING gin (address gin_trgm_ops);
+-- pg_trgm is in PostgreSQL's contrib (a trusted extension); where it is missing (the demo's embedded
+-- PostgreSQL) or may not be created, address search still works, by reading the table.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        EXECUTE 'CREATE EXTENSION IF NOT EXISTS pg_trgm';
+        EXECUTE 'CREATE INDEX incidents_address_trgm_idx ON incidents USING gin (address gin_trgm_ops)';
+    ELSE
+        RAISE NOTICE 'pg_trgm is not available: address search will read the table';
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'pg_trgm may not be created here: address search will read the table';
+END $$;
 CREATE INDEX incidents_type_ts_idx ON incidents (type, ts);
 CREATE INDEX incidents_category_ts_idx ON incidents (category, ts);
 CREATE INDEX assignments_unit_idx ON assignments (unit, assigned_at);
