@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from click.testing import CliRunner
 
+from conftest import fresh_database
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station
 from qingzhi.cli import cli
 from qingzhi.core.callers import hash_caller
@@ -50,8 +53,16 @@ async def _seed(conn: asyncpg.Connection) -> None:
                             lat=LAT - n * 0.01, lon=LON)
 
 
-def test_repeats_and_search_print_flags_and_traces(database_url: str) -> None:
-    run_db(database_url, _seed)
+@pytest.fixture(scope="module")
+def seeded(template_db: str) -> Iterator[str]:
+    """One seeded database for this module's commands."""
+    for url in fresh_database(template_db):
+        run_db(url, _seed)
+        yield url
+
+
+def test_repeats_and_search_print_flags_and_traces(seeded: str) -> None:
+    database_url = seeded
     env = {**os.environ, "QZ_DATABASE_URL": database_url}
     out = run("repeats", "--json", env=env)
     assert out.returncode == 0, out.stderr
@@ -72,8 +83,8 @@ def test_repeats_and_search_print_flags_and_traces(database_url: str) -> None:
     assert "no incidents found" in run("search", "nowhere at all", env=env).stdout
 
 
-def test_bad_input_is_one_clear_line(database_url: str, tmp_path: Path) -> None:
-    run_db(database_url, _seed)
+def test_bad_input_is_one_clear_line(seeded: str, tmp_path: Path) -> None:
+    database_url = seeded
     env = {**os.environ, "QZ_DATABASE_URL": database_url}
     for args, why in ((("search", "R1", "--from", "yesterday"), "not an ISO date or time"),
                       (("search", "x" * 101), "1 to 100 characters"),
