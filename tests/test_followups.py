@@ -267,3 +267,21 @@ def test_the_duty_loop_raises_overdue_steps_and_runs_effect_checks(settings: Any
     assert done["effect_checks"] == "1 checked: 0 closed, 1 reopened, 0 escalated"
     run_db(url, lambda c: c.execute("UPDATE followups SET due_at = now() - interval '1 minute' WHERE id = $1", task))
     assert run_db(url, DutyLoop(settings, "test2", loop.chores).round)["followup_overdue"] == "1 raised"
+
+
+def test_the_demo_loads_a_grid_per_patrol_zone_with_its_officer(database_url: str) -> None:
+    import numpy as np
+
+    from qingzhi import demo_grids
+    from qingzhi.simulator.district import build_district
+    from qingzhi.simulator.fleet import roster
+    from qingzhi.simulator.reference import write_reference
+
+    district = build_district(1, CENTER, 2)
+    run_db(database_url, write_reference, district, roster(district, 30, np.random.default_rng(0)))
+    zones = run_db(database_url, lambda c: c.fetchval("SELECT count(*) FROM zones"))
+    assert demo_grids.ensure(database_url) == zones > 0
+    assert demo_grids.ensure(database_url) == zones  # again: replaced, not doubled
+    rows = run_db(database_url, lambda c: c.fetch(
+        "SELECT g.officer, g.unit, u.station = g.station AS own FROM grids g LEFT JOIN units u ON u.id = g.unit"))
+    assert len(rows) == zones and all(r["officer"].endswith("警官") and r["own"] for r in rows)
