@@ -164,3 +164,16 @@ def test_public_data_set_is_mostly_unflagged(database_url: str, tmp_path: Path, 
 
     got, flags = run_db(database_url, share)
     assert got < ORDINARY_BOUND and all(f["reason"]["en"] for f in flags)
+
+
+def test_queue_badge_says_why() -> None:
+    from dashboard.dispatch.components import build_queue
+
+    row = {"id": "Q1", "priority": 2, "overdue": None, "state": "received", "units": [], "ack": [], "type": "noise",
+           "address": "x", "waited_s": 30, "ts": NOW}
+    reason = {"en": "4th call from this number in 30 days (usual 1.0)", "zh": "该号码 30 天内第 4 次报警（通常 1.0 次）"}
+    [card] = build_queue([row], lang="en", selected=None, repeats={"Q1": [reason]}, now=NOW)
+    badges = card.children[0].children[:-1]
+    assert [b.title for b in badges if "dp-repeat" in b.className] == [reason["en"]]
+    [card] = build_queue([row], lang="en", selected=None, repeats={}, now=NOW)
+    assert not any("dp-repeat" in b.className for b in card.children[0].children[:-1])

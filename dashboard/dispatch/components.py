@@ -59,9 +59,11 @@ def build_page(*, settings: Settings, lang: str, selected: str | None, config: d
     )
 
 
-def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids: set[str], now: dt.datetime) -> list:
+def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeats: dict[str, list[dict]],
+                now: dt.datetime) -> list:
     """One clickable card per open incident: priority, number, type, wait (advanced each second by
-    assets/js/50_dispatch_wait.js), state, units and acks."""
+    assets/js/50_dispatch_wait.js), state, units and acks; a repeat badge says why on hover (`repeats`:
+    the reasons of the flags naming each incident)."""
     if not rows:
         return [html.Div(t("dispatch.queue.empty", lang), className="dp-empty")]
     cards = []
@@ -69,8 +71,9 @@ def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids
         badges = [html.Span(t(f"priority.{r['priority']}", lang), className=f"dp-prio p{r['priority']}")]
         if r["overdue"]:
             badges.append(html.Span(t(f"dispatch.overdue.{r['overdue']}", lang), className="dp-badge dp-overdue"))
-        if r["id"] in repeat_ids:
-            badges.append(html.Span(t("dispatch.repeat", lang), className="dp-badge dp-repeat"))
+        if r["id"] in repeats:
+            why = "; ".join(reason["zh" if lang == "zh" else "en"] for reason in repeats[r["id"]])
+            badges.append(html.Span(t("dispatch.repeat", lang), className="dp-badge dp-repeat", title=why))
         if r["state"] in ("assigned", "en_route", "on_scene") and not r["units"]:
             badges.append(html.Span(t("dispatch.no_unit", lang), className="dp-badge dp-overdue"))
         units = [html.Span(u, className=f"dp-chip ack-{a}", title=t(f"dispatch.ack.{a}", lang))

@@ -67,7 +67,7 @@ class QueueView:
     """The open incidents as the queue shows them."""
 
     rows: list[dict[str, Any]]
-    repeat_ids: set[str]
+    repeats: dict[str, list[dict]]  # incident -> the reasons of the flags naming it
     now: dt.datetime
     token: str
 
@@ -75,7 +75,7 @@ class QueueView:
         """The queue's cards and its count line."""
         overdue = sum(1 for r in self.rows if r["overdue"])
         count = t("dispatch.queue.count", lang).format(n=len(self.rows), o=overdue)
-        cards = dc.build_queue(self.rows, lang=lang, selected=selected, repeat_ids=self.repeat_ids, now=self.now)
+        cards = dc.build_queue(self.rows, lang=lang, selected=selected, repeats=self.repeats, now=self.now)
         return cards, count
 
 
@@ -85,9 +85,12 @@ def queue_view(app: AppContext) -> QueueView:
     cfg = config(app)
     now = dt.datetime.now(dt.UTC)
     rows = app.db.run(data.queue, cfg, now=now, stations=visible_stations())
-    repeat_ids = {i for f in current_flags(app, cfg) for i in f["incidents"]}
+    repeats: dict[str, list[dict]] = {}
+    for f in current_flags(app, cfg):
+        for i in f["incidents"]:
+            repeats.setdefault(i, []).append(f["reason"])
     shown = [[r[k] for k in ("id", "state", "priority", "overdue", "units", "ack", "address")] for r in rows]
-    return QueueView(rows, repeat_ids, now, token(shown, sorted(repeat_ids & {r["id"] for r in rows})))
+    return QueueView(rows, repeats, now, token(shown, sorted(repeats.keys() & {r["id"] for r in rows})))
 
 
 @dataclass(frozen=True)
