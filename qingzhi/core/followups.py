@@ -204,8 +204,9 @@ async def subject_calls(conn: asyncpg.Connection, row: asyncpg.Record | dict[str
 
 async def effect_checks(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime | None = None) -> dict[str, int]:
     """问效, run by the duty loop: every rated task whose check is due counts its subject's calls since the
-    task was made against as long a period before it; closed (effective) if they fell to `effect_ratio`
-    or less, else reopened, or escalated (with an alert) once reopened `max_reopen` times."""
+    task was made (since its last check, once reopened) against as long a period before it was made;
+    closed (effective) if they fell to `effect_ratio` or less, else reopened, or escalated (with an
+    alert) once reopened `max_reopen` times."""
     now = now or dt.datetime.now(dt.UTC)
     actor = Actor.system("effect_check")
     done = {"closed": 0, "reopened": 0, "escalated": 0}
@@ -216,9 +217,12 @@ async def effect_checks(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.d
             row = await _lock(conn, task)
             if row["state"] != "rated":
                 continue
-            since = row["created_at"]
+            # since the task was made, or since its last check if it was reopened; against a period as
+            # long just before the task was made
+            last = await conn.fetchval("SELECT max(ts) FROM followup_steps WHERE task = $1 AND step = 'checked'", task)
+            since = last or row["created_at"]
             after = await subject_calls(conn, row, since, now)
-            before = await subject_calls(conn, row, since - (now - since), since)
+            before = await subject_calls(conn, row, row["created_at"] - (now - since), row["created_at"])
             effective = after <= cfg.followup.effect_ratio * before
             outcome = ("closed" if effective else
                        "reopened" if row["reopened"] < cfg.followup.max_reopen else "escalated")
