@@ -141,3 +141,7 @@ def test_trace_lists_every_event_in_order(database_url: str) -> None:
     assert "caller_hash" not in got["incident"]
     a1 = run_db(database_url, lambda c: trace(ADMIN, c, "A1"))
     assert [r["id"] for r in a1["linked"]["same_caller"]] == ["A2"]
+    assert a1["linked"]["same_place"] == []  # A2, at the same point, is 40 days later: outside the place window
+    run_db(database_url, seed_incident, "A5", ts=T0 + dt.timedelta(days=3))
+    a1 = run_db(database_url, lambda c: trace(ADMIN, c, "A1"))
+    assert [r["id"] for r in a1["linked"]["same_place"]] == ["A5"]

@@ -21,6 +21,7 @@ STRINGS = {
     "search.trace": ("全溯源", "Full trace"),
     "search.linked": ("关联", "Linked"),
     "search.same_caller": ("同一报警人的其他警情", "Same caller's other calls"),
+    "search.same_place": ("同一地点前后的警情", "Same place, around the same time"),
     "search.merged": ("合并的重复警情", "Merged duplicates"),
     "search.tasks": ("跟进任务", "Follow-up tasks"),
     "trace.state": ("状态", "state"),

@@ -1,7 +1,7 @@
 """The full trace of an incident (全溯源), in time order: every state change (the lifecycle's stamps
 and the audit log), command and its ack, assignment and release, status message of the units on it,
 camera state of those units while they were on it, feedback and review, and the linked repeats (the
-same caller's other calls, merged duplicates) and follow-up tasks with their steps and slips.
+same caller's other calls, other incidents at the same place around its time, merged duplicates) and follow-up tasks with their steps and slips.
 
 The history tables are day-partitioned by time, so every read of them is bounded by the incident's
 own time span (plus a day), which keeps a trace fast however long the history is.
@@ -14,7 +14,9 @@ import json
 from typing import Any
 
 import asyncpg
+import h3
 
+from qingzhi.core.dispatch_config import load_config
 from qingzhi.core.lifecycle import STAMP
 
 MARGIN = dt.timedelta(days=1)
@@ -72,8 +74,23 @@ async def _followups(conn: asyncpg.Connection, incident: str) -> tuple[list[dict
     return tasks, events
 
 
+async def _same_place(conn: asyncpg.Connection, inc: asyncpg.Record) -> list[dict[str, Any]]:
+    """Other incidents in the incident's repeat-place cell within the place window either side of it."""
+    rule = (await load_config(conn)).repeat_place
+    cell = h3.latlng_to_cell(inc["lat"], inc["lon"], rule.h3_res)
+    lats, lons = zip(*h3.cell_to_boundary(cell))
+    span = dt.timedelta(days=rule.days)
+    rows = await conn.fetch(
+        """SELECT id, ts, type, state, lat, lon FROM incidents WHERE lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
+           AND ts >= $5 AND ts <= $6 AND id <> $7 ORDER BY ts DESC""",
+        min(lats), max(lats), min(lons), max(lons), inc["ts"] - span, inc["ts"] + span, inc["id"])
+    return [{k: r[k] for k in ("id", "ts", "type", "state")} for r in rows
+            if h3.latlng_to_cell(r["lat"], r["lon"], rule.h3_res) == cell][:LINKED_LIMIT]
+
+
 async def trace_of(conn: asyncpg.Connection, incident: str) -> dict[str, Any] | None:
-    """{"incident", "events" (oldest first), "linked": {"same_caller", "merged", "followups"}}, or None."""
+    """{"incident", "events" (oldest first), "linked": {"same_caller", "same_place", "merged", "followups"}},
+    or None."""
     inc = await conn.fetchrow("SELECT * FROM incidents WHERE id = $1", incident)
     if inc is None:
         return None
@@ -95,6 +112,7 @@ async def trace_of(conn: asyncpg.Connection, incident: str) -> dict[str, Any] | 
     same_caller = [] if inc["caller_hash"] is None else [dict(r) for r in await conn.fetch(
         """SELECT id, ts, type, state FROM incidents WHERE caller_hash = $1 AND id <> $2 ORDER BY ts DESC LIMIT $3""",
         inc["caller_hash"], incident, LINKED_LIMIT)]
+    same_place = await _same_place(conn, inc)
     merged = [dict(r) for r in await conn.fetch(
         "SELECT id, ts, type, state FROM incidents WHERE merged_into = $1 OR id = $2 ORDER BY ts",
         incident, inc["merged_into"])]
@@ -102,4 +120,4 @@ async def trace_of(conn: asyncpg.Connection, incident: str) -> dict[str, Any] | 
     events.sort(key=lambda e: (e["ts"], order.get(e["kind"], 4)))
     facts = {k: v for k, v in dict(inc).items() if k not in ("caller_hash", "extra")}
     return {"incident": {**facts, "has_caller": inc["caller_hash"] is not None}, "events": events,
-            "linked": {"same_caller": same_caller, "merged": merged, "followups": tasks}}
+            "linked": {"same_caller": same_caller, "same_place": same_place, "merged": merged, "followups": tasks}}
