@@ -19,7 +19,6 @@ import json
 from typing import Any
 
 import asyncpg
-import h3
 
 from qingzhi.core import audit
 from qingzhi.core.access import require
@@ -28,6 +27,7 @@ from qingzhi.core.dispatch import Publish, issue_command
 from qingzhi.core.dispatch_config import DispatchConfig, load_config
 from qingzhi.core.grids import grid_at
 from qingzhi.core.moves import lock_unit
+from qingzhi.core.repeats import cell_incidents
 from qingzhi.errors import QingzhiError
 
 STEPS = ("assigned", "verified", "handled", "reported", "rated")  # 交办 核查 处置 反馈 评价; 问效 is the check
@@ -194,12 +194,7 @@ async def subject_calls(conn: asyncpg.Connection, row: asyncpg.Record | dict[str
         return await conn.fetchval(
             """SELECT count(*) FROM incidents WHERE type = $1 AND ($2 = '-' OR station = $2) AND ts >= $3 AND ts < $4
                AND state <> 'merged'""", typ, area, since, until)
-    res = h3.get_resolution(subject)
-    lats, lons = zip(*h3.cell_to_boundary(subject))
-    rows = await conn.fetch(
-        """SELECT lat, lon FROM incidents WHERE lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
-           AND ts >= $5 AND ts < $6 AND state <> 'merged'""", min(lats), max(lats), min(lons), max(lons), since, until)
-    return sum(1 for r in rows if h3.latlng_to_cell(r["lat"], r["lon"], res) == subject)
+    return len(await cell_incidents(conn, subject, since, until))
 
 
 async def effect_checks(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime | None = None) -> dict[str, int]:

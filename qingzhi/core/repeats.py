@@ -198,6 +198,20 @@ async def repeat_flags(conn: asyncpg.Connection, cfg: DispatchConfig, *, now: dt
     return sorted(flags, key=lambda f: (-f["count"], f["key"]))
 
 
+async def cell_incidents(conn: asyncpg.Connection, cell: str, since: dt.datetime,
+                         until: dt.datetime) -> list[dict[str, Any]]:
+    """The counted incidents in an H3 cell within [since, until), newest first (the cell's bounding box
+    on the indexed columns, then the exact cell)."""
+    res = h3.get_resolution(cell)
+    lats, lons = zip(*h3.cell_to_boundary(cell))
+    rows = await conn.fetch(
+        f"""SELECT id, ts, type, state, lat, lon FROM incidents WHERE lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
+            AND ts >= $5 AND ts < $6 AND {COUNTED} ORDER BY ts DESC""",
+        min(lats), max(lats), min(lons), max(lons), since, until)
+    return [{k: r[k] for k in ("id", "ts", "type", "state")} for r in rows
+            if h3.latlng_to_cell(r["lat"], r["lon"], res) == cell]
+
+
 def flagged_share(flags: list[dict[str, Any]], incidents: int) -> float:
     """The share of `incidents` that some flag names (what the queue would badge)."""
     return len({i for f in flags for i in f["incidents"]}) / incidents if incidents else 0.0

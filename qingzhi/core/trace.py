@@ -18,6 +18,7 @@ import h3
 
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.core.lifecycle import STAMP
+from qingzhi.core.repeats import cell_incidents
 
 MARGIN = dt.timedelta(days=1)
 LINKED_LIMIT = 50
@@ -77,15 +78,10 @@ async def _followups(conn: asyncpg.Connection, incident: str) -> tuple[list[dict
 async def _same_place(conn: asyncpg.Connection, inc: asyncpg.Record) -> list[dict[str, Any]]:
     """Other incidents in the incident's repeat-place cell within the place window either side of it."""
     rule = (await load_config(conn)).repeat_place
-    cell = h3.latlng_to_cell(inc["lat"], inc["lon"], rule.h3_res)
-    lats, lons = zip(*h3.cell_to_boundary(cell))
     span = dt.timedelta(days=rule.days)
-    rows = await conn.fetch(
-        """SELECT id, ts, type, state, lat, lon FROM incidents WHERE lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
-           AND ts >= $5 AND ts <= $6 AND id <> $7 ORDER BY ts DESC""",
-        min(lats), max(lats), min(lons), max(lons), inc["ts"] - span, inc["ts"] + span, inc["id"])
-    return [{k: r[k] for k in ("id", "ts", "type", "state")} for r in rows
-            if h3.latlng_to_cell(r["lat"], r["lon"], rule.h3_res) == cell][:LINKED_LIMIT]
+    cell = h3.latlng_to_cell(inc["lat"], inc["lon"], rule.h3_res)
+    rows = await cell_incidents(conn, cell, inc["ts"] - span, inc["ts"] + span)
+    return [r for r in rows if r["id"] != inc["id"]][:LINKED_LIMIT]
 
 
 async def trace_of(conn: asyncpg.Connection, incident: str) -> dict[str, Any] | None:
