@@ -285,3 +285,28 @@ def test_the_demo_loads_a_grid_per_patrol_zone_with_its_officer(database_url: st
     rows = run_db(database_url, lambda c: c.fetch(
         "SELECT g.officer, g.unit, u.station = g.station AS own FROM grids g LEFT JOIN units u ON u.id = g.unit"))
     assert len(rows) == zones and all(r["officer"].endswith("警官") and r["own"] for r in rows)
+
+
+def test_loop_and_agencies_are_settings_checked_saved_and_labelled(database_url: str) -> None:
+    from dashboard.i18n import STRINGS
+    from qingzhi.core.dispatch_config import save_setting
+
+    admin = Actor.person("root", "test", role="admin")
+    assert [k for k in DispatchConfig.model_fields if f"setting.{k}" not in STRINGS] == []  # the Setup tab's labels
+    for key, bad, why in (("followup", {"step_hours": {"assigned": -1}}, "step_hours"),
+                          ("followup", {"effect_ratio": 2}, "effect_ratio|less than or equal"),
+                          ("agencies", [], "at least 1"),
+                          ("agencies", [{"id": "<b>", "zh": "x", "en": "x"}], "pattern")):
+        with pytest.raises(QingzhiError, match=why):
+            run_db(database_url, lambda c: save_setting(admin, c, key, bad))
+    with pytest.raises(Unauthorized):
+        run_db(database_url, lambda c: save_setting(LEAD, c, "agencies", [{"id": "x", "zh": "x", "en": "x"}]))
+    run_db(database_url, lambda c: save_setting(admin, c, "agencies", [{"id": "water", "zh": "水务", "en": "Water"}]))
+    run_db(database_url, lambda c: save_setting(admin, c, "followup", {"effect_days": 7}))
+    cfg = run_db(database_url, load_config)
+    assert [a.id for a in cfg.agencies] == ["water"] and cfg.followup.effect_days == 7
+    run_db(database_url, _seed)
+    run_db(database_url, seed_incident, "W1")
+    with pytest.raises(QingzhiError, match="unknown agency 'utilities': one of water"):
+        run_db(database_url, lambda c: incident_actions.divert(LEAD, c, "W1", agency="utilities", reason="停水"))
+    run_db(database_url, lambda c: incident_actions.divert(LEAD, c, "W1", agency="water", reason="停水"))
