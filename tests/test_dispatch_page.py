@@ -6,6 +6,7 @@ updates without a dcc.Interval."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -126,8 +127,8 @@ def test_click_incident_assign_unit_see_command_and_ack(dash_br, dashboard_url: 
     assert not [e for e in dash_br.get_logs() if "tile.openstreetmap.org" not in e["message"]]  # no tiles offline
 
 
-def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english(dash_br, dashboard_url: str,
-                                                                                 page_settings: Settings) -> None:
+def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english(
+        dash_br, dashboard_url: str, page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     wait = open_page(dash_br, dashboard_url, "en")
     tab = lambda label: wait.until(EC.element_to_be_clickable(
         (By.XPATH, f"//div[contains(@class, 'dp-tab') and normalize-space(.) = '{label}']")))
@@ -208,6 +209,25 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     dash_br.driver.find_element(By.XPATH, f"{divert}//button[text()='Divert to another agency']").click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "urban_management · Street stall noise"))
     assert "Diverted" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head").text
+
+    # a station's community grids uploaded on the Setup tab: a broken file is refused, a good one replaces them
+    tab("Setup").click()
+    upload = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#dispatch-grid-upload input[type=file]")))
+    dash_br.select_dcc_dropdown("#dispatch-grid-station", value="XH")
+    files = tmp_path_factory.mktemp("grids")
+    (files / "bad.geojson").write_text("{not json", encoding="utf-8")
+    upload.send_keys(str(files / "bad.geojson"))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "bad.geojson: not GeoJSON"))
+    ring = [[120.12, 31.28], [120.14, 31.28], [120.14, 31.30], [120.12, 31.28]]
+    (files / "xh.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+         "properties": {"id": "XH-NEW", "name": "新社区", "officer": "钱警官"}}]}), encoding="utf-8")
+    upload = dash_br.driver.find_element(By.CSS_SELECTOR, "#dispatch-grid-upload input[type=file]")
+    upload.send_keys(str(files / "xh.geojson"))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "1 grid(s) loaded for XH"))
+    shot(dash_br, "9_grids")
+    assert run_db(DB_URL[0], lambda c: c.fetch("SELECT id, officer FROM grids WHERE station = 'XH'")) == [
+        ("XH-NEW", "钱警官")]
 
 
 def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboard_url: str, page_settings: Settings) -> None:

@@ -4,6 +4,7 @@ the settings. Each panel is filled when its tab is opened and after every action
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Any
@@ -23,7 +24,7 @@ from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags
 from dashboard.i18n import lang_of, t
 from dashboard.maps import picked
-from qingzhi.core import followups, incident_actions
+from qingzhi.core import followups, grids, incident_actions
 from qingzhi.core.dispatch_config import save_setting
 from qingzhi.errors import QingzhiError
 
@@ -204,7 +205,34 @@ def show_settings(tab: str, lang: str | None) -> list:
     if tab != "settings":
         return no_update
     app = ctx()
-    return panels.build_settings(config(app).model_dump(mode="json"), lang=lang_of(lang, app.settings.language))
+    return panels.build_settings(config(app).model_dump(mode="json"), lang=lang_of(lang, app.settings.language),
+                                 stations=app.db.run(data.station_ids, visible_stations()))
+
+
+@CALLBACKS.callback(
+    Output(ids.DISPATCH_MSG, "children", allow_duplicate=True),
+    Input(ids.DISPATCH_GRID_UPLOAD, "contents"),
+    State(ids.DISPATCH_GRID_UPLOAD, "filename"),
+    State(ids.DISPATCH_GRID_STATION, "value"),
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def upload_grids(contents: str | None, filename: str | None, station: str | None, lang: str | None) -> Any:
+    """Replace the chosen station's community grids with the uploaded GeoJSON (checked by the core)."""
+    app, lang = ctx(), lang_of(lang, ctx().settings.language)
+    if not contents:
+        return no_update
+    try:
+        if not station:
+            raise QingzhiError(t("dispatch.grids.station", lang))
+        try:
+            geojson = json.loads(base64.b64decode(contents.split(",", 1)[-1]).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise QingzhiError(f"{str(filename)[:80]}: not GeoJSON") from None
+        n = app.db.act(grids.load_grids, current_actor(SCREEN), station, geojson)
+    except QingzhiError as exc:
+        return build_message(t("dispatch.error", lang).format(why=exc), ok=False)
+    return build_message(t("dispatch.grids.loaded", lang).format(n=n, station=station), ok=True)
 
 
 @CALLBACKS.callback(

@@ -154,9 +154,23 @@ def build_times(rows: list[dict[str, Any]], *, by: str, lang: str) -> Any:
             html.P(t("dispatch.times.legend", lang), className="dp-sub")]
 
 
-def build_settings(cfg: dict[str, Any], *, lang: str) -> list:
-    """Every dispatch setting as editable JSON, each with its own save button."""
-    out: list = [html.P(t("dispatch.settings.hint", lang), className="dp-sub")]
+GRID_FILE_BYTES = 5_000_000
+
+
+def _grid_upload(stations: list[str], lang: str) -> list:
+    return [html.Label(t("dispatch.grids", lang), className="dp-k"),
+            html.Div([dcc.Dropdown(id=ids.DISPATCH_GRID_STATION, options=stations, clearable=False,
+                                   value=stations[0] if len(stations) == 1 else None,
+                                   placeholder=t("dim.station", lang)),
+                      dcc.Upload(html.Div(t("dispatch.grids.drop", lang)), id=ids.DISPATCH_GRID_UPLOAD,
+                                 accept=".geojson,.json", max_size=GRID_FILE_BYTES, className="dp-upload")],
+                     className="dp-row")]
+
+
+def build_settings(cfg: dict[str, Any], *, lang: str, stations: list[str] | None = None) -> list:
+    """Every dispatch setting as editable JSON, each with its own save button; then the upload of a
+    station's community grids (`stations`: those the user may load them for)."""
+    out: list = [html.P(t("dispatch.settings.hint", lang), className="dp-sub")] + _grid_upload(stations or [], lang)
     for key, value in cfg.items():
         out += [html.Label(t(f"setting.{key}", lang), className="dp-k"),
                 html.Div([dcc.Textarea(id=ids.dispatch_setting(key), value=json.dumps(value, ensure_ascii=False),
