@@ -11,7 +11,7 @@ from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 from dashboard.search import components as ui
 
-register_page(__name__, path="/search", title="一键查询 · Search", name="search", order=5, nav="nav.search")
+register_page(__name__, path="/search", title="一键查询 · Search", name="search", order=7, nav="nav.search")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:

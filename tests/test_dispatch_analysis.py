@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from qingzhi.core.dispatch_config import DispatchConfig
-from dashboard.dispatch.response_times import incident_times, response_times
+from qingzhi.core.response_times import incident_times, response_times
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit
