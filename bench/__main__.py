@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-ALL = ("ingest", "live_map", "dispatch", "analysis", "history", "tile_crs", "playback", "cluster")
+ALL = ("ingest", "live_map", "dispatch", "analysis", "history", "tile_crs", "playback", "cluster", "search")
 
 
 def main(names: list[str]) -> int:

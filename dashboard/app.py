@@ -22,11 +22,13 @@ from dashboard.db import Database
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
 from dashboard.health import blueprint as health
 from dashboard.live import api as live_api, callbacks as live
+from dashboard.search import callbacks as search
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks)  # each has its CALLBACKS
+FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks,
+            search)  # each has its CALLBACKS
 APIS = (live_api, camera_api, dispatch_api)  # each has its Flask blueprint
 
 

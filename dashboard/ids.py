@@ -90,6 +90,8 @@ DISPATCH_FOLLOWUPS = "dispatch-followups"
 DISPATCH_TIMES_BY = "dispatch-times-by"
 DISPATCH_TIMES = "dispatch-times"
 DISPATCH_SETTINGS = "dispatch-settings"
+DISPATCH_GRID_STATION = "dispatch-grid-station"
+DISPATCH_GRID_UPLOAD = "dispatch-grid-upload"
 DISPATCH_INCIDENT_TYPE = "dispatch-incident"
 DISPATCH_STEP_TYPE = "dispatch-step"
 DISPATCH_ASSIGN_TYPE = "dispatch-assign"
@@ -273,3 +275,24 @@ PB_PLAY = "pb-play"
 PB_SPEED = "pb-speed"
 PB_TICK = "pb-tick"
 PB_CLOCK = "pb-clock"
+
+
+# --- search (一键查询) ---------------------------------------------------------------------------
+SEARCH_TEXT = "search-text"
+SEARCH_FROM = "search-from"
+SEARCH_TO = "search-to"
+SEARCH_GO = "search-go"
+SEARCH_MSG = "search-msg"
+SEARCH_RESULTS = "search-results"
+SEARCH_TRACE = "search-trace"
+SEARCH_RESULT_TYPE = "search-result"
+
+
+def search_result(incident: str) -> dict:
+    """A found incident; clicking it opens its trace."""
+    return {"type": SEARCH_RESULT_TYPE, "id": incident}
+
+
+def dispatch_task(task: int) -> str:
+    """One follow-up task's card in the Tasks tab."""
+    return f"dispatch-task-{task}"

@@ -72,6 +72,8 @@ LIVE_LAYERS: tuple[LayerConfig, ...] = (
                 style="liveJurisdictionStyle", on_each_feature="liveAreaLabel"),
     LayerConfig("zones", ids.live_layer("zones"), label_key="live.layer.zones", style="liveZoneStyle",
                 on_each_feature="liveAreaLabel"),
+    LayerConfig("grids", ids.live_layer("grids"), label_key="live.layer.grids", style="liveGridStyle",
+                on_each_feature="liveGridLabel"),
     LayerConfig("incidents", ids.live_layer("incidents"), label_key="live.layer.incidents",
                 point_to_layer="liveIncidentMarker", on_each_feature="liveIncidentTooltip"),
     LayerConfig("units", ids.live_layer("units"), kind="group", label_key="live.layer.units"),

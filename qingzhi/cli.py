@@ -208,10 +208,15 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
 from qingzhi.cli_briefing import briefing  # noqa: E402
 
+from qingzhi.cli_governance import grids, repeats, search  # noqa: E402
+
 cli.add_command(user)
 cli.add_command(broker)
 cli.add_command(amqp_setup)
 cli.add_command(briefing)
+cli.add_command(repeats)
+cli.add_command(search)
+cli.add_command(grids)
 
 
 def main() -> None:

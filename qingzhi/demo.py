@@ -20,7 +20,7 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
-from qingzhi import demo_accounts
+from qingzhi import demo_accounts, demo_grids
 from qingzhi.config import CALLER_KEY_MIN, Settings
 from qingzhi.embedded import ACCOUNTS, EmbeddedBroker, free_port, start_postgres
 from qingzhi.errors import QingzhiError
@@ -160,6 +160,7 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
                   f"in {time.monotonic() - started:.1f} s", flush=True)
 
         logins = demo_accounts.ensure(settings.database_url, folder)
+        print(f"community grids: {demo_grids.ensure(settings.database_url)} loaded", flush=True)
         children = Children(folder / "logs")
         stack.callback(children.stop)
         failed = None

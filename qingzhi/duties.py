@@ -1,7 +1,8 @@
 """The duty loop: every timed chore of the system, run whether or not any page is open.
 
 Each round runs the chores that are due, in order: the time-based alert rules
-(qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
+(qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the follow-up tasks'
+overdue steps and effect checks (qingzhi.core.followups), the analysis
 pre-aggregates (qingzhi.aggregate), the day partitions with their retention, the pruning of
 old rejected messages, the folding of finished track hours for playback, and the morning's briefing file (qingzhi.briefing_report, where
 QZ_BRIEFING_DIR is set). A round holds
@@ -25,7 +26,7 @@ import asyncpg
 from ingest import store as ingest_store
 from qingzhi import aggregate, briefing_report
 from qingzhi.config import Settings
-from qingzhi.core import alert_rules
+from qingzhi.core import alert_rules, followups
 from qingzhi.core.briefing import playback
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.partitions import ensure_partitions
@@ -44,6 +45,15 @@ async def _overdue(conn: asyncpg.Connection, settings: Settings) -> str:
 
 async def _lost_units(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{await alert_rules.lost_units(conn, settings.lost_after_s)} raised"
+
+
+async def _followup_overdue(conn: asyncpg.Connection, settings: Settings) -> str:
+    return f"{await followups.overdue_steps(conn)} raised"
+
+
+async def _effect_checks(conn: asyncpg.Connection, settings: Settings) -> str:
+    done = await followups.effect_checks(conn, await load_config(conn))
+    return f"{sum(done.values())} checked: " + ", ".join(f"{n} {k}" for k, n in done.items())
 
 
 async def _aggregates(conn: asyncpg.Connection, settings: Settings) -> str:
@@ -84,6 +94,8 @@ CHORES = (
     Chore("ack_timeouts", 0, _ack_timeouts),
     Chore("overdue", 0, _overdue),
     Chore("lost_units", 0, _lost_units),
+    Chore("followup_overdue", 60, _followup_overdue),
+    Chore("effect_checks", 300, _effect_checks),
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),

@@ -41,7 +41,7 @@ PATHS: tuple[tuple[str, str], ...] = (
     ("/api/dispatch", "dispatch.view"), ("/dispatch", "dispatch.view"),
     ("/analysis", "analysis.view"), ("/api/live/stream", "camera.view"), ("/api/live/cameras", "camera.view"),
     ("/api/live", "live.view"), ("/wall", "live.view"), ("/audit", "audit.view"),
-    ("/briefing", "briefing.view"), ("/playback", "briefing.view"),
+    ("/briefing", "briefing.view"), ("/playback", "briefing.view"), ("/search", "search.view"),
 )
 
 

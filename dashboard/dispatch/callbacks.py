@@ -141,6 +141,9 @@ def _do_action(selected: str, trigger: dict, lang: str) -> str:
         app.db.act(incident_actions.cancel, actor, selected, reason=f.get("reason") or "")
     elif name == "merge":
         app.db.act(incident_actions.merge, actor, selected, (f.get("into") or "").strip())
+    elif name == "divert":
+        app.db.act(incident_actions.divert, actor, selected, agency=f.get("agency") or "",
+                   reason=f.get("divert_reason") or "")
     return t("dispatch.done", lang).format(what=t(f"dispatch.{name}", lang))
 
 

@@ -5,6 +5,7 @@ STRINGS = {
     "live.wall_title": ("全县警力实时分布", "Live force deployment"),
     "live.layer.jurisdictions": ("派出所辖区", "Station jurisdictions"),
     "live.layer.zones": ("巡区（警戒等级）", "Patrol zones (alert level)"),
+    "live.layer.grids": ("社区网格（责任民警）", "Community grids (officer)"),
     "live.layer.incidents": ("未结警情", "Open incidents"),
     "live.layer.units": ("警力", "Units"),
     "live.filter": ("筛选", "Filter"),

@@ -107,7 +107,7 @@ def client_config(settings: Settings, *, lang: str, wall: bool, station: str | N
         "ids": {
             "alerts": ids.LIVE_ALERTS, "alerts_open": ids.LIVE_ALERTS_OPEN, "banner": ids.LIVE_BANNER,
             "selected": ids.LIVE_SELECTED, "counts": ids.LIVE_COUNTS, "clock": ids.LIVE_CLOCK,
-            "layers": {n: ids.live_layer(n) for n in ("jurisdictions", "zones", "incidents")},
+            "layers": {n: ids.live_layer(n) for n in ("jurisdictions", "zones", "grids", "incidents")},
         },
         "units_layer_label": t("live.layer.units", lang),
         "status": {s: t(f"status.{s}", lang) for s in UNIT_STATUSES},

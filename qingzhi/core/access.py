@@ -23,6 +23,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "analysis.export": frozenset(("analyst", "commander", "admin")),
     "dispatch.view": frozenset(("commander", "admin")),
     "dispatch.act": frozenset(("commander", "admin")),        # assign, release, steps, incidents, follow-ups
+    "followup.act": frozenset(("commander", "admin")),     # repeat-call tasks: make, assign, record each step
+    "grids.load": frozenset(("commander", "admin")),       # a station's community grids and their officers
+    "search.view": frozenset(("analyst", "commander", "admin")),  # incident search and full trace
     "alert.ack": frozenset(("commander", "admin")),
     "briefing.view": frozenset(("analyst", "commander", "admin")),  # the review page, its exports, playback
     "briefing.act": frozenset(("commander", "admin")),              # meeting tasks (督办): create, complete
