@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from briefing_fixtures import D, TZ, seed_briefing
+from briefing_fixtures import D, TZ, at, seed_briefing
 from dispatch_fixtures import run_db
 from qingzhi.core.access import Unauthorized
 from qingzhi.core.actor import Actor
@@ -64,7 +64,9 @@ def test_every_figure_of_the_crafted_day(database_url: str) -> None:
     ranking = {r["station"]: r for r in b["ranking"]}
     assert ranking["S1"]["figures"]["check_hit"] == 0.25 and ranking["S2"]["figures"]["check_hit"] == 1.0
     assert ranking["S2"]["figures"]["decline"] is None  # nothing the day before: no decline rate, not 0
-    assert [r["rank"] for r in b["ranking"]] == [1, 2] and b["pending"] == ["duty_rate", "visible_rate", "diverted"]
+    assert [r["rank"] for r in b["ranking"]] == [1, 2] and b["pending"] == ["duty_rate", "visible_rate"]
+    assert b["diverted"] == {"total": 0, "by_agency": {}, "prev": b["diverted"]["prev"], "yoy": b["diverted"]["yoy"]}
+    assert b["diverted"]["prev"]["direction"] == "no_data" and b["governance"]["opened"] == 0
 
 
 def test_population_gives_rates_per_10k_and_station_scope_narrows(database_url: str) -> None:
@@ -98,3 +100,28 @@ def test_an_empty_period_says_no_data_and_never_divides_by_zero(database_url: st
     assert b["closed_loop"]["mean"] is None and b["repeats"]["share"] is None
     assert b["repeats"]["yoy"]["direction"] == "no_data" and b["cameras"]["*"]["share"] is None
     assert b["overdue"]["count"] == 0 and b["ranking"] == [] and b["busiest"]["type"] is None
+
+
+def test_diverted_calls_and_repeat_tasks_counted_in_the_period(database_url: str) -> None:
+    """Issue 13's figures in the briefing: calls diverted on the day (by agency, against the day before)
+    and the repeat-call tasks opened, closed and found effective on it; outside the period not counted."""
+    async def seed(conn):  # noqa: ANN001, ANN202 - a test's local helper
+        await seed_briefing(conn)
+        for iid, when in (("S2-NOISE", at(D, 10, 30)), ("S1-FIGHT", at(D, 13, 30)), ("S1-PREV-1", at(D - dt.timedelta(days=1), 16))):
+            await conn.execute("UPDATE incidents SET state = 'diverted', diverted_to = $2, diverted_at = $3 WHERE id = $1",
+                               iid, "urban_management" if iid != "S1-FIGHT" else "utilities", when)
+        for key, created, closed, effective in (("c1", at(D, 9), at(D, 18), True), ("c2", at(D, 12), None, None),
+                                                ("y1", at(D - dt.timedelta(days=1), 1), at(D - dt.timedelta(days=1), 23), True)):
+            await conn.execute(
+                """INSERT INTO followups (flag_kind, flag_key, title, incidents, station, state, created_at, created_by,
+                                          officer, assigned_at, closed_at, effective)
+                   VALUES ('caller', $1, 't', '{}', 'S1', $2, $3, 'chief', 'o', $3, $4, $5)""",
+                key, "closed" if closed else "assigned", created, closed, effective)
+    run_db(database_url, seed)
+    b = _brief(database_url)
+    assert b["diverted"]["total"] == 2 and b["diverted"]["by_agency"] == {"urban_management": 1, "utilities": 1}
+    assert b["diverted"]["prev"]["base"] == 1 and b["diverted"]["prev"]["direction"] == "up"
+    gov = b["governance"]
+    assert (gov["opened"], gov["closed"], gov["effective"], gov["open_now"]) == (2, 1, 1, 1)
+    s2 = _brief(database_url, station="S2")
+    assert s2["diverted"]["total"] == 1 and s2["governance"]["opened"] == 0

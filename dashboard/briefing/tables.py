@@ -59,7 +59,7 @@ def headlines(b: dict[str, Any], lang: str) -> Table:
 
 def rates(b: dict[str, Any], lang: str) -> Table:
     """四率 and the service rates, with what each rests on."""
-    r, loop, rep = b["rates"], b["closed_loop"], b["repeats"]
+    r, loop, rep, gov = b["rates"], b["closed_loop"], b["repeats"], b["governance"]
     pop = (t("brief.note.population", lang).format(n=f"{r['population']:,}") if r["population"]
            else t("brief.note.no_population", lang))
     rows: list[list[Cell]] = [
@@ -70,6 +70,11 @@ def rates(b: dict[str, Any], lang: str) -> Table:
         [t("brief.rate.check_hit", lang), pct(r["check_hit"]),
          t("brief.note.checks", lang).format(checks=r["checks"], hits=r["hits"])],
         *[[t(f"brief.rate.{k}", lang), t("brief.pending", lang), t("brief.note.pending", lang)] for k in b["pending"]],
+        [t("brief.rate.diverted", lang), b["diverted"]["total"],
+         t("brief.note.diverted", lang).format(prev=direction(b["diverted"]["prev"], lang))],
+        [t("brief.rate.tasks", lang), "{opened} / {closed} / {effective}".format(**gov),
+         t("brief.note.tasks", lang).format(reopened=gov["reopened"], escalated=gov["escalated"],
+                                            late=gov["late_steps"], open=gov["open_now"])],
         [t("brief.rate.closure", lang), pct(loop["closed"] / loop["incidents"]) if loop["incidents"] else None,
          f"{loop['closed']}/{loop['incidents']}"],
         [t("brief.rate.reviewed", lang), pct(loop["reviewed"] / loop["incidents"]) if loop["incidents"] else None,

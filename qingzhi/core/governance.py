@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from qingzhi.core.briefing.period import year_back
 from qingzhi.core.dispatch_config import load_config
 
 SCOPED = "($3::text[] IS NULL OR station = ANY($3))"
@@ -37,21 +38,13 @@ async def repeat_share(conn: asyncpg.Connection, since: dt.datetime, until: dt.d
     return {"calls": calls, "repeats": repeats, "share": repeats / calls if calls else None}
 
 
-def year_before(t: dt.datetime) -> dt.datetime:
-    """The same moment a year earlier (29 February → 28 February)."""
-    try:
-        return t.replace(year=t.year - 1)
-    except ValueError:
-        return t.replace(year=t.year - 1, day=28)
-
-
 async def repeat_share_yoy(conn: asyncpg.Connection, since: dt.datetime, until: dt.datetime, *,
                            stations: list[str] | None = None) -> dict[str, Any]:
     """The period's repeat share beside the same period a year before: {"current", "year_before",
     "change_pp" (percentage points), "change_rel" (relative change; negative is a decline)}; the
     changes are None where a year has no calls."""
     now = await repeat_share(conn, since, until, stations=stations)
-    then = await repeat_share(conn, year_before(since), year_before(until), stations=stations)
+    then = await repeat_share(conn, year_back(since), year_back(until), stations=stations)
     both = now["share"] is not None and then["share"] is not None
     return {"current": now, "year_before": then,
             "change_pp": round(100 * (now["share"] - then["share"]), 2) if both else None,

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from qingzhi.core import governance
 from qingzhi.core.access import require, scope
 from qingzhi.core.actor import Actor
 from qingzhi.core.briefing import cameras, counts, service, tasks
@@ -19,7 +20,7 @@ from qingzhi.errors import QingzhiError
 
 PER = 10_000  # 可防性案件发案率: cases per this many residents
 # Figures whose source is other work not yet on main: shown as "not available", never invented.
-PENDING = ("duty_rate", "visible_rate", "diverted")
+PENDING = ("duty_rate", "visible_rate")
 
 
 def stations_in_scope(actor: Actor, station: str | None) -> list[str] | None:
@@ -61,15 +62,17 @@ async def build_briefing(
     heads = {k: await counts.headline_counts(conn, cfg, p.since, p.until, stations) for k, p in spans.items()}
     checks = {k: await counts.check_counts(conn, p.since, p.until, stations) for k, p in spans.items()}
     dispatch_cfg = await load_dispatch_config(conn)
-    repeats = {k: await counts.repeat_calls(conn, dispatch_cfg.repeat_caller, p.since, p.until, stations)
+    repeats = {k: await governance.repeat_share(conn, p.since, p.until, stations=stations)
                for k, p in (("cur", period), ("yoy", yoy))}
+    diverted = {k: await governance.diverted_counts(conn, p.since, p.until, stations=stations)
+                for k, p in spans.items()}
     ids = [s["id"] for s in named]
     total = heads["cur"]["*"]
     population = _population(cfg, ids)
     loop = await service.closed_loop(conn, period.since, period.until, stations)
     camera = await cameras.camera_compliance(conn, period.since, period.until, stations)
     resp = await service.response(conn, period.since, period.until, stations)
-    share = {k: ratio(v["repeats"], v["calls"]) for k, v in repeats.items()}
+    share = {k: v["share"] for k, v in repeats.items()}
     return {
         "period": period, "previous": prev, "last_year": yoy, "station": station, "stations": named,
         "headlines": [{"key": h, "value": total[h], "prev": compare(total[h], heads["prev"]["*"][h]),
@@ -91,6 +94,9 @@ async def build_briefing(
         "growing": await counts.growing_places(conn, period.since, period.until, prev.since, stations),
         "points": await counts.incident_points(conn, period.since, period.until, stations),
         "busiest": await counts.busiest(conn, period.since, period.until, stations, period.tz),
+        "diverted": {**diverted["cur"], "prev": compare(diverted["cur"]["total"], diverted["prev"]["total"]),
+                     "yoy": compare(diverted["cur"]["total"], diverted["yoy"]["total"])},
+        "governance": await governance.task_figures(conn, period.since, period.until, stations=stations),
         "cameras": camera,
         "camera_faults": await cameras.camera_faults(conn, period.since, period.until, stations),
         "ranking": rank(await _station_figures(conn, cfg, period, ids, heads, checks, camera, resp), cfg.weights),

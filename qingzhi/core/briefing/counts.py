@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 
 from qingzhi.core.briefing.config import HEADLINES, BriefingConfig
-from qingzhi.core.dispatch_config import RepeatCaller
 
 NO_STATION = "-"
 _SCOPE = "($3::text[] IS NULL OR station = ANY($3::text[]))"
@@ -49,22 +48,6 @@ async def check_counts(
     out = {r["station"]: {"checks": r["checks"], "hits": r["hits"]} for r in rows}
     out["*"] = {"checks": sum(r["checks"] for r in rows), "hits": sum(r["hits"] for r in rows)}
     return out
-
-
-async def repeat_calls(
-    conn: asyncpg.Connection, rule: RepeatCaller, since: dt.datetime, until: dt.datetime, stations: list[str] | None,
-) -> dict[str, int]:
-    """`calls` in the period and `repeats` among them: calls whose caller had called at least once in
-    the `rule.days` before (the caller rule of the repeat flags, qingzhi.core.dispatch_config)."""
-    row = await conn.fetchrow(
-        f"""SELECT count(*) AS calls, count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM incidents p WHERE p.caller_hash = i.caller_hash AND p.state <> 'merged'
-                     AND p.ts < i.ts AND p.ts >= i.ts - make_interval(days => $4))) AS repeats
-            FROM incidents i
-            WHERE ts >= $1 AND ts < $2 AND state <> 'merged' AND {_SCOPE.replace('station', 'i.station')}""",
-        since, until, stations, rule.days,
-    )
-    return {"calls": row["calls"], "repeats": row["repeats"]}
 
 
 async def busiest(

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from qingzhi.errors import QingzhiError
+
+D = TypeVar("D", bound=dt.date)  # a date or a datetime
 
 KINDS = ("day", "week", "month", "range")
 MAX_DAYS = 366 * 2  # a range longer than two years is a mistake, not a briefing
@@ -59,10 +62,11 @@ class Period:
 
     def last_year(self) -> Period:
         """The same days a year earlier (29 February becomes 28 February)."""
-        return Period(self.kind, _year_back(self.first), _year_back(self.last), self.tz)
+        return Period(self.kind, year_back(self.first), year_back(self.last), self.tz)
 
 
-def _year_back(day: dt.date) -> dt.date:
+def year_back(day: D) -> D:
+    """The same day (or moment) a year earlier: 29 February becomes 28 February."""
     try:
         return day.replace(year=day.year - 1)
     except ValueError:
