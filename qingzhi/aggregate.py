@@ -1,4 +1,4 @@
-"""Keep the analysis pre-aggregates (migrations 0500, 0501, 0800) in step with `incidents`.
+"""Keep the analysis pre-aggregates (migrations 0500, 0501, 0800, 1700) in step with `incidents`.
 
 Statement triggers queue the id of every incident written, changed or deleted in `an_dirty`;
 `refresh()` drains that queue in batches, set-based: per batch, PostgreSQL computes each
@@ -103,12 +103,12 @@ async def refresh(conn: asyncpg.Connection, timezone: str, *, batch: int = BATCH
 
 
 async def _take_batch(conn: asyncpg.Connection, batch: int) -> int:
-    """Move up to `batch` queued ids into the temporary table an_batch; return how many."""
+    """Move up to `batch` queued ids into the temporary table an_batch; return how many distinct ids."""
     await _temp_table(conn, "an_batch", columns="id text PRIMARY KEY")
     status = await conn.execute(
         """WITH taken AS (DELETE FROM an_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM an_dirty LIMIT $1))
                           RETURNING id)
-           INSERT INTO an_batch SELECT id FROM taken""", batch)
+           INSERT INTO an_batch SELECT id FROM taken ON CONFLICT DO NOTHING""", batch)  # queued twice: once
     await conn.execute("ANALYZE an_batch")  # temporary tables have no statistics: say how big it is
     return int(status.split()[-1])
 
@@ -194,6 +194,6 @@ async def _check_timezone(conn: asyncpg.Connection, timezone: str) -> None:
         return
     await conn.execute("SELECT now() AT TIME ZONE $1", timezone)  # an unknown zone fails here, before any change
     await conn.execute(f"TRUNCATE {TABLES}")
-    await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents ON CONFLICT DO NOTHING")
+    await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents")
     await conn.execute(
         "INSERT INTO an_meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = $1", timezone)

@@ -17,9 +17,9 @@ safe (rows already present are updated, not duplicated).
 from __future__ import annotations
 
 import asyncio
-import sys
 import csv
 import io
+import sys
 from collections.abc import AsyncIterator, Callable
 from zoneinfo import ZoneInfo
 
@@ -55,25 +55,37 @@ CHECKED = f"""
         WHEN p.reason IS NOT NULL THEN p.reason
         WHEN t.reason IS NOT NULL THEN t.reason END AS reason) why"""
 # A row without a Crime ID (anti-social behaviour) gets an id from its content and how often the
-# same content came before in the run, so identical rows are all kept and a re-import finds them.
+# same content came before among the run's good rows, so identical rows are all kept and a
+# re-import finds them again. Only these rows are sorted, and only by their content.
 _CONTENT = " || '|' || ".join(f"btrim({_T(COLUMNS[c])})" for c in
                               ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type", "Context"))
+_BLANK_ID = "btrim(coalesce(r.crime_id, '')) = ''"
+ANON_IDS = f"""
+    CREATE TEMP TABLE pu_anon ON COMMIT DROP AS
+    SELECT r.ord, 'pu-' || left(encode(sha256(convert_to(content.c || '|' ||
+               (row_number() OVER (PARTITION BY content.c COLLATE "C" ORDER BY r.ord) - 1), 'UTF8')), 'hex'), 24) AS id
+    {CHECKED}, LATERAL (SELECT {_CONTENT} AS c) content
+    WHERE {_BLANK_ID} AND why.reason IS NULL"""
+# A Crime ID on several good rows (police.uk repeats a crime with a later outcome): the last wins.
+# Found by hashing the ids (no sort of a million rows); only the few repeated ones are looked at.
+REPEATED = f"""
+    CREATE TEMP TABLE pu_dropped ON COMMIT DROP AS
+    SELECT ord FROM (
+        SELECT r.ord, row_number() OVER (PARTITION BY btrim(r.crime_id) ORDER BY r.ord DESC) AS k
+        {CHECKED}
+        WHERE btrim(r.crime_id) IN (SELECT btrim(r.crime_id) FROM pu_raw r WHERE NOT {_BLANK_ID}
+                                    GROUP BY 1 HAVING count(*) > 1)
+          AND why.reason IS NULL) d
+    WHERE k > 1"""
 _EXTRA = ", ".join(f"'{key}', nullif(r.{COLUMNS[col]}, '')" for key, col in POLICE_UK_EXTRA)
 UPSERT = f"""
-    WITH good AS (
-        SELECT coalesce(nullif(btrim(r.crime_id), ''),
-                        'pu-' || left(encode(sha256(convert_to(content.c || '|' ||
-                            (row_number() OVER (PARTITION BY r.crime_id IS NULL OR btrim(r.crime_id) = '', content.c
-                                                ORDER BY r.ord) - 1), 'UTF8')), 'hex'), 24)) AS id,
-               r.ord, m.start, m.finish, p.lat, p.lon, t.type, t.category, nullif(r.location, '') AS address,
-               p.station, jsonb_build_object({_EXTRA}) AS extra
-        {CHECKED}, LATERAL (SELECT {_CONTENT} AS c) content
-        WHERE why.reason IS NULL),
-    latest AS (SELECT DISTINCT ON (id) * FROM good ORDER BY id, ord DESC),
-    written AS (
+    WITH written AS (
         INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, source)
-        SELECT id, start, start, finish, lat, lon, type, category, 3, address, NULL, NULL, station, extra, 'import'
-        FROM latest
+        SELECT coalesce(a.id, btrim(r.crime_id)), m.start, m.start, m.finish, p.lat, p.lon, t.type, t.category, 3,
+               nullif(r.location, ''), NULL, NULL, p.station, jsonb_build_object({_EXTRA}), 'import'
+        {CHECKED}
+        LEFT JOIN pu_anon a ON a.ord = r.ord
+        WHERE why.reason IS NULL AND NOT EXISTS (SELECT 1 FROM pu_dropped d WHERE d.ord = r.ord)
         {ON_CONFLICT}
         RETURNING (xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS written FROM written"""
@@ -92,11 +104,14 @@ async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: Z
                                    file=sys.stderr, show_pos=True) as bar:
                 for k, (source, header) in enumerate(zip(sources, headers, strict=True)):
                     await _stage(conn, k, source, header, bar.update, bad)
+            await conn.execute("ANALYZE pu_raw")  # temporary tables have no statistics: the joins need them
             summary.files = len(sources)
             summary.rows = await conn.fetchval("SELECT count(*) FROM pu_raw") + summary.bad
             click.echo(f"checking and writing {summary.rows:,} rows…", err=True)
             await _lookups(conn, tz, stations)
             await _report_bad(conn, sources, bad)
+            for step in (ANON_IDS, REPEATED, "ANALYZE pu_anon"):
+                await conn.execute(step)
             inserted, written = await conn.fetchrow(UPSERT)
     except (asyncpg.PostgresError, OSError) as exc:
         raise QingzhiError(f"database error while importing: {exc}. Nothing was imported; "

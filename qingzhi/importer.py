@@ -12,9 +12,9 @@ pre-aggregates are refreshed at the end (aggregate.py, set-based).
 from __future__ import annotations
 
 import asyncio
-import sys
 import csv
 import io
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
