@@ -55,19 +55,23 @@ CHECKED = f"""
         WHEN p.reason IS NOT NULL THEN p.reason
         WHEN t.reason IS NOT NULL THEN t.reason END AS reason) why"""
 # A row without a Crime ID (anti-social behaviour) gets an id from its content and how often the
-# same content came before among the run's good rows, so identical rows are all kept and a
-# re-import finds them again. Only these rows are sorted, and only by their content.
+# same content came before among the good rows of its file, so identical rows are all kept, and
+# the same file read twice (a folder and a zip of it) or imported again gives the same ids.
+# Only these rows are sorted, and only by their content.
 _CONTENT = " || '|' || ".join(f"btrim({_T(COLUMNS[c])})" for c in
-                              ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type", "Context"))
+                              ("Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+                               "LSOA code", "Crime type", "Context"))
 _BLANK_ID = "btrim(coalesce(r.crime_id, '')) = ''"
 ANON_IDS = f"""
     CREATE TEMP TABLE pu_anon ON COMMIT DROP AS
     SELECT r.ord, 'pu-' || left(encode(sha256(convert_to(content.c || '|' ||
-               (row_number() OVER (PARTITION BY content.c COLLATE "C" ORDER BY r.ord) - 1), 'UTF8')), 'hex'), 24) AS id
+               (row_number() OVER (PARTITION BY r.file, content.c COLLATE "C" ORDER BY r.ord) - 1), 'UTF8')), 'hex'),
+               24) AS id
     {CHECKED}, LATERAL (SELECT {_CONTENT} AS c) content
     WHERE {_BLANK_ID} AND why.reason IS NULL"""
-# A Crime ID on several good rows (police.uk repeats a crime with a later outcome): the last wins.
-# Found by hashing the ids (no sort of a million rows); only the few repeated ones are looked at.
+# An id on several good rows (police.uk repeats a crime with a later outcome; a file read twice):
+# the last row wins. Found by hashing the ids (no sort of a million rows); only the few repeated
+# ones are looked at.
 REPEATED = f"""
     CREATE TEMP TABLE pu_dropped ON COMMIT DROP AS
     SELECT ord FROM (
@@ -75,7 +79,10 @@ REPEATED = f"""
         {CHECKED}
         WHERE btrim(r.crime_id) IN (SELECT btrim(r.crime_id) FROM pu_raw r WHERE NOT {_BLANK_ID}
                                     GROUP BY 1 HAVING count(*) > 1)
-          AND why.reason IS NULL) d
+          AND why.reason IS NULL
+        UNION ALL
+        SELECT ord, row_number() OVER (PARTITION BY id ORDER BY ord DESC)
+        FROM pu_anon WHERE id IN (SELECT id FROM pu_anon GROUP BY id HAVING count(*) > 1)) d
     WHERE k > 1"""
 _EXTRA = ", ".join(f"'{key}', nullif(r.{COLUMNS[col]}, '')" for key, col in POLICE_UK_EXTRA)
 UPSERT = f"""
