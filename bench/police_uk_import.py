@@ -25,38 +25,19 @@ from pathlib import Path
 import asyncpg
 
 from bench.police_uk_files import FORCES, HEADER, Written, write_folders, zip_folders
+from bench.services import admin_sql, db_url
 from qingzhi import aggregate
 from qingzhi.config import load_settings
-from qingzhi.db import migrate
+from qingzhi.db import migrate_url
 from qingzhi.importer import import_incidents
 
-ADMIN_URL = os.environ.get("QZ_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "qz_bench_police_uk"
+DB_NAME = f"qz_bench_police_uk_{os.getpid()}"
 TZ = "Europe/London"
-
-
-def _url(name: str) -> str:
-    return ADMIN_URL.rpartition("/")[0] + "/" + name
-
-
-async def fresh_database() -> None:
-    """Drop and create the benchmark database, with the project's schema."""
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DB_NAME}")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(_url(DB_NAME))
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
 
 
 async def bare_copy(files: tuple[Path, ...]) -> float:
     """Seconds to COPY every file into a scratch table of text columns (unlogged, like a staging table)."""
-    conn = await asyncpg.connect(_url(DB_NAME))
+    conn = await asyncpg.connect(db_url(DB_NAME))
     try:
         await conn.execute(f"CREATE UNLOGGED TABLE scratch ({', '.join(f'c{i} text' for i in range(len(HEADER)))})")
         started = time.perf_counter()
@@ -71,7 +52,7 @@ async def bare_copy(files: tuple[Path, ...]) -> float:
 
 async def refresh_from_scratch() -> tuple[int, float]:
     """(incidents, seconds) to rebuild every pre-aggregate from the imported incidents."""
-    conn = await asyncpg.connect(_url(DB_NAME))
+    conn = await asyncpg.connect(db_url(DB_NAME))
     try:
         await conn.execute(f"TRUNCATE {aggregate.TABLES}")
         await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents")
@@ -106,15 +87,19 @@ def main(argv: list[str] | None = None) -> None:
         mb = sum(p.stat().st_size for p in written.files) / 1e6
         print(f"wrote {written.rows:,} rows in {len(written.files)} files ({mb:.0f} MB) and a zip of them "
               f"in {time.perf_counter() - started:.1f} s")
-        asyncio.run(fresh_database())
-        copy_s = asyncio.run(bare_copy(written.files))
-        settings = load_settings(database_url=_url(DB_NAME), timezone=TZ)
-        summary, import_s = timed_import(root, settings)
-        assert summary.inserted == written.incidents, (summary, written)
-        assert summary.bad == written.no_location and summary.repeated == written.repeated, summary
-        done, refresh_s = asyncio.run(refresh_from_scratch())
-        again, zip_s = timed_import(archive, settings)
-        assert (again.inserted, again.updated) == (0, written.incidents), again
+        admin_sql(f"CREATE DATABASE {DB_NAME}")
+        try:
+            asyncio.run(migrate_url(db_url(DB_NAME)))
+            copy_s = asyncio.run(bare_copy(written.files))
+            settings = load_settings(database_url=db_url(DB_NAME), timezone=TZ)
+            summary, import_s = timed_import(root, settings)
+            assert summary.inserted == written.incidents, (summary, written)
+            assert summary.bad == written.no_location and summary.repeated == written.repeated, summary
+            done, refresh_s = asyncio.run(refresh_from_scratch())
+            again, zip_s = timed_import(archive, settings)
+            assert (again.inserted, again.updated) == (0, written.incidents), again
+        finally:
+            admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     copy_rate, import_rate = written.rows / copy_s, written.rows / import_s
     print(f"bare COPY into a scratch table: {copy_s:.1f} s, {copy_rate:,.0f} rows/s")
     print(f"qingzhi import (folder, {summary.inserted:,} new incidents, refresh included): {import_s:.1f} s, "
