@@ -45,7 +45,8 @@ NEW_CONTRIBUTIONS = f"""
                ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END,
            CASE WHEN {_WINDOWED} THEN {_FROM} END,
            CASE WHEN {_WINDOWED} THEN {_TO} END
-    FROM incidents i JOIN an_cells c USING (id)
+    FROM incidents i JOIN an_batch USING (id) JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon
+    WHERE i.state <> 'merged'
     ORDER BY c.cell10"""  # the covering index on cell10 fills in order
 
 # Count tables: (delta SQL over an_both or an earlier delta, key columns, value columns, amount column).
@@ -119,14 +120,16 @@ async def _fold_batch(conn: asyncpg.Connection, timezone: str) -> None:
     await conn.execute("DELETE FROM an_incident a USING an_batch b WHERE a.id = b.id")
     # Coordinates outside WGS-84 (or NaN) have no cell, so they count nowhere; the ingest and the
     # importer refuse them anyway.
+    # Only the distinct points travel to Python and back (imported data repeats them).
     points = await conn.fetch(
-        """SELECT i.id, i.lat, i.lon FROM incidents i JOIN an_batch USING (id)
+        """SELECT DISTINCT i.lat, i.lon FROM incidents i JOIN an_batch USING (id)
            WHERE i.state <> 'merged' AND i.lat BETWEEN -90 AND 90 AND i.lon BETWEEN -180 AND 180""")
-    await _temp_table(conn, "an_cells", columns="id text, cell8 bigint, cell9 bigint, cell10 bigint")
+    await _temp_table(conn, "an_cells", columns="lat float8, lon float8, cell8 bigint, cell9 bigint, cell10 bigint")
     if points:
-        cells = exact_cells(np.array([(r[1], r[2]) for r in points], float))
-        await conn.copy_records_to_table("an_cells", records=zip([r[0] for r in points], *(c.tolist() for c in cells),
-                                                                 strict=True))
+        cells = exact_cells(np.array(points, float))
+        await conn.copy_records_to_table("an_cells", records=zip([r[0] for r in points], [r[1] for r in points],
+                                                                 *(c.tolist() for c in cells), strict=True))
+        await conn.execute("ANALYZE an_cells")
     await conn.execute(NEW_CONTRIBUTIONS, timezone)
     await _add_windows(conn)
     await _temp_table(conn, "an_both", query=f"""SELECT {', '.join(ANALYSED)}, 1 AS sign FROM an_incident
