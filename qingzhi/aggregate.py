@@ -45,8 +45,7 @@ NEW_CONTRIBUTIONS = f"""
                ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END,
            CASE WHEN {_WINDOWED} THEN {_FROM} END,
            CASE WHEN {_WINDOWED} THEN {_TO} END
-    FROM incidents i JOIN an_batch USING (id) JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon
-    WHERE i.state <> 'merged'
+    FROM an_rows i JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon
     ORDER BY c.cell10"""  # the covering index on cell10 fills in order
 
 # Count tables: (delta SQL over an_both or an earlier delta, key columns, value columns, amount column).
@@ -120,10 +119,13 @@ async def _fold_batch(conn: asyncpg.Connection, timezone: str) -> None:
     await conn.execute("DELETE FROM an_incident a USING an_batch b WHERE a.id = b.id")
     # Coordinates outside WGS-84 (or NaN) have no cell, so they count nowhere; the ingest and the
     # importer refuse them anyway.
-    # Only the distinct points travel to Python and back (imported data repeats them).
-    points = await conn.fetch(
-        """SELECT DISTINCT i.lat, i.lon FROM incidents i JOIN an_batch USING (id)
-           WHERE i.state <> 'merged' AND i.lat BETWEEN -90 AND 90 AND i.lon BETWEEN -180 AND 180""")
+    # The batch's incidents that count, looked up once; only their distinct points travel to Python
+    # and back (imported data repeats them).
+    await _temp_table(conn, "an_rows", query="""
+        SELECT i.id, i.ts, i.occurred_from, i.occurred_to, i.lat, i.lon, i.station, i.type, i.category, i.priority
+        FROM incidents i JOIN an_batch USING (id)
+        WHERE i.state <> 'merged' AND i.lat BETWEEN -90 AND 90 AND i.lon BETWEEN -180 AND 180""")
+    points = await conn.fetch("SELECT DISTINCT lat, lon FROM an_rows")
     await _temp_table(conn, "an_cells", columns="lat float8, lon float8, cell8 bigint, cell9 bigint, cell10 bigint")
     if points:
         cells = exact_cells(np.array(points, float))
@@ -196,7 +198,7 @@ async def _check_timezone(conn: asyncpg.Connection, timezone: str) -> None:
     if current == timezone:
         return
     await conn.execute("SELECT now() AT TIME ZONE $1", timezone)  # an unknown zone fails here, before any change
-    await conn.execute(f"TRUNCATE {TABLES}")
+    await conn.execute(f"TRUNCATE {TABLES}, an_dirty")  # everything is queued again, once
     await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents")
     await conn.execute(
         "INSERT INTO an_meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = $1", timezone)

@@ -29,7 +29,7 @@ import click
 from qingzhi.core.incidents import IncidentError, category_of, normalise_type
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
-from qingzhi.import_report import BadRows, Summary
+from qingzhi.import_report import BadRows, Summary, files
 from qingzhi.import_rows import (INCIDENT_COLUMNS, ON_CONFLICT, POLICE_UK_COLUMNS, POLICE_UK_EXTRA, RowError, coordinates,
                                  police_month, police_type)
 from qingzhi.import_sources import Source
@@ -105,9 +105,9 @@ async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: Z
     bad = BadRows(summary, list(COLUMNS))
     try:
         async with conn.transaction():
-            await conn.execute("SET LOCAL work_mem = '256MB'")  # the dedup sort of a million ids stays in memory
+            await conn.execute("SET LOCAL work_mem = '256MB'")  # hashing a million ids, sorting the ASB rows: in memory
             await conn.execute(STAGING)
-            with click.progressbar(length=sum(s.size for s in sources), label=f"importing {len(sources)} files",
+            with click.progressbar(length=sum(s.size for s in sources), label=f"importing {files(len(sources))}",
                                    file=sys.stderr, show_pos=True) as bar:
                 for k, (source, header) in enumerate(zip(sources, headers, strict=True)):
                     await _stage(conn, k, source, header, bar.update, bad)

@@ -13,6 +13,11 @@ import click
 SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
 
 
+def files(n: int) -> str:
+    """'1 file', '3 files'."""
+    return f"{n} file{'' if n == 1 else 's'}"
+
+
 @dataclass
 class Summary:
     """What an import did."""
@@ -28,7 +33,7 @@ class Summary:
 
     def print(self) -> None:
         """The summary on the terminal."""
-        click.echo(f"{self.rows} rows read from {self.files} file{'s' if self.files != 1 else ''}: "
+        click.echo(f"{self.rows} rows read from {files(self.files)}: "
                    f"{self.inserted} imported, {self.updated} updated (already present), {self.bad} bad")
         if self.repeated:
             click.echo(f"{self.repeated} rows repeated an id seen earlier in the run; the later row was kept")

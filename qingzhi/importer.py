@@ -27,7 +27,7 @@ from qingzhi.config import Settings
 from qingzhi.db import connect
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
-from qingzhi.import_report import BadRows, Summary
+from qingzhi.import_report import BadRows, Summary, files
 from qingzhi.import_rows import INCIDENT_COLUMNS, ON_CONFLICT, RowError, RowParser
 from qingzhi.import_sources import Source, expand
 
@@ -99,7 +99,7 @@ async def _run(conn: asyncpg.Connection, sources: list[Source], parser: RowParse
     batch: dict[str, tuple] = {}
     done_up_to = "nothing"
     try:
-        with click.progressbar(length=total, label=f"importing {len(sources)} file{'s' if len(sources) > 1 else ''}",
+        with click.progressbar(length=total, label=f"importing {files(len(sources))}",
                                file=sys.stderr, show_pos=True) as bar:
             for source, header in zip(sources, headers, strict=True):
                 parser.bind(header, Path(source.name))
