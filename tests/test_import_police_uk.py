@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import subprocess
@@ -9,10 +10,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import asyncpg
 import numpy as np
 import pytest
 import shapely
 from shapely.geometry import shape
+from analysis_recount import assert_aggregates_equal_recount
 from ingest_helpers import query as fetch
 
 from bench.police_uk_files import FORCES, HEADER, csv_text, month_rows, write_folders, zip_folders
@@ -22,6 +25,17 @@ from qingzhi.errors import QingzhiError
 from qingzhi.importer import import_incidents
 
 ROOT = Path(__file__).parent.parent
+
+
+def recounted(settings: Settings) -> int:
+    """assert_aggregates_equal_recount on the test's database; the incidents counted."""
+    async def go() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await assert_aggregates_equal_recount(conn, settings.timezone)
+        finally:
+            await conn.close()
+    return asyncio.run(go())
 
 
 @pytest.fixture
@@ -57,12 +71,21 @@ def test_folders_zip_and_file_in_one_run(london: Settings, tmp_path: Path) -> No
     assert months == {"2019-01-01T00:00:00+00:00", "2019-02-01T00:00:00+00:00", "2019-03-01T00:00:00+00:00",
                       "2019-03-31T23:00:00+00:00"}
     assert fetch(london.database_url, "SELECT sum(n) FROM an_type_day")[0][0] == s.inserted
+    assert recounted(london) == s.inserted  # every pre-aggregate equals a direct recount after the import
     # again, the same data from a zip of the folders: nothing new, the same ids (ASB rows included)
     ids = fetch(london.database_url, "SELECT array_agg(id ORDER BY id) FROM incidents")[0][0]
     again = import_incidents(london, [zip_folders(tmp_path / "a", tmp_path / "a.zip")], fmt="police-uk",
                              report=tmp_path / "bad2.csv")
     assert (again.inserted, again.updated) == (0, folders.incidents)
     assert fetch(london.database_url, "SELECT array_agg(id ORDER BY id) FROM incidents")[0][0] == ids
+    # a later import moves some crimes (police.uk re-snaps points) and a deletion: still equal to a recount
+    rows = list(csv.reader(folders.files[0].open(encoding="utf-8")))[1:]
+    moved = [[*r[:4], f"{float(r[4]) + 0.01:.6f}" if r[4] else "", *r[5:]] for r in rows]
+    fetch(london.database_url, "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents ORDER BY id LIMIT 25)")
+    (tmp_path / "moved.csv").write_text(csv_text(moved), encoding="utf-8")
+    third = import_incidents(london, tmp_path / "moved.csv", fmt="police-uk", report=tmp_path / "bad3.csv")
+    assert third.updated > 100 and third.inserted > 0  # moved, and some of the deleted back
+    assert recounted(london) == fetch(london.database_url, "SELECT count(*) FROM incidents")[0][0]
 
 
 def test_the_later_of_a_repeated_crime_wins_and_identical_rows_all_stay(london: Settings, tmp_path: Path) -> None:
