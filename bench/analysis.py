@@ -56,7 +56,7 @@ async def build(n: int, days: int, reuse: bool, name: str = DB_NAME) -> None:
             try:
                 have = await conn.fetchval("SELECT count(*) FROM incidents")
                 span = await conn.fetchval("SELECT max(ts)::date - min(ts)::date + 1 FROM incidents")
-                if have == n and span is not None and abs(span - days) <= 1 and not await aggregate.pending(conn):
+                if have == n and span is not None and abs(span - days) <= 7 and not await aggregate.pending(conn):
                     print(f"reusing {name}: {have:,} incidents, aggregates up to date")
                     return
             finally:

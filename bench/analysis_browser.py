@@ -36,13 +36,14 @@ DB_NAME = "qz_bench_analysis_year"
 TARGET_MS = 300.0
 PASSWORD = "bench password, long enough"
 PICKS = {"year": "this year", "90": "last 90 days", "30": "last 30 days", "7": "last 7 days"}
+COMPUTE = "#an-quality-run"  # after "this year": the hotspot methods scored on demand (hit rate / PAI)
 # The page's panels, by the elements their callbacks write to.
-PANELS = {"hotspot map": ".an-map-panel .leaflet-container", "top 10": "#an-top", "7×24 heat map": "#an-heat", "type ranking": "#an-pareto",
+PANELS = {"hotspot map": "#an-map-note", "top 10": "#an-top", "7×24 heat map": "#an-heat", "type ranking": "#an-pareto",
           "summary": "#an-summary", "hit rate / PAI": "#an-quality"}
 
 # Click a quick pick and time each panel's last change (+ the next painted frame) until Dash is idle.
 MEASURE = """
-const [pick, panels, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const [target, panels, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
 const last = {}, observers = [];
 let busySeen = false;
 const t0 = performance.now();
@@ -62,11 +63,14 @@ const tick = () => {
   if (busy) idleSince = null; else if (idleSince === null) idleSince = now;
   if ((idleSince !== null && now - idleSince > 500 && now - t0 > 600) || now - t0 > 120000) {
     observers.forEach(o => o.disconnect());
-    return done({panels: last, spinner: busySeen});
+    const calls = performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update-component'));
+    return done({panels: last, spinner: busySeen,
+                 server: Math.max(0, ...calls.map(e => e.responseEnd - e.requestStart)), requests: calls.length});
   }
   setTimeout(tick, 10);
 };
-document.querySelector(`#an-quick input[value="${pick}"]`).click();
+performance.clearResourceTimings();
+document.querySelector(target).click();
 setTimeout(tick, 0);
 """
 
@@ -103,9 +107,12 @@ def browser_runs(base: str, name: str, rounds: int) -> dict[str, list[dict[str, 
         wait_for(driver, "return document.querySelector('#an-quality td') !== null"
                          " && !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=180)
         out: dict[str, list[dict[str, Any]]] = {p: [] for p in PICKS}
+        out["compute"] = []
         for _ in range(rounds):
             for pick in PICKS:  # each click changes the period, so every panel really updates
-                out[pick].append(driver.execute_async_script(MEASURE, pick, PANELS))
+                out[pick].append(driver.execute_async_script(MEASURE, f'#an-quick input[value="{pick}"]', PANELS))
+                if pick == "year":
+                    out["compute"].append(driver.execute_async_script(MEASURE, COMPUTE, PANELS))
         return out
     finally:
         driver.quit()
@@ -133,6 +140,7 @@ def report(measured: dict[str, list[dict[str, Any]]], naive: dict[str, dict[str,
     ok = True
     print(f"\n{'quick pick':14} {'panel':16} {'click→paint p50':>16} {'max':>7} {'naive server p50':>17}  target")
     for pick, runs in measured.items():
+        label = PICKS.get(pick, "PAI, this year")
         for panel in PANELS:
             times = [r["panels"][panel] for r in runs if panel in r["panels"]]
             if not times:
@@ -142,11 +150,13 @@ def report(measured: dict[str, list[dict[str, Any]]], naive: dict[str, dict[str,
             good = worst < TARGET_MS
             ok &= good or spinner
             slow = naive.get(pick, {}).get(panel)
-            print(f"{PICKS[pick]:14} {panel:16} {p50:13.0f} ms {worst:5.0f} ms "
+            print(f"{label:14} {panel:16} {p50:13.0f} ms {worst:5.0f} ms "
                   f"{f'{slow:14.0f} ms' if slow else ' ' * 17}  "
                   f"{'ok' if good else 'OVER, with the updating… notice' if spinner else 'OVER, no notice'}")
         whole = [max(r["panels"].values()) for r in runs if r["panels"]]
-        print(f"{PICKS[pick]:14} {'whole page':16} {statistics.median(whole):13.0f} ms {max(whole):5.0f} ms")
+        server = [r["server"] for r in runs]
+        print(f"{label:14} {'whole page':16} {statistics.median(whole):13.0f} ms {max(whole):5.0f} ms"
+              f"   (slowest callback request, as the browser saw it: p50 {statistics.median(server):.0f} ms)")
     return ok
 
 

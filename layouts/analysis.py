@@ -64,6 +64,8 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
                         ui.build_table(table_id=ids.AN_SUMMARY_TABLE, csv="summary", lang=lang))]),
             ui.build_panel(title=t("an.quality", lang), children=[
                 html.P(t("an.quality.note", lang), className="an-note"),
+                html.Button(t("an.quality.run", lang), id=ids.AN_QUALITY_RUN, className="an-csv"),
+                html.P(t("an.quality.press", lang), id=ids.AN_QUALITY_STATE, className="an-note"),
                 ui.busy(lang, ui.build_table(table_id=ids.AN_QUALITY, csv="quality", lang=lang, page_size=12))]),
         ], className="an-row"),
         ui.build_panel(title=t("an.cell", lang), children=[

@@ -58,6 +58,8 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     dash_duo.wait_for_element("#an-top td", timeout=30)
     dash_duo.wait_for_contains_text("#an-summary", "高发案地区", timeout=30)
     dash_duo.wait_for_element("#an-heat .main-svg", timeout=30)
+    assert not dash_duo.find_elements("#an-quality td")  # scored only when asked for
+    dash_duo.find_element("#an-quality-run").click()
     dash_duo.wait_for_element("#an-quality td", timeout=30)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_30d.png"))
     first = note(dash_duo)
@@ -91,7 +93,7 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     dash_duo.find_elements("#an-quick input")[2].click()
     shown = ("return [...document.querySelectorAll('.an-busy')].filter(e => e.offsetParent !== null)"
              ".map(e => e.textContent);")
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: len(d.execute_script(shown)) >= 5)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: len(d.execute_script(shown)) >= 4)
     assert set(dash_duo.driver.execute_script(shown)) == {"正在更新…"}
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_updating.png"))
     dash_duo.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
@@ -130,6 +132,7 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     # the same page in English
     dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=en", timeout=30)
     dash_duo.wait_for_contains_text("#an-summary", "Hotspot areas", timeout=30)
+    dash_duo.find_element("#an-quality-run").click()
     dash_duo.wait_for_element("#an-quality td", timeout=30)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_en_30d.png"))
     assert "Peak hours" in dash_duo.find_element("#an-summary").text

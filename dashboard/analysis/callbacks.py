@@ -165,16 +165,23 @@ def update_summary(data: dict | None, lang: str) -> tuple:
 
 
 @CALLBACKS.callback(
-    Output(ids.AN_QUALITY, "data"), Output(ids.AN_QUALITY, "columns"),
-    Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"))
-def update_quality(data: dict | None, lang: str) -> tuple:
-    """PAI and hit rate at 1/3/5 % of the area for cells of each size."""
-    if not data:
-        return no_update, no_update
-    rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%", "cells": r.cells, "hits": round(r.hits),
-             "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%", "pai": round(r.pai, 2)}
+    Output(ids.AN_QUALITY, "data"), Output(ids.AN_QUALITY, "columns"), Output(ids.AN_QUALITY_STATE, "children"),
+    Input(ids.AN_QUALITY_RUN, "n_clicks"), Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True)
+def update_quality(_: int | None, data: dict | None, lang: str) -> tuple:
+    """PAI and hit rate at 1/3/5 % of the study area, per method and cell size, when asked for.
+
+    Scoring the methods splits the period and ranks every cell three ways at three resolutions:
+    seconds of CPU for a year of a million incidents, which would hold up every other panel on
+    each filter change; so a filter change only clears the table, and the button computes it.
+    """
+    if dash_ctx.triggered_id != ids.AN_QUALITY_RUN or not data:
+        return [], [], t("an.quality.press", lang)
+    rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%",
+             "cells": r.cells, "hits": round(r.hits), "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%",
+             "pai": round(r.pai, 2)}
             for method, res, r in up.quality(ctx().db, _tz(), _filters(data), study_area=ctx().settings.study_area)]
-    return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang)
+    return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang), ""
 
 
 @CALLBACKS.callback(

@@ -43,6 +43,10 @@ STRINGS = {
     "an.summary": ("“三高”综述（可直接粘贴到简报）", "Three-highs summary (ready for a briefing)"),
     "an.copy": ("复制", "Copy"),
     "an.quality": ("热点预测效果", "Hotspot quality"),
+    "an.quality.run": ("计算命中率与 PAI", "Compute hit rate and PAI"),
+    "an.quality.press": ("按“计算命中率与 PAI”为当前筛选评估各热点方法（一年数据需数秒）。",
+                         "Press “Compute hit rate and PAI” to score the hotspot methods for this selection "
+                         "(a few seconds for a year of data)."),
     "an.quality.note": ("用前半段的热点预测后半段警情：命中率 = 落在热点内的警情占比；PAI = 命中率 ÷ 面积占比（面积按真实网格，占研究区域的比例，见地图下方）",
                         "Hotspots of the first half predicting the second half: hit rate = share of incidents inside them; PAI = hit rate ÷ share of area (real cell areas, as a share of the study area named under the map)"),
     "an.cell": ("网格内警情", "Incidents in the cell"),
