@@ -104,7 +104,7 @@ def browser_runs(base: str, name: str, rounds: int) -> dict[str, list[dict[str, 
     try:
         log_in(driver, base, name)
         driver.get(f"{base}/analysis?lang=en")
-        wait_for(driver, "return document.querySelector('#an-quality td') !== null"
+        wait_for(driver, "return document.querySelector('#an-top td') !== null"
                          " && !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=180)
         out: dict[str, list[dict[str, Any]]] = {p: [] for p in PICKS}
         out["compute"] = []
