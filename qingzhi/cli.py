@@ -49,7 +49,8 @@ def ingest(settings: Settings) -> None:
 
 @cli.command()
 @settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
-                  "rejects_keep_rows")
+                  "rejects_keep_rows", "language", "briefing_config", "briefing_dir", "briefing_hour",
+                  "briefing_keep_days")
 @click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:
@@ -99,6 +100,12 @@ def rejects(settings: Settings, limit: int, since: str | None) -> None:
 @click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="road network GeoJSON")
 @click.option("--history", "history_days", default=0, type=click.IntRange(0, 3650),
               help="write this many days of history (incidents, tracks, statuses) into the database, then exit")
+@click.option("--video-units", default=0, show_default=True, type=click.IntRange(0, 16),
+              help="units whose cameras stream real video (live HLS made by ffmpeg)")
+@click.option("--video-port", default=8888, show_default=True, type=click.IntRange(0, 65535),
+              help="port of the file server publishing that video (MediaMTX's HLS port)")
+@click.option("--video-dir", type=click.Path(file_okay=False), default=None,
+              help="folder for the video segments (default: a temporary one)")
 def simulate(settings: Settings, **options: Any) -> None:
     """Simulate a district's fleet, body cameras and 110 calls over MQTT."""
     from qingzhi.simulator.run import run
@@ -126,7 +133,8 @@ def demo(settings: Settings, **options: Any) -> None:
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
     "tile_attribution", "tile_crs", "tiles_mbtiles", "center", "stale_after_s", "lost_after_s", "session_idle_min",
     "session_hours",
-    "allowed_hosts", "secure_cookies", "stream_hosts", "db_connect_timeout_s", "dashboard_db_timeout_s",
+    "allowed_hosts", "secure_cookies", "stream_hosts", "stream_schemes", "stream_url_template", "camera_tiles",
+    "db_connect_timeout_s", "dashboard_db_timeout_s",
     "health_timeout_s", *MQTT_TLS, "data_dir",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -197,9 +205,11 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 
 
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
+from qingzhi.cli_briefing import briefing  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(broker)
+cli.add_command(briefing)
 
 
 def main() -> None:

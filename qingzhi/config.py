@@ -61,15 +61,34 @@ class Settings(BaseSettings):
     session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
     session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
     allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
-    stream_hosts: str = Field("", description="comma-separated hosts whose http(s) stream links are shown (empty: any)")
+    stream_hosts: str = Field("", description="comma-separated hosts camera streams may be played from (empty: any)")
+    stream_schemes: str = Field("https,http", pattern=r"^\s*https?\s*(,\s*https?\s*)*$",
+                                description="comma-separated schemes a camera stream may be played from (http, https)")
+    stream_url_template: str = Field("", max_length=1000, description="a unit's stream when its camera sends none, "
+                                     "e.g. http://gateway:8888/{station}/{unit}/index.m3u8 (empty: none)")
+    camera_tiles: int = Field(4, ge=1, le=16, description="live camera views playing at once in one browser page")
     secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
     owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN,
                                   description="OwnTracks topic prefix: phones publish to <prefix>/<station>/<unit>")
     mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
     mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")
     mqtt_key: str | None = Field(None, description="private key (PEM) of the client certificate")
+    briefing_config: Path | None = Field(None, description="briefing configuration JSON: headline type mapping, ranking "
+                                         "weights, station populations (unset: the shipped default)")
+    briefing_dir: Path | None = Field(None, description="folder where the duty loop writes each morning's briefing "
+                                      "(PDF and HTML of the day before); unset: no scheduled briefing")
+    briefing_hour: int = Field(7, ge=0, le=23, description="local hour from which the duty loop writes the briefing "
+                               "of the day before")
+    briefing_keep_days: int = Field(90, ge=1, le=3650, description="days the scheduled briefing files are kept")
     data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
                                                    "must be in")
+
+    @field_validator("stream_url_template")
+    @classmethod
+    def _stream_template(cls, v: str) -> str:
+        from qingzhi.core.streams import check_template  # the rule lives in the core; imported late, no cycle
+
+        return check_template(v)
 
     @field_validator("center")
     @classmethod

@@ -2,8 +2,9 @@
 
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
-pre-aggregates (qingzhi.aggregate), the day partitions with their retention, and the pruning of
-old rejected messages. A round holds
+pre-aggregates (qingzhi.aggregate), the day partitions with their retention, the pruning of
+old rejected messages, the folding of finished track hours for playback, and the morning's briefing file (qingzhi.briefing_report, where
+QZ_BRIEFING_DIR is set). A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
 Each chore's last result goes to `duty_runs`, which `qingzhi status` shows. `qingzhi worker`
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +23,10 @@ from typing import Any
 import asyncpg
 
 from ingest import store as ingest_store
-from qingzhi import aggregate
+from qingzhi import aggregate, briefing_report
 from qingzhi.config import Settings
 from qingzhi.core import alert_rules
+from qingzhi.core.briefing import playback
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.partitions import ensure_partitions
 
@@ -57,6 +60,17 @@ async def _rejects(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{pruned} pruned (kept {settings.rejects_keep_days} days, {settings.rejects_keep_rows} rows at most)"
 
 
+async def _tracks(conn: asyncpg.Connection, settings: Settings) -> str:
+    now = datetime.now(UTC)
+    folded = await playback.fold_tracks(conn, now)
+    pruned = await playback.prune_tracks(conn, now - timedelta(days=settings.retention_days))
+    return f"{folded} unit-hours folded, {pruned} pruned"
+
+
+async def _briefing(conn: asyncpg.Connection, settings: Settings) -> str:
+    return await briefing_report.daily(conn, settings)
+
+
 @dataclass(frozen=True)
 class Chore:
     """One timed duty: run at most every `every_s` seconds; returns a one-line result."""
@@ -73,6 +87,8 @@ CHORES = (
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),
+    Chore("tracks", 60, _tracks),
+    Chore("briefing", 600, _briefing),
 )
 
 

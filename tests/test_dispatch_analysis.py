@@ -12,7 +12,7 @@ from dashboard.dispatch import repeats
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.followups import advance_followup, create_followup
-from dashboard.dispatch.response_times import incident_times, response_times
+from qingzhi.core.response_times import incident_times, response_times
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit

@@ -29,6 +29,8 @@ CALLBACKS = CallbackSet("dispatch", "dispatch.view")
 # assets/js/50_dispatch_stream.js: start polling once the page's config is there; learn what the
 # callbacks below have drawn.
 CALLBACKS.clientside("dispatchStart", Output(ids.DISPATCH_STARTED, "children"), Input(ids.DISPATCH_CONFIG, "data"))
+# assets/js/62_camera_strips.js: the camera strip shows the selected incident's units
+CALLBACKS.clientside("camerasFollow", Output(ids.DISPATCH_CAMERAS_FOLLOW, "title"), Input(ids.DISPATCH_SELECTED, "data"))
 CALLBACKS.clientside("dispatchShown", Output(ids.DISPATCH_STARTED, "title"), Input(ids.DISPATCH_QUEUE_SHOWN, "data"),
                      Input(ids.DISPATCH_DETAIL_SHOWN, "data"))
 

@@ -10,13 +10,14 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.dispatch.response_times import INTERVALS, incident_times
+from dashboard.cameras.components import build_camera_config, build_camera_strip
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
 from dashboard.maps import DISPATCH_MAP, build_map, marker
 from qingzhi.config import Settings
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.lifecycle import NEXT
+from qingzhi.core.response_times import INTERVALS, incident_times
 
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")
 REVIEW_RESULTS = ("approved", "returned")
@@ -24,8 +25,9 @@ STEP_BUTTONS = ("en_route", "on_scene", "handled")
 
 
 def build_page(*, settings: Settings, lang: str, selected: str | None, config: dict[str, Any], tabs: Any,
-               panels: list, areas: dict[str, Any]) -> html.Div:
-    """The page: left the tabs (queue and side panels), centre the map, right the incident detail.
+               panels: list, areas: dict[str, Any], camera_config: str) -> html.Div:
+    """The page: left the tabs (queue and side panels), centre the map, right the incident detail
+    with the live cameras of its units (`camera_config`: dashboard.cameras.api.config_json).
 
     No dcc.Interval: assets/js/50_dispatch_stream.js polls dashboard/dispatch/api.py and pushes
     what changed; `config` tells it where and how (dispatch.api.client_config)."""
@@ -49,6 +51,9 @@ def build_page(*, settings: Settings, lang: str, selected: str | None, config: d
                     html.Div(id=ids.DISPATCH_MSG, className="dp-msg", role="status"),
                     html.Div(t("dispatch.select_hint", lang), id=ids.DISPATCH_HEAD, className="dp-head"),
                     html.Div(id=ids.DISPATCH_UNITS, className="dp-units"),
+                    build_camera_strip(strip_id=ids.DISPATCH_CAMERAS, mode="incident", lang=lang),
+                    html.Div(id=ids.DISPATCH_CAMERAS_FOLLOW, hidden=True),
+                    build_camera_config(config_json=camera_config),
                     html.Div(id=ids.DISPATCH_RECOMMEND, className="dp-recommend"),
                     html.Div(id=ids.DISPATCH_ACTIONS, className="dp-actions"),
                 ],

@@ -17,7 +17,7 @@ from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
 from dashboard.dispatch import queries as data
 from dashboard.dispatch import repeats
-from dashboard.dispatch.response_times import response_times
+from qingzhi.core.response_times import response_times
 from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags, in_scope

@@ -10,7 +10,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.dispatch.response_times import DIMENSIONS, INTERVALS
+from qingzhi.core.response_times import DIMENSIONS, INTERVALS
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import t, type_label
 

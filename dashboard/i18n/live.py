@@ -50,7 +50,6 @@ STRINGS = {
     "live.status": ("状态", "Status"),
     "live.incident": ("警情", "Incident"),
     "live.cam_battery": ("记录仪电量", "Camera battery"),
-    "live.stream": ("打开实时视频", "Open live video"),
     "live.no_stream": ("无视频流", "No live stream"),
     "live.unknown_unit": ("未知警力 {unit}", "Unknown unit {unit}"),
     "live.trail_points": ("30 分钟轨迹：{n} 个定位点", "30-minute trail: {n} fixes"),

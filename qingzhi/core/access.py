@@ -18,11 +18,14 @@ ALL = frozenset(ROLES)
 # permission -> roles holding it; admin holds every permission
 PERMISSIONS: dict[str, frozenset[str]] = {
     "live.view": ALL,                                        # the live map, the wall, units and alerts
+    "camera.view": ALL,                                      # body cameras' live views (each one audited)
     "analysis.view": frozenset(("analyst", "commander", "admin")),
     "analysis.export": frozenset(("analyst", "commander", "admin")),
     "dispatch.view": frozenset(("commander", "admin")),
     "dispatch.act": frozenset(("commander", "admin")),        # assign, release, steps, incidents, follow-ups
     "alert.ack": frozenset(("commander", "admin")),
+    "briefing.view": frozenset(("analyst", "commander", "admin")),  # the review page, its exports, playback
+    "briefing.act": frozenset(("commander", "admin")),              # meeting tasks (督办): create, complete
     "settings.change": frozenset(("admin",)),
     "users.manage": frozenset(("admin",)),
     "audit.view": frozenset(("admin",)),
