@@ -51,7 +51,7 @@ async def _import(settings: Settings, paths: list[Path], fmt: str, mapping: tupl
     conn = await connect(settings.database_url)
     try:
         stations = StationLocator.from_rows(await conn.fetch("SELECT id, lat, lon, boundary FROM stations"))
-        first = paths[0]
+        first = paths[0].resolve()  # "." has no name of its own
         summary = Summary(report=report or first.with_name(f"{first.stem or first.name}.bad-rows.csv"))
         if fmt == "police-uk":
             await import_police_uk.import_files(conn, sources, tz=ZoneInfo(settings.timezone), stations=stations,
