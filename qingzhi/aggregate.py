@@ -1,4 +1,4 @@
-"""Keep the analysis pre-aggregates (migrations 0500, 0501, 0800) in step with `incidents`.
+"""Keep the analysis pre-aggregates (migrations 0500, 0501, 0800, 1700) in step with `incidents`.
 
 Statement triggers queue the id of every incident written, changed or deleted in `an_dirty`;
 `refresh()` drains that queue in batches, set-based: per batch, PostgreSQL computes each
@@ -45,7 +45,7 @@ NEW_CONTRIBUTIONS = f"""
                ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END,
            CASE WHEN {_WINDOWED} THEN {_FROM} END,
            CASE WHEN {_WINDOWED} THEN {_TO} END
-    FROM incidents i JOIN an_cells c USING (id)
+    FROM an_rows i JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon
     ORDER BY c.cell10"""  # the covering index on cell10 fills in order
 
 # Count tables: (delta SQL over an_both or an earlier delta, key columns, value columns, amount column).
@@ -103,12 +103,12 @@ async def refresh(conn: asyncpg.Connection, timezone: str, *, batch: int = BATCH
 
 
 async def _take_batch(conn: asyncpg.Connection, batch: int) -> int:
-    """Move up to `batch` queued ids into the temporary table an_batch; return how many."""
+    """Move up to `batch` queued ids into the temporary table an_batch; return how many distinct ids."""
     await _temp_table(conn, "an_batch", columns="id text PRIMARY KEY")
     status = await conn.execute(
         """WITH taken AS (DELETE FROM an_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM an_dirty LIMIT $1))
                           RETURNING id)
-           INSERT INTO an_batch SELECT id FROM taken""", batch)
+           INSERT INTO an_batch SELECT id FROM taken ON CONFLICT DO NOTHING""", batch)  # queued twice: once
     await conn.execute("ANALYZE an_batch")  # temporary tables have no statistics: say how big it is
     return int(status.split()[-1])
 
@@ -119,14 +119,19 @@ async def _fold_batch(conn: asyncpg.Connection, timezone: str) -> None:
     await conn.execute("DELETE FROM an_incident a USING an_batch b WHERE a.id = b.id")
     # Coordinates outside WGS-84 (or NaN) have no cell, so they count nowhere; the ingest and the
     # importer refuse them anyway.
-    points = await conn.fetch(
-        """SELECT i.id, i.lat, i.lon FROM incidents i JOIN an_batch USING (id)
-           WHERE i.state <> 'merged' AND i.lat BETWEEN -90 AND 90 AND i.lon BETWEEN -180 AND 180""")
-    await _temp_table(conn, "an_cells", columns="id text, cell8 bigint, cell9 bigint, cell10 bigint")
+    # The batch's incidents that count, looked up once; only their distinct points travel to Python
+    # and back (imported data repeats them).
+    await _temp_table(conn, "an_rows", query="""
+        SELECT i.id, i.ts, i.occurred_from, i.occurred_to, i.lat, i.lon, i.station, i.type, i.category, i.priority
+        FROM incidents i JOIN an_batch USING (id)
+        WHERE i.state <> 'merged' AND i.lat BETWEEN -90 AND 90 AND i.lon BETWEEN -180 AND 180""")
+    points = await conn.fetch("SELECT DISTINCT lat, lon FROM an_rows")
+    await _temp_table(conn, "an_cells", columns="lat float8, lon float8, cell8 bigint, cell9 bigint, cell10 bigint")
     if points:
-        cells = exact_cells(np.array([(r[1], r[2]) for r in points], float))
-        await conn.copy_records_to_table("an_cells", records=zip([r[0] for r in points], *(c.tolist() for c in cells),
-                                                                 strict=True))
+        cells = exact_cells(np.array(points, float))
+        await conn.copy_records_to_table("an_cells", records=zip([r[0] for r in points], [r[1] for r in points],
+                                                                 *(c.tolist() for c in cells), strict=True))
+        await conn.execute("ANALYZE an_cells")
     await conn.execute(NEW_CONTRIBUTIONS, timezone)
     await _add_windows(conn)
     await _temp_table(conn, "an_both", query=f"""SELECT {', '.join(ANALYSED)}, 1 AS sign FROM an_incident
@@ -193,7 +198,7 @@ async def _check_timezone(conn: asyncpg.Connection, timezone: str) -> None:
     if current == timezone:
         return
     await conn.execute("SELECT now() AT TIME ZONE $1", timezone)  # an unknown zone fails here, before any change
-    await conn.execute(f"TRUNCATE {TABLES}")
-    await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents ON CONFLICT DO NOTHING")
+    await conn.execute(f"TRUNCATE {TABLES}, an_dirty")  # everything is queued again, once
+    await conn.execute("INSERT INTO an_dirty (id) SELECT id FROM incidents")
     await conn.execute(
         "INSERT INTO an_meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = $1", timezone)

@@ -158,17 +158,18 @@ def import_() -> None:
 
 @import_.command(name="incidents")
 @settings_options("database_url", "caller_key", "timezone")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["generic", "police-uk"]), default="generic", show_default=True)
 @click.option("--map", "mapping", multiple=True, help="column mapping FIELD=COLUMN (generic format)")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write bad rows here")
-def import_incidents(settings: Settings, path: Path, fmt: str, mapping: tuple[str, ...], report: Path | None) -> None:
-    """Import incidents from a CSV file; bad rows are skipped and reported."""
+def import_incidents(settings: Settings, paths: tuple[Path, ...], fmt: str, mapping: tuple[str, ...],
+                     report: Path | None) -> None:
+    """Import incidents from CSV files, folders of them and zip archives; bad rows are skipped and reported."""
     from qingzhi.importer import import_incidents as run_import
 
     need(settings, "database_url")
     require_caller_key(settings)
-    run_import(settings, path, fmt=fmt, mapping=mapping, report=report)
+    run_import(settings, paths, fmt=fmt, mapping=mapping, report=report)
 
 
 @cli.group()

@@ -1,14 +1,14 @@
-"""Reading one CSV row of an incident file (generic columns or police.uk) into an incidents record.
+"""Reading one CSV row of a generic incident file into an incidents record, and the police.uk value rules.
 
 Each row is checked by small named rules; a row that breaks one raises RowError with the reason.
 Types, categories, stations and callers' hashes follow qingzhi.core.incidents, as for every
-other source.
+other source. police.uk files are checked set-based (import_police_uk.py), one distinct month,
+crime type or map point at a time, by police_month, police_type and coordinates below.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,15 @@ GENERIC_ALIASES = {
     "summary": ("summary", "description"),
     "caller": ("caller", "phone", "caller_number"),
 }
+INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "type", "category", "priority",
+                    "address", "caller_hash", "summary", "station", "extra")
+# A row imported again updates the incident (importing a file twice changes nothing the second time).
+ON_CONFLICT = (f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in INCIDENT_COLUMNS[1:])}, "
+               "updated_at = now()")
 POLICE_UK_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+# extra (jsonb) keys of a police.uk row, and the columns they come from
+POLICE_UK_EXTRA = (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"), ("outcome", "Last outcome category"),
+                   ("context", "Context"), ("force", "Falls within"), ("crime_type", "Crime type"))
 TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
                 "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 
@@ -51,12 +59,10 @@ class RowError(ValueError):
 
 
 class RowParser:
-    """Turns one CSV row into an incidents record (a tuple in INCIDENT_COLUMNS order) or raises RowError."""
+    """Turns one CSV row of the generic format into an incidents record (a tuple in INCIDENT_COLUMNS order) or raises RowError."""
 
-    def __init__(self, fmt: str, settings: Settings, stations: StationLocator, mapping: tuple[str, ...]) -> None:
-        if fmt not in ("generic", "police-uk"):
-            raise QingzhiError(f"unknown format {fmt!r}: use generic or police-uk")
-        self.fmt, self.stations, self.key = fmt, stations, settings.caller_key
+    def __init__(self, settings: Settings, stations: StationLocator, mapping: tuple[str, ...]) -> None:
+        self.stations, self.key = stations, settings.caller_key
         self.tz = ZoneInfo(settings.timezone)
         self.overrides = _parse_mapping(mapping)
         self.columns: dict[str, str] = {}
@@ -64,11 +70,6 @@ class RowParser:
 
     def bind(self, header: list[str], path: Path) -> None:
         """Resolve which column holds each field; a whole-file error if required ones are missing."""
-        if self.fmt == "police-uk":
-            missing = [c for c in POLICE_UK_COLUMNS if c not in header]
-            if missing:
-                raise QingzhiError(f"{path}: not a police.uk street-level file, missing columns {missing}")
-            return
         norm = {_norm(h): h for h in header}
         for name, aliases in GENERIC_ALIASES.items():
             found = next((norm[_norm(a)] for a in aliases if _norm(a) in norm), None)
@@ -91,12 +92,12 @@ class RowParser:
         """The record for this row, or RowError."""
         if None in row:
             raise RowError("extra cells: the row has more cells than the header")
-        return self._police_uk(row) if self.fmt == "police-uk" else self._generic(row)
+        return self._generic(row)
 
     def _generic(self, row: dict[str, str]) -> tuple:
         get = lambda name: (row.get(self.columns[name]) or "").strip() if name in self.columns else ""  # noqa: E731
         ident = (get("id") or _fail("no id")) if "id" in self.columns else self._generated_id(row, "gen-")
-        lat, lon = _coordinates(get("lat"), get("lon"))
+        lat, lon = coordinates(get("lat"), get("lon"))
         start, end = self._time(get("from"), "from"), self._time(get("to"), "to")
         if start and end and end < start:
             raise RowError(f"window ends before it starts: from {get('from')} to {get('to')}")
@@ -105,30 +106,6 @@ class RowParser:
         priority = _priority(get("priority"))
         return (ident, ts, start, end, lat, lon, d.type, d.category, priority, get("address") or None,
                 d.caller_hash, get("summary") or None, d.station or get("station") or None, None)
-
-    def _police_uk(self, row: dict[str, str]) -> tuple:
-        month = (row.get("Month") or "").strip()
-        try:
-            start = datetime.strptime(month, "%Y-%m").replace(tzinfo=self.tz)
-        except ValueError:
-            raise RowError(f"bad month: {month!r} (want YYYY-MM)") from None
-        end = (start + timedelta(days=32)).replace(day=1)
-        if not (row.get("Longitude") or "").strip():
-            raise RowError(f"no location: {row.get('Location') or 'empty coordinates'}")
-        lat, lon = _coordinates(row["Latitude"], row["Longitude"])
-        crime = (row.get("Crime type") or "").strip() or _fail("no crime type")
-        type_ = re.sub(r"[^a-z0-9]+", "-", crime.lower()).strip("-")
-        ident = (row.get("Crime ID") or "").strip() or self._generated_id(
-            {c: row.get(c) for c in ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type", "Context")},
-            "pu-")
-        extra = {k: row.get(c) or None for k, c in (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"),
-                 ("outcome", "Last outcome category"), ("context", "Context"), ("force", "Falls within"),
-                 ("crime_type", "Crime type"))}
-        # police.uk publishes only the month: the whole month is the time window (spread by the
-        # analysis), and ts, which date filters use, is its start so the crime stays in its month.
-        d = self._derive(type_, lat, lon)
-        return (ident, start, start, end, lat, lon, d.type, d.category, 3, row.get("Location") or None, None, None,
-                d.station, json.dumps(extra))
 
     def _derive(self, type_: str, lat: float, lon: float, *, caller: str | None = None,
                 category: str | None = None) -> Derived:
@@ -171,7 +148,28 @@ def _parse_time(text: str) -> datetime | None:
     return None
 
 
-def _coordinates(lat_text: str, lon_text: str) -> tuple[float, float]:
+def police_month(text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """A police.uk month as the window [start, end) in local time, or RowError.
+
+    police.uk publishes only the month: the whole month is the time window (spread by the
+    analysis), and ts, which date filters use, is its start so the crime stays in its month.
+    """
+    month = text.strip()
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=tz)
+    except ValueError:
+        raise RowError(f"bad month: {month!r} (want YYYY-MM)") from None
+    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+def police_type(crime: str) -> str:
+    """The incident type of a police.uk crime type (`Anti-social behaviour` → `anti-social-behaviour`)."""
+    crime = crime.strip() or _fail("no crime type")
+    return re.sub(r"[^a-z0-9]+", "-", crime.lower()).strip("-")
+
+
+def coordinates(lat_text: str, lon_text: str) -> tuple[float, float]:
+    """(lat, lon) from a row's texts, or RowError saying what is wrong with them."""
     try:
         lat, lon = float(lat_text), float(lon_text)
     except ValueError:

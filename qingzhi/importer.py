@@ -1,145 +1,136 @@
-"""`qingzhi import incidents`: load incidents from a CSV file (generic columns or police.uk).
+"""`qingzhi import incidents PATH…`: load incidents from CSV files, folders and zip archives.
 
-Each row is parsed and checked by small named rules; a bad row is skipped, printed with its line
-number and reason, and written to the report CSV with the original columns. Good rows are
-upserted on `id` in batches, one transaction each, so importing a file twice changes nothing the
-second time. If the database fails mid-file, the summary says exactly how far the import got
-(re-running finishes it). The rows are read by import_rows.py.
+police.uk files go through import_police_uk (COPY, set-based checks, one transaction). Generic
+files are read row by row: each row is parsed and checked by small named rules (import_rows.py);
+a bad row is skipped, printed with its file, line number and reason, and written to the one
+report CSV with the original columns. Good rows are upserted on `id` in batches, one transaction
+each, so importing a file twice changes nothing the second time; if the database fails mid-run,
+the summary says exactly how far the import got (re-running finishes it). Either way the analysis
+pre-aggregates are refreshed at the end (aggregate.py, set-based).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import io
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import click
 
-from qingzhi import aggregate
+from qingzhi import aggregate, import_police_uk
 from qingzhi.config import Settings
 from qingzhi.db import connect
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
-from qingzhi.import_rows import RowError, RowParser
+from qingzhi.import_report import BadRows, Summary, files
+from qingzhi.import_rows import INCIDENT_COLUMNS, ON_CONFLICT, RowError, RowParser
+from qingzhi.import_sources import Source, expand
 
 BATCH_ROWS = 2000
-SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
-INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "type", "category", "priority",
-                    "address", "caller_hash", "summary", "station", "extra")
 
 
-@dataclass
-class Summary:
-    """What an import did."""
-
-    rows: int = 0
-    inserted: int = 0
-    updated: int = 0
-    bad: int = 0
-    repeated: int = 0  # rows whose id appeared earlier in the same file (the later row wins)
-    report: Path | None = None
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-def import_incidents(settings: Settings, path: Path, *, fmt: str, mapping: tuple[str, ...] = (),
+def import_incidents(settings: Settings, paths: Path | Sequence[Path], *, fmt: str, mapping: tuple[str, ...] = (),
                      report: Path | None = None) -> Summary:
-    """Import the CSV file at `path`; print progress, bad rows and a summary; return the summary."""
-    return asyncio.run(_import(settings, Path(path), fmt, mapping, report))
+    """Import the CSV files, folders and zip archives at `paths`; print progress, bad rows and a summary."""
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not paths:
+        raise QingzhiError("no files to import")
+    return asyncio.run(_import(settings, paths, fmt, mapping, report))
 
 
-async def _import(settings: Settings, path: Path, fmt: str, mapping: tuple[str, ...], report: Path | None) -> Summary:
+async def _import(settings: Settings, paths: list[Path], fmt: str, mapping: tuple[str, ...],
+                  report: Path | None) -> Summary:
+    sources = expand(paths)
+    if fmt not in ("generic", "police-uk"):
+        raise QingzhiError(f"unknown format {fmt!r}: use generic or police-uk")
     conn = await connect(settings.database_url)
     try:
         stations = StationLocator.from_rows(await conn.fetch("SELECT id, lat, lon, boundary FROM stations"))
-        parser = RowParser(fmt, settings, stations, mapping)
-        summary = Summary(report=report or path.with_name(f"{path.stem}.bad-rows.csv"))
-        await _run(conn, path, parser, summary)
+        first = paths[0].resolve()  # "." has no name of its own
+        summary = Summary(report=report or first.with_name(f"{first.stem or first.name}.bad-rows.csv"))
+        if fmt == "police-uk":
+            await import_police_uk.import_files(conn, sources, tz=ZoneInfo(settings.timezone), stations=stations,
+                                                summary=summary)
+        else:
+            parser = RowParser(settings, stations, mapping)
+            await _run(conn, sources, parser, summary)
         await aggregate.refresh(conn, settings.timezone)
     finally:
         await conn.close()
-    _print_summary(summary)
+    summary.print()
     return summary
 
 
-def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+def _open_rows(source: Source) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """The header and an iterator of (line number, row); a clear error for unreadable files."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        handle = io.TextIOWrapper(source.open(), encoding="utf-8-sig", newline="")
         reader = csv.DictReader(handle)
         header = list(reader.fieldnames or [])
     except UnicodeDecodeError as exc:
-        raise QingzhiError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+        raise QingzhiError(f"{source.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     if not header:
-        raise QingzhiError(f"{path}: empty file, no header row")
+        raise QingzhiError(f"{source.name}: empty file, no header row")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with handle:
-            for row in reader:
-                yield reader.line_num, row
+            try:
+                for row in reader:
+                    yield reader.line_num, row
+            except UnicodeDecodeError as exc:
+                raise QingzhiError(f"{source.name}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
 
     return header, rows()
 
 
-async def _run(conn: asyncpg.Connection, path: Path, parser: RowParser, summary: Summary) -> None:
-    header, rows = _open_rows(path)
-    parser.bind(header, path)
-    total = sum(1 for _ in _open_rows(path)[1])
+async def _run(conn: asyncpg.Connection, sources: list[Source], parser: RowParser, summary: Summary) -> None:
+    """The generic format, row by row: every header is checked before anything is written, one progress bar."""
+    headers = [_open_rows(s)[0] for s in sources]
+    for source, header in zip(sources, headers, strict=True):
+        parser.bind(header, Path(source.name))
+    columns = list(dict.fromkeys(h for header in headers for h in header))
+    total = sum(1 for s in sources for _ in _open_rows(s)[1])
+    bad = BadRows(summary, columns)
     batch: dict[str, tuple] = {}
-    bad_out: Any = None
-    bad_handle = None
-    last_line = 0
+    done_up_to = "nothing"
     try:
-        with click.progressbar(length=total, label=f"importing {path.name}", file=click.get_text_stream("stderr"),
-                               show_pos=True) as bar:
-            for line, row in rows:
-                summary.rows += 1
-                bar.update(1)
-                try:
-                    record = parser.parse(row)
-                except RowError as exc:
-                    if bad_out is None:
-                        bad_handle = summary.report.open("w", newline="", encoding="utf-8")
-                        bad_out = csv.writer(bad_handle)
-                        bad_out.writerow(["line", "reason", *header])
-                    _bad(summary, line, str(exc), row, header, bad_out)
-                    continue
-                if record[0] in batch:
-                    summary.repeated += 1
-                batch[record[0]] = record
-                if len(batch) >= BATCH_ROWS:
-                    await _commit(conn, batch, summary, last_line)
-                    last_line, batch = line, {}
+        with click.progressbar(length=total, label=f"importing {files(len(sources))}",
+                               file=sys.stderr, show_pos=True) as bar:
+            for source, header in zip(sources, headers, strict=True):
+                parser.bind(header, Path(source.name))
+                summary.files += 1
+                for line, row in _open_rows(source)[1]:
+                    summary.rows += 1
+                    bar.update(1)
+                    try:
+                        record = parser.parse(row)
+                    except RowError as exc:
+                        bad.add(source.name, line, str(exc), [row.get(h, "") for h in columns])
+                        continue
+                    if record[0] in batch:
+                        summary.repeated += 1
+                    batch[record[0]] = record
+                    if len(batch) >= BATCH_ROWS:
+                        await _commit(conn, batch, summary, done_up_to)
+                        done_up_to, batch = f"{source.name} line {line}", {}
             if batch:
-                await _commit(conn, batch, summary, last_line)
+                await _commit(conn, batch, summary, done_up_to)
     finally:
-        if bad_handle:
-            bad_handle.close()
-    if not bad_out:
-        summary.report = None
+        bad.close()
 
 
-def _bad(summary: Summary, line: int, reason: str, row: dict[str, str], header: list[str], out: Any) -> None:
-    summary.bad += 1
-    key = reason.split(":")[0]
-    summary.reasons[key] = summary.reasons.get(key, 0) + 1
-    out.writerow([line, reason, *(row.get(h, "") for h in header)])
-    if summary.bad <= SHOW_ERRORS:
-        click.echo(f"\nline {line}: {reason}", err=True)
-
-
-async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Summary, last_line: int) -> None:
-    """Upsert one batch in one transaction; on failure say exactly what is already in (rows up to `last_line`)."""
-    cols = ", ".join(INCIDENT_COLUMNS)
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
-    sql = f"""INSERT INTO incidents ({cols}, source)
+async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Summary, done_up_to: str) -> None:
+    """Upsert one batch in one transaction; on failure say exactly what is already in (rows up to `done_up_to`)."""
+    sql = f"""INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, source)
               SELECT *, 'import' FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
                   $5::float8[], $6::float8[], $7::text[], $8::text[], $9::int2[], $10::text[], $11::text[],
                   $12::text[], $13::text[], $14::jsonb[])
-              ON CONFLICT (id) DO UPDATE SET {sets}, updated_at = now()
+              {ON_CONFLICT}
               RETURNING (xmax = 0) AS inserted"""
     columns = [list(c) for c in zip(*batch.values(), strict=True)]
     try:
@@ -148,18 +139,9 @@ async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Su
     except (asyncpg.PostgresError, OSError) as exc:
         done = summary.inserted + summary.updated
         raise QingzhiError(
-            f"database error while importing the rows after line {last_line}: {exc}. "
-            f"{done} rows up to line {last_line} are imported; the rest are not. "
-            "Importing the file again is safe: rows already in are updated, not duplicated.") from None
+            f"database error while importing the rows after {done_up_to}: {exc}. "
+            f"{done} rows up to {done_up_to} are imported; the rest are not. "
+            "Importing the files again is safe: rows already in are updated, not duplicated.") from None
     new = sum(1 for r in result if r["inserted"])
     summary.inserted += new
     summary.updated += len(result) - new
-
-
-def _print_summary(s: Summary) -> None:
-    click.echo(f"{s.rows} rows read: {s.inserted} imported, {s.updated} updated (already present), {s.bad} bad")
-    if s.repeated:
-        click.echo(f"{s.repeated} rows repeated an id seen earlier in the file; the later row was kept")
-    if s.bad:
-        reasons = ", ".join(f"{k} ×{n}" for k, n in sorted(s.reasons.items(), key=lambda kv: -kv[1]))
-        click.echo(f"bad rows skipped ({reasons}); each with its line and reason in {s.report}")

@@ -58,9 +58,21 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     dash_duo.wait_for_element("#an-top td", timeout=30)
     dash_duo.wait_for_contains_text("#an-summary", "高发案地区", timeout=30)
     dash_duo.wait_for_element("#an-heat .main-svg", timeout=30)
+    assert not dash_duo.find_elements("#an-quality td")  # scored only when asked for
+    dash_duo.find_element("#an-quality-run").click()
     dash_duo.wait_for_element("#an-quality td", timeout=30)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_30d.png"))
     first = note(dash_duo)
+    # the study area in use (the synthetic city's station jurisdictions), its km², and the incidents outside it
+    area = dash_duo.find_element("#an-area").text
+    assert area.startswith("研究区域：各派出所辖区之和，") and " km²" in area
+    outside = int(area.split("区域外另有 ")[1].split(" 起")[0].replace(",", "")) if "区域外另有" in area else 0
+    listed = dash_duo.find_elements("#an-outside tbody tr")
+    assert outside > 0 and 0 < len(listed) - 1 <= 10  # one header row; ten rows a page
+    assert f"共 {outside:,} 起" in dash_duo.find_element("#an-outside-title").text
+    # each hotspot method by its own name, side by side (no missing text)
+    methods = {td.text for td in dash_duo.find_elements("#an-quality td[data-dash-column=method]")}
+    assert methods == {"网格计数", "Gi* z 值", "核密度"}
     summary = dash_duo.find_element("#an-summary").text
     assert "高发案时段" in summary and "高发案类型" in summary
 
@@ -73,9 +85,21 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     text = (downloads / "qingzhi-top.csv").read_text(encoding="utf-8")
     assert text.startswith("\ufeff排名,\"位置（纬度,经度）\",派出所,警情数,对比期,变化") and len(text.strip().splitlines()) == 11
 
-    # quick pick: last 90 days → more incidents on the map
+    # quick pick: last 90 days → more incidents on the map. On a slow link (0.8 s a request) the
+    # panels say they are updating instead of sitting still; the notice goes when the answers come.
+    dash_duo.driver.execute_cdp_cmd("Network.enable", {})
+    dash_duo.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1})
     dash_duo.find_elements("#an-quick input")[2].click()
+    shown = ("return [...document.querySelectorAll('.an-busy')].filter(e => e.offsetParent !== null)"
+             ".map(e => e.textContent);")
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: len(d.execute_script(shown)) >= 4)
+    assert set(dash_duo.driver.execute_script(shown)) == {"正在更新…"}
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_updating.png"))
+    dash_duo.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     WebDriverWait(dash_duo.driver, 30).until(lambda _: note(dash_duo) != first)
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: not d.execute_script(shown))
     total = lambda text: int(text.split("，")[1].split(" ")[0].replace(",", ""))  # noqa: E731
     assert total(note(dash_duo)) > 2 * total(first)
 
@@ -108,6 +132,7 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     # the same page in English
     dash_duo.wait_for_page(f"{dash_duo.server_url}/analysis?lang=en", timeout=30)
     dash_duo.wait_for_contains_text("#an-summary", "Hotspot areas", timeout=30)
+    dash_duo.find_element("#an-quality-run").click()
     dash_duo.wait_for_element("#an-quality td", timeout=30)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_en_30d.png"))
     assert "Peak hours" in dash_duo.find_element("#an-summary").text

@@ -16,7 +16,7 @@ from dashboard.analysis import components as ui
 from dashboard.analysis import updates as up
 from dashboard.analysis.figures import heat_figure, pareto_figure
 from dashboard.analysis.summary import summary_table, summary_text
-from dashboard.analysis.view import types_text, zoom_resolution
+from dashboard.analysis.view import area_note, outside_rows, types_text, zoom_resolution
 from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
@@ -75,16 +75,19 @@ def _signed(percent: float | None) -> str:
 @CALLBACKS.callback(
     Output(ids.AN_HEX, "data"), Output(ids.AN_GI, "data"), Output(ids.AN_KDE, "url"),
     Output(ids.AN_KDE, "bounds"), Output(ids.AN_MAP_NOTE, "children"), Output(ids.AN_TOP, "data"),
-    Output(ids.AN_TOP, "columns"), Output(ids.AN_FOCUS, "options"),
+    Output(ids.AN_TOP, "columns"), Output(ids.AN_FOCUS, "options"), Output(ids.AN_AREA, "children"),
+    Output(ids.AN_OUTSIDE, "data"), Output(ids.AN_OUTSIDE, "columns"), Output(ids.AN_OUTSIDE_TITLE, "children"),
     Input(ids.AN_FILTERS, "data"), Input(ids.AN_RES, "value"), Input(ids.AN_LAYERS, "value"),
     Input(ids.AN_MAP, "zoom"), State(ids.LANG, "data"))
 def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: float | None, lang: str) -> tuple:
-    """Hotspot map layers, the note under it, the top-N table and the peak-hours focus choices."""
+    """Hotspot map layers, the note under it, the top-N table, the peak-hours focus choices, the
+    study area in use and the incidents outside it."""
     if not data:
-        return (no_update,) * 8
+        return (no_update,) * 12
     res = zoom_resolution(zoom) if res_pick == "auto" else int(res_pick)
-    spots = up.hotspots(ctx().reads, _tz(), _filters(data), data["compare"], res, kde="kde" in layers)
     settings = ctx().settings
+    spots = up.hotspots(ctx().reads, _tz(), _filters(data), data["compare"], res, kde="kde" in layers,
+                        study_area=settings.study_area)
     url, bounds = (spots.kde[0], bounds_for_tiles(spots.kde[1], settings)) if spots.kde and "kde" in layers \
         else (BLANK_IMAGE, NOWHERE)
     note = t("an.map.note", lang).format(cells=f"{spots.cells:,}", total=f"{spots.total:,.0f}", res=res)
@@ -99,10 +102,13 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
         {"label": t("an.focus.cell", lang).format(rank=r["rank"]) + f" ({r['count']:.0f})",
          "value": f"cell:{res}:{r['cell']}"} for r in spots.top] + [
         {"label": type_label(ty, lang), "value": f"type:{ty}"} for ty in data["types"]]
+    outside_title = t("an.outside.title", lang).format(n=f"{spots.outside:,}", shown=len(spots.outside_listed))
     return (for_tiles(spots.hexes, settings) if "hex" in layers else EMPTY_COLLECTION,
             for_tiles(spots.significant, settings) if "gi" in layers else EMPTY_COLLECTION, url, bounds,
             note if spots.cells else t("an.empty", lang), rows,
-            ui.columns(keys, lang, {"station": t("common.station", lang)}), focus)
+            ui.columns(keys, lang, {"station": t("common.station", lang)}), focus,
+            area_note(spots.area, spots.outside, lang), outside_rows(spots.outside_listed, ZoneInfo(_tz()), lang),
+            ui.columns(["id", "time", "type", "where"], lang), outside_title)
 
 
 @CALLBACKS.callback(
@@ -149,7 +155,7 @@ def update_summary(data: dict | None, lang: str) -> tuple:
     if not data:
         return no_update, no_update, no_update
     f = _filters(data)
-    s = up.summary_inputs(ctx().reads, _tz(), f, data["compare"])
+    s = up.summary_inputs(ctx().reads, _tz(), f, data["compare"], ctx().settings.study_area)
     if not s["total"]:
         return t("an.empty", lang), [], []
     names = _station_names(lang)
@@ -159,16 +165,23 @@ def update_summary(data: dict | None, lang: str) -> tuple:
 
 
 @CALLBACKS.callback(
-    Output(ids.AN_QUALITY, "data"), Output(ids.AN_QUALITY, "columns"),
-    Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"))
-def update_quality(data: dict | None, lang: str) -> tuple:
-    """PAI and hit rate at 1/3/5 % of the area for cells of each size."""
-    if not data:
-        return no_update, no_update
-    rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%", "cells": r.cells, "hits": round(r.hits),
-             "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%", "pai": round(r.pai, 2)}
-            for method, res, r in up.quality(ctx().reads, _tz(), _filters(data))]
-    return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang)
+    Output(ids.AN_QUALITY, "data"), Output(ids.AN_QUALITY, "columns"), Output(ids.AN_QUALITY_STATE, "children"),
+    Input(ids.AN_QUALITY_RUN, "n_clicks"), Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True)
+def update_quality(_: int | None, data: dict | None, lang: str) -> tuple:
+    """PAI and hit rate at 1/3/5 % of the study area, per method and cell size, when asked for.
+
+    Scoring the methods splits the period and ranks every cell three ways at three resolutions:
+    seconds of CPU for a year of a million incidents, which would hold up every other panel on
+    each filter change; so a filter change only clears the table, and the button computes it.
+    """
+    if dash_ctx.triggered_id != ids.AN_QUALITY_RUN or not data:
+        return [], [], t("an.quality.press", lang)
+    rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%",
+             "cells": r.cells, "hits": round(r.hits), "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%",
+             "pai": round(r.pai, 2)}
+            for method, res, r in up.quality(ctx().reads, _tz(), _filters(data), study_area=ctx().settings.study_area)]
+    return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang), ""
 
 
 @CALLBACKS.callback(
@@ -208,7 +221,7 @@ def show_cell(click: dict | None, active: dict | None, top_rows: list | None, da
 
 
 TABLES = {"top": ids.AN_TOP, "types": ids.AN_TYPES_TABLE, "summary": ids.AN_SUMMARY_TABLE,
-          "quality": ids.AN_QUALITY, "cell": ids.AN_CELL}
+          "quality": ids.AN_QUALITY, "cell": ids.AN_CELL, "outside": ids.AN_OUTSIDE}
 
 
 @CALLBACKS.callback(

@@ -13,6 +13,10 @@ from dashboard.maps import ANALYSIS_MAP, build_map
 from qingzhi.config import Settings
 
 QUICK_PICKS = ("7", "30", "90", "year")
+# A panel whose update takes longer than this shows "updating…" over its (dimmed) old content, so
+# a slow update over a year of data reads as work in progress, not a frozen page; faster ones
+# show nothing (no flicker).
+BUSY_DELAY_MS = 200
 
 
 def field(label: str, control: Any, css: str = "") -> html.Div:
@@ -63,8 +67,9 @@ def build_map_panel(*, lang: str, settings: Settings) -> html.Section:
             dcc.Checklist(id=ids.AN_LAYERS, inline=True, value=["hex", "gi"],
                           options=[{"label": t(f"an.layer.{k}", lang), "value": k} for k in ("hex", "kde", "gi")]),
         ], className="an-panel-head"),
-        build_map(config=ANALYSIS_MAP, settings=settings, lang=lang),
-        html.Div(id=ids.AN_MAP_NOTE, className="an-note"),
+        busy(lang, build_map(config=ANALYSIS_MAP, settings=settings, lang=lang),
+             html.Div(id=ids.AN_MAP_NOTE, className="an-note")),
+        html.P(id=ids.AN_AREA, className="an-note an-area"),
     ], className="an-panel an-map-panel")
 
 
@@ -78,6 +83,13 @@ def build_table(*, table_id: str, csv: str, lang: str, page_size: int = 10, clic
             cell_selectable=clickable),
         html.Button(t("an.csv", lang), id=ids.an_csv_button(csv), className="an-csv"),
     ], className="an-table")
+
+
+def busy(lang: str, *children: Any) -> dcc.Loading:
+    """The children, with an "updating…" overlay while any of them waits for a slow update."""
+    return dcc.Loading(list(children), delay_show=BUSY_DELAY_MS, parent_className="an-busy-wrap",
+                       overlay_style={"visibility": "visible", "opacity": 0.45},
+                       custom_spinner=html.Div(t("an.updating", lang), className="an-busy"))
 
 
 def build_panel(*, title: str, children: list[Any], css: str = "") -> html.Section:

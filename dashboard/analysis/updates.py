@@ -41,6 +41,7 @@ class Hotspots:
     previous_total: float
     area: dict[str, Any]  # the study area in use: source, detail, km2 (figures.StudyArea.summary)
     outside: int          # incidents of the period outside it, left out of the counts above
+    outside_listed: list[dict[str, Any]]  # the latest of them (figures.LISTED): id, ts, lat, lon, type
 
 
 def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: bool = True,
@@ -63,7 +64,7 @@ def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: boo
         if kde and counts else None
     return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat,
                     view.top_rows(counts, previous, gi, prof, top_n), len(counts), float(sum(counts.values())),
-                    db.run(q.total, before), area.summary(), inside.outside)
+                    db.run(q.total, before), area.summary(), inside.outside, inside.listed)
 
 
 def peak_hours(db: Any, tz: str, f: q.Filters, focus: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -98,9 +99,9 @@ def frequent_types(db: Any, tz: str, f: q.Filters, compare: str) -> tuple[list[R
     return pareto(by(0, now), by(0, before)), pareto(by(1, now), by(1, before))
 
 
-def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str) -> dict[str, Any]:
+def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str, study_area: Path | None = None) -> dict[str, Any]:
     """What the three-highs summary needs: totals, top areas (resolution 9), peak facts, types."""
-    spots = hotspots(db, tz, f, compare, SUMMARY_RES, kde=False, top_n=SUMMARY_CANDIDATES)
+    spots = hotspots(db, tz, f, compare, SUMMARY_RES, kde=False, top_n=SUMMARY_CANDIDATES, study_area=study_area)
     areas = distinct_areas(spots.top)
     _, peak = peak_hours(db, tz, f)
     types, _ = frequent_types(db, tz, f, compare)

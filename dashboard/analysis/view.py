@@ -16,7 +16,7 @@ from typing import Any
 import h3.api.basic_int as h3
 import numpy as np
 
-from dashboard.i18n import type_label
+from dashboard.i18n import t, type_label
 from qingzhi.analytics.aoristic import busiest_hours, busiest_window, format_window, matrix_7x24
 from qingzhi.analytics.hotspots import GiStar, Z95, Z99, cell_center, cell_polygon, kde_grid, top_cells
 from qingzhi.analytics.ranking import change
@@ -158,3 +158,16 @@ def peak_facts(how: np.ndarray) -> dict[str, Any]:
     return {"window": format_window(start) if share else "", "window_share": share,
             "hours": busiest_hours(m, 3), "weekday": int(np.argmax(m.sum(axis=1))) if m.sum() else None,
             "total": float(m.sum())}
+
+
+def area_note(area: Mapping[str, Any], outside: int, lang: str) -> str:
+    """Which study area the figures use, its km², and how many incidents lie outside it."""
+    source = t(f"an.area.{area['source']}", lang).format(name=area["detail"])
+    text = t("an.area", lang).format(source=source, km2=f"{area['km2']:,.1f}")
+    return text + " " + (t("an.area.outside", lang).format(n=f"{outside:,}") if outside else t("an.area.inside", lang))
+
+
+def outside_rows(listed: list[Mapping[str, Any]], tz: Any, lang: str) -> list[dict[str, Any]]:
+    """The incidents outside the study area as table rows, newest first."""
+    return [{"id": p["id"], "time": p["ts"].astimezone(tz).strftime("%Y-%m-%d %H:%M"), "type": type_label(p["type"], lang),
+             "where": f"{p['lat']:.5f},{p['lon']:.5f}"} for p in listed]

@@ -19,16 +19,22 @@ def _rings(boundary: Any) -> list[np.ndarray]:
     return [np.asarray(ring, float)[:, :2] for polygon in polygons for ring in polygon]
 
 
-def _inside(rings: list[np.ndarray], lon: float, lat: float) -> bool:
-    """Even-odd ray casting over every ring, so holes come out right."""
-    crossings = 0
+CHUNK = 1_000_000  # points × ring vertices compared at once (memory bound of the vectorised test)
+
+
+def _inside(rings: list[np.ndarray], lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Whether each point is inside: even-odd ray casting over every ring, so holes come out right."""
+    crossings = np.zeros(len(lon), int)
     for ring in rings:
         x0, y0 = ring[:, 0], ring[:, 1]
         x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-        spans = (y0 > lat) != (y1 > lat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_cross = x0 + (lat - y0) * (x1 - x0) / (y1 - y0)
-        crossings += int(np.count_nonzero(spans & (lon < x_cross)))
+        step = max(1, CHUNK // len(x0))
+        for start in range(0, len(lon), step):
+            la, lo = lat[start:start + step, None], lon[start:start + step, None]
+            spans = (y0 > la) != (y1 > la)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_cross = x0 + (la - y0) * (x1 - x0) / (y1 - y0)
+            crossings[start:start + step] += np.count_nonzero(spans & (lo < x_cross), axis=1)
     return crossings % 2 == 1
 
 
@@ -49,10 +55,22 @@ class StationLocator:
 
     def locate(self, lat: float, lon: float) -> str | None:
         """The station for this point."""
+        return self.locate_many(np.array([lat], float), np.array([lon], float))[0]
+
+    def locate_many(self, lat: np.ndarray, lon: np.ndarray) -> list[str | None]:
+        """The station for each point (vectorised: an import locates a million points at once)."""
+        lat, lon = np.asarray(lat, float), np.asarray(lon, float)
         if not self.ids:
-            return None
-        for station, rings in zip(self.ids, self.rings, strict=True):
-            if rings and _inside(rings, lon, lat):
-                return station
-        dx = (self.lon - lon) * np.cos(np.radians(lat))
-        return self.ids[int(np.argmin(dx**2 + (self.lat - lat) ** 2))]
+            return [None] * len(lat)
+        found = np.full(len(lat), -1)
+        for k, rings in enumerate(self.rings):
+            if rings:
+                todo = np.flatnonzero(found < 0)
+                found[todo[_inside(rings, lon[todo], lat[todo])]] = k
+        rest = np.flatnonzero(found < 0)
+        step = max(1, CHUNK // len(self.ids))
+        for start in range(0, len(rest), step):
+            part = rest[start:start + step]
+            dx = (self.lon - lon[part, None]) * np.cos(np.radians(lat[part, None]))
+            found[part] = np.argmin(dx**2 + (self.lat - lat[part, None]) ** 2, axis=1)
+        return [self.ids[k] for k in found.tolist()]
