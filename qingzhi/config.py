@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
     mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")
     mqtt_key: str | None = Field(None, description="private key (PEM) of the client certificate")
+    response_plan: Path | None = Field(None, description="the response plan per alert level (TOML, like "
+                                       "qingzhi/response_plan.toml, the default)")
     data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
                                                    "must be in")
 

@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatch.view": frozenset(("commander", "admin")),
     "dispatch.act": frozenset(("commander", "admin")),        # assign, release, steps, incidents, follow-ups
     "alert.ack": frozenset(("commander", "admin")),
+    "duty.view": frozenset(("analyst", "commander", "admin")),  # levels, the redeployment plan, presence
+    "duty.act": frozenset(("commander", "admin")),            # set levels, apply plans, decide suggestions
     "settings.change": frozenset(("admin",)),
     "users.manage": frozenset(("admin",)),
     "audit.view": frozenset(("admin",)),
