@@ -49,7 +49,7 @@ def ingest(settings: Settings) -> None:
 
 @cli.command()
 @settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
-                  "rejects_keep_rows")
+                  "rejects_keep_rows", "response_plan")
 @click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:
@@ -195,9 +195,12 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 
 
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
+from qingzhi.cli_duty import level, plan  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(broker)
+cli.add_command(level)
+cli.add_command(plan)
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
-pre-aggregates (qingzhi.aggregate), the day partitions with their retention, and the pruning of
+pre-aggregates (qingzhi.aggregate), alert levels that expire and zones short of their
+minimum (qingzhi.core.levels, qingzhi.core.redeploy), the day partitions with their retention, and the pruning of
 old rejected messages. A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
@@ -23,7 +24,9 @@ import asyncpg
 from ingest import store as ingest_store
 from qingzhi import aggregate
 from qingzhi.config import Settings
-from qingzhi.core import alert_rules
+from qingzhi.core import alert_rules, levels, redeploy
+from qingzhi.core.actor import Actor
+from qingzhi.core.response_plan import load_plan
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.partitions import ensure_partitions
 
@@ -41,6 +44,19 @@ async def _overdue(conn: asyncpg.Connection, settings: Settings) -> str:
 
 async def _lost_units(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{await alert_rules.lost_units(conn, settings.lost_after_s)} raised"
+
+
+async def _level_expiry(conn: asyncpg.Connection, settings: Settings) -> str:
+    return f"{await levels.expire(conn)} expired"
+
+
+async def _zone_shortage(conn: asyncpg.Connection, settings: Settings) -> str:
+    response = load_plan(settings.response_plan)
+    state = await redeploy.load_state(Actor.system("zone_shortage"), conn, response)
+    have = state.have
+    counts = [(z["id"], z["station"], int(state.need[i]), int(have[i])) for i, z in enumerate(state.zones)]
+    raised = await alert_rules.zones_short(conn, counts, response.shortage_grace_min)
+    return f"{raised} raised ({sum(c[3] < c[2] for c in counts)} zones short)"
 
 
 async def _aggregates(conn: asyncpg.Connection, settings: Settings) -> str:
@@ -70,6 +86,8 @@ CHORES = (
     Chore("ack_timeouts", 0, _ack_timeouts),
     Chore("overdue", 0, _overdue),
     Chore("lost_units", 0, _lost_units),
+    Chore("level_expiry", 0, _level_expiry),
+    Chore("zone_shortage", 30, _zone_shortage),
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),
