@@ -17,8 +17,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from qingzhi.config import Settings
-from qingzhi.core import dispatch
+from qingzhi.core import dispatch, redeploy
 from qingzhi.core.actor import Actor
+from qingzhi.core.response_plan import load_plan
 from qingzhi.errors import QingzhiError
 from qingzhi.mqtt import connect_blocking, make_client
 
@@ -117,3 +118,12 @@ def release(app: Any, actor: Actor, incident: str, unit: str, *, reason: str = "
     pub.ensure_connected()
     return app.db.act(dispatch.release, actor, incident, unit, topic_root=app.settings.topic_root,
                       publish=pub.apublish, reason=reason)
+
+
+def apply_moves(app: Any, actor: Actor, moves: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Send the ticked moves of a redeployment plan as `patrol` commands (qingzhi.core.redeploy.apply_moves
+    checks each against the rules and who may)."""
+    pub = publisher_of(app)
+    pub.ensure_connected()
+    return app.db.act(redeploy.apply_moves, actor, moves, response=load_plan(app.settings.response_plan),
+                      topic_root=app.settings.topic_root, publish=pub.apublish)

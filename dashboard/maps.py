@@ -79,13 +79,18 @@ ANALYSIS_LAYERS: tuple[LayerConfig, ...] = (
     LayerConfig("hex", ids.AN_HEX, style="hexStyle"),
     LayerConfig("gi", ids.AN_GI, style="giStyle", interactive=False),
 )
-LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS
+DUTY_LAYERS: tuple[LayerConfig, ...] = (
+    LayerConfig("zones", ids.DUTY_ZONES, style="liveZoneStyle", on_each_feature="liveAreaLabel"),
+    LayerConfig("moves", ids.DUTY_MOVES_LAYER, style="dutyMoveStyle", on_each_feature="dutyMoveTooltip"),
+)
+LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + DUTY_LAYERS
 
 LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, css="qz-live-map", layer_control=True, track_viewport=False)
 WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,
                    zoom_snap=0.25)  # no controls; the district fits as tightly as it can
 DISPATCH_MAP = MapConfig(ids.DISPATCH_MAP, DISPATCH_LAYERS, css="dp-map", zoom=13)
 ANALYSIS_MAP = MapConfig(ids.AN_MAP, ANALYSIS_LAYERS, css="an-map")
+DUTY_MAP = MapConfig(ids.DUTY_MAP, DUTY_LAYERS, css="duty-map", zoom=13)
 
 
 def create_layer(config: LayerConfig, data: dict[str, Any] | None = None) -> Component:

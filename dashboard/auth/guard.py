@@ -39,6 +39,7 @@ PAGE_CONTENT = "_pages_content.children"     # Dash's page-routing callback
 PATHS: tuple[tuple[str, str], ...] = (
     ("/api/dispatch", "dispatch.view"), ("/dispatch", "dispatch.view"),
     ("/analysis", "analysis.view"), ("/api/live", "live.view"), ("/wall", "live.view"), ("/audit", "audit.view"),
+    ("/duty", "duty.view"),
 )
 
 

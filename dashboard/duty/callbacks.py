@@ -1,0 +1,136 @@
+"""The duty page's callbacks: set a level, (re)compute the plan, apply the ticked moves, follow the acks.
+
+Each gathers input and calls a core action with the logged-in person (qingzhi.core.levels,
+qingzhi.core.redeploy); the CallbackSet's permission is checked by the gate first, the action's own after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dash import Input, Output, State, html, no_update
+
+from dashboard import commands, ids
+from dashboard.auth.session_cookies import current_actor
+from dashboard.callbacks import CallbackSet
+from dashboard.context import ctx
+from dashboard.duty import queries
+from dashboard.duty.components import build_levels, build_sent, move_options
+from dashboard.formats import fmt_time
+from dashboard.i18n import lang_of, t
+from qingzhi.core import levels, redeploy
+from qingzhi.core.access import scope
+from qingzhi.core.dispatch_config import load_config
+from qingzhi.core.response_plan import load_plan
+from qingzhi.core.roads import road_times
+from qingzhi.errors import QingzhiError
+
+CALLBACKS = CallbackSet("duty", "duty.view")
+SCREEN = "duty"
+MAX_SENT_SHOWN = 200
+
+
+@CALLBACKS.callback(Output(ids.DUTY_TARGET, "options"), Output(ids.DUTY_TARGET, "value"),
+                    Output(ids.DUTY_TARGET, "disabled"), Input(ids.DUTY_SCOPE, "value"))
+def target_options(scope_name: str | None) -> tuple[list[str], None, bool]:
+    """The stations or zones in the person's scope; none for the district."""
+    if scope_name not in ("station", "zone"):
+        return [], None, True
+    found = ctx().db.run(queries.targets, scope(current_actor(SCREEN)))
+    return found[scope_name], None, False
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_SET_MSG, "children"), Output(ids.DUTY_VERSION, "data"),
+    Input(ids.DUTY_SET, "n_clicks"),
+    State(ids.DUTY_SCOPE, "value"), State(ids.DUTY_TARGET, "value"), State(ids.DUTY_LEVEL, "value"),
+    State(ids.DUTY_REASON, "value"), State(ids.DUTY_HOURS, "value"), State(ids.DUTY_VERSION, "data"),
+    State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def set_level(clicks: int, scope_name: str, target: str | None, level: str, reason: str | None, hours: Any,
+              version: int, lang: str | None) -> tuple[str, Any]:
+    """Set the level as the logged-in person; a refusal or bad input is shown, nothing changes."""
+    lang = lang_of(lang, ctx().settings.language)
+    try:
+        until = None
+        if hours not in (None, ""):
+            h = float(hours)
+            if not 0 < h <= levels.MAX_HOURS:
+                raise QingzhiError(f"hours must be between 0 and {levels.MAX_HOURS}")
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=h)
+        done = ctx().db.act(levels.set_level, current_actor(SCREEN), scope=scope_name, target=target, level=level,
+                            reason=reason or "", until=until)
+    except (QingzhiError, ValueError, TypeError) as exc:
+        return t("duty.error", lang).format(error=exc), no_update
+    where = t(f"duty.scope.{scope_name}", lang) + (f" {done['target']}" if done["target"] else "")
+    return t("duty.set_ok", lang).format(where=where, level=done["level"]), (version or 0) + 1
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_MOVES, "options"), Output(ids.DUTY_MOVES, "value"), Output(ids.DUTY_MOVES_LAYER, "data"),
+    Output(ids.DUTY_ZONES, "data"), Output(ids.DUTY_SHORT, "children"), Output(ids.DUTY_TOTALS, "children"),
+    Output(ids.DUTY_LEVELS, "children"),
+    Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
+)
+def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
+    """The plan for the levels in force (every move ticked), its lines on the map, what stays short."""
+    app = ctx()
+    lang = lang_of(lang, app.settings.language)
+    actor = current_actor(SCREEN)
+
+    async def gather(conn: Any) -> tuple[Any, ...]:
+        cfg = await load_config(conn)
+        roads = road_times(cfg.roads, app.settings.center_latlon, app.settings.data_dir)
+        plan = await redeploy.build_plan(actor, conn, response=load_plan(app.settings.response_plan), cfg=cfg,
+                                         roads=roads)
+        return plan.as_dict(), await queries.zone_features(conn, scope(actor)), await levels.list_levels(actor, conn)
+
+    out, zones, in_force = app.db.run(gather)
+    opts = move_options(out["moves"])
+    short = [t("duty.short", lang).format(**s) for s in out["shortfalls"]]
+    tot = out["totals"]
+    totals = (t("duty.totals", lang).format(moves=tot["moves"], minutes=tot["eta_s"] / 60, short=tot["short"],
+                                            ms=tot["solve_ms"]) if out["moves"] or short else t("duty.nothing", lang))
+    return (opts, [o["value"] for o in opts], queries.move_features(out["moves"]), zones,
+            [html.Div(s, className="duty-short-line") for s in short], totals,
+            build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)))
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_APPLY_MSG, "children"), Output(ids.DUTY_SENT, "data"),
+    Input(ids.DUTY_APPLY, "n_clicks"), State(ids.DUTY_MOVES, "value"), State(ids.DUTY_SENT, "data"),
+    State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def apply(clicks: int, ticked: list[str] | None, sent: list[dict] | None, lang: str | None) -> tuple[str, Any]:
+    """Send one patrol command per ticked move; the server re-checks every move."""
+    lang = lang_of(lang, ctx().settings.language)
+    moves = []
+    for value in ticked or []:
+        unit, sep, zone = str(value).partition("|")
+        if sep:
+            moves.append((unit, zone))
+    if not moves:
+        return "", no_update
+    try:
+        results = commands.apply_moves(ctx(), current_actor(SCREEN), moves)
+    except QingzhiError as exc:
+        return t("duty.error", lang).format(error=exc), no_update
+    ok = sum("command" in r for r in results)
+    return (t("duty.apply_ok", lang).format(sent=ok, refused=len(results) - ok),
+            (results + (sent or []))[:MAX_SENT_SHOWN])
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_SENT_TABLE, "children"), Input(ids.DUTY_TICK, "n_intervals"), Input(ids.DUTY_SENT, "data"),
+    State(ids.LANG, "data"),
+)
+def follow_acks(_: int | None, sent: list[dict] | None, lang: str | None) -> Any:
+    """The commands sent from this page and whether each is acknowledged yet."""
+    if not sent:
+        return None
+    lang = lang_of(lang, ctx().settings.language)
+    cmd_ids = [str(r["command"]) for r in sent if r.get("command")][:MAX_SENT_SHOWN]
+    acked = ctx().db.run(queries.command_states, cmd_ids, scope(current_actor(SCREEN)))
+    return build_sent(sent[:MAX_SENT_SHOWN], acked, lang=lang)
+

@@ -1,0 +1,91 @@
+"""The duty page's parts: the level form, the levels in force, the plan (map + ticked table), what was sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.i18n import t
+from dashboard.maps import DUTY_MAP, build_map
+from qingzhi.config import Settings
+from qingzhi.core.response_plan import LEVEL_NAMES
+
+ACK_POLL_MS = 2000
+
+
+def build_level_form(*, lang: str, targets: dict[str, list[str]]) -> html.Div:
+    """Scope, target, level, reason, hours in force, and the button."""
+    scopes = [{"label": t(f"duty.scope.{s}", lang), "value": s} for s in ("zone", "station", "district")]
+    return html.Div([
+        html.Label([t("duty.scope", lang), dcc.Dropdown(scopes, "zone", id=ids.DUTY_SCOPE, clearable=False)]),
+        html.Label([t("duty.target", lang), dcc.Dropdown(targets["zone"], id=ids.DUTY_TARGET)]),
+        html.Label([t("duty.level", lang), dcc.Dropdown(list(LEVEL_NAMES), "II", id=ids.DUTY_LEVEL, clearable=False)]),
+        html.Label([t("duty.reason", lang), dcc.Input(id=ids.DUTY_REASON, maxLength=500, debounce=False)]),
+        html.Label([t("duty.hours", lang), dcc.Input(id=ids.DUTY_HOURS, type="number", min=0.25, max=720, step=0.25)]),
+        html.Button(t("duty.set", lang), id=ids.DUTY_SET, className="duty-btn", n_clicks=0),
+        html.Div(id=ids.DUTY_SET_MSG, className="duty-msg"),
+    ], className="duty-form")
+
+
+def build_levels(rows: list[dict[str, Any]], *, lang: str, tz_fmt: Any) -> Any:
+    """The levels in force as a short list."""
+    if not rows:
+        return html.Div(t("duty.none", lang), className="duty-none")
+    return html.Ul([
+        html.Li([html.B(f"{t('duty.scope.' + r['scope'], lang)} {r['target']} · {r['level']}", className=f"lv-{r['level']}"),
+                 f" — {r['reason']} ({r['set_by']}" + (f", → {tz_fmt(r['until'])}" if r["until"] else "") + ")"])
+        for r in rows], className="duty-levels")
+
+
+def move_options(moves: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One tick box per move: unit, from, zone, level, ETA."""
+    return [{"label": f"{m['unit']}  {m['from_zone'] or '—'} → {m['zone']}  ({m['level']})  {m['eta_s'] / 60:.1f} min",
+             "value": f"{m['unit']}|{m['zone']}"} for m in moves]
+
+
+def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], zones: dict[str, Any]) -> html.Div:
+    """The whole page: form and levels on the left, the map in the middle, the plan on the right."""
+    return html.Div([
+        dcc.Store(id=ids.DUTY_VERSION, data=0),
+        dcc.Store(id=ids.DUTY_SENT, data=[]),
+        dcc.Interval(id=ids.DUTY_TICK, interval=ACK_POLL_MS),
+        html.Div([
+            html.H2(t("duty.title", lang), className="duty-title"),
+            build_level_form(lang=lang, targets=targets),
+            html.H3(t("duty.levels", lang)),
+            html.Div(id=ids.DUTY_LEVELS),
+        ], className="duty-side"),
+        html.Div(build_map(config=DUTY_MAP, settings=settings, lang=lang, data={"zones": zones}), className="duty-mapbox"),
+        html.Div([
+            html.H3(t("duty.plan", lang)),
+            html.Button(t("duty.refresh", lang), id=ids.DUTY_REFRESH, className="duty-btn ghost", n_clicks=0),
+            html.Div(id=ids.DUTY_TOTALS, className="duty-totals"),
+            dcc.Checklist(id=ids.DUTY_MOVES, options=[], value=[], className="duty-moves",
+                          labelClassName="duty-move"),
+            html.Div(id=ids.DUTY_SHORT, className="duty-short"),
+            html.Button(t("duty.apply", lang), id=ids.DUTY_APPLY, className="duty-btn", n_clicks=0),
+            html.Div(id=ids.DUTY_APPLY_MSG, className="duty-msg"),
+            html.H3(t("duty.sent", lang)),
+            html.Div(id=ids.DUTY_SENT_TABLE),
+        ], className="duty-plan"),
+    ], className="duty-page")
+
+
+def build_sent(sent: list[dict[str, Any]], acked: dict[str, bool], *, lang: str) -> Any:
+    """The commands sent from this page, with their acknowledgement."""
+    if not sent:
+        return None
+    head = html.Tr([html.Th(t(f"duty.col.{c}", lang)) for c in ("unit", "zone", "command", "state")])
+    rows = []
+    for r in sent:
+        if "error" in r:
+            state, css = t("duty.refused", lang).format(error=r["error"]), "refused"
+        elif acked.get(r["command"]):
+            state, css = t("duty.acked", lang), "acked"
+        else:
+            state, css = t("duty.waiting", lang), "waiting"
+        rows.append(html.Tr([html.Td(r["unit"]), html.Td(r.get("zone", "")), html.Td((r.get("command") or "")[:8]),
+                             html.Td(state, className=f"duty-state {css}")]))
+    return html.Table([head, *rows], className="duty-sent")
