@@ -2,8 +2,8 @@
 
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
-pre-aggregates (qingzhi.aggregate), alert levels that expire and zones short of their
-minimum (qingzhi.core.levels, qingzhi.core.redeploy), the day partitions with their retention, and the pruning of
+pre-aggregates (qingzhi.aggregate), alert levels that expire, zones short of their
+minimum and the hourly presence figures (qingzhi.core.levels, redeploy, presence), the day partitions with their retention, and the pruning of
 old rejected messages. A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
@@ -24,7 +24,7 @@ import asyncpg
 from ingest import store as ingest_store
 from qingzhi import aggregate
 from qingzhi.config import Settings
-from qingzhi.core import alert_rules, levels, redeploy
+from qingzhi.core import alert_rules, levels, presence, redeploy
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.dispatch_config import load_config
@@ -59,6 +59,11 @@ async def _zone_shortage(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{raised} raised ({sum(c[3] < c[2] for c in counts)} zones short)"
 
 
+async def _presence(conn: asyncpg.Connection, settings: Settings) -> str:
+    folded = await presence.fold_hours(conn, load_plan(settings.response_plan), settings.timezone)
+    return f"{folded} hours folded"
+
+
 async def _aggregates(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{await aggregate.refresh(conn, settings.timezone)} incidents folded"
 
@@ -88,6 +93,7 @@ CHORES = (
     Chore("lost_units", 0, _lost_units),
     Chore("level_expiry", 0, _level_expiry),
     Chore("zone_shortage", 30, _zone_shortage),
+    Chore("presence", 300, _presence),
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),
