@@ -3,7 +3,8 @@
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
 pre-aggregates (qingzhi.aggregate), alert levels that expire, zones short of their
-minimum and the hourly presence figures (qingzhi.core.levels, redeploy, presence), the day partitions with their retention, and the pruning of
+minimum, the hourly presence figures and suggested levels (qingzhi.core.levels, redeploy,
+presence, suggestions), the day partitions with their retention, and the pruning of
 old rejected messages. A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
@@ -24,7 +25,7 @@ import asyncpg
 from ingest import store as ingest_store
 from qingzhi import aggregate
 from qingzhi.config import Settings
-from qingzhi.core import alert_rules, levels, presence, redeploy
+from qingzhi.core import alert_rules, levels, presence, redeploy, suggestions
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.dispatch_config import load_config
@@ -64,6 +65,10 @@ async def _presence(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{folded} hours folded"
 
 
+async def _suggestions(conn: asyncpg.Connection, settings: Settings) -> str:
+    return f"{await suggestions.refresh(conn, load_plan(settings.response_plan), settings.timezone)} open"
+
+
 async def _aggregates(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{await aggregate.refresh(conn, settings.timezone)} incidents folded"
 
@@ -94,6 +99,7 @@ CHORES = (
     Chore("level_expiry", 0, _level_expiry),
     Chore("zone_shortage", 30, _zone_shortage),
     Chore("presence", 300, _presence),
+    Chore("level_suggestions", 300, _suggestions),
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),

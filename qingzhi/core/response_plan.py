@@ -44,7 +44,7 @@ class Suggest(BaseModel):
     hours: int = Field(3, ge=1, le=24)
     baseline_weeks: int = Field(8, ge=2, le=52)
     raise_excess: float = Field(0.5, gt=0, le=100)
-    lower_excess: float = Field(-0.3, ge=-1, lt=0)
+    lower_excess: float = Field(0.0, ge=-1, le=0)
     min_count: int = Field(4, ge=1)
 
 
