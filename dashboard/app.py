@@ -17,7 +17,7 @@ from dashboard.analysis import callbacks as analysis
 from dashboard.audit import callbacks as audit
 from dashboard.context import AppContext
 from dashboard.db import Database
-from dashboard.duty import callbacks as duty
+from dashboard.duty import callbacks as duty, wall as duty_wall
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
 from dashboard.health import blueprint as health
 from dashboard.live import api as live_api, callbacks as live
@@ -25,7 +25,7 @@ from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, duty)  # each has its CALLBACKS
+FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, duty, duty_wall)  # each has its CALLBACKS
 APIS = (live_api, dispatch_api)  # each has its Flask blueprint
 
 

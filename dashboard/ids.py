@@ -236,3 +236,14 @@ DUTY_APPLY_MSG = "duty-apply-msg"
 DUTY_SENT = "duty-sent"
 DUTY_SENT_TABLE = "duty-sent-table"
 DUTY_TICK = "duty-tick"
+DUTY_SUGGESTIONS = "duty-suggestions"
+DUTY_SUGG_MSG = "duty-sugg-msg"
+DUTY_SUGG_TYPE = "duty-sugg"
+DUTY_PRESENCE = "duty-presence"
+WALL_DUTY = "wall-duty"
+WALL_DUTY_TICK = "wall-duty-tick"
+
+
+def duty_suggestion(action: str, suggestion: int | str) -> dict:
+    """Pattern-matching id of a suggestion's accept / dismiss button."""
+    return {"type": DUTY_SUGG_TYPE, "action": action, "id": suggestion}

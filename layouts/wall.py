@@ -12,6 +12,7 @@ from dash import html, register_page
 
 from dashboard import ids
 from dashboard.context import ctx
+from dashboard.duty.wall import build_wall_strip
 from dashboard.i18n import lang_of, t
 from dashboard.live.api import client_config
 from dashboard.live.components import (
@@ -33,7 +34,7 @@ def layout(lang: str | None = None, station: str | None = None, **_: Any) -> htm
             build_map(config=WALL_MAP, settings=app.settings, lang=lang),
             html.Div([html.Div(t("live.wall_title", lang), className="qz-wall-title"),
                       html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),
-            html.Div([build_count_tiles(lang=lang, compact=True), build_alert_panel(lang=lang),
+            html.Div([build_count_tiles(lang=lang, compact=True), build_wall_strip(), build_alert_panel(lang=lang),
                       build_legend(lang=lang)], className="qz-wall-side"),
             build_banner(),
         ],

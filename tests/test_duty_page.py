@@ -74,6 +74,10 @@ def test_raise_a_level_untick_one_move_apply_and_see_the_ack(dash_br, dashboard_
 
 
 def test_a_station_commander_cannot_target_another_station(dash_br, dashboard_url: str, settings: Settings) -> None:
+    run_db(settings.database_url, lambda c: c.execute(
+        """INSERT INTO level_suggestions (scope, target, station, current, suggested, why) VALUES
+           ('zone', 'Z3', 'S2', 4, 3, '盗窃上升 / +80 % theft since 18:00 against the 8-week median (9 vs 5)'),
+           ('zone', 'Z0', 'S1', 4, 3, 'S1 only / S1 only')"""))
     driver = dash_br.driver
     browser_login(driver, dashboard_url, settings.database_url, "commander", ["S2"], name="cmdr.s2")
     dash_br.server_url = dashboard_url
@@ -85,3 +89,16 @@ def test_a_station_commander_cannot_target_another_station(dash_br, dashboard_ur
     driver.find_element(By.CSS_SELECTOR, "#duty-set").click()
     wait.until(lambda d: "may not duty.act" in d.find_element(By.CSS_SELECTOR, ".duty-msg").text)
     assert run_db(settings.database_url, lambda c: c.fetchval("SELECT count(*) FROM alert_levels")) == 0
+    # only S2's suggestion is shown, with its reason in words; accepting it sets the level
+    suggestions = driver.find_element(By.ID, "duty-suggestions").text
+    assert "+80 % theft since 18:00" in suggestions and "S1 only" not in suggestions
+    driver.find_element(By.CSS_SELECTOR, "#duty-suggestions button.accept").click()
+    wait.until(lambda d: "Zone Z3 is now level III" in d.find_element(By.ID, "duty-sugg-msg").text)
+    assert run_db(settings.database_url, lambda c: c.fetchval("SELECT alert_level FROM zones WHERE id = 'Z3'")) == 3
+    # the wall shows it
+    browser_login(driver, dashboard_url, settings.database_url, "wall", name="wall.s2")
+    driver.get(f"{dashboard_url}/wall?lang=en")
+    WebDriverWait(driver, 40).until(lambda d: "Zone Z3 III" in d.find_element(By.ID, "wall-duty").text)
+    assert "zones below their minimum" in driver.find_element(By.ID, "wall-duty").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "duty_3_wall.png"))

@@ -9,18 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dash import Input, Output, State, html, no_update
+from dash import ALL, Input, Output, State, ctx as dash_ctx, html, no_update
 
 from dashboard import commands, ids
 from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.duty import queries
-from dashboard.duty.components import build_levels, build_sent, move_options
+from dashboard.duty.components import build_levels, build_presence, build_sent, build_suggestions, move_options
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
-from qingzhi.core import levels, redeploy
-from qingzhi.core.access import scope
+from qingzhi.core import levels, presence, redeploy, suggestions
+from qingzhi.core.access import allowed, scope
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.roads import road_times
@@ -70,7 +70,7 @@ def set_level(clicks: int, scope_name: str, target: str | None, level: str, reas
 @CALLBACKS.callback(
     Output(ids.DUTY_MOVES, "options"), Output(ids.DUTY_MOVES, "value"), Output(ids.DUTY_MOVES_LAYER, "data"),
     Output(ids.DUTY_ZONES, "data"), Output(ids.DUTY_SHORT, "children"), Output(ids.DUTY_TOTALS, "children"),
-    Output(ids.DUTY_LEVELS, "children"),
+    Output(ids.DUTY_LEVELS, "children"), Output(ids.DUTY_SUGGESTIONS, "children"),
     Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
 )
 def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
@@ -84,9 +84,10 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
         roads = road_times(cfg.roads, app.settings.center_latlon, app.settings.data_dir)
         plan = await redeploy.build_plan(actor, conn, response=load_plan(app.settings.response_plan), cfg=cfg,
                                          roads=roads)
-        return plan.as_dict(), await queries.zone_features(conn, scope(actor)), await levels.list_levels(actor, conn)
+        return (plan.as_dict(), await queries.zone_features(conn, scope(actor)), await levels.list_levels(actor, conn),
+                await suggestions.open_suggestions(actor, conn))
 
-    out, zones, in_force = app.db.run(gather)
+    out, zones, in_force, open_ = app.db.run(gather)
     opts = move_options(out["moves"])
     short = [t("duty.short", lang).format(**s) for s in out["shortfalls"]]
     tot = out["totals"]
@@ -94,7 +95,43 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
                                             ms=tot["solve_ms"]) if out["moves"] or short else t("duty.nothing", lang))
     return (opts, [o["value"] for o in opts], queries.move_features(out["moves"]), zones,
             [html.Div(s, className="duty-short-line") for s in short], totals,
-            build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)))
+            build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)),
+            build_suggestions(open_, lang=lang, can_act=allowed(actor, "duty.act")))
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_SUGG_MSG, "children"), Output(ids.DUTY_VERSION, "data", allow_duplicate=True),
+    Input(ids.duty_suggestion(ALL, ALL), "n_clicks"), State(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def decide(clicks: list[int], version: int, lang: str | None) -> tuple[str, Any]:
+    """Accept or dismiss the suggestion whose button was pressed (qingzhi.core.suggestions.decide checks who may)."""
+    lang = lang_of(lang, ctx().settings.language)
+    pressed = dash_ctx.triggered_id
+    if not isinstance(pressed, dict) or not any(clicks or []):
+        return no_update, no_update
+    try:
+        done = ctx().db.act(suggestions.decide, current_actor(SCREEN), int(pressed["id"]), pressed["action"] == "accept")
+    except (QingzhiError, ValueError, TypeError) as exc:
+        return t("duty.error", lang).format(error=exc), no_update
+    if "dismissed" in done:
+        return t("duty.dismissed", lang), (version or 0) + 1
+    where = t(f"duty.scope.{done['scope']}", lang) + (f" {done['target']}" if done["target"] else "")
+    return t("duty.accepted", lang).format(where=where, level=done["level"]), (version or 0) + 1
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_PRESENCE, "children"),
+    Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
+)
+def show_presence(_: int, __: int, lang: str | None) -> Any:
+    """Presence and fulfilment this shift, from position history (qingzhi.core.presence)."""
+    app = ctx()
+    lang = lang_of(lang, app.settings.language)
+    plan = load_plan(app.settings.response_plan)
+    start = plan.shift_start(dt.datetime.now(dt.UTC), app.settings.timezone)
+    coverage = app.db.run(presence.live_coverage, plan, start, scope(current_actor(SCREEN)))
+    return build_presence(coverage, lang=lang)
 
 
 @CALLBACKS.callback(

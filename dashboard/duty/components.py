@@ -56,6 +56,9 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
             build_level_form(lang=lang, targets=targets),
             html.H3(t("duty.levels", lang)),
             html.Div(id=ids.DUTY_LEVELS),
+            html.H3(t("duty.suggestions", lang)),
+            html.Div(id=ids.DUTY_SUGGESTIONS),
+            html.Div(id=ids.DUTY_SUGG_MSG, className="duty-msg"),
         ], className="duty-side"),
         html.Div(build_map(config=DUTY_MAP, settings=settings, lang=lang, data={"zones": zones}), className="duty-mapbox"),
         html.Div([
@@ -69,6 +72,8 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
             html.Div(id=ids.DUTY_APPLY_MSG, className="duty-msg"),
             html.H3(t("duty.sent", lang)),
             html.Div(id=ids.DUTY_SENT_TABLE),
+            html.H3(t("duty.presence", lang)),
+            dcc.Loading(html.Div(id=ids.DUTY_PRESENCE)),
         ], className="duty-plan"),
     ], className="duty-page")
 
@@ -89,3 +94,37 @@ def build_sent(sent: list[dict[str, Any]], acked: dict[str, bool], *, lang: str)
         rows.append(html.Tr([html.Td(r["unit"]), html.Td(r.get("zone", "")), html.Td((r.get("command") or "")[:8]),
                              html.Td(state, className=f"duty-state {css}")]))
     return html.Table([head, *rows], className="duty-sent")
+
+
+def build_suggestions(rows: list[dict[str, Any]], *, lang: str, can_act: bool) -> Any:
+    """Open suggestions with their reason in words and, for a commander, accept / dismiss."""
+    if not rows:
+        return html.Div(t("duty.no_suggestions", lang), className="duty-none")
+    items = []
+    for r in rows:
+        line = t("duty.suggest_line", lang).format(scope=t(f"duty.scope.{r['scope']}", lang), target=r["target"],
+                                                   current=r["current"], suggested=r["suggested"])
+        why = r["why"].split(" / ")[0 if lang == "zh" else -1]
+        buttons = [html.Button(t(f"duty.{a}", lang), id=ids.duty_suggestion(a, r["id"]), n_clicks=0,
+                               className=f"duty-btn small {a}") for a in ("accept", "dismiss")] if can_act else []
+        items.append(html.Div([html.B(line), html.Div(why, className="duty-why"), *buttons], className="duty-sugg"))
+    return items
+
+
+def pct(x: float | None) -> str:
+    """A share as a whole percentage, '—' when nothing was measured."""
+    return "—" if x is None else f"{x * 100:.0f} %"
+
+
+def build_presence(coverage: dict[str, Any], *, lang: str) -> html.Div:
+    """This shift's two rates, and per zone its minimum and the share of the last hour and shift it was met."""
+    shift = coverage["shift"]
+    head = html.Tr([html.Th(t(f"duty.col.{c}", lang)) for c in ("zone", "need", "hour", "shift")])
+    rows = [html.Tr([html.Td(z), html.Td(f["need"]), html.Td(pct(f["met_last_hour"])), html.Td(pct(f["met_shift"]))],
+                    className="short" if (f["met_last_hour"] or 0) < 1 else "")
+            for z, f in sorted(coverage["zones"].items())]
+    return html.Div([
+        html.Div(t("duty.presence_rates", lang).format(presence=pct(shift["presence_rate"]),
+                                                       fulfilment=pct(shift["fulfilment_rate"])), className="duty-rates"),
+        html.Table([head, *rows], className="duty-sent duty-cover"),
+    ])

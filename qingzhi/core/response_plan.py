@@ -6,9 +6,11 @@ is a QingzhiError naming the key and the problem, so a commander's typo never ha
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -56,6 +58,7 @@ class ResponsePlan(BaseModel):
     counted_kinds: tuple[str, ...] = Field(("car", "ebike", "foot"), min_length=1)
     patrol_minutes: int = Field(120, ge=5, le=24 * 60)
     shortage_grace_min: int = Field(10, ge=0, le=24 * 60)
+    shift_starts: tuple[int, ...] = Field((8, 20), min_length=1)   # local hours a shift begins
     suggest: Suggest = Suggest()
     levels: dict[str, LevelPlan]
 
@@ -63,11 +66,20 @@ class ResponsePlan(BaseModel):
     def _complete(self) -> ResponsePlan:
         if sorted(self.levels) != sorted(LEVEL_NAMES):
             raise ValueError(f"levels must be exactly {', '.join(LEVEL_NAMES)}, not {', '.join(sorted(self.levels))}")
+        if any(not 0 <= h <= 23 for h in self.shift_starts):
+            raise ValueError("shift_starts: hours must be 0–23")
         known = (*UNIT_KINDS, UNKNOWN_KIND)
         bad = [k for k in self.counted_kinds if k not in known]
         if bad:
             raise ValueError(f"counted_kinds: unknown unit kind {bad[0]!r} (known: {', '.join(known)})")
         return self
+
+    def shift_start(self, now: dt.datetime, timezone: str) -> dt.datetime:
+        """When the shift running at `now` began (the latest of `shift_starts`, local time, at or before now)."""
+        local = now.astimezone(ZoneInfo(timezone))
+        starts = [local.replace(hour=h, minute=0, second=0, microsecond=0) - dt.timedelta(days=d)
+                  for h in self.shift_starts for d in (0, 1)]
+        return max(s for s in starts if s <= local)
 
     def level(self, level: int) -> LevelPlan:
         """The plan of level 1–4; 0 (no level set) is normal duty, level IV."""
