@@ -5,12 +5,22 @@ Heavy modules are imported inside each command, as in cli.py, so that `qingzhi -
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from qingzhi.cli_options import CONNECTION, need, settings_options
 from qingzhi.config import Settings
 
 AS_USER = click.option("--as", "as_user", default=None, help="act as this web account (its role and stations)")
+
+
+def target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--district | --station S | --zone Z."""
+    fn = click.option("--zone", default=None, help="one patrol zone")(fn)
+    fn = click.option("--station", default=None, help="one station")(fn)
+    return click.option("--district", is_flag=True, help="the whole district")(fn)
 
 
 def _target(district: bool, station: str | None, zone: str | None) -> tuple[str, str | None]:
@@ -29,9 +39,7 @@ def level() -> None:
 @level.command(name="set")
 @settings_options("database_url")
 @AS_USER
-@click.option("--district", is_flag=True, help="the whole district")
-@click.option("--station", default=None, help="one station")
-@click.option("--zone", default=None, help="one patrol zone")
+@target_options
 @click.option("--level", "level_", required=True, help="I, II, III or IV")
 @click.option("--reason", required=True, help="why (shown on the map, the wall and in the audit log)")
 @click.option("--until", default=None, help="reverts by itself at this ISO time (with its UTC offset)")
@@ -48,9 +56,7 @@ def level_set(settings: Settings, as_user: str | None, district: bool, station: 
 @level.command(name="clear")
 @settings_options("database_url")
 @AS_USER
-@click.option("--district", is_flag=True, help="the whole district")
-@click.option("--station", default=None, help="one station")
-@click.option("--zone", default=None, help="one patrol zone")
+@target_options
 @click.option("--reason", required=True, help="why")
 def level_clear(settings: Settings, as_user: str | None, district: bool, station: str | None, zone: str | None,
                 reason: str) -> None:
