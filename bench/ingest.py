@@ -44,15 +44,20 @@ CEILING, INGEST, NAIVE = "qzbench/ceiling/v1", "qzbench/ingest/v1", "qzbench/nai
 POISONED, REFUSED = "qzbench/poisoned/v1", "qzbench/refused/v1"
 UNITS = 2000
 POISONS = ({"speed": 1e300}, {"note": "nul\u0000byte"}, {"lat": 1e300})   # cycled, every `poison_every`-th fix
-REFUSE_TRIGGER = """
-CREATE FUNCTION bench_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+
+
+
+def refuse_trigger(station: str) -> str:
+    """SQL for a trigger that refuses every position of `station` with a check_violation: a batch the
+    database refuses for a reason the ingest cannot foresee (the tests of the writer's bisection use it too)."""
+    return f"""
+CREATE FUNCTION refuse_{station}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.station = 'refused' THEN RAISE EXCEPTION 'refused by trigger' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.station = '{station}' THEN RAISE EXCEPTION 'refused by trigger' USING ERRCODE = 'check_violation'; END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER bench_refuse BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION bench_refuse();
+CREATE TRIGGER refuse_{station} BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION refuse_{station}();
 """
-
 
 def _client(client_id: str) -> mqtt.Client:
     return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -217,7 +222,7 @@ def main() -> None:
             for name in names:
                 admin_sql(f"CREATE DATABASE {name}")
                 asyncio.run(migrate_url(db_url(name)))
-            asyncio.run(_execute(refused_url, REFUSE_TRIGGER))
+            asyncio.run(_execute(refused_url, refuse_trigger("refused")))
             print(f"broker {broker.url} (deploy/mosquitto.conf), database {url}, {args.fixes} fixes")
 
             ceiling_s = ingest_s = naive_s = poisoned_s = refused_s = float("inf")

@@ -25,7 +25,8 @@ ROW_COLUMNS = ("id", "state", "source", "assigned_at", "ts", "lat", "lon", "type
 LOCK_KEY = 7_421_002   # advisory lock space for incident ids: two ingests never race on a new id
 
 
-def _utc(ms: int) -> datetime:
+def utc_from_ms(ms: int) -> datetime:
+    """A timestamptz value for asyncpg."""
     return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
 
@@ -42,7 +43,7 @@ async def write(conn: asyncpg.Connection, rows: list[tuple], refuse: Callable[[i
     alerts: list[tuple] = []
     for index, *values in rows:
         update = dict(zip(COLUMNS, values))
-        update["ts"] = _utc(update["ts_ms"])
+        update["ts"] = utc_from_ms(update["ts_ms"])
         iid = update["id"]
         row = current.get(iid)
         if row is None:
@@ -77,7 +78,7 @@ async def _insert(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
                                       station, source, extra, recv_ts)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'mqtt', $12::jsonb, $13)""",
             [(r["id"], r["ts"], r["lat"], r["lon"], r["type"], r["category"], r["priority"], r["address"],
-              r["caller_hash"], r["summary"], r["station"], r["extra"], _utc(r["recv_ms"])) for r in rows])
+              r["caller_hash"], r["summary"], r["station"], r["extra"], utc_from_ms(r["recv_ms"])) for r in rows])
 
 
 async def _update(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:

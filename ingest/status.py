@@ -14,7 +14,7 @@ import click
 
 from ingest import store
 from qingzhi.config import Settings
-from qingzhi.db import Limits, answering_within, connect
+from qingzhi.db import read_within
 
 COLUMNS = ("instance", "up since", "msgs/s", "avg batch", "messages", "rejects", "lag", "db", "broker", "updated")
 STALE_AFTER_INTERVALS = 3   # missed this many stats intervals: stale
@@ -24,14 +24,7 @@ DEFAULT_INTERVAL_S = 10.0   # rows saved before the interval was recorded in the
 async def read_rows(url: str, timeout_s: float) -> list[dict]:
     """Every ingest process's figures as dicts (what `qingzhi status --json` prints for it);
     NotAnswering if the database is silent for timeout_s."""
-    async with answering_within(url, timeout_s):
-        conn = await connect(url, Limits(connect_s=timeout_s))
-        try:
-            records = await store.read_stats(conn)
-        except BaseException:
-            conn.terminate()      # a polite close would wait on a server that does not answer
-            raise
-        await conn.close()
+    records = await read_within(url, timeout_s, store.read_stats)
     out = []
     for r in records:
         stats = json.loads(r["stats"]) if isinstance(r["stats"], str) else dict(r["stats"])

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from ingest import incident_store
+from ingest.incident_store import utc_from_ms
 from ingest.message import INCIDENT
 from ingest.text import clean, redact_secrets
 from qingzhi.core.lifecycle import DEVICE_STEPS, STAMP, sources
@@ -304,7 +305,3 @@ async def read_rejects(conn: asyncpg.Connection, limit: int, since: datetime | N
            WHERE $2::timestamptz IS NULL OR recv_ts > $2 ORDER BY recv_ts DESC, id DESC LIMIT $1""",
         limit, since)
 
-
-def utc_from_ms(ms: int) -> datetime:
-    """A timestamptz value for asyncpg."""
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)

@@ -47,26 +47,21 @@ def user_list(settings: Settings) -> None:
     user_admin.listing(settings.database_url)
 
 
-@user.command(name="disable")
-@settings_options("database_url")
-@click.argument("name")
-def user_disable(settings: Settings, name: str) -> None:
-    """Disable an account and end its sessions."""
-    from qingzhi import user_admin
+def _switch(command: str, disabled: bool, doc: str) -> None:
+    """Register `qingzhi user disable|enable NAME`: one action, two words for it."""
 
-    need(settings, "database_url")
-    user_admin.disable(settings.database_url, name, True)
+    @user.command(name=command, help=doc)
+    @settings_options("database_url")
+    @click.argument("name")
+    def run(settings: Settings, name: str) -> None:
+        from qingzhi import user_admin
+
+        need(settings, "database_url")
+        user_admin.disable(settings.database_url, name, disabled)
 
 
-@user.command(name="enable")
-@settings_options("database_url")
-@click.argument("name")
-def user_enable(settings: Settings, name: str) -> None:
-    """Enable a disabled account."""
-    from qingzhi import user_admin
-
-    need(settings, "database_url")
-    user_admin.disable(settings.database_url, name, False)
+_switch("disable", True, "Disable an account and end its sessions.")
+_switch("enable", False, "Enable a disabled account.")
 
 
 @user.command(name="passwd")

@@ -111,6 +111,20 @@ async def answering_within(url: str, timeout_s: float) -> AsyncIterator[None]:
         raise NotAnswering(timeout_s, redact(url)) from None
 
 
+
+async def read_within(url: str, timeout_s: float, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Connect, run one read and close, all within `timeout_s` (NotAnswering otherwise), for status
+    commands: a silent server's connection is terminated, since a polite close would wait on it."""
+    async with answering_within(url, timeout_s):
+        conn = await connect(url, Limits(connect_s=timeout_s))
+        try:
+            result = await query(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        await conn.close()
+        return result
+
 def migration_files() -> list[tuple[str, str]]:
     """(name, sql) of every migration, in the order they apply."""
     folder = resources.files("qingzhi") / "migrations"

@@ -14,24 +14,11 @@ import click
 
 from ingest import status as ingest_status
 from qingzhi.config import Settings
-from qingzhi.db import Limits, answering_within, connect
+from qingzhi.db import read_within
 from qingzhi.duties import last_runs
 
 COLUMNS = ("duty", "last run", "ok", "took", "result", "last ok")
 STALE_S = 120.0  # a chore not run for this long means no worker is running
-
-
-async def _duties(url: str, timeout_s: float) -> list[dict[str, Any]]:
-    async with answering_within(url, timeout_s):      # a silent database: said within timeout_s, no hang
-        conn = await connect(url, Limits(connect_s=timeout_s))
-        try:
-            return await last_runs(conn)
-        except BaseException:
-            conn.terminate()
-            raise
-        finally:
-            if not conn.is_closed():
-                await conn.close()
 
 
 def _cells(row: dict[str, Any]) -> tuple[str, ...]:
@@ -41,7 +28,7 @@ def _cells(row: dict[str, Any]) -> tuple[str, ...]:
 
 def show(settings: Settings, as_json: bool = False) -> None:
     """Print the ingest figures and the duty loop's chores (a table, or JSON)."""
-    duties = asyncio.run(_duties(settings.database_url, settings.health_timeout_s))
+    duties = asyncio.run(read_within(settings.database_url, settings.health_timeout_s, last_runs))
     if as_json:
         rows = asyncio.run(ingest_status.read_rows(settings.database_url, settings.health_timeout_s)) + duties
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -15,6 +15,7 @@ from db_helpers import with_conn
 from ingest_helpers import ROOT, Publisher, make_message, now_ms, query, wait_until
 from test_ingest_store import assign, gps, incident, status, write
 
+from bench.ingest import refuse_trigger
 from bench.services import IngestProcess
 from ingest import store
 from ingest.enrich import Jurisdictions
@@ -24,14 +25,7 @@ from ingest.stats import Stats
 from ingest.writer import Writer
 from qingzhi.config import Settings
 
-POISON_TRIGGER = """
-CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.station = 'poison' THEN RAISE EXCEPTION 'poisoned row' USING ERRCODE = 'check_violation'; END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER refuse_poison BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-"""
+POISON_TRIGGER = refuse_trigger("poison")
 
 
 def test_huge_speed_then_good_fixes_all_stored_ingest_alive_across_restart(settings: Settings, tmp_path: Path) -> None:
@@ -71,7 +65,7 @@ def test_huge_speed_then_good_fixes_all_stored_ingest_alive_across_restart(setti
     assert json.loads(rows[0]["extra"])["out_of_range"]["speed"] == pytest.approx(1e300 / 3.6)
     assert json.loads(rows[-1]["extra"]) == {"note": "nulhere"}
     [reject] = query(settings.database_url, "SELECT topic, reason FROM rejects")
-    assert reject["topic"].endswith("/poison/u9/gps") and "poisoned row" in reject["reason"]
+    assert reject["topic"].endswith("/poison/u9/gps") and "refused by trigger" in reject["reason"]
 
 
 def test_a_registered_unit_under_another_station_is_rejected_and_never_moves(database_url: str) -> None:

@@ -12,7 +12,7 @@ from flask_login import UserMixin, current_user
 
 from dashboard.context import ctx
 from qingzhi.core import sessions
-from qingzhi.core.access import Unauthorized
+from qingzhi.core.access import Unauthorized, scope
 from qingzhi.core.accounts import User
 from qingzhi.core.actor import Actor
 
@@ -80,16 +80,16 @@ def visible_stations(requested: str | None = None) -> list[str] | None:
     (None: every station). Asking for another station is refused, not quietly widened or narrowed."""
     if not current_user.is_authenticated:
         raise OutOfScope("no session")
-    scope = current_user.user.stations
+    stations = scope(current_user.user.actor())
     if requested:
-        if scope is not None and requested not in scope:
+        if stations is not None and requested not in stations:
             raise OutOfScope(f"station {requested[:64]} is outside your scope")
         return [requested]
-    return None if scope is None else sorted(scope)
+    return stations
 
 
 def check_visible(station: str | None) -> None:
     """Raise OutOfScope unless the user may see things of this station."""
-    scope = current_user.user.stations if current_user.is_authenticated else frozenset()
-    if scope is not None and station not in scope:
+    stations = scope(current_user.user.actor()) if current_user.is_authenticated else []
+    if stations is not None and station not in stations:
         raise OutOfScope("outside your scope")
