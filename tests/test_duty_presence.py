@@ -13,7 +13,8 @@ import pytest
 from dispatch_fixtures import run_db
 from duty_fixtures import two_stations, zone_center
 from qingzhi.config import Settings
-from qingzhi.core import presence
+from qingzhi.core import levels, presence
+from qingzhi.core.actor import Actor
 from qingzhi.core.presence import ZoneSpec, figures, present_counts
 from qingzhi.core.response_plan import load_plan
 from qingzhi.partitions import ensure_partitions
@@ -123,3 +124,45 @@ def test_live_coverage_reports_the_last_hour_and_the_shift(district: Settings) -
     assert out["zones"]["Z0"]["met_last_hour"] == 1.0 and out["zones"]["Z1"]["met_last_hour"] == pytest.approx(1 / 3)
     assert out["zones"]["Z2"]["met_shift"] == 0.0
     assert out["shift"]["fulfilment_rate"] == pytest.approx(80 / 180)
+
+
+def test_visit_runs() -> None:
+    from qingzhi.core.hotspot_visits import visits
+    run = np.array([0] * 5 + [1] * 12 + [0] * 3 + [1] * 11 + [0] + [1] * 13, bool)
+    assert visits(run, 12) == [17, 45]
+    assert visits(run, 14) == [] and visits(np.ones(3, bool), 3) == [3]
+
+
+def test_hotspot_visits_from_position_history(district: Settings) -> None:
+    import h3
+
+    from qingzhi.core.hotspot_visits import hotspot_visits
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    lat0, lon0 = zone_center(0)
+    lat2, lon2 = zone_center(2)
+    hot0, hot2 = h3.latlng_to_cell(lat0, lon0, 9), h3.latlng_to_cell(lat2, lon2, 9)
+    today = now.date()
+
+    async def go(conn: asyncpg.Connection) -> list[dict]:
+        await conn.executemany(
+            """INSERT INTO an_cell_day (day, cell10, station, type, priority, cell9, cell8, category, n)
+               VALUES ($1, $2, 'S1', 'theft.ebike', 3, $3, 0, 'theft', $4)""",
+            [(today, 1, h3.str_to_int(hot0), 9), (today, 2, h3.str_to_int(hot2), 5)])
+        # A1 sits in hotspot 0 for 14 minutes ending 30 minutes ago; B1 passes through hotspot 2 for 4 minutes
+        rows = [("A1", now - dt.timedelta(minutes=44 - m), lat0, lon0) for m in range(14)]
+        rows += [("B1", now - dt.timedelta(minutes=20 - m), lat2, lon2) for m in range(4)]
+        await conn.executemany(
+            "INSERT INTO positions (unit, ts, recv_ts, station, lat, lon) VALUES ($1, $2, $2, 'S1', $3, $4)", rows)
+        await conn.executemany(
+            "INSERT INTO statuses (unit, ts, recv_ts, station, status) VALUES ($1, $2, $2, 'S1', 'patrolling')",
+            [("A1", now - dt.timedelta(hours=3)), ("B1", now - dt.timedelta(hours=3))])
+        await levels.set_level(Actor.system("test"), conn, scope="zone", target="Z0", level="I", reason="test")
+        return await hotspot_visits(conn, load_plan(), ["S1"], today, now=now)
+
+    got = {h["cell"]: h for h in run_db(district.database_url, go)}
+    assert list(got) == [hot0, hot2]                       # ranked by incidents
+    assert got[hot0]["visits"] == 1 and got[hot0]["level"] == 1
+    # a unit present until minute -31 (its last fix) plus the 5-minute staleness: the visit ended ~25 min ago
+    assert 20 <= got[hot0]["minutes_since_visit"] <= 31
+    assert got[hot0]["due"] is False                       # level I: every 30 minutes
+    assert got[hot2]["visits"] == 0 and got[hot2]["due"] is True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dash import ALL, Input, Output, State, ctx as dash_ctx, html, no_update
 
@@ -22,6 +23,7 @@ from dashboard.i18n import lang_of, t
 from qingzhi.core import levels, presence, redeploy, suggestions
 from qingzhi.core.access import allowed, scope
 from qingzhi.core.dispatch_config import load_config
+from qingzhi.core.hotspot_visits import hotspot_visits
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.roads import road_times
 from qingzhi.errors import QingzhiError
@@ -130,8 +132,15 @@ def show_presence(_: int, __: int, lang: str | None) -> Any:
     lang = lang_of(lang, app.settings.language)
     plan = load_plan(app.settings.response_plan)
     start = plan.shift_start(dt.datetime.now(dt.UTC), app.settings.timezone)
-    coverage = app.db.run(presence.live_coverage, plan, start, scope(current_actor(SCREEN)))
-    return build_presence(coverage, lang=lang)
+    stations = scope(current_actor(SCREEN))
+    today = dt.datetime.now(ZoneInfo(app.settings.timezone)).date()
+
+    async def gather(conn: Any) -> tuple[dict, list]:
+        return (await presence.live_coverage(conn, plan, start, stations),
+                await hotspot_visits(conn, plan, stations, today))
+
+    coverage, spots = app.db.run(gather)
+    return build_presence(coverage, spots, lang=lang)
 
 
 @CALLBACKS.callback(

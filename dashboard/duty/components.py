@@ -116,8 +116,9 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.0f} %"
 
 
-def build_presence(coverage: dict[str, Any], *, lang: str) -> html.Div:
-    """This shift's two rates, and per zone its minimum and the share of the last hour and shift it was met."""
+def build_presence(coverage: dict[str, Any], spots: list[dict[str, Any]], *, lang: str) -> html.Div:
+    """This shift's two rates; per zone its minimum and the share of the last hour and shift it was met;
+    per hotspot its visits in the last two hours against the pattern."""
     shift = coverage["shift"]
     head = html.Tr([html.Th(t(f"duty.col.{c}", lang)) for c in ("zone", "need", "hour", "shift")])
     rows = [html.Tr([html.Td(z), html.Td(f["need"]), html.Td(pct(f["met_last_hour"])), html.Td(pct(f["met_shift"]))],
@@ -127,4 +128,10 @@ def build_presence(coverage: dict[str, Any], *, lang: str) -> html.Div:
         html.Div(t("duty.presence_rates", lang).format(presence=pct(shift["presence_rate"]),
                                                        fulfilment=pct(shift["fulfilment_rate"])), className="duty-rates"),
         html.Table([head, *rows], className="duty-sent duty-cover"),
+        html.H4(t("duty.hotspots", lang)) if spots else None,
+        html.Table([html.Tr([html.Th(t(f"duty.col.{c}", lang)) for c in ("hotspot", "visits", "since", "pattern")]),
+                    *[html.Tr([html.Td(f"{s['station']} · {s['cell'][-6:]} ({s['incidents']})"), html.Td(s["visits"]),
+                               html.Td("—" if s["minutes_since_visit"] is None else f"{s['minutes_since_visit']} min"),
+                               html.Td(s["pattern"])], className="short" if s["due"] else "") for s in spots]],
+                   className="duty-sent duty-cover") if spots else None,
     ])

@@ -85,8 +85,10 @@ def figures(counts: np.ndarray, need: np.ndarray, minutes: pd.DatetimeIndex) -> 
     return out
 
 
-async def _history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime,
-                   kinds: tuple[str, ...], stations: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+async def history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime,
+                  kinds: tuple[str, ...], stations: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fixes of counted units in [start − STALE_S, end) and statuses in [start, end) plus each unit's last
+    status before start (within a day)."""
     fixes = await conn.fetch(
         """SELECT p.unit, p.ts, p.lat, p.lon FROM positions p JOIN units u ON u.id = p.unit
            WHERE p.ts >= $1 AND p.ts < $2 AND u.kind = ANY($3::text[])
@@ -119,7 +121,7 @@ async def measure(conn: asyncpg.Connection, response: ResponsePlan, start: dt.da
     """{zone: figures} for the minutes in [start, end), with the minimums in force now."""
     zones = await zone_specs(conn, response, stations)
     minutes = pd.date_range(pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left")
-    fixes, statuses = await _history(conn, start, end, response.counted_kinds, stations)
+    fixes, statuses = await history(conn, start, end, response.counted_kinds, stations)
     counts = present_counts(fixes, statuses, zones, minutes)
     return {z.id: {"station": z.station, "need": z.need, **f}
             for z, f in zip(zones, figures(counts, np.array([z.need for z in zones], int), minutes))}

@@ -59,6 +59,8 @@ class ResponsePlan(BaseModel):
     patrol_minutes: int = Field(120, ge=5, le=24 * 60)
     shortage_grace_min: int = Field(10, ge=0, le=24 * 60)
     shift_starts: tuple[int, ...] = Field((8, 20), min_length=1)   # local hours a shift begins
+    hotspots_per_station: int = Field(3, ge=0, le=50)   # the top cells (three-highs, H3 res 9) each station patrols
+    hotspot_days: int = Field(28, ge=1, le=365)          # … ranked by incidents over this many days
     suggest: Suggest = Suggest()
     levels: dict[str, LevelPlan]
 
