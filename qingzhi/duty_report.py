@@ -133,6 +133,10 @@ def as_text(out: dict[str, Any]) -> str:
               f"{s['short']} missing after the plan" for s in out["shortfalls"]]
     lines += [f"recall: {r['unit']} from {r['zone']} (sent for level {r['sent_for']}, now {r['level_now']})"
               for r in out["recalls"]]
+    st = out["street"]
+    if st.get("share") is not None:
+        lines.append(f"on the street: {st['on_street']} of {st['on_duty']} on duty ({st['share']:.0%}), the plan asks "
+                     f"{st['required']:.0%}" + ("" if st["met"] else " — SHORT"))
     t = out["totals"]
     lines.append(f"{t['moves']} move(s), total travel {t['eta_s'] / 60:.1f} min, {t['short']} place(s) unmet, "
                  f"solved in {t['solve_ms']:.0f} ms")

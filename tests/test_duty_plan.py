@@ -59,6 +59,8 @@ def test_plan_fills_the_raised_zones_from_the_surplus_only(district: Settings) -
     assert {m.from_zone for m in plan.moves} == {"Z0"} and {m.unit for m in plan.moves} < {"A1", "A2", "A3", "A4"}
     assert plan.shortfalls == []
     assert {m.level for m in plan.moves if m.zone == "Z2"} == {"I"}
+    # 7 cars on duty, all patrolling: on the street 100 %, the plan asks 90 % at level I
+    assert plan.street == {"on_duty": 7, "on_street": 7, "share": 1.0, "required": 0.9, "met": True}
     zones = {z["zone"]: (z["need"], z["have"]) for z in plan.zones}
     assert zones == {"Z0": (1, 4), "Z1": (2, 1), "Z2": (2, 0), "Z3": (1, 2)}
     # the S2 commander sees none of S1's plan; S2 lends nothing across the boundary
@@ -73,6 +75,7 @@ def test_busy_en_route_and_on_scene_units_are_never_moved_and_the_gap_is_reporte
     assert len(plan.moves) == 1                       # Z0 keeps 1 of its 2 counted cars
     assert sum(s.short for s in plan.shortfalls) == 2
     assert plan.as_dict()["totals"]["short"] == 2
+    assert plan.street["on_street"] == 5 and plan.street["on_duty"] == 7 and not plan.street["met"]
 
 
 def test_applying_sends_exactly_the_ticked_moves(district: Settings, publisher: Publisher) -> None:

@@ -17,7 +17,9 @@ from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.duty import queries
-from dashboard.duty.components import build_levels, build_presence, build_sent, build_suggestions, move_options
+from dashboard.duty.components import (
+    build_levels, build_presence, build_sent, build_suggestions, move_options, pct,
+)
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
 from qingzhi.core import levels, presence, redeploy, suggestions
@@ -95,6 +97,11 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
     tot = out["totals"]
     totals = (t("duty.totals", lang).format(moves=tot["moves"], minutes=tot["eta_s"] / 60, short=tot["short"],
                                             ms=tot["solve_ms"]) if out["moves"] or short else t("duty.nothing", lang))
+    street = out["street"]
+    if street["share"] is not None:
+        totals = [totals, html.Div(t("duty.street", lang).format(
+            on=street["on_street"], of=street["on_duty"], share=pct(street["share"]), required=pct(street["required"])),
+            className="duty-street" + ("" if street["met"] else " short"))]
     return (opts, [o["value"] for o in opts], queries.move_features(out["moves"]), zones,
             [html.Div(s, className="duty-short-line") for s in short], totals,
             build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)),

@@ -50,6 +50,7 @@ STRINGS = {
     "duty.col.visits": ("到访", "Visits"),
     "duty.col.since": ("距上次", "Since last"),
     "duty.col.pattern": ("要求", "Pattern"),
+    "duty.street": ("街面警力 {on}/{of}（{share}），方案要求 {required}", "On the street {on} of {of} ({share}), the plan asks {required}"),
     "duty.wall": ("勤务", "Duty"),
     "duty.wall_today": ("今日 见警率 {presence} · 落实率 {fulfilment}", "Today: presence {presence} · fulfilment {fulfilment}"),
     "duty.wall_short": ("{n} 个巡区低于最低警力", "{n} zones below their minimum"),

@@ -31,7 +31,7 @@ from qingzhi.core.levels import level_name
 from qingzhi.core.moves import lock_unit
 from qingzhi.core.response_plan import ResponsePlan
 from qingzhi.core.roads import RoadTimes
-from qingzhi.core.vocab import SENDABLE
+from qingzhi.core.vocab import ON_DUTY, SENDABLE
 from qingzhi.errors import QingzhiError
 
 MAX_MOVES = 5000          # one apply at most; more is a bad request, not a plan
@@ -81,13 +81,14 @@ class Plan:
     shortfalls: list[Shortfall] = field(default_factory=list)
     recalls: list[dict[str, Any]] = field(default_factory=list)
     zones: list[dict[str, Any]] = field(default_factory=list)
+    street: dict[str, Any] = field(default_factory=dict)
     total_eta_s: float = 0.0
     solve_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (for `qingzhi plan --json` and the page)."""
         return {"moves": [asdict(m) for m in self.moves], "shortfalls": [asdict(s) for s in self.shortfalls],
-                "recalls": self.recalls, "zones": self.zones,
+                "recalls": self.recalls, "zones": self.zones, "street": self.street,
                 "totals": {"moves": len(self.moves), "eta_s": round(self.total_eta_s, 1),
                            "short": sum(s.short for s in self.shortfalls), "solve_ms": round(self.solve_ms, 1)}}
 
@@ -193,7 +194,22 @@ async def build_plan(actor: Actor, conn: asyncpg.Connection, *, response: Respon
     plan.zones = [{"zone": z["id"], "station": z["station"], "level": level_name(z["alert_level"]),
                    "need": int(state.need[i]), "have": int(have[i])} for i, z in enumerate(state.zones)]
     plan.recalls = _recalls(state)
+    plan.street = await _street(conn, actor, response, min((z["alert_level"] or 4 for z in state.zones), default=4))
     return plan
+
+
+async def _street(conn: asyncpg.Connection, actor: Actor, response: ResponsePlan, highest: int) -> dict[str, Any]:
+    """On-duty units of a counted kind and the share of them on the street (available or patrolling, not
+    en route, on scene or busy), against the response plan's share at the highest level in force."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = ANY($2::text[])) AS street, count(*) AS on_duty FROM units
+           WHERE status = ANY($3::text[]) AND kind = ANY($4::text[])
+             AND ($1::text[] IS NULL OR station = ANY($1::text[]))""",
+        actor_scope(actor), list(SENDABLE), list(ON_DUTY), list(response.counted_kinds))
+    share = row["street"] / row["on_duty"] if row["on_duty"] else None
+    required = response.level(highest).street_share
+    return {"on_duty": row["on_duty"], "on_street": row["street"], "share": share, "required": required,
+            "met": share is not None and share >= required}
 
 
 def _recalls(state: State) -> list[dict[str, Any]]:
