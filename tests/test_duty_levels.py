@@ -135,6 +135,9 @@ def test_the_response_plan_file_is_validated_with_clear_errors(tmp_path: Path) -
     plan = load_plan()
     assert plan.minimum(1, "commercial") == 4 and plan.minimum(0, "residential") == 1
     assert plan.minimum(2, "stadium") == 3   # an unknown class gets the level's largest minimum
+    at = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)                     # 11:00 in Shanghai: the 08:00 shift
+    assert plan.shift_start(at, "Asia/Shanghai") == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
+    assert plan.shift_start(at.replace(hour=23), "Asia/Shanghai") == dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     good = DEFAULT_FILE.read_text(encoding="utf-8")
     for bad, message in ((good.replace("street_share = 0.6", "street_share = 6"), "levels.III.street_share"),
                          (good.replace("[levels.I]", "[levels.V]"), "levels must be exactly"),

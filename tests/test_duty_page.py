@@ -51,6 +51,7 @@ def test_raise_a_level_untick_one_move_apply_and_see_the_ack(dash_br, dashboard_
     assert all("Z0 → Z2" in m and "(II)" in m for m in moves), moves
     assert "II" in driver.find_element(By.CSS_SELECTOR, ".duty-levels").text
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".duty-map canvas"))   # zones and move lines (canvas)
+    wait.until(lambda d: "This shift: street presence" in d.find_element(By.ID, "duty-presence").text)
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "duty_1_plan.png"))
     boxes = driver.find_elements(By.CSS_SELECTOR, "#duty-moves label")

@@ -4,6 +4,7 @@ the hourly fold into presence_day by the duty loop, and daily_figures for briefi
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import numpy as np
@@ -117,7 +118,8 @@ def test_live_coverage_reports_the_last_hour_and_the_shift(district: Settings) -
 
     async def go(conn: asyncpg.Connection) -> dict:
         await _history(conn, start)
-        return await presence.live_coverage(conn, load_plan(), start, ["S1"], now=now)
+        local_start = start.astimezone(ZoneInfo("Asia/Shanghai"))     # a shift start in local time works too
+        return await presence.live_coverage(conn, load_plan(), local_start, ["S1"], now=now)
 
     out = run_db(district.database_url, go)
     assert set(out["zones"]) == {"Z0", "Z1", "Z2"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dash import dcc, html
@@ -60,7 +61,8 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
             html.Div(id=ids.DUTY_SUGGESTIONS),
             html.Div(id=ids.DUTY_SUGG_MSG, className="duty-msg"),
         ], className="duty-side"),
-        html.Div(build_map(config=DUTY_MAP, settings=settings, lang=lang, data={"zones": zones}), className="duty-mapbox"),
+        html.Div(_fitted(build_map(config=DUTY_MAP, settings=settings, lang=lang, data={"zones": zones}), zones),
+                 className="duty-mapbox"),
         html.Div([
             html.H3(t("duty.plan", lang)),
             html.Button(t("duty.refresh", lang), id=ids.DUTY_REFRESH, className="duty-btn ghost", n_clicks=0),
@@ -76,6 +78,21 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
             dcc.Loading(html.Div(id=ids.DUTY_PRESENCE)),
         ], className="duty-plan"),
     ], className="duty-page")
+
+
+def _fitted(m: Any, zones: dict[str, Any]) -> Any:
+    """The map centred on the zones in scope, at the largest zoom that shows them all in a ~800 × 600 px
+    map (react-leaflet ignores `bounds` when a centre and zoom are given, and needs those)."""
+    points = [pt for f in zones["features"] if f["geometry"].get("type") == "Polygon"
+              for pt in f["geometry"]["coordinates"][0]]
+    if points:
+        lons, lats = [p[0] for p in points], [p[1] for p in points]
+        lat0 = (min(lats) + max(lats)) / 2
+        span_x = max(max(lons) - min(lons), 1e-4) / 360 * 256
+        span_y = max(max(lats) - min(lats), 1e-4) / 360 * 256 / math.cos(math.radians(lat0))
+        m.center = [lat0, (min(lons) + max(lons)) / 2]
+        m.zoom = max(3, min(17, math.floor(min(math.log2(800 / span_x), math.log2(600 / span_y)))))
+    return m
 
 
 def build_sent(sent: list[dict[str, Any]], acked: dict[str, bool], *, lang: str) -> Any:

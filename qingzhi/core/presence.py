@@ -120,6 +120,7 @@ async def measure(conn: asyncpg.Connection, response: ResponsePlan, start: dt.da
                   stations: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """{zone: figures} for the minutes in [start, end), with the minimums in force now."""
     zones = await zone_specs(conn, response, stations)
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)     # callers may pass local times
     minutes = pd.date_range(pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left")
     fixes, statuses = await history(conn, start, end, response.counted_kinds, stations)
     counts = present_counts(fixes, statuses, zones, minutes)

@@ -81,7 +81,7 @@ class ResponsePlan(BaseModel):
         local = now.astimezone(ZoneInfo(timezone))
         starts = [local.replace(hour=h, minute=0, second=0, microsecond=0) - dt.timedelta(days=d)
                   for h in self.shift_starts for d in (0, 1)]
-        return max(s for s in starts if s <= local)
+        return max(s for s in starts if s <= local).astimezone(dt.UTC)
 
     def level(self, level: int) -> LevelPlan:
         """The plan of level 1–4; 0 (no level set) is normal duty, level IV."""
