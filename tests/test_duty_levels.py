@@ -168,3 +168,16 @@ def test_level_command_sets_lists_and_refuses(district: Settings) -> None:
         bad = _cli(district, "level", "set", *args, "--level", "I", "--reason", "x")
         assert bad.returncode != 0 and message in bad.stderr, bad.stderr
     assert run_db(district.database_url, lambda c: c.fetchval("SELECT count(*) FROM alert_levels")) == 1
+
+
+def test_duty_alerts_read_in_words_in_the_feed() -> None:
+    from dashboard.live.components import build_alert_item
+
+    base = {"id": 1, "ts": dt.datetime(2026, 11, 22, 1, 2, 3, tzinfo=dt.UTC), "severity": 2, "unit": None,
+            "station": "S1", "acked_at": None, "acked_by": None}
+    short = build_alert_item(alert={**base, "kind": "zone_short", "subject": "Z1", "zone": "Z1",
+                                    "detail": {"need": 3, "have": 1}}, lang="en", tz="UTC", ackable=False)
+    level = build_alert_item(alert={**base, "kind": "zone_level", "subject": "zone:Z1", "zone": "Z1",
+                                    "detail": {"to": 1}}, lang="zh", tz="UTC", ackable=False)
+    assert "Zone below its minimum" in str(short.to_plotly_json()) and "needs 3, has 1" in str(short.to_plotly_json())
+    assert "巡区警戒等级变更" in str(level.to_plotly_json()) and "一级" in str(level.to_plotly_json())
