@@ -49,26 +49,27 @@ class ZoneSpec:
 def present_counts(fixes: pd.DataFrame, statuses: pd.DataFrame, zones: list[ZoneSpec],
                    minutes: pd.DatetimeIndex) -> np.ndarray:
     """(zones × minutes) counts of present units. `fixes`: unit, ts, lat, lon; `statuses`: unit, ts,
-    status (including each unit's last one before the first minute); times are UTC-aware."""
+    status (including each unit's last one before the first minute); times are UTC-aware. Every
+    (unit, minute) is placed at once: one as-of join for positions, one for statuses, one point-in-polygon
+    test per zone."""
     counts = np.zeros((len(zones), len(minutes)), int)
     if fixes.empty or len(minutes) == 0:
         return counts
-    grid = pd.DataFrame({"minute": minutes})
-    polys = [shape(z.boundary) for z in zones]
-    for unit, f in fixes.sort_values("ts").groupby("unit", sort=False):
-        at = pd.merge_asof(grid, f[["ts", "lat", "lon"]], left_on="minute", right_on="ts", direction="backward",
-                           tolerance=pd.Timedelta(seconds=STALE_S))
-        st = statuses[statuses["unit"] == unit].sort_values("ts")
-        at = pd.merge_asof(at, st[["ts", "status"]].rename(columns={"ts": "sts"}), left_on="minute",
-                           right_on="sts", direction="backward")
-        ok = at["lat"].notna().to_numpy() & at["status"].isin(SENDABLE).to_numpy()
-        if not ok.any():
-            continue
-        lon, lat = at["lon"].to_numpy(float), at["lat"].to_numpy(float)
-        for zi, poly in enumerate(polys):
-            inside = ok & shapely.contains_xy(poly, np.nan_to_num(lon), np.nan_to_num(lat))
-            counts[zi] += inside
-            ok &= ~inside          # overlapping zones: a unit counts once, for the first
+    units = fixes["unit"].unique()
+    grid = pd.DataFrame({"minute": np.tile(minutes.to_numpy(), len(units)),
+                         "unit": np.repeat(units, len(minutes)),
+                         "col": np.tile(np.arange(len(minutes)), len(units))}).sort_values("minute", kind="stable")
+    at = pd.merge_asof(grid, fixes[["unit", "ts", "lat", "lon"]].sort_values("ts"), left_on="minute", right_on="ts",
+                       by="unit", direction="backward", tolerance=pd.Timedelta(seconds=STALE_S))
+    st = statuses[["unit", "ts", "status"]].rename(columns={"ts": "sts"}).sort_values("sts")
+    at = pd.merge_asof(at, st, left_on="minute", right_on="sts", by="unit", direction="backward")
+    ok = at["lat"].notna().to_numpy() & at["status"].isin(SENDABLE).to_numpy()
+    lon, lat = np.nan_to_num(at["lon"].to_numpy(float)), np.nan_to_num(at["lat"].to_numpy(float))
+    col = at["col"].to_numpy()
+    for zi, z in enumerate(zones):
+        inside = ok & shapely.contains_xy(shape(z.boundary), lon, lat)
+        counts[zi] = np.bincount(col[inside], minlength=len(minutes))
+        ok &= ~inside          # overlapping zones: a unit counts once, for the first
     return counts
 
 
@@ -89,10 +90,16 @@ async def history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime
                   kinds: tuple[str, ...], stations: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fixes of counted units in [start − STALE_S, end) and statuses in [start, end) plus each unit's last
     status before start (within a day)."""
+    # only the last fix at or before each whole minute matters: one row per unit and minute, not every fix
     fixes = await conn.fetch(
-        """SELECT p.unit, p.ts, p.lat, p.lon FROM positions p JOIN units u ON u.id = p.unit
+        """SELECT DISTINCT ON (p.unit, m) p.unit, p.ts, p.lat, p.lon
+           FROM positions p JOIN units u ON u.id = p.unit,
+                LATERAL (SELECT date_trunc('minute', p.ts)
+                                + CASE WHEN p.ts > date_trunc('minute', p.ts) THEN interval '1 minute'
+                                       ELSE interval '0' END AS m) g
            WHERE p.ts >= $1 AND p.ts < $2 AND u.kind = ANY($3::text[])
-             AND ($4::text[] IS NULL OR u.station = ANY($4::text[]))""",
+             AND ($4::text[] IS NULL OR u.station = ANY($4::text[]))
+           ORDER BY p.unit, m, p.ts DESC""",
         start - dt.timedelta(seconds=STALE_S), end, list(kinds), stations)
     statuses = await conn.fetch(
         """SELECT unit, ts, status FROM statuses WHERE ts >= $1 AND ts < $2
