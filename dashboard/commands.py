@@ -127,3 +127,10 @@ def apply_moves(app: Any, actor: Actor, moves: list[tuple[str, str]]) -> list[di
     pub.ensure_connected()
     return app.db.act(redeploy.apply_moves, actor, moves, response=load_plan(app.settings.response_plan),
                       topic_root=app.settings.topic_root, publish=pub.apublish)
+
+
+def recall_units(app: Any, actor: Actor, units: list[str]) -> list[dict[str, Any]]:
+    """Send `recall` to each unit (qingzhi.core.redeploy.recall_units checks who may)."""
+    pub = publisher_of(app)
+    pub.ensure_connected()
+    return app.db.act(redeploy.recall_units, actor, units, topic_root=app.settings.topic_root, publish=pub.apublish)

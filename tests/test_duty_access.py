@@ -106,3 +106,20 @@ def test_apply_with_hostile_moves_sends_nothing_for_them(app: dash.Dash, setting
     done = west.post("/_dash-update-component", json=apply_body(app, ["A1|Z2"]))
     assert "1 sent, 0 refused" in done.get_data(as_text=True)
     assert sql(settings.database_url, lambda c: c.fetchval("SELECT unit FROM commands WHERE kind = 'patrol'")) == "A1"
+
+
+def test_recall_from_the_page_only_for_the_commanders_own_units(app: dash.Dash, settings: Settings) -> None:
+    west = login_client(app, "commander", ["S1"])
+    state = [("duty-recalls", "value", ["C1", "NOPE", "A1"]), ("duty-sent", "data", []), ("duty-version", "data", 0),
+             ("app-lang", "data", "en")]
+    body = {"output": _key(app, "duty-apply-msg.children@"),
+            "outputs": [{"id": "duty-apply-msg", "property": "children"}, {"id": "duty-sent", "property": "data"},
+                        {"id": "duty-version", "property": "data"}],
+            "inputs": [{"id": "duty-recall", "property": "n_clicks", "value": 1}],
+            "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+            "changedPropIds": ["duty-recall.n_clicks"]}
+    got = west.post("/_dash-update-component", json=body)
+    text = got.get_data(as_text=True)
+    assert got.status_code == 200 and "1 sent, 2 refused" in text, text[:300]
+    rows = sql(settings.database_url, lambda c: c.fetch("SELECT unit, kind, issued_by FROM commands"))
+    assert [(r["unit"], r["kind"]) for r in rows] == [("A1", "recall")]

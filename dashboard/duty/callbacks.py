@@ -18,7 +18,7 @@ from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.duty import queries
 from dashboard.duty.components import (
-    build_levels, build_presence, build_sent, build_suggestions, move_options, pct,
+    build_levels, build_presence, build_sent, build_suggestions, move_options, pct, recall_options,
 )
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
@@ -75,6 +75,7 @@ def set_level(clicks: int, scope_name: str, target: str | None, level: str, reas
     Output(ids.DUTY_MOVES, "options"), Output(ids.DUTY_MOVES, "value"), Output(ids.DUTY_MOVES_LAYER, "data"),
     Output(ids.DUTY_ZONES, "data"), Output(ids.DUTY_SHORT, "children"), Output(ids.DUTY_TOTALS, "children"),
     Output(ids.DUTY_LEVELS, "children"), Output(ids.DUTY_SUGGESTIONS, "children"),
+    Output(ids.DUTY_RECALLS, "options"), Output(ids.DUTY_RECALLS, "value"),
     Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
 )
 def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
@@ -105,7 +106,8 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
     return (opts, [o["value"] for o in opts], queries.move_features(out["moves"]), zones,
             [html.Div(s, className="duty-short-line") for s in short], totals,
             build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)),
-            build_suggestions(open_, lang=lang, can_act=allowed(actor, "duty.act")))
+            build_suggestions(open_, lang=lang, can_act=allowed(actor, "duty.act")),
+            recall_options(out["recalls"], lang=lang), [r["unit"] for r in out["recalls"]])
 
 
 @CALLBACKS.callback(
@@ -172,6 +174,28 @@ def apply(clicks: int, ticked: list[str] | None, sent: list[dict] | None, lang: 
     ok = sum("command" in r for r in results)
     return (t("duty.apply_ok", lang).format(sent=ok, refused=len(results) - ok),
             (results + (sent or []))[:MAX_SENT_SHOWN])
+
+
+@CALLBACKS.callback(
+    Output(ids.DUTY_APPLY_MSG, "children", allow_duplicate=True), Output(ids.DUTY_SENT, "data", allow_duplicate=True),
+    Output(ids.DUTY_VERSION, "data", allow_duplicate=True),
+    Input(ids.DUTY_RECALL, "n_clicks"), State(ids.DUTY_RECALLS, "value"), State(ids.DUTY_SENT, "data"),
+    State(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def recall(clicks: int, ticked: list[str] | None, sent: list[dict] | None, version: int,
+           lang: str | None) -> tuple[str, Any, Any]:
+    """Send `recall` to each ticked unit; the core checks each is the actor's to command."""
+    lang = lang_of(lang, ctx().settings.language)
+    units = [str(u) for u in ticked or [] if u]
+    if not units:
+        return "", no_update, no_update
+    try:
+        results = commands.recall_units(ctx(), current_actor(SCREEN), units)
+    except QingzhiError as exc:
+        return t("duty.error", lang).format(error=exc), no_update, no_update
+    ok = sum("command" in r for r in results)
+    return (t("duty.apply_ok", lang).format(sent=ok, refused=len(results) - ok),
+            (results + (sent or []))[:MAX_SENT_SHOWN], (version or 0) + 1)
 
 
 @CALLBACKS.callback(

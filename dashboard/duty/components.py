@@ -46,6 +46,11 @@ def move_options(moves: list[dict[str, Any]]) -> list[dict[str, str]]:
              "value": f"{m['unit']}|{m['zone']}"} for m in moves]
 
 
+def recall_options(recalls: list[dict[str, Any]], *, lang: str) -> list[dict[str, str]]:
+    """One tick box per unit a lowered level no longer needs."""
+    return [{"label": t("duty.recall_line", lang).format(**r), "value": r["unit"]} for r in recalls]
+
+
 def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], zones: dict[str, Any]) -> html.Div:
     """The whole page: form and levels on the left, the map in the middle, the plan on the right."""
     return html.Div([
@@ -71,6 +76,11 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
                           labelClassName="duty-move"),
             html.Div(id=ids.DUTY_SHORT, className="duty-short"),
             html.Button(t("duty.apply", lang), id=ids.DUTY_APPLY, className="duty-btn", n_clicks=0),
+            html.Div([html.H4(t("duty.recalls", lang)),
+                      dcc.Checklist(id=ids.DUTY_RECALLS, options=[], value=[], className="duty-moves",
+                                    labelClassName="duty-move"),
+                      html.Button(t("duty.recall", lang), id=ids.DUTY_RECALL, className="duty-btn ghost", n_clicks=0)],
+                     className="duty-recall-box"),
             html.Div(id=ids.DUTY_APPLY_MSG, className="duty-msg"),
             html.H3(t("duty.sent", lang)),
             html.Div(id=ids.DUTY_SENT_TABLE),
