@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from dashboard import shell
+from dashboard import shell, tiles
 from dashboard.auth import guard
 from dashboard.analysis import callbacks as analysis
 from dashboard.audit import callbacks as audit
@@ -48,9 +48,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     for api in APIS:
         app.server.register_blueprint(api.blueprint)
     app.server.register_blueprint(health)   # /health checks the database (Dash's own health_endpoint does not)
+    settings, tile_file = tiles.install(app.server, settings)  # before the gate: its CSP names the tiles' origin
     guard.install(app, settings, permissions)
     limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
-    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits))
+    app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits),
+                                                  tiles=tile_file)
     return app
 
 

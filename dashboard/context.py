@@ -18,6 +18,7 @@ class AppContext:
     settings: Settings
     db: Database
     publisher: Any = None  # set by the dispatch module when a broker is configured
+    tiles: Any = None      # the open MBTiles file (dashboard/tiles.py) when QZ_TILES_MBTILES is set
 
 
 def ctx() -> AppContext:

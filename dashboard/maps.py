@@ -6,10 +6,18 @@ assets/js or set by a callback), or it is a LayerGroup whose content someone els
 live units are thousands of persistent canvas markers moved by assets/js/20_live_units.js, the
 dispatch map's selection is drawn by its callbacks. Every JS function a layer names lives in
 assets/js/15_map_layers.js.
+
+Positions reach the browser in what the tiles are drawn in (QZ_TILE_CRS: WGS-84, or GCJ-02/BD-09
+for Chinese tiles) and only through the functions at the end of this module: `for_tiles` (GeoJSON),
+`latlng_for_tiles`/`bounds_for_tiles` (a point, an image's corners), `marker` (the only place a
+dash-leaflet marker is made) and `picked` (a click, back to WGS-84); the units' JSON rows go through
+the core's `rows_to_tiles` in dashboard/live/api.py. The database stays WGS-84.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -21,6 +29,7 @@ from dashboard import ids
 from dashboard.callbacks import js_ref
 from dashboard.i18n import t
 from qingzhi.config import Settings
+from qingzhi.core.map_datum import geojson_to_tiles, point_from_tiles, point_to_tiles, rows_to_tiles
 
 EMPTY_COLLECTION = {"type": "FeatureCollection", "features": []}
 BLANK_IMAGE = "data:,"
@@ -116,10 +125,11 @@ def build_map(*, config: MapConfig, settings: Settings, lang: str,
     plain = [c for c in config.layers if not (config.layer_control and c.label_key)]
     children: list[Component] = [
         dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution, maxZoom=19),
-        *(create_layer(c, data.get(c.name)) for c in plain),
+        *(create_layer(c, for_tiles(data.get(c.name), settings)) for c in plain),
     ]
     if config.layer_control:
-        overlays = [dl.Overlay(create_layer(c, data.get(c.name)), name=t(c.label_key, lang), checked=c.checked)
+        overlays = [dl.Overlay(create_layer(c, for_tiles(data.get(c.name), settings)), name=t(c.label_key, lang),
+                               checked=c.checked)
                     for c in config.layers if c.label_key]
         # `overlays` must be given: dash-leaflet 1.1.3's overlayremove handler filters it and
         # throws when it is undefined, which also stops Leaflet's other listeners.
@@ -129,7 +139,7 @@ def build_map(*, config: MapConfig, settings: Settings, lang: str,
     return dl.Map(
         children,
         id=config.map_id,
-        center=list(settings.center_latlon),
+        center=latlng_for_tiles(*settings.center_latlon, settings),
         zoom=config.zoom,
         preferCanvas=True,
         trackViewport=config.track_viewport,
@@ -137,3 +147,44 @@ def build_map(*, config: MapConfig, settings: Settings, lang: str,
         zoomSnap=config.zoom_snap,
         className=config.css,
     )
+
+
+def for_tiles(geojson: dict[str, Any] | None, settings: Settings) -> dict[str, Any] | None:
+    """A layer's GeoJSON (WGS-84, as stored) with its positions as drawn on the configured tiles."""
+    return None if geojson is None else geojson_to_tiles(geojson, settings.tile_crs)
+
+
+def rows_for_tiles(rows_json: str, lat_at: int, lon_at: int, settings: Settings) -> str:
+    """JSON rows (lists, as PostgreSQL built them) with the position at `lat_at`/`lon_at` as drawn on
+    the configured tiles. WGS-84 tiles pass the text through untouched (no parsing on the hot path)."""
+    if settings.tile_crs == "wgs84":
+        return rows_json
+    return json.dumps(rows_to_tiles(json.loads(rows_json), lat_at, lon_at, settings.tile_crs), separators=(",", ":"))
+
+
+def latlng_for_tiles(lat: float, lon: float, settings: Settings) -> list[float]:
+    """A WGS-84 point as the [lat, lon] Leaflet draws on the configured tiles."""
+    return list(point_to_tiles(lat, lon, settings.tile_crs))
+
+
+def bounds_for_tiles(bounds: list[list[float]], settings: Settings) -> list[list[float]]:
+    """An image overlay's [[south, west], [north, east]] on the configured tiles. The corners move
+    with the local offset; across a city it changes by a few metres, so the image stays in place."""
+    return [latlng_for_tiles(lat, lon, settings) for lat, lon in bounds]
+
+
+def marker(lat: float, lon: float, settings: Settings, **options: Any) -> dl.CircleMarker:
+    """A circle marker at a WGS-84 point, drawn where the configured tiles have it."""
+    return dl.CircleMarker(center=latlng_for_tiles(lat, lon, settings), **options)
+
+
+def picked(latlng: Any, settings: Settings) -> tuple[float, float] | None:
+    """A map click's Leaflet latlng ({"lat", "lng"}, on the configured tiles) as WGS-84 (lat, lon);
+    None for anything that is not a place on Earth (the browser's data is the browser's to forge)."""
+    try:
+        lat, lon = float(latlng["lat"]), float(latlng["lng"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return point_from_tiles(lat, lon, settings.tile_crs)

@@ -124,7 +124,8 @@ def demo(settings: Settings, **options: Any) -> None:
 @cli.command()
 @settings_options(
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
-    "tile_attribution", "center", "stale_after_s", "lost_after_s", "session_idle_min", "session_hours",
+    "tile_attribution", "tile_crs", "tiles_mbtiles", "center", "stale_after_s", "lost_after_s", "session_idle_min",
+    "session_hours",
     "allowed_hosts", "secure_cookies", "stream_hosts", "db_connect_timeout_s", "dashboard_db_timeout_s",
     "health_timeout_s", *MQTT_TLS, "data_dir", "response_plan",
 )

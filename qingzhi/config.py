@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     language: str = Field("zh", pattern=r"^(zh|en)$", description="default interface language")
     tile_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="map tile URL template")
     tile_attribution: str = Field("© OpenStreetMap contributors", description="map tile attribution")
+    tile_crs: str = Field("wgs84", pattern=r"^(wgs84|gcj02|bd09)$", description="what the tiles are drawn in: wgs84 "
+                          "(OpenStreetMap and most), gcj02 (AMap/Gaode, Tencent) or bd09 (Baidu); positions are "
+                          "converted to it for drawing, the database stays WGS-84")
+    tiles_mbtiles: Path | None = Field(None, description="a raster MBTiles file the dashboard serves at /tiles/… "
+                                       "(closed networks: no tile server needed); the tile URL then points there")
     center: str = Field("30.2741,120.1551", description="city centre 'lat,lon' for the map and the simulator")
     study_area: Path | None = Field(None, description="GeoJSON boundary of the area policed, for the hotspot figures "
                                     "when no station has a jurisdiction (else the incidents' concave hull)")
@@ -84,6 +89,13 @@ class Settings(BaseSettings):
         if root.startswith(ot) or ot.startswith(root):
             raise ValueError(f"owntracks_prefix {self.owntracks_prefix!r} and topic_root {self.topic_root!r} overlap: "
                              "the ingest could not tell their topics apart")
+        return self
+
+    @model_validator(mode="after")
+    def _one_tile_source(self) -> Settings:
+        if self.tiles_mbtiles is not None and "tile_url" in self.model_fields_set:
+            raise ValueError("tile_url (QZ_TILE_URL) and tiles_mbtiles (QZ_TILES_MBTILES) are both set: the MBTiles "
+                             "file's tiles are served at /tiles/…, so set only one of them")
         return self
 
     @property

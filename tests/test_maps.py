@@ -95,3 +95,44 @@ def test_layer_config_is_frozen():
     with pytest.raises(AttributeError):
         LAYER_CONFIGS[0].checked = False  # type: ignore[misc]
     assert isinstance(LAYER_CONFIGS[0], LayerConfig)
+
+
+DRAWING = ("CircleMarker(", "Marker(", "Polyline(", "Polygon(", "Circle(", "Rectangle(", "ImageOverlay(", "GeoJSON(",
+           "Map(", "Tooltip(")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_positions_reach_the_browser_only_through_maps_py():
+    """Every dash-leaflet layer or map that takes a position is made in dashboard/maps.py, where the
+    QZ_TILE_CRS conversion is (a Tooltip takes none: it may be made anywhere)."""
+    offenders = []
+    for path in [*(ROOT / "dashboard").rglob("*.py"), *(ROOT / "layouts").rglob("*.py")]:
+        if path.name == "maps.py":
+            continue
+        text = path.read_text()
+        offenders += [f"{path.relative_to(ROOT)}: dl.{d}" for d in DRAWING if d != "Tooltip(" and f"dl.{d}" in text]
+    assert offenders == []
+
+
+def test_map_centre_and_initial_layers_drawn_on_the_configured_tiles():
+    gcj = SETTINGS.model_copy(update={"tile_crs": "gcj02"})
+    zones = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "Z1"},
+                                                         "geometry": {"type": "Point", "coordinates": [121.0, 31.0]}}]}
+    m = build_map(config=DISPATCH_MAP, settings=gcj, lang="zh", data={"zones": zones})
+    assert m.center != [31.0, 121.0] and abs(m.center[0] - 31.0) < 0.01 and abs(m.center[1] - 121.0) < 0.01
+    drawn = next(c for c in walk(m) if isinstance(c, dl.GeoJSON)).data["features"][0]["geometry"]["coordinates"]
+    assert drawn == [round(m.center[1], 7), round(m.center[0], 7)]       # the same point, the same shift
+    assert zones["features"][0]["geometry"]["coordinates"] == [121.0, 31.0]  # the stored payload is not changed
+
+
+def test_a_click_comes_back_in_wgs84_and_forged_clicks_are_nothing():
+    from dashboard.maps import latlng_for_tiles, picked
+
+    gcj = SETTINGS.model_copy(update={"tile_crs": "gcj02"})
+    lat, lng = latlng_for_tiles(30.2741, 120.1551, gcj)
+    back = picked({"lat": lat, "lng": lng}, gcj)
+    assert back is not None and abs(back[0] - 30.2741) < 1e-9 and abs(back[1] - 120.1551) < 1e-9
+    assert picked({"lat": 30.2741, "lng": 120.1551}, SETTINGS) == (30.2741, 120.1551)
+    for forged in (None, [], "x", {"lat": "abc", "lng": 1}, {"lat": 1}, {"lat": float("nan"), "lng": 120},
+                   {"lat": 91, "lng": 120}, {"lat": 30, "lng": 1e308 * 10}, {"lat": [1], "lng": 2}):
+        assert picked(forged, gcj) is None, forged

@@ -22,7 +22,7 @@ from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.analysis import queries as q
 from dashboard.i18n import category_label, t, type_label
-from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE
+from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE, bounds_for_tiles, for_tiles
 from qingzhi.core import audit
 from qingzhi.core.safe_output import csv_cell
 
@@ -84,7 +84,9 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
         return (no_update,) * 8
     res = zoom_resolution(zoom) if res_pick == "auto" else int(res_pick)
     spots = up.hotspots(ctx().db, _tz(), _filters(data), data["compare"], res, kde="kde" in layers)
-    url, bounds = spots.kde if spots.kde and "kde" in layers else (BLANK_IMAGE, NOWHERE)
+    settings = ctx().settings
+    url, bounds = (spots.kde[0], bounds_for_tiles(spots.kde[1], settings)) if spots.kde and "kde" in layers \
+        else (BLANK_IMAGE, NOWHERE)
     note = t("an.map.note", lang).format(cells=f"{spots.cells:,}", total=f"{spots.total:,.0f}", res=res)
     if spots.cells > len(spots.hexes["features"]):
         note += t("an.map.capped", lang).format(n=len(spots.hexes["features"]))
@@ -97,8 +99,8 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
         {"label": t("an.focus.cell", lang).format(rank=r["rank"]) + f" ({r['count']:.0f})",
          "value": f"cell:{res}:{r['cell']}"} for r in spots.top] + [
         {"label": type_label(ty, lang), "value": f"type:{ty}"} for ty in data["types"]]
-    return (spots.hexes if "hex" in layers else EMPTY_COLLECTION,
-            spots.significant if "gi" in layers else EMPTY_COLLECTION, url, bounds,
+    return (for_tiles(spots.hexes, settings) if "hex" in layers else EMPTY_COLLECTION,
+            for_tiles(spots.significant, settings) if "gi" in layers else EMPTY_COLLECTION, url, bounds,
             note if spots.cells else t("an.empty", lang), rows,
             ui.columns(keys, lang, {"station": t("common.station", lang)}), focus)
 

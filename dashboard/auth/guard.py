@@ -27,7 +27,7 @@ from qingzhi.core.accounts import User
 MAX_BODY = 1024 * 1024
 PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
-MACHINE_PATHS = ("/api/", "/_dash-", "/_reload-hash")     # answered with JSON, never redirected
+MACHINE_PATHS = ("/api/", "/_dash-", "/_reload-hash", "/tiles/")  # answered with an error, never redirected
 FORBIDDEN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>403</title>
 <link rel="stylesheet" href="/assets/00_base.css"><link rel="stylesheet" href="/assets/login.css"></head>
 <body class="qz-login"><div class="qz-login-form"><h1>无权访问 · Not allowed</h1>
@@ -44,7 +44,9 @@ PATHS: tuple[tuple[str, str], ...] = (
 
 
 def content_security_policy(app: Dash, settings: Settings) -> str:
-    """Scripts only from here (and Dash's own inline bootstrap, by hash); tiles from the configured host.
+    """Scripts only from here (and Dash's own inline bootstrap, by hash); tiles from the configured host, or from
+    'self' alone when the tile URL is ours (MBTiles). data: and blob: are in-page images, no host: the analysis
+    map's density overlay is a data: PNG.
     Call it once the app has served a request: Dash adds inline clientside scripts at its first one."""
     hashes = " ".join(app.csp_hashes())
     tiles = settings.tile_url.split("/{", 1)[0].split("/", 3)[:3]

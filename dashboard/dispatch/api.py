@@ -46,7 +46,7 @@ def live() -> Response:
         out["queue"] = {"token": queue.token, "cards": cards, "count": count}
     detail = detail_view(app, incident) if incident else None
     if detail is not None and detail.token != text_arg("dtok"):
-        out["detail"] = {"token": detail.token, **detail.render(lang=lang, tz=app.settings.timezone)}
+        out["detail"] = {"token": detail.token, **detail.render(lang=lang, settings=app.settings)}
     if detail is not None and detail.actions_token != text_arg("atok"):
         out["actions"] = {"token": detail.actions_token, "children": detail.render_actions(lang=lang)}
     return json_response(to_json_plotly(out))

@@ -20,6 +20,7 @@ from dashboard.context import ctx
 from dashboard.dispatch.components import build_message, build_pin
 from dashboard.dispatch.views import SCREEN, detail_view, queue_view
 from dashboard.i18n import lang_of, t
+from dashboard.maps import latlng_for_tiles
 from qingzhi.core import incident_actions
 from qingzhi.errors import QingzhiError
 
@@ -80,7 +81,7 @@ def refresh_detail(selected: str | None, _refresh: int, shown: dict | None, lang
     if view is None:
         head = t("dispatch.not_found", lang).format(id=selected) if selected else t("dispatch.select_hint", lang)
         return head, [], [], [], [], no_update, {}
-    parts = view.render(lang=lang, tz=app.settings.timezone)
+    parts = view.render(lang=lang, settings=app.settings)
     same_actions = shown.get("actions") == view.actions_token
     same_incident = shown.get("incident") == view.incident["id"]
     d = view.incident
@@ -88,7 +89,8 @@ def refresh_detail(selected: str | None, _refresh: int, shown: dict | None, lang
         parts["head"], parts["units"], parts["recommend"],
         no_update if same_actions else view.render_actions(lang=lang),
         parts["layer"],
-        no_update if same_incident else {"center": [d["lat"], d["lon"]], "zoom": 14, "transition": "flyTo"},
+        no_update if same_incident else {"center": latlng_for_tiles(d["lat"], d["lon"], app.settings), "zoom": 14,
+                                          "transition": "flyTo"},
         {"incident": d["id"], "token": view.token, "actions": view.actions_token},
     )
 
@@ -101,7 +103,8 @@ def refresh_detail(selected: str | None, _refresh: int, shown: dict | None, lang
 )
 def show_pin(click: dict | None, lang: str | None) -> list:
     """Mark where the new incident being entered is."""
-    return build_pin(click, lang=lang_of(lang, ctx().settings.language))
+    settings = ctx().settings
+    return build_pin(click, lang=lang_of(lang, settings.language), settings=settings)
 
 
 def _fields() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.dispatch.response_times import INTERVALS, incident_times
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
-from dashboard.maps import DISPATCH_MAP, build_map
+from dashboard.maps import DISPATCH_MAP, build_map, marker
 from qingzhi.config import Settings
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.lifecycle import NEXT
@@ -238,26 +238,26 @@ def build_actions(state: str, *, lang: str) -> list:
     return out
 
 
-def build_pin(click: dict | None, *, lang: str) -> list:
-    """Where the new incident being entered is (the point clicked on the map)."""
+def build_pin(click: dict | None, *, lang: str, settings: Settings) -> list:
+    """Where the new incident being entered is (the point clicked on the map, in WGS-84)."""
     if not click:
         return []
-    return [dl.CircleMarker(center=[click["lat"], click["lon"]], radius=9, color="#7b1fa2", fillOpacity=0.6,
-                            children=dl.Tooltip(t("dispatch.tab.new", lang)))]
+    return [marker(click["lat"], click["lon"], settings, radius=9, color="#7b1fa2", fillOpacity=0.6,
+                   children=dl.Tooltip(t("dispatch.tab.new", lang)))]
 
 
-def build_map_layer(d: dict, cands: list[dict], *, lang: str) -> list:
+def build_map_layer(d: dict, cands: list[dict], *, lang: str, settings: Settings) -> list:
     """The selected incident, its assigned units and the recommended ones."""
     out: list = []
     for a in d["assignments"]:
         if a["released_at"] is None and a["lat"] is not None:
-            out.append(dl.CircleMarker(center=[a["lat"], a["lon"]], radius=8, color="#2e7d32", fillColor="#66bb6a",
-                                       fillOpacity=0.9, children=dl.Tooltip(a["unit"], permanent=True)))
+            out.append(marker(a["lat"], a["lon"], settings, radius=8, color="#2e7d32", fillColor="#66bb6a",
+                              fillOpacity=0.9, children=dl.Tooltip(a["unit"], permanent=True)))
     for c in cands:
-        out.append(dl.CircleMarker(center=[c["lat"], c["lon"]], radius=7, color="#1f5fbf", fillColor="#4f8ff7",
-                                   fillOpacity=0.9, children=dl.Tooltip(f"{c['id']} · {fmt_dur(c['eta_s'])}")))
-    out.append(dl.CircleMarker(center=[d["lat"], d["lon"]], radius=12, color="#c62828", fillColor="#ef5350", fillOpacity=0.9,
-                               weight=3, children=dl.Tooltip(f"{d['id']} {type_label(d['type'], lang)}", permanent=True)))
+        out.append(marker(c["lat"], c["lon"], settings, radius=7, color="#1f5fbf", fillColor="#4f8ff7",
+                          fillOpacity=0.9, children=dl.Tooltip(f"{c['id']} · {fmt_dur(c['eta_s'])}")))
+    out.append(marker(d["lat"], d["lon"], settings, radius=12, color="#c62828", fillColor="#ef5350", fillOpacity=0.9,
+                      weight=3, children=dl.Tooltip(f"{d['id']} {type_label(d['type'], lang)}", permanent=True)))
     return out
 
 

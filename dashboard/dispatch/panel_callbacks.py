@@ -22,6 +22,7 @@ from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags, in_scope
 from dashboard.i18n import lang_of, t
+from dashboard.maps import picked
 from qingzhi.core import followups, incident_actions
 from qingzhi.core.dispatch_config import save_setting
 from qingzhi.errors import QingzhiError
@@ -151,7 +152,11 @@ def pick_location(click: dict | None, tab: str, lang: str | None) -> tuple:
     """A map click sets the new incident's location (only while the form is open)."""
     if tab != "new" or not click:
         return no_update, no_update
-    lat, lon = click["latlng"]["lat"], click["latlng"]["lng"]
+    latlng = click.get("latlng") if isinstance(click, dict) else None
+    where = picked(latlng, ctx().settings)  # the database is WGS-84 whatever the tiles are in
+    if where is None:
+        return no_update, no_update
+    lat, lon = where
     return {"lat": lat, "lon": lon}, f"{t('dispatch.field.location', lang_of(lang, 'zh'))}: {lat:.5f}, {lon:.5f}"
 
 

@@ -20,6 +20,7 @@ from dashboard.dispatch import repeats
 from dashboard.dispatch import components as dc
 from dashboard.i18n import t
 from dashboard.recommend import fleet_cache, recommend
+from qingzhi.config import Settings
 from qingzhi.core import audit
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.dispatch_config import DispatchConfig, load_config
@@ -106,15 +107,15 @@ class DetailView:
         """Changes when other actions become possible (forms are not redrawn under the user's fingers)."""
         return f"{self.incident['id']}:{self.incident['state']}"
 
-    def render(self, *, lang: str, tz: str) -> dict[str, list]:
+    def render(self, *, lang: str, settings: Settings) -> dict[str, list]:
         """The panels: head (facts, lifecycle, audit history), units, recommended units, map drawings."""
-        d, cands = self.incident, self.candidates
+        d, cands, tz = self.incident, self.candidates, settings.timezone
         return {
             "head": dc.build_head(d, lang=lang, tz=tz) + dc.build_history(self.history, lang=lang, tz=tz),
             "units": dc.build_units(d, lang=lang, tz=tz, now=self.now, timeout_s=self.ack_timeout_s,
                                     next_unit=cands[0]["id"] if cands else None),
             "recommend": dc.build_recommend(cands, lang=lang, state=d["state"]),
-            "layer": dc.build_map_layer(d, cands, lang=lang),
+            "layer": dc.build_map_layer(d, cands, lang=lang, settings=settings),
         }
 
     def render_actions(self, *, lang: str) -> list:

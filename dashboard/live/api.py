@@ -29,6 +29,7 @@ from dashboard.live import queries as data
 from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
 from dashboard.i18n import lang_of, t, type_label
 from dashboard.live.components import build_alert_feed
+from dashboard.maps import for_tiles, rows_for_tiles
 from qingzhi.config import Settings
 from qingzhi.core import audit
 from qingzhi.core.safe_output import safe_link
@@ -47,10 +48,12 @@ JS_TEXT_KEYS = ("live.unit.min", "live.unit.hour", "live.unit.sec", "common.conn
 def units() -> Response:
     """Units changed since the client's version; `full` snapshots replace the client's set."""
     t0 = time.perf_counter()
-    got = ctx().db.run(data.units_since, int_arg("since", 0), visible_stations(text_arg("station")))
+    app = ctx()
+    got = app.db.run(data.units_since, int_arg("since", 0), visible_stations(text_arg("station")))
+    rows = rows_for_tiles(got["rows"], data.UNIT_FIELDS.index("lat"), data.UNIT_FIELDS.index("lon"), app.settings)
     ms = round((time.perf_counter() - t0) * 1000, 2)  # server time of this update (bench/live_map.py)
     head = json.dumps({"v": got["v"], "full": got["full"], "now": got["now"], "ms": ms})
-    return json_response(f'{head[:-1]}, "rows": {got["rows"]}}}')
+    return json_response(f'{head[:-1]}, "rows": {rows}}}')
 
 
 @blueprint.get("/panel")
@@ -79,6 +82,8 @@ def panel() -> Response:
                 f["properties"]["name"] = f["properties"][f"name_{lang}"]
         for f in layers["incidents"]["features"]:
             f["properties"]["type_name"] = type_label(f["properties"]["type"], lang)
+        for name in ("jurisdictions", "zones", "incidents"):
+            layers[name] = for_tiles(layers[name], app.settings)
         out["otok"] = otok
         out["overlays"] = layers
     return json_response(to_json_plotly(out))

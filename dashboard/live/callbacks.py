@@ -15,6 +15,7 @@ from dashboard.live import queries as data
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
 from dashboard.live.components import build_unit_details, trail_geojson
+from dashboard.maps import for_tiles
 from qingzhi.core import alerts
 
 CALLBACKS = CallbackSet("live", "live.view")
@@ -46,7 +47,7 @@ def show_unit(unit_id: str | None, lang: str | None) -> tuple[list, dict[str, An
     details = build_unit_details(unit=unit, unit_id=unit_id, trail_n=len(trail), lang=lang,
                                  stream_hosts=tuple(app.settings.stream_hosts.split(",")),
                                  tz=app.settings.timezone)
-    return details, trail_geojson(trail)
+    return details, for_tiles(trail_geojson(trail), app.settings)
 
 
 @CALLBACKS.callback(
