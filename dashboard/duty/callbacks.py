@@ -22,6 +22,7 @@ from dashboard.duty.components import (
 )
 from dashboard.formats import fmt_time
 from dashboard.i18n import lang_of, t
+from dashboard.maps import for_tiles
 from qingzhi.core import levels, presence, redeploy, suggestions
 from qingzhi.core.access import allowed, scope
 from qingzhi.core.dispatch_config import load_config
@@ -103,7 +104,8 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
         totals = [totals, html.Div(t("duty.street", lang).format(
             on=street["on_street"], of=street["on_duty"], share=pct(street["share"]), required=pct(street["required"])),
             className="duty-street" + ("" if street["met"] else " short"))]
-    return (opts, [o["value"] for o in opts], queries.move_features(out["moves"]), zones,
+    return (opts, [o["value"] for o in opts], for_tiles(queries.move_features(out["moves"]), app.settings),
+            for_tiles(zones, app.settings),
             [html.Div(s, className="duty-short-line") for s in short], totals,
             build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)),
             build_suggestions(open_, lang=lang, can_act=allowed(actor, "duty.act")),

@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.i18n import t
-from dashboard.maps import DUTY_MAP, build_map
+from dashboard.maps import DUTY_MAP, build_map, latlng_for_tiles
 from qingzhi.config import Settings
 from qingzhi.core.response_plan import LEVEL_NAMES
 
@@ -66,8 +66,8 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
             html.Div(id=ids.DUTY_SUGGESTIONS),
             html.Div(id=ids.DUTY_SUGG_MSG, className="duty-msg"),
         ], className="duty-side"),
-        html.Div(_fitted(build_map(config=DUTY_MAP, settings=settings, lang=lang, data={"zones": zones}), zones),
-                 className="duty-mapbox"),
+        html.Div(_fitted(build_map(config=DUTY_MAP, settings=settings, lang=lang, data={"zones": zones}), zones,
+                         settings), className="duty-mapbox"),
         html.Div([
             html.H3(t("duty.plan", lang)),
             html.Button(t("duty.refresh", lang), id=ids.DUTY_REFRESH, className="duty-btn ghost", n_clicks=0),
@@ -90,7 +90,7 @@ def build_page(*, settings: Settings, lang: str, targets: dict[str, list[str]], 
     ], className="duty-page")
 
 
-def _fitted(m: Any, zones: dict[str, Any]) -> Any:
+def _fitted(m: Any, zones: dict[str, Any], settings: Settings) -> Any:
     """The map centred on the zones in scope, at the largest zoom that shows them all in a ~800 × 600 px
     map (react-leaflet ignores `bounds` when a centre and zoom are given, and needs those)."""
     points = [pt for f in zones["features"] if f["geometry"].get("type") == "Polygon"
@@ -100,7 +100,7 @@ def _fitted(m: Any, zones: dict[str, Any]) -> Any:
         lat0 = (min(lats) + max(lats)) / 2
         span_x = max(max(lons) - min(lons), 1e-4) / 360 * 256
         span_y = max(max(lats) - min(lats), 1e-4) / 360 * 256 / math.cos(math.radians(lat0))
-        m.center = [lat0, (min(lons) + max(lons)) / 2]
+        m.center = latlng_for_tiles(lat0, (min(lons) + max(lons)) / 2, settings)
         m.zoom = max(3, min(17, math.floor(min(math.log2(800 / span_x), math.log2(600 / span_y)))))
     return m
 
