@@ -4,9 +4,6 @@ real broker and `qingzhi ingest`; the devices acknowledge, drive there, and the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +17,7 @@ from dashboard import commands
 from dashboard.context import AppContext
 from dispatch_fixtures import app_context
 from ingest_helpers import wait_until
+from sim_helpers import simulator_process
 from qingzhi.config import Settings
 from qingzhi.core import levels, redeploy
 from qingzhi.core.actor import Actor
@@ -27,7 +25,6 @@ from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.response_plan import load_plan
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 CHIEF = Actor.person("chief", "duty", role="admin")
 
 
@@ -38,20 +35,11 @@ def running(settings: Settings, tmp_path: Path) -> Iterator[AppContext]:
                            topic_root=settings.topic_root, client_id=f"qz-duty-ing-{uuid.uuid4().hex[:6]}",
                            batch_ms=50).start()
     ingest.wait_connected()          # before the simulator: its first statuses must be stored
-    env = {**os.environ, "QZ_DATABASE_URL": settings.database_url, "QZ_MQTT_URL": settings.mqtt_url,
-           "QZ_TOPIC_ROOT": settings.topic_root, "PYTHONUNBUFFERED": "1"}
-    log = open(tmp_path / "sim.log", "wb")
-    sim = subprocess.Popen([sys.executable, "-m", "qingzhi", "simulate", "--units", "12", "--stations", "1",
-                            "--speedup", "20", "--rate", "1", "--incidents-per-hour", "0"],
-                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        with app_context(settings) as app:
+        with simulator_process(settings, tmp_path / "sim.log"), app_context(settings) as app:
             yield app
     finally:
         ingest.stop()
-        sim.terminate()
-        sim.wait(20)
-        log.close()
 
 
 def _inside(app: AppContext, zone: str) -> int:
