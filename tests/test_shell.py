@@ -29,7 +29,7 @@ def two_apps(settings: Settings):
 
 def test_nav_is_the_page_registry(two_apps) -> None:
     pages = sorted(dash.page_registry.values(), key=lambda p: p["order"])
-    assert [p["path"] for p in pages] == ["/", "/dispatch", "/analysis", "/wall", "/audit"]
+    assert [p["path"] for p in pages] == ["/", "/dispatch", "/analysis", "/wall", "/audit", "/duty"]
     header = build_header("/dispatch", "?incident=110-1", "en")
     links = [c for c in header[1].children if isinstance(c, dcc.Link)]
     assert [link.href for link in links] == [f"{p['path']}?lang=en" for p in pages]
@@ -45,9 +45,9 @@ def test_nav_offers_only_the_pages_the_role_opens(two_apps) -> None:
         header = build_header("/", None, "en", User("x", role, None))
         return [link.href.split("?")[0] for link in header[1].children]
     assert shown("wall") == ["/", "/wall"]
-    assert shown("analyst") == ["/", "/analysis", "/wall"]
-    assert shown("commander") == ["/", "/dispatch", "/analysis", "/wall"]
-    assert shown("admin") == ["/", "/dispatch", "/analysis", "/wall", "/audit"]
+    assert shown("analyst") == ["/", "/analysis", "/wall", "/duty"]
+    assert shown("commander") == ["/", "/dispatch", "/analysis", "/wall", "/duty"]
+    assert shown("admin") == ["/", "/dispatch", "/analysis", "/wall", "/audit", "/duty"]
     header = build_header("/", None, "zh", User("li.wei", "commander", frozenset({"ST01"})))
     assert header[3].children == "li.wei · 指挥" and header[4].children == "退出"
 
