@@ -33,7 +33,7 @@ def test_nav_is_the_page_registry(two_apps) -> None:
     header = build_header("/dispatch", "?incident=110-1", "en")
     links = [c for c in header[1].children if isinstance(c, dcc.Link)]
     assert [link.href for link in links] == [f"{p['path']}?lang=en" for p in pages]
-    assert [link.children for link in links] == ["Live map", "Dispatch", "Three highs", "Wall", "Audit log"]
+    assert [link.children for link in links] == ["Live map", "Dispatch", "Three highs", "Wall", "Audit log", "Graded duty"]
     assert [link.className for link in links].count("qz-nav-link active") == 1 and "active" in links[1].className
     assert header[2].href == "/dispatch?incident=110-1&lang=zh"  # the language switch keeps the query
     assert headerless("/wall") and not headerless("/") and not headerless("/analysis")
