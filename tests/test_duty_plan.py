@@ -11,17 +11,22 @@ import sys
 from collections.abc import Iterator
 
 import asyncpg
+import numpy as np
 import pytest
+from shapely.geometry import box
 
 from dashboard.commands import Publisher
-from dispatch_fixtures import Listener, run_db, write_ack
+from dispatch_fixtures import CENTER, Listener, run_db, write_ack
 from duty_fixtures import two_stations
 from qingzhi.config import Settings
 from qingzhi.core import levels, redeploy
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
+from qingzhi.core.geo import Projection
 from qingzhi.core.response_plan import load_plan
+from qingzhi.core.roads import RoadTimes
 from qingzhi.duties import DutyLoop
+from qingzhi.simulator.streets import generate_grid
 
 ADMIN = Actor.person("chief", "test", role="admin")
 S1_CMDR = Actor.person("li", "test", role="commander", stations=frozenset({"S1"}))
@@ -200,3 +205,17 @@ def test_plan_command_prints_json_and_applies(district: Settings) -> None:
     assert applied.stdout.count("applied: ") == 3 and "REFUSED" not in applied.stdout
     rows = run_db(district.database_url, lambda c: c.fetch("SELECT issued_by FROM commands WHERE kind = 'patrol'"))
     assert len(rows) == 3 and all(r["issued_by"].startswith("cli:") for r in rows)
+
+
+def test_road_etas_are_used_where_a_network_is_configured(district: Settings) -> None:
+    proj = Projection(*CENTER)
+    roads = RoadTimes(generate_grid(np.random.default_rng(3), box(-3000, -3000, 6000, 3000), spacing=250.0), proj)
+    straight = _plan(district)
+    by_road = run_db(district.database_url, lambda c: redeploy.build_plan(ADMIN, c, response=PLAN, cfg=CFG,
+                                                                         roads=roads))
+    assert sorted(m.zone for m in by_road.moves) == sorted(m.zone for m in straight.moves)
+    # a street grid is never shorter than the straight line (and usually longer)
+    assert by_road.total_eta_s > straight.total_eta_s
+    for m in by_road.moves:
+        line = next((s for s in straight.moves if s.unit == m.unit), None)
+        assert line is None or m.eta_s >= line.eta_s * 0.95
