@@ -91,8 +91,8 @@ def test_a_station_commander_cannot_target_another_station(dash_br, dashboard_ur
     wait.until(lambda d: "may not duty.act" in d.find_element(By.CSS_SELECTOR, ".duty-msg").text)
     assert run_db(settings.database_url, lambda c: c.fetchval("SELECT count(*) FROM alert_levels")) == 0
     # only S2's suggestion is shown, with its reason in words; accepting it sets the level
-    suggestions = driver.find_element(By.ID, "duty-suggestions").text
-    assert "+80 % theft since 18:00" in suggestions and "S1 only" not in suggestions
+    wait.until(lambda d: "+80 % theft since 18:00" in d.find_element(By.ID, "duty-suggestions").text)
+    assert "S1 only" not in driver.find_element(By.ID, "duty-suggestions").text
     driver.find_element(By.CSS_SELECTOR, "#duty-suggestions button.accept").click()
     wait.until(lambda d: "Zone Z3 is now level III" in d.find_element(By.ID, "duty-sugg-msg").text)
     assert run_db(settings.database_url, lambda c: c.fetchval("SELECT alert_level FROM zones WHERE id = 'Z3'")) == 3

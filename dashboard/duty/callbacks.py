@@ -77,7 +77,7 @@ def set_level(clicks: int, scope_name: str, target: str | None, level: str, reas
     Output(ids.DUTY_ZONES, "data"), Output(ids.DUTY_SHORT, "children"), Output(ids.DUTY_TOTALS, "children"),
     Output(ids.DUTY_LEVELS, "children"), Output(ids.DUTY_SUGGESTIONS, "children"),
     Output(ids.DUTY_RECALLS, "options"), Output(ids.DUTY_RECALLS, "value"),
-    Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
+    Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), Input(ids.LANG, "data"),
 )
 def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
     """The plan for the levels in force (every move ticked), its lines on the map, what stays short."""
@@ -135,7 +135,7 @@ def decide(clicks: list[int], version: int, lang: str | None) -> tuple[str, Any]
 
 @CALLBACKS.callback(
     Output(ids.DUTY_PRESENCE, "children"),
-    Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
+    Input(ids.DUTY_REFRESH, "n_clicks"), Input(ids.DUTY_VERSION, "data"), Input(ids.LANG, "data"),
 )
 def show_presence(_: int, __: int, lang: str | None) -> Any:
     """Presence and fulfilment this shift, from position history (qingzhi.core.presence)."""
