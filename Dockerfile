@@ -2,8 +2,9 @@
 FROM python:3.11-slim
 
 # CJK fonts: the dashboard's generated documents (and any headless rendering) need them.
+# Pango for WeasyPrint (the briefing PDF); Chromium for kaleido (the briefing's chart images).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 chromium \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from qingzhi.simulator.history import Backfill, write_history
 from qingzhi.simulator.incidents import utcnow
 from qingzhi.simulator.reference import write_reference
 from qingzhi.simulator.run import prepare
-from bench.services import CALLER_KEY, admin_sql, db_url
+from bench.services import CALLER_KEY, scratch_database
 
 
 
@@ -73,12 +72,8 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=28)
     ap.add_argument("--naive-rows", type=int, default=20_000)
     args, _ = ap.parse_known_args()
-    db = f"qz_bench_history_{os.getpid()}"
-    admin_sql(f"CREATE DATABASE {db}")
-    try:
-        asyncio.run(_run(db_url(db), args.units, args.days, args.naive_rows))
-    finally:
-        admin_sql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    with scratch_database("qz_bench_history") as url:
+        asyncio.run(_run(url, args.units, args.days, args.naive_rows))
 
 
 if __name__ == "__main__":

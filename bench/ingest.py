@@ -59,11 +59,15 @@ END $$;
 CREATE TRIGGER refuse_{station} BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION refuse_{station}();
 """
 
-def _client(client_id: str) -> mqtt.Client:
-    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+
+def _client(client_id: str, v5: bool = True) -> mqtt.Client:
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
 
 
 def _connect(c: mqtt.Client, port: int, persistent: bool) -> None:
+    if c.protocol != mqtt.MQTTv5:    # RabbitMQ 3.10's MQTT: 3.1.1 only
+        c.connect("127.0.0.1", port)
+        return
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600 if persistent else 0
     props.ReceiveMaximum = RECEIVE_MAXIMUM
@@ -85,10 +89,12 @@ def prime_session(port: int, client_id: str, root: str) -> None:
 
 
 def publish_backlog(port: int, n: int, root: str, unit_prefix: str, poison_every: int = 0,
-                    refuse_every: int = 0) -> None:
+                    refuse_every: int = 0, v5: bool = True, auth: tuple[str, str] | None = None) -> None:
     """n QoS 1 fixes from UNITS units, one per second of device time each, all acknowledged by the broker;
     every poison_every-th carries one of POISONS, every refuse_every-th comes from station 'refused'."""
-    c = _client(f"qz-bench-pub-{uuid.uuid4().hex[:6]}")
+    c = _client(f"qz-bench-pub-{uuid.uuid4().hex[:6]}", v5)
+    if auth:
+        c.username_pw_set(*auth)
     c.max_inflight_messages_set(2000)
     _connect(c, port, persistent=False)
     c.loop_start()

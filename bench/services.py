@@ -48,6 +48,17 @@ def admin_sql(sql: str) -> None:
     asyncio.run(run())
 
 
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new empty database on the machine's PostgreSQL for one benchmark run (its URL), dropped after."""
+    name = f"{prefix}_{os.getpid()}"
+    admin_sql(f"CREATE DATABASE {name}")
+    try:
+        yield db_url(name)
+    finally:
+        admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def wait_port(port: int, timeout: float = 10.0) -> None:
     """Wait until something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout

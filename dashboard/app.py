@@ -13,20 +13,24 @@ from dash import Dash
 
 from dashboard import shell, tiles
 from dashboard.auth import guard
+from dashboard.cameras import api as camera_api
 from dashboard.analysis import callbacks as analysis
 from dashboard.audit import callbacks as audit
+from dashboard.briefing import callbacks as briefing, task_callbacks as briefing_tasks
 from dashboard.context import AppContext
 from dashboard.db import Database
 from dashboard.duty import callbacks as duty, wall as duty_wall
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
 from dashboard.health import blueprint as health
 from dashboard.live import api as live_api, callbacks as live
+from dashboard.search import callbacks as search
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, duty, duty_wall)  # each has its CALLBACKS
-APIS = (live_api, dispatch_api)  # each has its Flask blueprint
+FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks,
+            search, duty, duty_wall)  # each has its CALLBACKS
+APIS = (live_api, camera_api, dispatch_api)  # each has its Flask blueprint
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -37,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         use_pages=True,
         pages_folder=str(ROOT / "layouts"),
         assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["vendor"],   # hls.js: loaded by the camera player when a page first plays video
         title="情指中心 qingzhi",
         suppress_callback_exceptions=True,
         update_title=None,
@@ -51,8 +56,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     settings, tile_file = tiles.install(app.server, settings)  # before the gate: its CSP names the tiles' origin
     guard.install(app, settings, permissions)
     limits = Limits(settings.db_connect_timeout_s, settings.dashboard_db_timeout_s)
+    read_db = Database(settings.database_read_url, limits=limits) if settings.database_read_url else None
     app.server.extensions["qingzhi"] = AppContext(settings=settings, db=Database(settings.database_url, limits=limits),
-                                                  tiles=tile_file)
+                                                  tiles=tile_file, read_db=read_db)
     return app
 
 

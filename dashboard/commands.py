@@ -17,7 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from qingzhi.config import Settings
-from qingzhi.core import dispatch, redeploy
+from qingzhi.core import dispatch, followups, redeploy
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import load_plan
 from qingzhi.errors import QingzhiError
@@ -118,6 +118,19 @@ def release(app: Any, actor: Actor, incident: str, unit: str, *, reason: str = "
     pub.ensure_connected()
     return app.db.act(dispatch.release, actor, incident, unit, topic_root=app.settings.topic_root,
                       publish=pub.apublish, reason=reason)
+
+
+def assign_task(app: Any, actor: Actor, task: int, **fields: Any) -> str | None:
+    """交办 a follow-up task as `actor` (qingzhi.core.followups.assign_followup); the broker is reached
+    only if a slip goes to a device. Returns the slip's command id, if one was sent."""
+
+    async def publish(topic: str, payload: bytes) -> bool:
+        pub = publisher_of(app)
+        pub.ensure_connected()
+        return await pub.apublish(topic, payload)
+
+    return app.db.act(followups.assign_followup, actor, task, topic_root=app.settings.topic_root,
+                      publish=publish, **fields)
 
 
 def apply_moves(app: Any, actor: Actor, moves: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -20,6 +20,12 @@ def layers_control(map_id: str) -> str:
     return f"{map_id}-layers"
 
 
+# --- camera live views (dashboard/cameras/, assets/js/6*_camera_*.js) ---------------------
+CAMERA_CONFIG = "camera-config"        # hidden: the player's settings and labels (data-config)
+WALL_CAMERAS = "wall-cameras"          # the wall's strip of the newest streams
+DISPATCH_CAMERAS = "dispatch-cameras"  # the selected incident's units' cameras
+DISPATCH_CAMERAS_FOLLOW = "dispatch-cameras-follow"  # dummy output: the strip follows the selected incident
+
 # --- live map (layouts/live.py, layouts/wall.py, dashboard/live/) -------------------------
 LIVE_MAP = "live-map"
 LIVE_CONFIG = "live-config"            # dcc.Store: settings and labels for assets/js/*live*.js
@@ -84,6 +90,8 @@ DISPATCH_FOLLOWUPS = "dispatch-followups"
 DISPATCH_TIMES_BY = "dispatch-times-by"
 DISPATCH_TIMES = "dispatch-times"
 DISPATCH_SETTINGS = "dispatch-settings"
+DISPATCH_GRID_STATION = "dispatch-grid-station"
+DISPATCH_GRID_UPLOAD = "dispatch-grid-upload"
 DISPATCH_INCIDENT_TYPE = "dispatch-incident"
 DISPATCH_STEP_TYPE = "dispatch-step"
 DISPATCH_ASSIGN_TYPE = "dispatch-assign"
@@ -213,6 +221,82 @@ AUDIT_COUNT = "audit-count"
 AUDIT_TABLE = "audit-table"
 AUDIT_EXPORT = "audit-export"
 AUDIT_DOWNLOAD = "audit-download"
+
+# --- briefing (layouts/briefing.py, dashboard/briefing/) ----------------------------------------
+BRIEF_KIND = "brief-kind"
+BRIEF_DAY = "brief-day"
+BRIEF_TO = "brief-to"
+BRIEF_STATION = "brief-station"
+BRIEF_SHOW = "brief-show"
+BRIEF_BODY = "brief-body"
+BRIEF_ERROR = "brief-error"
+BRIEF_EXPORT_HTML = "brief-export-html"
+BRIEF_EXPORT_PDF = "brief-export-pdf"
+BRIEF_EXPORT_CSV = "brief-export-csv"
+BRIEF_DOWNLOAD = "brief-download"
+BRIEF_EXPORT_STATUS = "brief-export-status"
+BRIEF_TASK_TITLE = "brief-task-title"
+BRIEF_TASK_STATION = "brief-task-station"
+BRIEF_TASK_OFFICER = "brief-task-officer"
+BRIEF_TASK_DEADLINE = "brief-task-deadline"
+BRIEF_TASK_CREATE = "brief-task-create"
+BRIEF_TASK_RESULT = "brief-task-result"
+BRIEF_TASK_MSG = "brief-task-msg"
+BRIEF_TASK_DONE_TYPE = "brief-task-done"
+
+
+BRIEF_SUMMARY = "bf-summary"
+
+
+def brief_section(name: str) -> str:
+    """A section of the briefing (headlines, rates, …, tasks: dashboard/briefing/document.SECTIONS)."""
+    return f"bf-{name}"
+
+
+def brief_task_done(task: int) -> dict[str, object]:
+    """The "mark done" button of one meeting task."""
+    return {"type": BRIEF_TASK_DONE_TYPE, "task": task}
+
+# --- playback (layouts/playback.py, dashboard/briefing/playback_parts.py) ----------------------
+PB_DAY = "pb-day"
+PB_FROM = "pb-from"
+PB_TO = "pb-to"
+PB_UNITS = "pb-units"
+PB_AREA = "pb-area"
+PB_LOAD = "pb-load"
+PB_MSG = "pb-msg"
+PB_DATA = "pb-data"
+PB_MAP = "pb-map"
+PB_UNIT_LAYER = "pb-unit-layer"
+PB_INCIDENT_LAYER = "pb-incident-layer"
+PB_STOP_LAYER = "pb-stop-layer"
+PB_SLIDER = "pb-slider"
+PB_PLAY = "pb-play"
+PB_SPEED = "pb-speed"
+PB_TICK = "pb-tick"
+PB_CLOCK = "pb-clock"
+
+
+# --- search (一键查询) ---------------------------------------------------------------------------
+SEARCH_TEXT = "search-text"
+SEARCH_FROM = "search-from"
+SEARCH_TO = "search-to"
+SEARCH_GO = "search-go"
+SEARCH_MSG = "search-msg"
+SEARCH_RESULTS = "search-results"
+SEARCH_TRACE = "search-trace"
+SEARCH_RESULT_TYPE = "search-result"
+
+
+def search_result(incident: str) -> dict:
+    """A found incident; clicking it opens its trace."""
+    return {"type": SEARCH_RESULT_TYPE, "id": incident}
+
+
+def dispatch_task(task: int) -> str:
+    """One follow-up task's card in the Tasks tab."""
+    return f"dispatch-task-{task}"
+
 
 # /duty (commanders): alert levels, the redeployment plan, applying it
 DUTY_MAP = "duty-map"

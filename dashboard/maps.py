@@ -29,7 +29,7 @@ from dashboard import ids
 from dashboard.callbacks import js_ref
 from dashboard.i18n import t
 from qingzhi.config import Settings
-from qingzhi.core.map_datum import geojson_to_tiles, point_from_tiles, point_to_tiles, rows_to_tiles
+from qingzhi.core.map_datum import geojson_to_tiles, point_from_tiles, point_to_tiles, rows_to_tiles, to_tiles
 
 EMPTY_COLLECTION = {"type": "FeatureCollection", "features": []}
 BLANK_IMAGE = "data:,"
@@ -72,6 +72,8 @@ LIVE_LAYERS: tuple[LayerConfig, ...] = (
                 style="liveJurisdictionStyle", on_each_feature="liveAreaLabel"),
     LayerConfig("zones", ids.live_layer("zones"), label_key="live.layer.zones", style="liveZoneStyle",
                 on_each_feature="liveAreaLabel"),
+    LayerConfig("grids", ids.live_layer("grids"), label_key="live.layer.grids", style="liveGridStyle",
+                on_each_feature="liveGridLabel"),
     LayerConfig("incidents", ids.live_layer("incidents"), label_key="live.layer.incidents",
                 point_to_layer="liveIncidentMarker", on_each_feature="liveIncidentTooltip"),
     LayerConfig("units", ids.live_layer("units"), kind="group", label_key="live.layer.units"),
@@ -88,17 +90,25 @@ ANALYSIS_LAYERS: tuple[LayerConfig, ...] = (
     LayerConfig("hex", ids.AN_HEX, style="hexStyle"),
     LayerConfig("gi", ids.AN_GI, style="giStyle", interactive=False),
 )
+PLAYBACK_LAYERS: tuple[LayerConfig, ...] = (
+    LayerConfig("stops", ids.PB_STOP_LAYER, point_to_layer="playbackStop", on_each_feature="playbackTooltip"),
+    LayerConfig("incidents", ids.PB_INCIDENT_LAYER, point_to_layer="playbackIncident",
+                on_each_feature="playbackTooltip"),
+    LayerConfig("units", ids.PB_UNIT_LAYER, point_to_layer="playbackUnit", on_each_feature="playbackTooltip"),
+)
 DUTY_LAYERS: tuple[LayerConfig, ...] = (
     LayerConfig("zones", ids.DUTY_ZONES, style="liveZoneStyle", on_each_feature="liveAreaLabel"),
     LayerConfig("moves", ids.DUTY_MOVES_LAYER, style="dutyMoveStyle", on_each_feature="dutyMoveTooltip"),
 )
-LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + DUTY_LAYERS
+LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + PLAYBACK_LAYERS
+                                         + DUTY_LAYERS
 
 LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, css="qz-live-map", layer_control=True, track_viewport=False)
 WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,
                    zoom_snap=0.25)  # no controls; the district fits as tightly as it can
 DISPATCH_MAP = MapConfig(ids.DISPATCH_MAP, DISPATCH_LAYERS, css="dp-map", zoom=13)
 ANALYSIS_MAP = MapConfig(ids.AN_MAP, ANALYSIS_LAYERS, css="an-map")
+PLAYBACK_MAP = MapConfig(ids.PB_MAP, PLAYBACK_LAYERS, css="pb-map")
 DUTY_MAP = MapConfig(ids.DUTY_MAP, DUTY_LAYERS, css="duty-map", zoom=13)
 
 
@@ -160,6 +170,14 @@ def rows_for_tiles(rows_json: str, lat_at: int, lon_at: int, settings: Settings)
     if settings.tile_crs == "wgs84":
         return rows_json
     return json.dumps(rows_to_tiles(json.loads(rows_json), lat_at, lon_at, settings.tile_crs), separators=(",", ":"))
+
+
+def arrays_for_tiles(lat: list[float], lon: list[float], settings: Settings) -> tuple[list[float], list[float]]:
+    """Parallel lists of WGS-84 latitudes and longitudes (a playback track) as drawn on the tiles."""
+    if settings.tile_crs == "wgs84" or not lat:
+        return lat, lon
+    tlat, tlon = to_tiles(lat, lon, settings.tile_crs)
+    return [float(v) for v in tlat], [float(v) for v in tlon]
 
 
 def latlng_for_tiles(lat: float, lon: float, settings: Settings) -> list[float]:

@@ -13,7 +13,7 @@ import asyncpg
 from ingest import store
 from ingest.enrich import Jurisdictions
 from ingest.inbox import Inbox
-from ingest.source import MqttSource
+from ingest.source import Source
 from ingest.stats import Stats, log_line
 from ingest.writer import backlog_alarm
 from qingzhi.config import Settings
@@ -28,7 +28,7 @@ class Housekeeping:
     """Runs chores every CHORES_EVERY_S and saves/logs stats every settings.stats_interval_s, on its own connection."""
 
     def __init__(self, settings: Settings, instance: str, started: datetime, stats: Stats, inbox: Inbox,
-                 source: MqttSource, jurisdictions: Jurisdictions, limits: Limits = Limits()):
+                 source: Source, jurisdictions: Jurisdictions, limits: Limits = Limits()):
         self.settings = settings
         self.instance = instance
         self.started = started
@@ -57,9 +57,15 @@ class Housekeeping:
         self.stats.broker = "stopped" if final else ("ok" if self.source.connected else "down")
         self.stats.backlog = len(self.inbox)
         self.stats.backpressure_s = self.inbox.blocked_s
-        snap = {**self.stats.snapshot(), "interval_s": self.settings.stats_interval_s}   # for `status`: stale?
+        snap = {**self.stats.snapshot(), **(await self._source_figures()),
+                "interval_s": self.settings.stats_interval_s}   # for `status`: stale?
         await store.save_stats(await self._conn(), self.instance, self.started, snap)
         return snap
+
+    async def _source_figures(self) -> dict:
+        if self.stats.broker == "stopped":
+            return {}
+        return await self.source.figures()
 
     async def run(self) -> None:
         """Until cancelled; a failing chore is logged and tried again next time."""

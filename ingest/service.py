@@ -16,7 +16,8 @@ from ingest.enrich import Jurisdictions
 from ingest.housekeeping import Housekeeping
 from ingest.inbox import Inbox
 from ingest.pipeline import build_pipeline
-from ingest.source import MqttSource, default_client_id
+from ingest.amqp_source import AmqpSource
+from ingest.source import MqttSource, Source, default_client_id
 from ingest.stats import Stats, log_line
 from ingest.writer import Writer
 from qingzhi.config import Settings, require_caller_key
@@ -39,9 +40,15 @@ async def _main(settings: Settings) -> None:
     instance = settings.client_id or default_client_id()
     started = datetime.now(timezone.utc)
     stats, jurisdictions = Stats(), Jurisdictions()
-    # Room for two batches: paho keeps reading while the writer commits the previous one.
-    inbox = Inbox(maxsize=2 * settings.batch_size)
-    source = MqttSource(settings, inbox, instance)
+    source: Source
+    if settings.source == "amqp":
+        # A batch of prefetch per queue consumed, and one more: a delivery never waits (amqp_source.py).
+        inbox = Inbox(maxsize=(settings.amqp_queues + 1) * settings.batch_size)
+        source = AmqpSource(settings, inbox, instance, lambda: jurisdictions.locator.ids)
+    else:
+        # Room for two batches: paho keeps reading while the writer commits the previous one.
+        inbox = Inbox(maxsize=2 * settings.batch_size)
+        source = MqttSource(settings, inbox, instance)
     limits = Limits(settings.db_connect_timeout_s, settings.ingest_db_timeout_s)
     keeper = Housekeeping(settings, instance, started, stats, inbox, source, jurisdictions, limits)
     await keeper.start()           # partitions and stations before the first message
@@ -55,7 +62,7 @@ async def _main(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await asyncio.to_thread(source.start)
+    await source.open()
     log.info("ingest %s running (batch %d rows / %d ms)", instance, settings.batch_size, settings.batch_ms)
     writing = asyncio.create_task(writer.run())
     keeping = asyncio.create_task(keeper.run())
@@ -70,7 +77,7 @@ async def _main(settings: Settings) -> None:
     finally:
         stopping.cancel()
         keeping.cancel()
-        await asyncio.to_thread(source.stop)
+        await source.close()
         try:
             log.info("final: %s", log_line(await keeper.save_stats(final=True)))
         except Exception as exc:  # noqa: BLE001 - the stats row is a courtesy at exit

@@ -7,10 +7,12 @@ ack for an older one is skipped: the broker redelivers that message on the new c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import socket
 import time
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
@@ -30,6 +32,24 @@ RECEIVE_MAXIMUM = 65535
 # nothing, and the pause is how long the ingest may stay away after the broker is back: with
 # paho's 30 s a 10 s network cut kept it away 10 s longer (tests/test_ingest_faults.py).
 RECONNECT_MAX_S = 8
+
+
+class Source(Protocol):
+    """Where messages come from (MQTT here, AMQP in amqp_source.py): the writer acks through it."""
+
+    connected: bool
+
+    async def open(self) -> None:
+        """Connect and start handing messages to the inbox."""
+
+    def ack(self, batch: list[Msg]) -> int:
+        """Acknowledge the committed messages of the batch that still can be; how many."""
+
+    async def figures(self) -> dict[str, Any]:
+        """Source-specific figures for the stats row."""
+
+    async def close(self) -> None:
+        """Send the acks due and disconnect."""
 
 
 def default_client_id() -> str:
@@ -58,6 +78,18 @@ class MqttSource:
     def start(self) -> None:
         """Connect (a one-line error if the broker cannot be reached) and start paho's thread."""
         connect_blocking(self.client, self.target, self.settings, persistent=True, receive_maximum=RECEIVE_MAXIMUM)
+
+    async def open(self) -> None:
+        """`start`, off the event loop."""
+        await asyncio.to_thread(self.start)
+
+    async def figures(self) -> dict[str, Any]:
+        """Nothing beyond the common figures: the broker keeps the backlog."""
+        return {"source": "mqtt"}
+
+    async def close(self) -> None:
+        """`stop`, off the event loop."""
+        await asyncio.to_thread(self.stop)
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
         if getattr(reason, "is_failure", False):

@@ -16,7 +16,8 @@ from ingest import store
 from qingzhi.config import Settings
 from qingzhi.db import read_within
 
-COLUMNS = ("instance", "up since", "msgs/s", "avg batch", "messages", "rejects", "lag", "db", "broker", "updated")
+COLUMNS = ("instance", "up since", "msgs/s", "avg batch", "messages", "rejects", "lag", "db", "broker", "queues",
+           "updated")
 STALE_AFTER_INTERVALS = 3   # missed this many stats intervals: stale
 DEFAULT_INTERVAL_S = 10.0   # rows saved before the interval was recorded in them
 
@@ -44,8 +45,17 @@ def _cells(row: dict) -> tuple[str, ...]:
     lag = "-" if row.get("lag_s") is None else f"{row['lag_s']} s"
     return (row["instance"], row["started_at"][:19].replace("T", " "), f"{row.get('msgs_per_s', 0):g}",
             f"{row.get('avg_batch', 0):g}", str(row.get("messages", 0)), str(row.get("rejects", 0)), lag,
-            str(row.get("db", "?")), str(row.get("broker", "?")),
+            str(row.get("db", "?")), str(row.get("broker", "?")), queues_cell(row),
             f"{row['age_s']:g} s ago" + (" STALE" if row["stale"] else ""))
+
+
+def queues_cell(row: dict) -> str:
+    """An AMQP worker's queues: `name*:ready` (* = it takes that queue now; ready = messages waiting), its node."""
+    queues = row.get("queues")
+    if not queues:
+        return "-" if row.get("source") != "amqp" else f"none ({row.get('node', '-')})"
+    cells = [f"{name.rsplit('.', 1)[-1]}{'*' if q['taking'] else ''}:{q['ready']}" for name, q in sorted(queues.items())]
+    return f"{' '.join(cells)} ({row.get('node', '-')})"
 
 
 def show(settings: Settings, as_json: bool = False) -> None:

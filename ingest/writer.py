@@ -26,7 +26,7 @@ from ingest import store
 from ingest.inbox import Inbox
 from ingest.message import POS, Msg
 from ingest.pipeline import Stage, process
-from ingest.source import MqttSource
+from ingest.source import Source
 from ingest.stats import Stats
 from qingzhi.db import Limits, NotAnswering, connect
 from qingzhi.errors import QingzhiError
@@ -102,7 +102,7 @@ def assemble(batch: list[Msg]) -> Batch:
 class Writer:
     """Drains the inbox into the database until the inbox is closed and empty."""
 
-    def __init__(self, database_url: str, inbox: Inbox, source: MqttSource, pipeline: tuple[Stage, ...],
+    def __init__(self, database_url: str, inbox: Inbox, source: Source, pipeline: tuple[Stage, ...],
                  stats: Stats, batch_size: int, batch_ms: int, limits: Limits = Limits()):
         self.database_url = database_url
         self.limits = limits   # a command slower than limits.command_s counts as a lost connection

@@ -12,6 +12,7 @@ from typing import Any
 
 from dash import html, register_page
 
+from dashboard.cameras.api import config_json
 from dashboard.context import ctx
 from dashboard.live import queries as live_data
 from dashboard.dispatch import panels
@@ -28,4 +29,5 @@ def layout(lang: str | None = None, incident: str | None = None, **_: Any) -> ht
     lang = lang_of(lang, app.settings.language)
     return build_page(settings=app.settings, lang=lang, selected=incident,
                       config=client_config(app.settings, lang=lang), tabs=panels.build_tabs(lang=lang),
-                      panels=panels.build_panels(lang=lang), areas=app.db.run(live_data.areas))
+                      panels=panels.build_panels(lang=lang), areas=app.db.run(live_data.areas),
+                      camera_config=config_json(app.settings, lang=lang))

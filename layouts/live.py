@@ -11,6 +11,8 @@ from typing import Any
 from dash import html, register_page
 
 from dashboard import ids
+from dashboard.cameras.api import config_json
+from dashboard.cameras.components import build_camera_config
 from dashboard.context import ctx
 from dashboard.live import queries as data
 from dashboard.i18n import lang_of, t
@@ -47,6 +49,7 @@ def layout(lang: str | None = None, **_: Any) -> html.Div:
                 ],
                 className="qz-side",
             ),
+            build_camera_config(config_json=config_json(app.settings, lang=lang)),
         ],
         className="qz-live",
     )

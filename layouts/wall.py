@@ -1,4 +1,5 @@
-"""The wall screen (`/wall`): the map fills the screen, counts and alerts float over it.
+"""The wall screen (`/wall`): the map fills the screen, counts, alerts and a strip of the newest
+body-camera streams (SOS and on-scene units first, assets/js/62_camera_strips.js) float over it.
 
 No controls: it is watched from across the room and runs for days. Everything moving is
 driven by the same JS as the live page (config `wall: true`: larger markers, no selection).
@@ -11,6 +12,8 @@ from typing import Any
 from dash import html, register_page
 
 from dashboard import ids
+from dashboard.cameras.api import config_json
+from dashboard.cameras.components import build_camera_config, build_camera_strip
 from dashboard.context import ctx
 from dashboard.duty.wall import build_wall_strip
 from dashboard.i18n import lang_of, t
@@ -36,6 +39,8 @@ def layout(lang: str | None = None, station: str | None = None, **_: Any) -> htm
                       html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),
             html.Div([build_count_tiles(lang=lang, compact=True), build_wall_strip(), build_alert_panel(lang=lang),
                       build_legend(lang=lang)], className="qz-wall-side"),
+            build_camera_strip(strip_id=ids.WALL_CAMERAS, mode="wall", lang=lang, station=station),
+            build_camera_config(config_json=config_json(app.settings, lang=lang)),
             build_banner(),
         ],
         className="qz-wall",

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from qingzhi.cli_cluster import amqp_setup
 from qingzhi.cli_options import CONNECTION, MQTT_TLS, need, settings_options
 from qingzhi.config import Settings, require_caller_key
 from qingzhi.errors import QingzhiError
@@ -37,19 +38,21 @@ def migrate(settings: Settings) -> None:
 
 @cli.command()
 @settings_options(*CONNECTION, "client_id", "share_group", "batch_size", "batch_ms", "retention_days",
-                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s", "owntracks_prefix")
+                  "stats_interval_s", "db_connect_timeout_s", "ingest_db_timeout_s", "owntracks_prefix",
+                  "source", "amqp_url", "amqp_queues", "amqp_prefer")
 def ingest(settings: Settings) -> None:
-    """Receive device messages over MQTT and store them in PostgreSQL."""
+    """Receive device messages (over MQTT, or from a RabbitMQ cluster's queues) and store them in PostgreSQL."""
     from ingest.service import run
 
-    need(settings, "database_url", "mqtt_url")
+    need(settings, "database_url", "amqp_url" if settings.source == "amqp" else "mqtt_url")
     require_caller_key(settings)
     run(settings)
 
 
 @cli.command()
 @settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
-                  "rejects_keep_rows", "response_plan")
+                  "rejects_keep_rows", "language", "briefing_config", "briefing_dir", "briefing_hour",
+                  "briefing_keep_days", "response_plan")
 @click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:
@@ -62,7 +65,7 @@ def worker(settings: Settings, every_s: float) -> None:
 
 
 @cli.command()
-@settings_options("database_url", "health_timeout_s")
+@settings_options("database_url", "health_timeout_s", "database_read_url", "replica_max_lag_s")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def status(settings: Settings, as_json: bool) -> None:
     """Show each ingest process (messages/s, batch sizes, rejects, lag, connections) and the duty loop."""
@@ -99,6 +102,12 @@ def rejects(settings: Settings, limit: int, since: str | None) -> None:
 @click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="road network GeoJSON")
 @click.option("--history", "history_days", default=0, type=click.IntRange(0, 3650),
               help="write this many days of history (incidents, tracks, statuses) into the database, then exit")
+@click.option("--video-units", default=0, show_default=True, type=click.IntRange(0, 16),
+              help="units whose cameras stream real video (live HLS made by ffmpeg)")
+@click.option("--video-port", default=8888, show_default=True, type=click.IntRange(0, 65535),
+              help="port of the file server publishing that video (MediaMTX's HLS port)")
+@click.option("--video-dir", type=click.Path(file_okay=False), default=None,
+              help="folder for the video segments (default: a temporary one)")
 def simulate(settings: Settings, **options: Any) -> None:
     """Simulate a district's fleet, body cameras and 110 calls over MQTT."""
     from qingzhi.simulator.run import run
@@ -126,7 +135,8 @@ def demo(settings: Settings, **options: Any) -> None:
     "database_url", "mqtt_url", "topic_root", "mqtt_protocol", "language", "timezone", "tile_url",
     "tile_attribution", "tile_crs", "tiles_mbtiles", "center", "stale_after_s", "lost_after_s", "session_idle_min",
     "session_hours",
-    "allowed_hosts", "secure_cookies", "stream_hosts", "db_connect_timeout_s", "dashboard_db_timeout_s",
+    "allowed_hosts", "secure_cookies", "stream_hosts", "stream_schemes", "stream_url_template", "camera_tiles",
+    "db_connect_timeout_s", "dashboard_db_timeout_s",
     "health_timeout_s", *MQTT_TLS, "data_dir", "response_plan",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -196,10 +206,18 @@ def audit(settings: Settings, limit: int, export: Path | None) -> None:
 
 
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
+from qingzhi.cli_briefing import briefing  # noqa: E402
+
+from qingzhi.cli_governance import grids, repeats, search  # noqa: E402
 from qingzhi.cli_duty import level, plan  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(broker)
+cli.add_command(amqp_setup)
+cli.add_command(briefing)
+cli.add_command(repeats)
+cli.add_command(search)
+cli.add_command(grids)
 cli.add_command(level)
 cli.add_command(plan)
 

@@ -22,7 +22,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QZ_", frozen=True, extra="forbid")
 
     database_url: str | None = Field(None, description="PostgreSQL URL; unset in `demo` starts an embedded one")
+    database_read_url: str | None = Field(None, description="dashboard: a streaming replica for the analysis and "
+                                          "audit pages (the live map, dispatch and every action use database_url)")
+    replica_max_lag_s: float = Field(30.0, gt=0, le=86400, description="`qingzhi status`: a replica further behind "
+                                     "than this is reported as falling behind")
     mqtt_url: str | None = Field(None, description="mqtt://user:pass@host:port (mqtts:// for TLS)")
+    source: str = Field("mqtt", pattern=r"^(mqtt|amqp)$", description="ingest: where messages come from: the MQTT "
+                        "broker (mqtt_url) or a RabbitMQ cluster's quorum queues (amqp_url)")
+    amqp_url: str | None = Field(None, description="ingest: comma-separated amqp://user:pass@host:port/ of the RabbitMQ "
+                                 "nodes; the ingest connects to one and moves to the next when it dies")
+    amqp_queues: int = Field(3, ge=1, le=256, description="quorum queues the units are hashed over (fixed once devices "
+                             "publish: changing it moves units between queues)")
+    amqp_prefer: str | None = Field(None, pattern=r"^\d+(,\d+)*$", description="ingest: queue numbers (from 0) this "
+                                    "worker consumes first; it stands by on the others (default: all at once)")
     topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, description="MQTT topic root")
     mqtt_protocol: str = Field("5", pattern=r"^(5|3\.1\.1)$", description="MQTT protocol version: 5 or 3.1.1")
     client_id: str | None = Field(None, description="MQTT client id (persistent session name)")
@@ -61,17 +73,36 @@ class Settings(BaseSettings):
     session_idle_min: int = Field(30, ge=1, le=24 * 60, description="web session ends after this long unused (wall: a week)")
     session_hours: int = Field(12, ge=1, le=24 * 30, description="web session ends this long after login at the latest")
     allowed_hosts: str = Field("localhost,127.0.0.1,::1", description="comma-separated host names the dashboard answers to")
-    stream_hosts: str = Field("", description="comma-separated hosts whose http(s) stream links are shown (empty: any)")
+    stream_hosts: str = Field("", description="comma-separated hosts camera streams may be played from (empty: any)")
+    stream_schemes: str = Field("https,http", pattern=r"^\s*https?\s*(,\s*https?\s*)*$",
+                                description="comma-separated schemes a camera stream may be played from (http, https)")
+    stream_url_template: str = Field("", max_length=1000, description="a unit's stream when its camera sends none, "
+                                     "e.g. http://gateway:8888/{station}/{unit}/index.m3u8 (empty: none)")
+    camera_tiles: int = Field(4, ge=1, le=16, description="live camera views playing at once in one browser page")
     secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
     owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN,
                                   description="OwnTracks topic prefix: phones publish to <prefix>/<station>/<unit>")
     mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
     mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")
     mqtt_key: str | None = Field(None, description="private key (PEM) of the client certificate")
+    briefing_config: Path | None = Field(None, description="briefing configuration JSON: headline type mapping, ranking "
+                                         "weights, station populations (unset: the shipped default)")
+    briefing_dir: Path | None = Field(None, description="folder where the duty loop writes each morning's briefing "
+                                      "(PDF and HTML of the day before); unset: no scheduled briefing")
+    briefing_hour: int = Field(7, ge=0, le=23, description="local hour from which the duty loop writes the briefing "
+                               "of the day before")
+    briefing_keep_days: int = Field(90, ge=1, le=3650, description="days the scheduled briefing files are kept")
     response_plan: Path | None = Field(None, description="the response plan per alert level (TOML, like "
                                        "qingzhi/response_plan.toml, the default)")
     data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
                                                    "must be in")
+
+    @field_validator("stream_url_template")
+    @classmethod
+    def _stream_template(cls, v: str) -> str:
+        from qingzhi.core.streams import check_template  # the rule lives in the core; imported late, no cycle
+
+        return check_template(v)
 
     @field_validator("center")
     @classmethod

@@ -20,7 +20,7 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
-from qingzhi import demo_accounts
+from qingzhi import demo_accounts, demo_grids
 from qingzhi.config import CALLER_KEY_MIN, Settings
 from qingzhi.embedded import ACCOUNTS, EmbeddedBroker, free_port, start_postgres
 from qingzhi.errors import QingzhiError
@@ -28,6 +28,7 @@ from qingzhi.errors import QingzhiError
 log = logging.getLogger("qingzhi.demo")
 SEED = 1              # the same district every time, so a second demo reuses the reference data
 STARTUP_TIMEOUT_S = 90.0
+VIDEO_UNITS = 4       # units whose cameras stream real ffmpeg video (if ffmpeg is installed)
 
 
 def default_data_dir() -> Path:
@@ -127,7 +128,7 @@ def wait_healthy(url: str, children: Children, name: str, stop: threading.Event)
 def run(settings: Settings, units: int, history_days: int, port: int, data_dir: str | None) -> None:
     """The `demo` command: start what is missing, then everything else; run until Ctrl-C."""
     from qingzhi.simulator.live import Simulation
-    from qingzhi.simulator.run import prepare, stop_on_signals, store, working
+    from qingzhi.simulator.run import camera_video, prepare, stop_on_signals, store, working
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = Path(data_dir or settings.data_dir or default_data_dir())
@@ -159,6 +160,7 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
                   f"in {time.monotonic() - started:.1f} s", flush=True)
 
         logins = demo_accounts.ensure(settings.database_url, folder)
+        print(f"community grids: {demo_grids.ensure(settings.database_url)} loaded", flush=True)
         children = Children(folder / "logs")
         stack.callback(children.stop)
         failed = None
@@ -170,8 +172,10 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
                            child_env(settings, QZ_MQTT_URL=urls["dashboard"]))
             wait_healthy(f"http://127.0.0.1:{port}/health", children, "dashboard", stop)
         if not stop.is_set():
+            farm = camera_video(stack, specs, VIDEO_UNITS, port=free_port(8888), folder=folder / "video",
+                                tz=settings.timezone)
             sim = Simulation(settings, district, specs, rate=3.0, speedup=1.0, incidents_per_hour=12.0, seed=SEED,
-                             working=working(settings))
+                             working=working(settings), video=farm.urls() if farm else None)
             threading.Thread(target=_watch, args=(children, stop), daemon=True).start()
             print("accounts (user / password): " + ", ".join(f"{u} / {p}" for u, p in logins.items())
                   + f"  (kept in {folder / demo_accounts.FILE})", flush=True)

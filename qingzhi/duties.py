@@ -1,11 +1,13 @@
 """The duty loop: every timed chore of the system, run whether or not any page is open.
 
 Each round runs the chores that are due, in order: the time-based alert rules
-(qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the analysis
-pre-aggregates (qingzhi.aggregate), alert levels that expire, zones short of their
-minimum, the hourly presence figures and suggested levels (qingzhi.core.levels, redeploy,
-presence, suggestions), the day partitions with their retention, and the pruning of
-old rejected messages. A round holds
+(qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the follow-up tasks'
+overdue steps and effect checks (qingzhi.core.followups), alert levels that expire, zones short of
+their minimum, the hourly presence figures and suggested levels (qingzhi.core.levels, redeploy,
+presence, suggestions), the analysis
+pre-aggregates (qingzhi.aggregate), the day partitions with their retention, the pruning of
+old rejected messages, the folding of finished track hours for playback, and the morning's briefing file (qingzhi.briefing_report, where
+QZ_BRIEFING_DIR is set). A round holds
 a PostgreSQL advisory lock, so where two workers run, one works and the other skips the round;
 every chore is idempotent anyway (alerts are keyed by kind, subject and time fixed by the data).
 Each chore's last result goes to `duty_runs`, which `qingzhi status` shows. `qingzhi worker`
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +26,11 @@ from typing import Any
 import asyncpg
 
 from ingest import store as ingest_store
-from qingzhi import aggregate
+from qingzhi import aggregate, briefing_report
 from qingzhi.config import Settings
-from qingzhi.core import alert_rules, levels, presence, redeploy, suggestions
+from qingzhi.core import alert_rules, followups, levels, presence, redeploy, suggestions
 from qingzhi.core.actor import Actor
+from qingzhi.core.briefing import playback
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.partitions import ensure_partitions
@@ -45,6 +49,15 @@ async def _overdue(conn: asyncpg.Connection, settings: Settings) -> str:
 
 async def _lost_units(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{await alert_rules.lost_units(conn, settings.lost_after_s)} raised"
+
+
+async def _followup_overdue(conn: asyncpg.Connection, settings: Settings) -> str:
+    return f"{await followups.overdue_steps(conn)} raised"
+
+
+async def _effect_checks(conn: asyncpg.Connection, settings: Settings) -> str:
+    done = await followups.effect_checks(conn, await load_config(conn))
+    return f"{sum(done.values())} checked: " + ", ".join(f"{n} {k}" for k, n in done.items())
 
 
 async def _level_expiry(conn: asyncpg.Connection, settings: Settings) -> str:
@@ -83,6 +96,17 @@ async def _rejects(conn: asyncpg.Connection, settings: Settings) -> str:
     return f"{pruned} pruned (kept {settings.rejects_keep_days} days, {settings.rejects_keep_rows} rows at most)"
 
 
+async def _tracks(conn: asyncpg.Connection, settings: Settings) -> str:
+    now = datetime.now(UTC)
+    folded = await playback.fold_tracks(conn, now)
+    pruned = await playback.prune_tracks(conn, now - timedelta(days=settings.retention_days))
+    return f"{folded} unit-hours folded, {pruned} pruned"
+
+
+async def _briefing(conn: asyncpg.Connection, settings: Settings) -> str:
+    return await briefing_report.daily(conn, settings)
+
+
 @dataclass(frozen=True)
 class Chore:
     """One timed duty: run at most every `every_s` seconds; returns a one-line result."""
@@ -96,6 +120,8 @@ CHORES = (
     Chore("ack_timeouts", 0, _ack_timeouts),
     Chore("overdue", 0, _overdue),
     Chore("lost_units", 0, _lost_units),
+    Chore("followup_overdue", 60, _followup_overdue),
+    Chore("effect_checks", 300, _effect_checks),
     Chore("level_expiry", 0, _level_expiry),
     Chore("zone_shortage", 30, _zone_shortage),
     Chore("presence", 300, _presence),
@@ -103,6 +129,8 @@ CHORES = (
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),
+    Chore("tracks", 60, _tracks),
+    Chore("briefing", 600, _briefing),
 )
 
 

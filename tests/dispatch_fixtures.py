@@ -150,8 +150,9 @@ async def seed_city(conn: Any, *, units: int = 80, seed: int = 7) -> None:
 
 
 async def seed_history(conn: Any, *, n: int = 40, seed: int = 11) -> None:
-    """Closed incidents of the past week with realistic step times; one caller calls four times and
-    one doorway has five incidents, so the repeat flags and the response-time panel have something to show."""
+    """Closed incidents of the past week with realistic step times, each from its own number except that
+    one caller calls four times, and one doorway has five incidents, so the repeat flags and the
+    response-time panel have something to show."""
     import random
 
     rnd = random.Random(seed)
@@ -165,7 +166,7 @@ async def seed_history(conn: Any, *, n: int = 40, seed: int = 11) -> None:
         at_door = i < 5
         await seed_incident(
             conn, f"H{i:03d}", ts=ts, type=rnd.choice(types), priority=rnd.choice([1, 2, 2, 3, 3, 3, 4]),
-            station=rnd.choice(["XH", "GS"]), caller_hash=("c" * 64 if i % 10 == 3 else None),
+            station=rnd.choice(["XH", "GS"]), caller_hash=("c" * 64 if i % 10 == 3 else f"{i:064x}"),
             lat=31.2880 if at_door else CENTER[0] + rnd.uniform(-0.03, 0.03),
             lon=120.1300 if at_door else CENTER[1] + rnd.uniform(-0.03, 0.03),
             state="closed", assigned_at=assigned, en_route_at=assigned + dt.timedelta(seconds=15),

@@ -89,6 +89,11 @@ def test_demo_runs_and_stops_cleanly_twice(data_dir: Path) -> None:
     assert located >= 22
     assert _query(data_dir, "SELECT count(*) FROM statuses WHERE recv_ts > now() - interval '1 minute'") >= 24
     assert _query(data_dir, "SELECT count(*) FROM rejects") == 0
+    # real camera video for 4 units (ffmpeg), their stream_urls through broker and ingest (a camera may be in fault)
+    assert "camera video: 4 live HLS streams" in "".join(demo.out)
+    assert _query(data_dir, "SELECT count(*) FROM units WHERE cam_state = 'streaming'"
+                            " AND stream_url ~ '^http://127[.]0[.]0[.]1:[0-9]+/[^/]+/index[.]m3u8$'") >= 3
+    assert _query(data_dir, "SELECT count(*) FROM units WHERE stream_url LIKE 'rtsp:%'") == 0
     assert _query(data_dir, "SELECT count(*) FROM incidents WHERE source = 'simulator'") > 100
     assert _query(data_dir, "SELECT count(*) FROM duty_runs WHERE ok") == len(CHORES)  # the worker runs its rounds
     stations = _query(data_dir, "SELECT count(*) FROM stations")

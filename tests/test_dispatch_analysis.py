@@ -1,4 +1,4 @@
-"""Recommendation ranking, repeat-incident flags, follow-up tasks and response-time percentiles."""
+"""Recommendation ranking and response-time percentiles (repeat flags and tasks: test_repeats.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ import time
 import asyncpg
 import pytest
 
-from dashboard.dispatch import repeats
-from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig
-from qingzhi.core.followups import advance_followup, create_followup
-from dashboard.dispatch.response_times import incident_times, response_times
+from qingzhi.core.response_times import incident_times, response_times
 from dashboard.db import Database
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, run_db, seed_incident, seed_station, seed_unit
@@ -69,76 +66,6 @@ def test_fleet_cache_reads_only_changes_and_sees_status_updates(database_url: st
     finally:
         db.close()
     assert len(fleet.ids) == 50 and got[0]["id"] == "U01"
-
-
-def _days_ago(d: float, now: dt.datetime) -> dt.datetime:
-    return now - dt.timedelta(days=d)
-
-
-def test_repeat_flags_fire_on_crafted_data(database_url: str) -> None:
-    now = dt.datetime.now(dt.UTC)
-
-    async def seed(conn: asyncpg.Connection) -> None:
-        await seed_station(conn)
-        n = 0
-        for d in (1, 3, 9, 20):  # one caller four times in 30 days
-            n += 1
-            await seed_incident(conn, f"C{n}", ts=_days_ago(d, now), caller_hash="a" * 64,
-                                lat=LAT + n * 0.01, lon=LON + n * 0.01, type=f"misc.t{n}")
-        for d in range(6):  # one doorway six times
-            await seed_incident(conn, f"P{d}", ts=_days_ago(d + 0.5, now), lat=31.0, lon=121.0, type=f"noise.k{d}")
-        for i in range(9):  # ebike theft surges this week in S1: 9 against ~1 a week before
-            await seed_incident(conn, f"S{i}", ts=_days_ago(i * 0.7, now), type="theft.ebike",
-                                lat=LAT + 0.02 * (i % 5) - 0.05, lon=LON - 0.02 * (i // 5) - 0.05)
-        for w in range(1, 9):
-            await seed_incident(conn, f"B{w}", ts=_days_ago(7 * w + 2, now), type="theft.ebike",
-                                lat=LAT + 0.03 * w, lon=LON + 0.1)
-
-    run_db(database_url, seed)
-    flags = run_db(database_url, repeats.repeat_flags, CFG, now=now)
-    kinds = {(f["kind"], f["key"]): f for f in flags}
-    assert ("caller", "caller:" + "a" * 16) in kinds
-    assert sorted(kinds[("caller", "caller:" + "a" * 16)]["incidents"]) == ["C1", "C2", "C3", "C4"]
-    place = [f for f in flags if f["kind"] == "place"]
-    assert len(place) == 1 and sorted(place[0]["incidents"]) == [f"P{d}" for d in range(6)]
-    assert place[0]["label"] == "文三路 90 号"  # named by the address callers gave, not the H3 cell
-    surge = [f for f in flags if f["kind"] == "surge"]
-    assert [(f["key"], f["count"], f["baseline"]) for f in surge] == [("surge:S1:theft.ebike", 9, 1.0)]
-    assert len(flags) == 3
-
-    task = run_db(database_url, lambda c: create_followup(Actor("lead", screen="test", role="admin"), c, place[0]))
-    with pytest.raises(QingzhiError, match="already has a follow-up"):
-        run_db(database_url, lambda c: create_followup(Actor("lead", screen="test", role="admin"), c, place[0]))
-    with pytest.raises(QingzhiError, match="is open: next is assigned, not done"):
-        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "done", result="x"))
-    with pytest.raises(QingzhiError, match="name the community officer"):
-        run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "assigned", officer=" "))
-    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "assigned", officer="社区民警 王"))
-    run_db(database_url, lambda c: advance_followup(Actor("王", screen="t", role="admin"), c, task, "done", result="加装路灯"))
-    run_db(database_url, lambda c: advance_followup(Actor("lead", screen="t", role="admin"), c, task, "reviewed", satisfaction=4))
-    done = run_db(database_url, repeats.followups, include_reviewed=True)
-    assert [(t["state"], t["officer"], t["result"], t["satisfaction"]) for t in done] == [("reviewed", "社区民警 王", "加装路灯", 4)]
-    flags = run_db(database_url, repeats.repeat_flags, CFG, now=now)
-    assert all(f["task"] is None for f in flags)  # reviewed: a new task may be made
-
-
-def test_repeat_flags_stay_silent_on_uniform_data(database_url: str) -> None:
-    now = dt.datetime.now(dt.UTC)
-    types = ["theft.ebike", "dispute.family", "traffic.accident", "fraud.phone"]
-
-    async def seed(conn: asyncpg.Connection) -> None:
-        await seed_station(conn)
-        n = 0
-        for day in range(63):  # nine weeks, each type once every two days, each call its own caller and place
-            for k, typ in enumerate(types):
-                if (day + k) % 2:
-                    continue
-                n += 1
-                await seed_incident(conn, f"U{n}", ts=_days_ago(day + 0.3, now), type=typ, caller_hash=f"{n:064x}",
-                                    lat=LAT + (n % 40) * 0.004, lon=LON + (n // 40) * 0.004)
-
-    run_db(database_url, seed)
-    assert run_db(database_url, repeats.repeat_flags, CFG, now=now) == []
 
 
 def test_response_time_percentiles_hand_checked(database_url: str) -> None:

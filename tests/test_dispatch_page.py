@@ -6,10 +6,12 @@ updates without a dcc.Interval."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -20,8 +22,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from auth_helpers import browser_login
 from bench.services import dashboard_process
 from conftest import MQTT_URL, _admin, db_url
-from dispatch_fixtures import Listener, run_db, seed_city, seed_history, seed_incident, write_ack
+from dispatch_fixtures import Listener, run_db, seed_city, seed_history, seed_incident, seed_unit, write_ack
 from qingzhi.config import Settings, load_settings
+from qingzhi.core import grids
+from qingzhi.core.actor import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -39,6 +43,7 @@ def page_settings(template_db: str) -> Iterator[Settings]:
                              client_id=f"qz-test-{uuid.uuid4().hex[:8]}")
     run_db(settings.database_url, seed_city)
     run_db(settings.database_url, seed_history)
+    run_db(settings.database_url, seed_grids)
     DB_URL[:] = [settings.database_url]
     yield settings
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -51,6 +56,19 @@ def dashboard_url(page_settings: Settings, tmp_path_factory: pytest.TempPathFact
     settings = {k: v for k, v in page_settings.model_dump().items() if v is not None}
     with dashboard_process(tmp_path_factory.mktemp("dispatch-dashboard") / "dashboard.log", **settings) as url:
         yield url
+
+
+async def seed_grids(conn: Any) -> None:
+    """A community grid around the doorway of seed_history, for each station, with its officer's device."""
+    d = 0.002
+    ring = [[120.13 - d, 31.288 - d], [120.13 + d, 31.288 - d], [120.13 + d, 31.288 + d], [120.13 - d, 31.288 + d],
+            [120.13 - d, 31.288 - d]]
+    for station in ("XH", "GS"):
+        await seed_unit(conn, f"{station}-CO1", 31.288, 120.13, station=station, status="patrolling")
+        await grids.load_grids(Actor.system("test"), conn, station, {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+             "properties": {"id": f"{station}-G1", "name": "文三社区", "officer": "王警官", "unit": f"{station}-CO1",
+                            "grid_worker": "李网格"}}]})
 
 
 def open_page(dash_br, url: str, lang: str, role: str = "commander") -> WebDriverWait:
@@ -109,7 +127,8 @@ def test_click_incident_assign_unit_see_command_and_ack(dash_br, dashboard_url: 
     assert not [e for e in dash_br.get_logs() if "tile.openstreetmap.org" not in e["message"]]  # no tiles offline
 
 
-def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, dashboard_url: str) -> None:
+def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english(
+        dash_br, dashboard_url: str, page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     wait = open_page(dash_br, dashboard_url, "en")
     tab = lambda label: wait.until(EC.element_to_be_clickable(
         (By.XPATH, f"//div[contains(@class, 'dp-tab') and normalize-space(.) = '{label}']")))
@@ -132,7 +151,7 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, 
     tab("Repeats").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Same caller"))
     flags = dash_br.driver.find_element(By.ID, "dispatch-flags").text
-    assert "4 calls in 30 days" in flags and "Same place" in flags and "5 incidents in 30 days" in flags
+    assert "4th call from this number in 30 days" in flags and "5 incidents within 150 m in 14 days" in flags
     assert "文三路 90 号" in flags
     assert "Type surging" not in flags  # no earlier weeks in this district: nothing to compare with
     dash_br.driver.find_element(By.XPATH, "//button[contains(@class,'dp-flag-open')][.//span[text()='Same place']]").click()
@@ -141,17 +160,74 @@ def test_new_incident_from_the_map_flags_and_response_times_in_english(dash_br, 
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Task #1: open"))
     shot(dash_br, "6_flags")
 
+    # the whole loop: 交办 (to the grid's officer, the slip to the officer's device, acknowledged there),
+    # 核查, 处置, 反馈, 评价; each step listed with who and when
     tab("Tasks").click()
-    box = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#dispatch-followups input")))
-    box.send_keys("Officer Wang")
-    dash_br.driver.find_element(By.XPATH, "//button[text()='Assign to officer']").click()
-    wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "Officer Wang"))
+    def step(label: str, text: str) -> None:
+        box = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#dispatch-followups input")))
+        box.send_keys(Keys.CONTROL + "a")
+        box.send_keys(Keys.DELETE)
+        box.send_keys(text)
+        dash_br.driver.find_element(By.XPATH, f"//div[@id='dispatch-followups']//button[text()='{label}']").click()
+
+    listener = Listener(MQTT_URL, f"{page_settings.topic_root}/+/+/cmd")
+    try:
+        step("Assign", "")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "王警官 / 李网格"))
+        topic, slip = listener.next()
+    finally:
+        listener.close()
+    assert topic.endswith("-CO1/cmd") and (slip["kind"], slip["task"]) == ("message", "1") and "警单 #1" in slip["note"]
+    run_db(DB_URL[0], write_ack, slip["id"], topic.split("/")[-2], topic.split("/")[-3])
+    step("Record check", "Street light broken at the door")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "slip acknowledged"))
+    step("Record handling", "Light repaired; patrol added")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "Light repaired"))
+    step("Record report-back", "Caller told by phone")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "Caller told by phone"))
+    step("Rate", "9")
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "a rating is 1 to 5"))
+    step("Rate", "4")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "effect check "))
+    task = dash_br.driver.find_element(By.ID, "dispatch-task-1").text
+    for text in ("open", "assigned", "verified", "handled", "reported back", "★★★★", "Street light broken"):
+        assert text in task, text
+    shot(dash_br, "8_task_loop")
 
     tab("Times").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".dp-times-table tbody tr")))
     stations = [r.text.split()[0] for r in dash_br.driver.find_elements(By.CSS_SELECTOR, ".dp-times-table tbody tr")]
     assert stations == ["GS", "XH"]
     shot(dash_br, "7_times")
+
+    # the walk-in call is not a police matter: diverted to urban management, with the reason
+    divert = "//details[summary[text()='Divert to another agency']]"
+    wait.until(EC.element_to_be_clickable((By.XPATH, f"{divert}/summary"))).click()
+    dash_br.select_dcc_dropdown(dash_br.driver.find_element(By.XPATH, f"{divert}//div[contains(@class,'dash-dropdown')]"),
+                                value="Urban management")
+    dash_br.driver.find_element(By.XPATH, f"{divert}/div[contains(@class,'dp-row')]//input").send_keys("Street stall noise: city management's matter")
+    dash_br.driver.find_element(By.XPATH, f"{divert}//button[text()='Divert to another agency']").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "urban_management · Street stall noise"))
+    assert "Diverted" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head").text
+
+    # a station's community grids uploaded on the Setup tab: a broken file is refused, a good one replaces them
+    tab("Setup").click()
+    upload = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#dispatch-grid-upload input[type=file]")))
+    dash_br.select_dcc_dropdown("#dispatch-grid-station", value="XH")
+    files = tmp_path_factory.mktemp("grids")
+    (files / "bad.geojson").write_text("{not json", encoding="utf-8")
+    upload.send_keys(str(files / "bad.geojson"))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "bad.geojson: not GeoJSON"))
+    ring = [[120.12, 31.28], [120.14, 31.28], [120.14, 31.30], [120.12, 31.28]]
+    (files / "xh.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+         "properties": {"id": "XH-NEW", "name": "新社区", "officer": "钱警官"}}]}), encoding="utf-8")
+    upload = dash_br.driver.find_element(By.CSS_SELECTOR, "#dispatch-grid-upload input[type=file]")
+    upload.send_keys(str(files / "xh.geojson"))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "1 grid(s) loaded for XH"))
+    shot(dash_br, "9_grids")
+    assert run_db(DB_URL[0], lambda c: c.fetch("SELECT id, officer FROM grids WHERE station = 'XH'")) == [
+        ("XH-NEW", "钱警官")]
 
 
 def test_no_ack_in_time_offers_the_next_unit_after_setup_change(dash_br, dashboard_url: str, page_settings: Settings) -> None:

@@ -214,8 +214,8 @@ def test_click_unit_shows_details_trail_and_search(dash_duo, live_app, db):
     click_at(dash_duo, x, y)
     dash_duo.wait_for_contains_text("#live-details", uid, timeout=10)
     details = dash_duo.find_element("#live-details").text
-    assert "30 分钟轨迹：4 个定位点" in details and "西湖派出所" in details and "打开实时视频" in details
-    assert dash_duo.find_element(".qz-stream").get_attribute("href").endswith(f"/api/live/stream/{uid}")  # audited hop
+    assert "30 分钟轨迹：4 个定位点" in details and "西湖派出所" in details and "实时画面" in details
+    assert dash_duo.find_element(".qz-cam-open").get_attribute("data-unit") == uid  # opens through the audited hop
     trail = wait_js(dash_duo, """var n = 0; window.qzRuntime.live.map.eachLayer(function (l) {
         if (l instanceof L.Polyline && !(l instanceof L.Polygon)) { n = Math.max(n, l.getLatLngs().length); } });
         return n;""", lambda n: n == 4)

@@ -30,8 +30,8 @@ def test_map_uses_configured_tiles_canvas_and_every_layer():
     tile = next(c for c in tree if isinstance(c, dl.TileLayer))
     assert tile.url == "http://tiles.local/{z}/{x}/{y}.png" and tile.attribution == "PGIS 局内"
     overlays = [c for c in tree if isinstance(c, dl.Overlay)]
-    assert [o.name for o in overlays] == ["派出所辖区", "巡区（警戒等级）", "未结警情", "警力"]
-    assert [o.children.id for o in overlays] == [ids.live_layer(n) for n in ("jurisdictions", "zones", "incidents", "units")]
+    assert [o.name for o in overlays] == ["派出所辖区", "巡区（警戒等级）", "社区网格（责任民警）", "未结警情", "警力"]
+    assert [o.children.id for o in overlays] == [ids.live_layer(n) for n in ("jurisdictions", "zones", "grids", "incidents", "units")]
     control = next(c for c in tree if isinstance(c, dl.LayersControl))
     assert control.id == ids.layers_control(ids.LIVE_MAP) and control.overlays == [o.name for o in overlays]
     assert layer_ids(m)[0] == ids.LIVE_TRAIL  # the trail is always on, outside the layer control
@@ -39,7 +39,7 @@ def test_map_uses_configured_tiles_canvas_and_every_layer():
     assert not any(isinstance(c, (dl.LayersControl, dl.Overlay)) for c in walk(wall))
     assert wall.zoomControl is False and wall.zoomSnap == 0.25
     assert layer_ids(wall) == [c.layer_id for c in LIVE_LAYERS]
-    assert sum(isinstance(c, dl.GeoJSON) for c in walk(wall)) == 4  # trail, jurisdictions, zones, incidents
+    assert sum(isinstance(c, dl.GeoJSON) for c in walk(wall)) == 5  # trail, jurisdictions, zones, grids, incidents
 
 
 def test_dispatch_map_draws_outlines_given_now_under_the_selection():

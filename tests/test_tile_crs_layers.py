@@ -1,4 +1,4 @@
-"""QZ_TILE_CRS reaches every map layer: each page with a map (/, /wall, /dispatch, /analysis, /duty) is drawn in real Chromium with WGS-84 tiles and
+"""QZ_TILE_CRS reaches every map layer: each page with a map (/, /wall, /dispatch, /analysis, /playback, /duty) is drawn in real Chromium with WGS-84 tiles and
 again with GCJ-02 tiles, every position of every Leaflet layer is read back from the page, and the
 second set must be the first converted (so a new layer that skips dashboard/maps.py fails here).
 A click on the map comes back to WGS-84. The units' JSON endpoint is checked the same way."""
@@ -8,12 +8,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from auth_helpers import login_client, start_logged_in
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from bench.fleet import move_units, seed_district
 from bench.services import free_port
@@ -144,7 +147,7 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(d
     start_logged_in(dash_duo, app, "admin", port=free_port())
     live, dispatch, analysis, duty = ids.LIVE_MAP, ids.DISPATCH_MAP, ids.AN_MAP, ids.DUTY_MAP
     every_map = {m.map_id for m in vars(maps).values() if isinstance(m, maps.MapConfig)}
-    assert every_map == {live, dispatch, analysis, duty}   # a new map: walk its page below too
+    assert every_map == {live, dispatch, analysis, ids.PB_MAP, duty}   # a new map: walk its page below too
 
     def select_unit_with_trail() -> None:  # found by call sign: its 30-minute trail is drawn
         dash_duo.wait_for_element(f"#{ids.LIVE_SEARCH}", timeout=20).send_keys(app.trail_unit + "\n")
@@ -166,6 +169,18 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(d
         dash_duo.wait_for_element(f"#{ids.AN_LAYERS} input[value='kde']", timeout=20).click()
 
     assert_converted(*walk_page(dash_duo, app, "/analysis", {f"{analysis}:feature", f"{analysis}:image"}, show_density))
+
+    def load_playback() -> None:  # the whole local day so far: the units' fixes and incidents of now
+        for box, value in ((ids.PB_FROM, "00:00"), (ids.PB_TO, "23:59")):
+            dash_duo.clear_input(dash_duo.wait_for_element(f"#{box}", timeout=20))
+            dash_duo.find_element(f"#{box}").send_keys(value)
+        dash_duo.find_element(f"#{ids.PB_LOAD}").click()
+        dash_duo.wait_for_contains_text(f"#{ids.PB_MSG}", "3", timeout=20)  # the three incidents (and the units)
+        handle = dash_duo.find_element(f"#{ids.PB_SLIDER} [role=slider]")  # to the window's end: every unit has a fix
+        handle.send_keys(Keys.END)
+
+    today = datetime.now(ZoneInfo(app.server.extensions["qingzhi"].settings.timezone)).date()
+    assert_converted(*walk_page(dash_duo, app, f"/playback?day={today}", {f"{ids.PB_MAP}:feature"}, load_playback))
 
     def raise_a_zone() -> None:   # a zone at level I (needs 2 residential): the plan draws its moves
         sql(app.server.extensions["qingzhi"].settings.database_url, lambda c: c.execute(

@@ -11,6 +11,7 @@
     return hit ? decodeURIComponent(hit.slice(name.length + 1)) : '';
   }
 
+  window.qzRuntime = Object.assign(window.qzRuntime || {}, {cookie: cookie});
   window.dash_clientside = Object.assign(window.dash_clientside || {}, {
     qz: Object.assign((window.dash_clientside || {}).qz || {}, {
       /** Header: the sign-out button. */

@@ -53,6 +53,15 @@
           layer.bindTooltip(textTip(p.name + (p.alert_level ? ' · ' + p.alert_level : '')), {sticky: true});
         }
       },
+      /** Live map: community grids (一居一警), thin green outlines. */
+      liveGridStyle: function () {
+        return {color: '#2e7d32', weight: 1.5, fillColor: '#66bb6a', fillOpacity: 0.06, dashArray: '6 3'};
+      },
+      /** Live map: a grid's name, its community officer and grid worker on hover. */
+      liveGridLabel: function (feature, layer) {
+        const p = feature.properties;
+        layer.bindTooltip(textTip([p.name, p.officer, p.grid_worker].filter(Boolean).join(' · ')), {sticky: true});
+      },
       /** Duty map: a planned move, a dashed line from the unit to its target zone, coloured by the zone's level. */
       dutyMoveStyle: function (feature) {
         return {color: ZONE_COLOUR[feature.properties.level_n] || '#1e88e5', weight: 3, opacity: 0.9, dashArray: '6 5'};

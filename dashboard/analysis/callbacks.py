@@ -62,7 +62,7 @@ def _tz() -> str:
 
 
 def _station_names(lang: str) -> dict[str, str]:
-    return {s["id"]: s["name_zh" if lang == "zh" else "name_en"] for s in ctx().db.run(q.stations)}
+    return {s["id"]: s["name_zh" if lang == "zh" else "name_en"] for s in ctx().reads.run(q.stations)}
 
 
 def _signed(percent: float | None) -> str:
@@ -83,7 +83,7 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
     if not data:
         return (no_update,) * 8
     res = zoom_resolution(zoom) if res_pick == "auto" else int(res_pick)
-    spots = up.hotspots(ctx().db, _tz(), _filters(data), data["compare"], res, kde="kde" in layers)
+    spots = up.hotspots(ctx().reads, _tz(), _filters(data), data["compare"], res, kde="kde" in layers)
     settings = ctx().settings
     url, bounds = (spots.kde[0], bounds_for_tiles(spots.kde[1], settings)) if spots.kde and "kde" in layers \
         else (BLANK_IMAGE, NOWHERE)
@@ -113,7 +113,7 @@ def update_peak(data: dict | None, focus: str | None, options: list[dict], lang:
     """The 7×24 heat map and the busiest hours, for all incidents or the chosen hotspot or type."""
     if not data:
         return no_update, no_update
-    how, facts = up.peak_hours(ctx().db, _tz(), _filters(data), None if focus in (None, "all") else focus)
+    how, facts = up.peak_hours(ctx().reads, _tz(), _filters(data), None if focus in (None, "all") else focus)
     label = next((o["label"] for o in options or [] if o["value"] == focus), t("an.focus.all", lang))
     fig = heat_figure(how, lang, t("an.heat.title", lang).format(tz=_tz(), what=label))
     hours = ", ".join(f"{h:02d}:00" for h in facts["hours"]) or "—"
@@ -130,7 +130,7 @@ def update_types(data: dict | None, by: str, lang: str) -> tuple:
     """Pareto chart and table of types (or categories) with change vs the comparison period."""
     if not data:
         return no_update, no_update, no_update
-    by_type, by_category = up.frequent_types(ctx().db, _tz(), _filters(data), data["compare"])
+    by_type, by_category = up.frequent_types(ctx().reads, _tz(), _filters(data), data["compare"])
     rows = by_type if by == "type" else by_category
     label = type_label if by == "type" else category_label
     table = [{"rank": i, by: label(r.key, lang), "count": round(r.count), "share": f"{100 * r.share:.1f}%",
@@ -149,7 +149,7 @@ def update_summary(data: dict | None, lang: str) -> tuple:
     if not data:
         return no_update, no_update, no_update
     f = _filters(data)
-    s = up.summary_inputs(ctx().db, _tz(), f, data["compare"])
+    s = up.summary_inputs(ctx().reads, _tz(), f, data["compare"])
     if not s["total"]:
         return t("an.empty", lang), [], []
     names = _station_names(lang)
@@ -167,7 +167,7 @@ def update_quality(data: dict | None, lang: str) -> tuple:
         return no_update, no_update
     rows = [{"method": t(f"an.method.{method}", lang), "res": f"H3-{res}", "area": f"{100 * r.share:.0f}%", "cells": r.cells, "hits": round(r.hits),
              "total": round(r.total), "hit_rate": f"{100 * r.hit_rate:.1f}%", "pai": round(r.pai, 2)}
-            for method, res, r in up.quality(ctx().db, _tz(), _filters(data))]
+            for method, res, r in up.quality(ctx().reads, _tz(), _filters(data))]
     return rows, ui.columns(["method", "res", "area", "cells", "hits", "total", "hit_rate", "pai"], lang)
 
 
@@ -193,7 +193,7 @@ def show_cell(click: dict | None, active: dict | None, top_rows: list | None, da
     import h3.api.basic_int as h3  # noqa: PLC0415 - only needed here
 
     res = h3.get_resolution(cell)
-    rows = ctx().db.run(q.cell_incidents, _filters(data), res, cell)
+    rows = ctx().reads.run(q.cell_incidents, _filters(data), res, cell)
     tz, names = ZoneInfo(_tz()), _station_names(lang)
     table = [{"id": r["id"], "time": r["ts"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
               "type": type_label(r["type"], lang),

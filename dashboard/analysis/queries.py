@@ -113,8 +113,9 @@ async def _fetch(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg
 
 
 async def ensure_fresh(conn: asyncpg.Connection, timezone: str) -> None:
-    """Fold in incidents that arrived since the last refresh (cheap when there are none)."""
-    if await aggregate.pending(conn):
+    """Fold in incidents that arrived since the last refresh (cheap when there are none). On a read-only
+    replica there is nothing to do: the duty loop refreshes on the primary and replication brings it."""
+    if await aggregate.pending(conn) and not await conn.fetchval("SELECT pg_is_in_recovery()"):
         await aggregate.refresh(conn, timezone)
 
 

@@ -29,7 +29,7 @@ def _entries(actor: str | None, action: str | None, incident: str | None, start:
     app = ctx()
     require(current_actor("audit"), "audit.view")
     since, until = day_bounds(start, end, app.settings.timezone)
-    return app.db.run(audit.search, limit=MAX_ROWS, actor=(actor or "").strip(), action=(action or "").strip(),
+    return app.reads.run(audit.search, limit=MAX_ROWS, actor=(actor or "").strip(), action=(action or "").strip(),
                       incident=(incident or "").strip() or None, since=since, until=until)
 
 

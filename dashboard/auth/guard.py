@@ -23,6 +23,7 @@ from dashboard.auth.session_cookies import CSRF_HEADER, load_request_user
 from qingzhi.core.access import Unauthorized, allowed
 from qingzhi.config import Settings
 from qingzhi.core.accounts import User
+from qingzhi.core.streams import StreamPolicy
 
 MAX_BODY = 1024 * 1024
 PUBLIC = ("/login", "/health", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
@@ -38,7 +39,9 @@ PAGE_CONTENT = "_pages_content.children"     # Dash's page-routing callback
 # the permission of each page and endpoint, by path prefix (longest first); others need only a login
 PATHS: tuple[tuple[str, str], ...] = (
     ("/api/dispatch", "dispatch.view"), ("/dispatch", "dispatch.view"),
-    ("/analysis", "analysis.view"), ("/api/live", "live.view"), ("/wall", "live.view"), ("/audit", "audit.view"),
+    ("/analysis", "analysis.view"), ("/api/live/stream", "camera.view"), ("/api/live/cameras", "camera.view"),
+    ("/api/live", "live.view"), ("/wall", "live.view"), ("/audit", "audit.view"),
+    ("/briefing", "briefing.view"), ("/playback", "briefing.view"), ("/search", "search.view"),
     ("/duty", "duty.view"),
 )
 
@@ -46,14 +49,26 @@ PATHS: tuple[tuple[str, str], ...] = (
 def content_security_policy(app: Dash, settings: Settings) -> str:
     """Scripts only from here (and Dash's own inline bootstrap, by hash); tiles from the configured host, or from
     'self' alone when the tile URL is ours (MBTiles). data: and blob: are in-page images, no host: the analysis
-    map's density overlay is a data: PNG.
+    map's density overlay is a data: PNG. Camera streams from the allowed stream hosts (media-src blob: is
+    hls.js's MediaSource).
     Call it once the app has served a request: Dash adds inline clientside scripts at its first one."""
     hashes = " ".join(app.csp_hashes())
     tiles = settings.tile_url.split("/{", 1)[0].split("/", 3)[:3]
     tile_origin = "/".join(tiles) if settings.tile_url.startswith(("http://", "https://")) else ""
+    media = stream_sources(settings)
     return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-            f"img-src 'self' data: blob: {tile_origin}; connect-src 'self'; font-src 'self' data:; "
+            f"img-src 'self' data: blob: {tile_origin}; connect-src 'self' {media}; font-src 'self' data:; "
+            f"media-src 'self' blob: {media}; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def stream_sources(settings: Settings) -> str:
+    """Where the camera player may fetch from (HLS playlists and segments, WHEP offers) and play:
+    the allowed schemes on the allowed stream hosts, any port; with no hosts configured, any host."""
+    rules = StreamPolicy.parse(settings.stream_schemes, settings.stream_hosts)
+    if not rules.hosts:
+        return " ".join(f"{s}:" for s in rules.schemes)
+    return " ".join(f"{s}://{h}:* {s}://{h}" for s in rules.schemes for h in rules.hosts if ":" not in h)
 
 
 def permission_for(path: str, callback_permissions: Mapping[str, str | None]) -> str | None:

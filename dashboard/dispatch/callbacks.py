@@ -29,6 +29,8 @@ CALLBACKS = CallbackSet("dispatch", "dispatch.view")
 # assets/js/50_dispatch_stream.js: start polling once the page's config is there; learn what the
 # callbacks below have drawn.
 CALLBACKS.clientside("dispatchStart", Output(ids.DISPATCH_STARTED, "children"), Input(ids.DISPATCH_CONFIG, "data"))
+# assets/js/62_camera_strips.js: the camera strip shows the selected incident's units
+CALLBACKS.clientside("camerasFollow", Output(ids.DISPATCH_CAMERAS_FOLLOW, "title"), Input(ids.DISPATCH_SELECTED, "data"))
 CALLBACKS.clientside("dispatchShown", Output(ids.DISPATCH_STARTED, "title"), Input(ids.DISPATCH_QUEUE_SHOWN, "data"),
                      Input(ids.DISPATCH_DETAIL_SHOWN, "data"))
 
@@ -139,6 +141,9 @@ def _do_action(selected: str, trigger: dict, lang: str) -> str:
         app.db.act(incident_actions.cancel, actor, selected, reason=f.get("reason") or "")
     elif name == "merge":
         app.db.act(incident_actions.merge, actor, selected, (f.get("into") or "").strip())
+    elif name == "divert":
+        app.db.act(incident_actions.divert, actor, selected, agency=f.get("agency") or "",
+                   reason=f.get("divert_reason") or "")
     return t("dispatch.done", lang).format(what=t(f"dispatch.{name}", lang))
 
 

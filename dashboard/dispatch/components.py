@@ -10,13 +10,14 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.dispatch.response_times import INTERVALS, incident_times
+from dashboard.cameras.components import build_camera_config, build_camera_strip
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import STRINGS, t, type_label
 from dashboard.maps import DISPATCH_MAP, build_map, marker
 from qingzhi.config import Settings
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.lifecycle import NEXT
+from qingzhi.core.response_times import INTERVALS, incident_times
 
 FEEDBACK_RESULTS = ("resolved", "mediated", "referred", "case_opened", "false_alarm")
 REVIEW_RESULTS = ("approved", "returned")
@@ -24,8 +25,9 @@ STEP_BUTTONS = ("en_route", "on_scene", "handled")
 
 
 def build_page(*, settings: Settings, lang: str, selected: str | None, config: dict[str, Any], tabs: Any,
-               panels: list, areas: dict[str, Any]) -> html.Div:
-    """The page: left the tabs (queue and side panels), centre the map, right the incident detail.
+               panels: list, areas: dict[str, Any], camera_config: str) -> html.Div:
+    """The page: left the tabs (queue and side panels), centre the map, right the incident detail
+    with the live cameras of its units (`camera_config`: dashboard.cameras.api.config_json).
 
     No dcc.Interval: assets/js/50_dispatch_stream.js polls dashboard/dispatch/api.py and pushes
     what changed; `config` tells it where and how (dispatch.api.client_config)."""
@@ -49,6 +51,9 @@ def build_page(*, settings: Settings, lang: str, selected: str | None, config: d
                     html.Div(id=ids.DISPATCH_MSG, className="dp-msg", role="status"),
                     html.Div(t("dispatch.select_hint", lang), id=ids.DISPATCH_HEAD, className="dp-head"),
                     html.Div(id=ids.DISPATCH_UNITS, className="dp-units"),
+                    build_camera_strip(strip_id=ids.DISPATCH_CAMERAS, mode="incident", lang=lang),
+                    html.Div(id=ids.DISPATCH_CAMERAS_FOLLOW, hidden=True),
+                    build_camera_config(config_json=camera_config),
                     html.Div(id=ids.DISPATCH_RECOMMEND, className="dp-recommend"),
                     html.Div(id=ids.DISPATCH_ACTIONS, className="dp-actions"),
                 ],
@@ -59,9 +64,11 @@ def build_page(*, settings: Settings, lang: str, selected: str | None, config: d
     )
 
 
-def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids: set[str], now: dt.datetime) -> list:
+def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeats: dict[str, list[dict]],
+                now: dt.datetime) -> list:
     """One clickable card per open incident: priority, number, type, wait (advanced each second by
-    assets/js/50_dispatch_wait.js), state, units and acks."""
+    assets/js/50_dispatch_wait.js), state, units and acks; a repeat badge says why on hover (`repeats`:
+    the reasons of the flags naming each incident)."""
     if not rows:
         return [html.Div(t("dispatch.queue.empty", lang), className="dp-empty")]
     cards = []
@@ -69,8 +76,9 @@ def build_queue(rows: list[dict], *, lang: str, selected: str | None, repeat_ids
         badges = [html.Span(t(f"priority.{r['priority']}", lang), className=f"dp-prio p{r['priority']}")]
         if r["overdue"]:
             badges.append(html.Span(t(f"dispatch.overdue.{r['overdue']}", lang), className="dp-badge dp-overdue"))
-        if r["id"] in repeat_ids:
-            badges.append(html.Span(t("dispatch.repeat", lang), className="dp-badge dp-repeat"))
+        if r["id"] in repeats:
+            why = "; ".join(reason["zh" if lang == "zh" else "en"] for reason in repeats[r["id"]])
+            badges.append(html.Span(t("dispatch.repeat", lang), className="dp-badge dp-repeat", title=why))
         if r["state"] in ("assigned", "en_route", "on_scene") and not r["units"]:
             badges.append(html.Span(t("dispatch.no_unit", lang), className="dp-badge dp-overdue"))
         units = [html.Span(u, className=f"dp-chip ack-{a}", title=t(f"dispatch.ack.{a}", lang))
@@ -110,14 +118,16 @@ def build_head(d: dict, *, lang: str, tz: str) -> list:
                 className="done" if stamp[s] else "todo")
         for s in steps
     ]
-    if d["state"] in ("cancelled", "merged"):
-        timeline.append(html.Li([html.Span(t(f"state.{d['state']}", lang)),
-                                 html.Span(fmt_time(d["cancelled_at"] or d["closed_at"], tz))], className="done end"))
+    if d["state"] in ("cancelled", "merged", "diverted"):
+        end = d["cancelled_at"] or d.get("diverted_at") or d["closed_at"]
+        timeline.append(html.Li([html.Span(t(f"state.{d['state']}", lang)), html.Span(fmt_time(end, tz))],
+                                className="done end"))
     times = incident_times(d)
     facts = [
         _kv(t("dispatch.field.received", lang), fmt_time(d["ts"], tz, with_date=True)),
         _kv(t("dispatch.field.type", lang), type_label(d["type"], lang)),
         _kv(t("dispatch.field.address", lang), d["address"] or "—"),
+        *([_kv(t("state.diverted", lang), f"{d['diverted_to']} · {d['divert_reason']}")] if d.get("diverted_to") else []),
         _kv(t("dispatch.field.station", lang), d["station"] or "—"),
         _kv(t("dispatch.field.source", lang), t(f"source.{d['source']}", lang)),
     ]
@@ -215,8 +225,21 @@ def _review_form(step: str, lang: str) -> html.Div:
     )
 
 
-def build_actions(state: str, *, lang: str) -> list:
-    """The buttons and forms for what may happen next to an incident in this state."""
+def _divert_form(agencies: list[dict[str, str]], lang: str) -> html.Details:
+    return html.Details([
+        html.Summary(t("dispatch.divert", lang)),
+        dcc.Dropdown(id=ids.dispatch_field("agency"), placeholder=t("dispatch.divert.agency", lang), clearable=False,
+                     options=[{"label": a["zh" if lang == "zh" else "en"], "value": a["id"]} for a in agencies]),
+        html.Div([dcc.Input(id=ids.dispatch_field("divert_reason"), placeholder=t("dispatch.divert.reason", lang),
+                            className="dp-input", maxLength=200),
+                  html.Button(t("dispatch.divert", lang), id=ids.dispatch_action("divert"), className="dp-btn")],
+                 className="dp-row"),
+    ], className="dp-more")
+
+
+def build_actions(state: str, *, lang: str, agencies: list[dict[str, str]] | None = None) -> list:
+    """The buttons and forms for what may happen next to an incident in this state (`agencies`: where a
+    non-police matter may be diverted)."""
     allowed = NEXT.get(state, ())
     out: list = []
     steps = [html.Button(t(f"dispatch.step.{s}", lang), id=ids.dispatch_step(s), className="dp-btn")
@@ -235,6 +258,8 @@ def build_actions(state: str, *, lang: str) -> list:
             html.Div([dcc.Input(id=ids.dispatch_field("into"), placeholder=t("dispatch.merge.into", lang), className="dp-input"),
                       html.Button(t("dispatch.merge", lang), id=ids.dispatch_action("merge"), className="dp-btn")], className="dp-row"),
         ], className="dp-more"))
+    if "diverted" in allowed and agencies:
+        out.append(_divert_form(agencies, lang))
     return out
 
 

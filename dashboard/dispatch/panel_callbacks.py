@@ -4,6 +4,7 @@ the settings. Each panel is filled when its tab is opened and after every action
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Any
@@ -14,16 +15,16 @@ from dash import ALL, Input, Output, State, no_update
 from dashboard import ids
 from dashboard.auth.session_cookies import current_actor, visible_stations
 from dashboard.callbacks import CallbackSet, clicked
+from dashboard import commands
 from dashboard.context import ctx
 from dashboard.dispatch import queries as data
-from dashboard.dispatch import repeats
-from dashboard.dispatch.response_times import response_times
+from qingzhi.core.response_times import response_times
 from dashboard.dispatch import panels
 from dashboard.dispatch.components import build_message
-from dashboard.dispatch.views import SCREEN, config, current_flags, in_scope
+from dashboard.dispatch.views import SCREEN, config, current_flags
 from dashboard.i18n import lang_of, t
 from dashboard.maps import picked
-from qingzhi.core import followups, incident_actions
+from qingzhi.core import followups, grids, incident_actions
 from qingzhi.core.dispatch_config import save_setting
 from qingzhi.errors import QingzhiError
 
@@ -97,10 +98,12 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
         else:
             text = next((s.get("value") for s in dash.ctx.states_list[0] if s["id"]["task"] == trig["task"]), None) or ""
             step = trig["step"]
-            rating = int(text) if step == "reviewed" and text.strip().isdigit() else None
-            app.db.act(followups.advance_followup, actor, trig["task"], step,
-                       officer=text if step == "assigned" else None, result=text if step == "done" else None,
-                       satisfaction=rating)
+            if step == "assigned":  # blank: the officer of the task's grid
+                commands.assign_task(app, actor, trig["task"], officer=text or None)
+            else:
+                rating = int(text) if step == "rated" and text.strip().isdigit() else None
+                app.db.act(followups.record_step, actor, trig["task"], step,
+                           text=None if step == "rated" else text, rating=rating)
             done = f"#{trig['task']} {t(f'followup.{step}', lang)}"
         return build_message(t("dispatch.done", lang).format(what=done), ok=True), (refresh or 0) + 1
     except QingzhiError as exc:
@@ -118,7 +121,7 @@ def refresh_followups(tab: str, _refresh: int, lang: str | None) -> list:
     if tab != "followups":
         return no_update
     app = ctx()
-    tasks = in_scope(app.db.run(repeats.followups, include_reviewed=True))
+    tasks = app.db.run(followups.tasks, include_closed=True, stations=visible_stations())
     return panels.build_followups(tasks, followups.FOLLOWUP_NEXT, lang=lang_of(lang, app.settings.language),
                                   tz=app.settings.timezone)
 
@@ -202,7 +205,34 @@ def show_settings(tab: str, lang: str | None) -> list:
     if tab != "settings":
         return no_update
     app = ctx()
-    return panels.build_settings(config(app).model_dump(mode="json"), lang=lang_of(lang, app.settings.language))
+    return panels.build_settings(config(app).model_dump(mode="json"), lang=lang_of(lang, app.settings.language),
+                                 stations=app.db.run(data.station_ids, visible_stations()))
+
+
+@CALLBACKS.callback(
+    Output(ids.DISPATCH_MSG, "children", allow_duplicate=True),
+    Input(ids.DISPATCH_GRID_UPLOAD, "contents"),
+    State(ids.DISPATCH_GRID_UPLOAD, "filename"),
+    State(ids.DISPATCH_GRID_STATION, "value"),
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def upload_grids(contents: str | None, filename: str | None, station: str | None, lang: str | None) -> Any:
+    """Replace the chosen station's community grids with the uploaded GeoJSON (checked by the core)."""
+    app, lang = ctx(), lang_of(lang, ctx().settings.language)
+    if not contents:
+        return no_update
+    try:
+        if not station:
+            raise QingzhiError(t("dispatch.grids.station", lang))
+        try:
+            geojson = json.loads(base64.b64decode(contents.split(",", 1)[-1]).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise QingzhiError(f"{str(filename)[:80]}: not GeoJSON") from None
+        n = app.db.act(grids.load_grids, current_actor(SCREEN), station, geojson)
+    except QingzhiError as exc:
+        return build_message(t("dispatch.error", lang).format(why=exc), ok=False)
+    return build_message(t("dispatch.grids.loaded", lang).format(n=n, station=station), ok=True)
 
 
 @CALLBACKS.callback(

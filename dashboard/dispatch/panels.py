@@ -10,7 +10,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.dispatch.response_times import DIMENSIONS, INTERVALS
+from qingzhi.core.response_times import DIMENSIONS, INTERVALS
 from dashboard.formats import fmt_dur, fmt_time
 from dashboard.i18n import t, type_label
 
@@ -67,9 +67,7 @@ def build_panels(*, lang: str) -> list:
 
 
 def _flag_text(f: dict, lang: str) -> str:
-    if f["kind"] == "surge":
-        return t("dispatch.flag.surge", lang).format(n=f["count"], b=f["baseline"])
-    return t(f"dispatch.flag.{f['kind']}", lang).format(n=f["count"], d=f["days"])
+    return f["reason"]["zh" if lang == "zh" else "en"]
 
 
 def build_flags(flags: list[dict[str, Any]], *, lang: str) -> list:
@@ -102,15 +100,30 @@ def build_flag_incidents(flag: dict[str, Any], rows: list[dict[str, Any]], *, la
     ]
 
 
+def _task_step(step: dict[str, Any], lang: str, tz: str) -> html.Li:
+    what = " · ".join(str(x) for x in (step["text"], "★" * step["rating"] if step["rating"] else None) if x)
+    return html.Li([html.Span(fmt_time(step["ts"], tz, with_date=True)), " ",
+                    html.B(t(f"followup.{step['step']}", lang)), f" {step['actor']} {what}",
+                    html.Span(f" {t('followup.late', lang)}", className="dp-late") if step["late"] else ""])
+
+
 def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, lang: str, tz: str) -> list:
-    """Follow-up tasks with the input and button for each one's next step (`next_step` by state)."""
+    """Follow-up tasks with their reason, steps, deadline and slip, and the input and button for each
+    one's next step (`next_step` by state)."""
     if not tasks:
         return [html.Div(t("dispatch.followups.empty", lang), className="dp-empty")]
     out = []
     for task in tasks:
         nxt = next_step.get(task["state"])
-        who = " · ".join(x for x in (task["officer"], task["result"],
-                                     "★" * task["satisfaction"] if task["satisfaction"] else None) if x)
+        reason = (task["reason"] or {}).get("zh" if lang == "zh" else "en", "")
+        facts = [fmt_time(task["created_at"], tz, with_date=True), str(len(task["incidents"])), reason,
+                 " / ".join(x for x in (task["officer"], task["grid_worker"]) if x)]
+        if task["due_at"]:
+            facts.append(t("followup.due", lang).format(t=fmt_time(task["due_at"], tz, with_date=True)))
+        if task["check_at"]:
+            facts.append(t("followup.check_due", lang).format(t=fmt_time(task["check_at"], tz, with_date=True)))
+        if task["slip"]:
+            facts.append(t("followup.slip_ack" if task["slip_ack"] else "followup.slip", lang))
         step = [dcc.Input(id=ids.dispatch_followup_input(task["id"]), placeholder=t(f"followup.input.{nxt}", lang),
                           className="dp-input small"),
                 html.Button(t(f"followup.to.{nxt}", lang), id=ids.dispatch_followup_step(task["id"], nxt),
@@ -118,10 +131,10 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
         out.append(html.Div([
             html.Div([html.B(f"#{task['id']} "), task["title"],
                       html.Span(t(f"followup.{task['state']}", lang), className=f"dp-badge fu-{task['state']}")]),
-            html.Div(f"{fmt_time(task['created_at'], tz, with_date=True)} · {len(task['incidents'])} · {who}",
-                     className="dp-sub"),
+            html.Div(" · ".join(f for f in facts if f), className="dp-sub"),
+            html.Ol([_task_step(s, lang, tz) for s in task["steps"]], className="dp-fu-steps"),
             html.Div(step, className="dp-row"),
-        ], className="dp-task"))
+        ], className="dp-task", id=ids.dispatch_task(task["id"])))
     return out
 
 
@@ -141,9 +154,23 @@ def build_times(rows: list[dict[str, Any]], *, by: str, lang: str) -> Any:
             html.P(t("dispatch.times.legend", lang), className="dp-sub")]
 
 
-def build_settings(cfg: dict[str, Any], *, lang: str) -> list:
-    """Every dispatch setting as editable JSON, each with its own save button."""
-    out: list = [html.P(t("dispatch.settings.hint", lang), className="dp-sub")]
+GRID_FILE_BYTES = 5_000_000
+
+
+def _grid_upload(stations: list[str], lang: str) -> list:
+    return [html.Label(t("dispatch.grids", lang), className="dp-k"),
+            html.Div([dcc.Dropdown(id=ids.DISPATCH_GRID_STATION, options=stations, clearable=False,
+                                   value=stations[0] if len(stations) == 1 else None,
+                                   placeholder=t("dim.station", lang)),
+                      dcc.Upload(html.Div(t("dispatch.grids.drop", lang)), id=ids.DISPATCH_GRID_UPLOAD,
+                                 accept=".geojson,.json", max_size=GRID_FILE_BYTES, className="dp-upload")],
+                     className="dp-row")]
+
+
+def build_settings(cfg: dict[str, Any], *, lang: str, stations: list[str] | None = None) -> list:
+    """Every dispatch setting as editable JSON, each with its own save button; then the upload of a
+    station's community grids (`stations`: those the user may load them for)."""
+    out: list = [html.P(t("dispatch.settings.hint", lang), className="dp-sub")] + _grid_upload(stations or [], lang)
     for key, value in cfg.items():
         out += [html.Label(t(f"setting.{key}", lang), className="dp-k"),
                 html.Div([dcc.Textarea(id=ids.dispatch_setting(key), value=json.dumps(value, ensure_ascii=False),

@@ -93,3 +93,9 @@ async def unit_rows(conn: asyncpg.Connection, since_version: int = 0) -> list[as
            FROM units WHERE version > $1 AND lat IS NOT NULL ORDER BY version""",
         since_version,
     )
+
+
+async def station_ids(conn: asyncpg.Connection, stations: list[str] | None = None) -> list[str]:
+    """The stations' ids (of these; None: all), in order."""
+    rows = await conn.fetch("SELECT id FROM stations WHERE $1::text[] IS NULL OR id = ANY($1) ORDER BY id", stations)
+    return [r["id"] for r in rows]

@@ -16,12 +16,11 @@ from typing import Any
 from dashboard.auth.session_cookies import check_visible, visible_stations
 from dashboard.context import AppContext
 from dashboard.dispatch import queries as data
-from dashboard.dispatch import repeats
 from dashboard.dispatch import components as dc
 from dashboard.i18n import t
 from dashboard.recommend import fleet_cache, recommend
 from qingzhi.config import Settings
-from qingzhi.core import audit
+from qingzhi.core import audit, repeats
 from qingzhi.core.dispatch import ASSIGNABLE
 from qingzhi.core.dispatch_config import DispatchConfig, load_config
 from qingzhi.core.roads import road_times
@@ -68,7 +67,7 @@ class QueueView:
     """The open incidents as the queue shows them."""
 
     rows: list[dict[str, Any]]
-    repeat_ids: set[str]
+    repeats: dict[str, list[dict]]  # incident -> the reasons of the flags naming it
     now: dt.datetime
     token: str
 
@@ -76,7 +75,7 @@ class QueueView:
         """The queue's cards and its count line."""
         overdue = sum(1 for r in self.rows if r["overdue"])
         count = t("dispatch.queue.count", lang).format(n=len(self.rows), o=overdue)
-        cards = dc.build_queue(self.rows, lang=lang, selected=selected, repeat_ids=self.repeat_ids, now=self.now)
+        cards = dc.build_queue(self.rows, lang=lang, selected=selected, repeats=self.repeats, now=self.now)
         return cards, count
 
 
@@ -86,9 +85,12 @@ def queue_view(app: AppContext) -> QueueView:
     cfg = config(app)
     now = dt.datetime.now(dt.UTC)
     rows = app.db.run(data.queue, cfg, now=now, stations=visible_stations())
-    repeat_ids = {i for f in current_flags(app, cfg) for i in f["incidents"]}
+    repeats: dict[str, list[dict]] = {}
+    for f in current_flags(app, cfg):
+        for i in f["incidents"]:
+            repeats.setdefault(i, []).append(f["reason"])
     shown = [[r[k] for k in ("id", "state", "priority", "overdue", "units", "ack", "address")] for r in rows]
-    return QueueView(rows, repeat_ids, now, token(shown, sorted(repeat_ids & {r["id"] for r in rows})))
+    return QueueView(rows, repeats, now, token(shown, sorted(repeats.keys() & {r["id"] for r in rows})))
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class DetailView:
     candidates: list[dict[str, Any]]
     history: list[dict[str, Any]]
     ack_timeout_s: int
+    agencies: list[dict[str, str]]
     now: dt.datetime
     token: str
 
@@ -120,7 +123,7 @@ class DetailView:
 
     def render_actions(self, *, lang: str) -> list:
         """The buttons and forms for what may happen next."""
-        return dc.build_actions(self.incident["state"], lang=lang)
+        return dc.build_actions(self.incident["state"], lang=lang, agencies=self.agencies)
 
 
 def _recommended(app: AppContext, d: dict[str, Any], cfg: DispatchConfig) -> list[dict[str, Any]]:
@@ -145,4 +148,4 @@ def detail_view(app: AppContext, incident: str) -> DetailView | None:
     now = dt.datetime.now(dt.UTC)
     acks = [dc.ack_state(a, now=now, timeout_s=cfg.ack_timeout_s) for a in d["assignments"]]
     shown = token(d, [(c["id"], round(c["eta_s"], -1)) for c in cands], len(history), acks)
-    return DetailView(d, cands, history, cfg.ack_timeout_s, now, shown)
+    return DetailView(d, cands, history, cfg.ack_timeout_s, [a.model_dump() for a in cfg.agencies], now, shown)

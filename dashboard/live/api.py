@@ -19,11 +19,11 @@ import time
 from typing import Any
 
 from dash import get_relative_path
-from flask import Response, redirect, request
+from flask import Response, request
 from plotly.io.json import to_json_plotly
 
 from dashboard import ids
-from dashboard.auth.session_cookies import check_visible, current_actor, visible_stations
+from dashboard.auth.session_cookies import visible_stations
 from dashboard.context import ctx
 from dashboard.live import queries as data
 from dashboard.endpoints import int_arg, json_blueprint, json_response, text_arg
@@ -31,8 +31,6 @@ from dashboard.i18n import lang_of, t, type_label
 from dashboard.live.components import build_alert_feed
 from dashboard.maps import for_tiles, rows_for_tiles
 from qingzhi.config import Settings
-from qingzhi.core import audit
-from qingzhi.core.safe_output import safe_link
 from qingzhi.core.vocab import CAM_STATES, PRIORITIES, UNIT_KINDS, UNIT_STATUSES, UNKNOWN_KIND
 
 blueprint = json_blueprint("live_api", "/api/live")
@@ -109,7 +107,7 @@ def client_config(settings: Settings, *, lang: str, wall: bool, station: str | N
         "ids": {
             "alerts": ids.LIVE_ALERTS, "alerts_open": ids.LIVE_ALERTS_OPEN, "banner": ids.LIVE_BANNER,
             "selected": ids.LIVE_SELECTED, "counts": ids.LIVE_COUNTS, "clock": ids.LIVE_CLOCK,
-            "layers": {n: ids.live_layer(n) for n in ("jurisdictions", "zones", "incidents")},
+            "layers": {n: ids.live_layer(n) for n in ("jurisdictions", "zones", "grids", "incidents")},
         },
         "units_layer_label": t("live.layer.units", lang),
         "status": {s: t(f"status.{s}", lang) for s in UNIT_STATUSES},
@@ -118,19 +116,3 @@ def client_config(settings: Settings, *, lang: str, wall: bool, station: str | N
         "priority": {str(p): t(f"priority.{p}", lang) for p in PRIORITIES},
         "text": {k: t(k, lang) for k in JS_TEXT_KEYS},
     }
-
-
-@blueprint.get("/stream/<unit>")
-def stream(unit: str) -> Response:
-    """Open a unit's live camera: the view is audited with the person, then the browser is sent to the
-    stream (only an http(s) link on QZ_STREAM_HOSTS; anything else is 404)."""
-    app = ctx()
-    row = app.db.run(data.unit_details, unit[:64])
-    if row is None:
-        return json_response({"error": "no such unit"}, 404)
-    check_visible(row["station"])
-    link = safe_link(row["stream_url"], app.settings.stream_hosts.split(","))
-    if link is None:
-        return json_response({"error": "no stream for this unit"}, 404)
-    app.db.run(audit.record, current_actor("live"), "stream.view", unit=row["id"], details={"url": link})
-    return redirect(link, 302)

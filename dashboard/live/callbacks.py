@@ -10,6 +10,7 @@ from dash import MATCH, Input, Output, State, no_update
 from dashboard import ids
 from dashboard.auth.session_cookies import check_visible, current_actor
 from dashboard.callbacks import CallbackSet
+from dashboard.cameras.api import policy as camera_policy
 from dashboard.context import ctx
 from dashboard.live import queries as data
 from dashboard.formats import fmt_time
@@ -45,7 +46,7 @@ def show_unit(unit_id: str | None, lang: str | None) -> tuple[list, dict[str, An
         check_visible(unit["station"])
     trail = app.db.run(data.trail, unit_id, 30) if unit else []
     details = build_unit_details(unit=unit, unit_id=unit_id, trail_n=len(trail), lang=lang,
-                                 stream_hosts=tuple(app.settings.stream_hosts.split(",")),
+                                 stream_policy=camera_policy(app.settings),
                                  tz=app.settings.timezone)
     return details, for_tiles(trail_geojson(trail), app.settings)
 

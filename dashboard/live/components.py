@@ -8,15 +8,15 @@ parts by id (dashboard/ids.py) or by `data-*` attributes set here.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.cameras.components import build_view_button
 from dashboard.formats import fmt_time
 from dashboard.i18n import t
 from dashboard.maps import EMPTY_COLLECTION
-from qingzhi.core.safe_output import safe_link
+from qingzhi.core.streams import StreamPolicy
 from qingzhi.core.vocab import CAM_STATES, ON_DUTY, UNIT_KINDS
 
 
@@ -119,9 +119,9 @@ def _row(label: str, value: Any) -> html.Tr:
 
 
 def build_unit_details(*, unit: dict[str, Any] | None, unit_id: str | None, trail_n: int, lang: str,
-                       tz: str, stream_hosts: tuple[str, ...] = ()) -> list:
-    """The details card of the selected unit (or a hint when none is selected); its stream link only
-    when http(s) and, where `stream_hosts` are configured, on one of them."""
+                       tz: str, stream_policy: StreamPolicy | None = None) -> list:
+    """The details card of the selected unit (or a hint when none is selected); its live-view button
+    only when its stream may be played (`stream_policy`: the allow-list and URL template)."""
     if not unit_id:
         return [html.Div(t("live.details_hint", lang), className="qz-hint")]
     if unit is None:
@@ -131,10 +131,10 @@ def build_unit_details(*, unit: dict[str, Any] | None, unit_id: str | None, trai
     age = html.Span("—", className="qz-age", **({"data-ts": fix_ms} if fix_ms else {}))
     speed = "—" if unit["speed"] is None else f"{unit['speed'] * 3.6:.0f} {t('live.kmh', lang)}"
     cam = t(f"cam.{unit['cam_state']}", lang) if unit["cam_state"] else "—"
-    # through the server, which audits who watched, and sends the browser on only to a safe link
-    link = safe_link(unit["stream_url"], stream_hosts) and f"/api/live/stream/{quote(unit['id'], safe='')}"
-    stream = (html.A(t("live.stream", lang), href=link, target="_blank", rel="noopener noreferrer",
-                     className="qz-stream") if link else html.Span(t("live.no_stream", lang)))
+    # the player asks the server, which checks the scope, audits who watched and hands out the URL
+    playable = stream_policy is not None and stream_policy.url_for(unit["id"], unit["station"], unit["stream_url"])
+    stream = (build_view_button(unit_id=unit["id"], lang=lang) if playable
+              else html.Span(t("live.no_stream", lang)))
     status = t(f"status.{unit['status']}", lang) if unit["status"] else "—"
     if unit["sos"]:
         status = [html.B("SOS ", className="qz-sos-text"), status]

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from qingzhi.core.grids import grids_geojson
 from qingzhi.core.lifecycle import TERMINAL
 
 # Each unit row sent to the browser: only what the marker needs (assets/js/20_live_units.js);
@@ -70,14 +71,15 @@ async def overlays_token(conn: asyncpg.Connection, stations: list[str] | None = 
                    (SELECT max(updated_at) FROM zones WHERE $1::text[] IS NULL OR station = ANY($1::text[])) AS z,
                    (SELECT count(*) FROM zones WHERE $1::text[] IS NULL OR station = ANY($1::text[])) AS zn,
                    (SELECT max(updated_at) FROM incidents WHERE {OPEN_INCIDENT} OR updated_at > now() - interval '1 day') AS i,
-                   (SELECT count(*) FROM incidents WHERE {OPEN_INCIDENT} AND ($1::text[] IS NULL OR station = ANY($1::text[]))) AS n""",
+                   (SELECT count(*) FROM incidents WHERE {OPEN_INCIDENT} AND ($1::text[] IS NULL OR station = ANY($1::text[]))) AS n,
+                   (SELECT (count(*), max(loaded_at))::text FROM grids) AS g""",
         stations,
     )
-    return _token(row[k] for k in ("s", "z", "zn", "i", "n"))
+    return _token(row[k] for k in ("s", "z", "zn", "i", "n", "g"))
 
 
 async def areas(conn: asyncpg.Connection, stations: list[str] | None = None) -> dict[str, Any]:
-    """Jurisdictions and patrol zones as GeoJSON."""
+    """Jurisdictions, patrol zones and community grids (with their officers) as GeoJSON."""
     st = await conn.fetch(
         "SELECT id, name_zh, name_en, lat, lon, boundary FROM stations WHERE boundary IS NOT NULL"
         " AND ($1::text[] IS NULL OR id = ANY($1::text[])) ORDER BY id",
@@ -97,6 +99,7 @@ async def areas(conn: asyncpg.Connection, stations: list[str] | None = None) -> 
                                      "name_en": r["name_en"], "alert_level": r["alert_level"]})
             for r in zn
         ]),
+        "grids": await grids_geojson(conn, stations),
     }
 
 

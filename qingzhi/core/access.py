@@ -18,11 +18,17 @@ ALL = frozenset(ROLES)
 # permission -> roles holding it; admin holds every permission
 PERMISSIONS: dict[str, frozenset[str]] = {
     "live.view": ALL,                                        # the live map, the wall, units and alerts
+    "camera.view": ALL,                                      # body cameras' live views (each one audited)
     "analysis.view": frozenset(("analyst", "commander", "admin")),
     "analysis.export": frozenset(("analyst", "commander", "admin")),
     "dispatch.view": frozenset(("commander", "admin")),
     "dispatch.act": frozenset(("commander", "admin")),        # assign, release, steps, incidents, follow-ups
+    "followup.act": frozenset(("commander", "admin")),     # repeat-call tasks: make, assign, record each step
+    "grids.load": frozenset(("commander", "admin")),       # a station's community grids and their officers
+    "search.view": frozenset(("analyst", "commander", "admin")),  # incident search and full trace
     "alert.ack": frozenset(("commander", "admin")),
+    "briefing.view": frozenset(("analyst", "commander", "admin")),  # the review page, its exports, playback
+    "briefing.act": frozenset(("commander", "admin")),              # meeting tasks (督办): create, complete
     "duty.view": frozenset(("analyst", "commander", "admin")),  # levels, the redeployment plan, presence
     "duty.act": frozenset(("commander", "admin")),            # set levels, apply plans, decide suggestions
     "settings.change": frozenset(("admin",)),

@@ -11,6 +11,8 @@ Raised by the duty loop (qingzhi/duties.py) on time passing, whether or not a pa
   ack_timeout   a command to an assigned unit unacknowledged past `ack_timeout_s`   severity 2
   overdue       an incident not assigned / not on scene within its priority's time  severity 1 (P1), 2
   unit_lost     an on-duty unit without a fix for `lost_after_s` (within a day)     severity 2
+  followup_overdue   a follow-up task's step past its deadline (followups.py)     severity 3
+  followup_escalated a task whose calls did not stop after reopening (followups.py) severity 2
   zone_short    a zone below its minimum for the response plan's grace period       severity 2
 
 Every alert's time is fixed by the data (command time, receipt + threshold, last fix + limit),

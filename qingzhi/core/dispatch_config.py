@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qingzhi.core import audit
 from qingzhi.core.access import require
@@ -29,30 +29,80 @@ class Overdue(BaseModel):
 
 
 class RepeatCaller(BaseModel):
-    """One caller `calls` times or more within `days` days."""
+    """One number calling at least `calls` times within `days` days, `ratio` times and improbably
+    (Poisson tail < `alpha`) above both its own rate over the `baseline_days` before and the
+    district's usual count per calling number."""
 
     model_config = ConfigDict(frozen=True)
     calls: int = Field(3, ge=2)
-    days: int = Field(30, ge=1)
+    days: int = Field(30, ge=1, le=365)
+    baseline_days: int = Field(180, ge=0, le=1095)
+    ratio: float = Field(2.0, ge=1)
+    alpha: float = Field(0.01, gt=0, lt=1)
 
 
 class RepeatPlace(BaseModel):
-    """`incidents` or more in one H3 cell of resolution `h3_res` within `days` days."""
+    """At least `incidents` in one H3 cell (resolution `h3_res`; 10 is ~150 m across) within `days`
+    days, `ratio` times and improbably above both the cell's own rate over the `baseline_days` before
+    and the district's usual count per occupied cell."""
 
     model_config = ConfigDict(frozen=True)
-    incidents: int = Field(5, ge=2)
-    days: int = Field(30, ge=1)
-    h3_res: int = Field(9, ge=5, le=12)
+    incidents: int = Field(4, ge=2)
+    days: int = Field(14, ge=1, le=365)
+    h3_res: int = Field(10, ge=5, le=12)
+    baseline_days: int = Field(84, ge=0, le=1095)
+    ratio: float = Field(3.0, ge=1)
+    alpha: float = Field(0.01, gt=0, lt=1)
 
 
 class Surge(BaseModel):
-    """A type's count in an area over the last 7 days against its weekly mean before that."""
+    """A type's count in an area over the last 7 days against its weekly mean in the weeks before
+    (as many of `baseline_weeks` as there is history for, at least `min_weeks`)."""
 
     model_config = ConfigDict(frozen=True)
     min_count: int = Field(5, ge=1)
     ratio: float = Field(2.0, gt=1)
     baseline_weeks: int = Field(8, ge=1, le=52)
+    min_weeks: int = Field(2, ge=1, le=52)
     alpha: float = Field(0.01, gt=0, lt=1)  # Poisson tail probability of a count this high
+
+
+class Followup(BaseModel):
+    """The follow-up loop: hours allowed for each step (from when the one before ended), and the
+    effect check `effect_days` after the rating: the task worked if the calls since it began are at
+    most `effect_ratio` of those in as long a period before; otherwise it is reopened, and after
+    `max_reopen` reopenings escalated."""
+
+    model_config = ConfigDict(frozen=True)
+    step_hours: dict[str, float] = Field(default_factory=lambda: {
+        "assigned": 24, "verified": 72, "handled": 168, "reported": 48, "rated": 72})
+    effect_days: float = Field(30, gt=0, le=365)
+    effect_ratio: float = Field(0.5, ge=0, le=1)
+    max_reopen: int = Field(1, ge=0, le=10)
+
+    @field_validator("step_hours")
+    @classmethod
+    def _known_steps(cls, value: dict[str, float]) -> dict[str, float]:
+        steps = ("assigned", "verified", "handled", "reported", "rated")
+        bad = sorted(set(value) - set(steps))
+        if bad or any(not 0 < h <= 24 * 365 for h in value.values()):
+            raise ValueError(f"step_hours takes {', '.join(steps)} with hours from 0 to a year; not {bad or value}")
+        return value
+
+
+class Agency(BaseModel):
+    """An agency a non-police call may be diverted to (非警务事项分流)."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str = Field(pattern=r"^[a-z0-9_.-]{1,40}$")
+    zh: str = Field(min_length=1, max_length=40)
+    en: str = Field(min_length=1, max_length=60)
+
+
+AGENCIES = (("urban_management", "城管", "Urban management"), ("utilities", "水电气公司", "Utilities"),
+            ("housing", "住建/物业", "Housing and property management"), ("market", "市场监管", "Market regulation"),
+            ("labour", "人社/劳动监察", "Labour inspection"), ("environment", "生态环境", "Environment"),
+            ("hotline", "12345 政务热线", "12345 government hotline"))
 
 
 class DispatchConfig(BaseModel):
@@ -72,6 +122,9 @@ class DispatchConfig(BaseModel):
     repeat_caller: RepeatCaller = RepeatCaller()
     repeat_place: RepeatPlace = RepeatPlace()
     surge: Surge = Surge()
+    followup: Followup = Followup()
+    agencies: list[Agency] = Field(default_factory=lambda: [Agency(id=i, zh=z, en=e) for i, z, e in AGENCIES],
+                                   min_length=1)
     roads: str | None = None  # GeoJSON road network in QZ_DATA_DIR for road-distance ETAs; None: straight line
 
     def speed_ms(self, kind: str) -> float:

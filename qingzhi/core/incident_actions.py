@@ -1,5 +1,5 @@
 """What a commander does to an incident besides assigning units: record one entered by hand,
-move it on, cancel it, merge a duplicate, record feedback and review. Each takes the Actor
+move it on, cancel it, divert it to another agency, merge a duplicate, record feedback and review. Each takes the Actor
 first, checks its input, and audits in the same transaction as the change."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncpg
 from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
+from qingzhi.core.dispatch_config import load_config
 from qingzhi.core.incidents import check_priority, derive
 from qingzhi.core.lifecycle import COMMANDER_STEPS, REVIEW_STEP, TERMINAL, TransitionError, check_transition
 from qingzhi.core.moves import lock_incident, move
@@ -61,6 +62,23 @@ async def cancel(actor: Actor, conn: asyncpg.Connection, incident: str, *, reaso
     async with conn.transaction():
         row = await lock_incident(conn, incident)
         return await move(actor, conn, row, "cancelled", details={"reason": reason.strip()})
+
+
+async def divert(actor: Actor, conn: asyncpg.Connection, incident: str, *, agency: str, reason: str) -> list[str]:
+    """Close an incident as diverted (非警务事项分流转办) to an agency of the configured list, with the
+    reason; returns units released."""
+    agencies = {a.id: a for a in (await load_config(conn)).agencies}
+    if agency not in agencies:
+        raise QingzhiError(f"unknown agency {agency!r}: one of {', '.join(agencies)}")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise QingzhiError("give the reason for diverting (at most 200 characters)")
+    async with conn.transaction():
+        row = await lock_incident(conn, incident)
+        released = await move(actor, conn, row, "diverted", details={"agency": agency, "reason": reason})
+        await conn.execute("UPDATE incidents SET diverted_to = $2, divert_reason = $3 WHERE id = $1",
+                           incident, agency, reason)
+        return released
 
 
 async def merge(actor: Actor, conn: asyncpg.Connection, incident: str, into: str) -> list[str]:

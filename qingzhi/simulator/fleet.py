@@ -103,6 +103,7 @@ class Fleet:
         self.signal_loss_p, self.offline_p, self.cam_fault_p = signal_loss_p, offline_p, cam_fault_p
         zones = {z.id: z for z in district.zones}
         self.units: dict[str, Unit] = {}
+        self.video: dict[str, str] = {}       # unit -> its live stream (give_video)
         for s in specs:
             z = zones[s.zone]
             nodes = z.nodes if len(z.nodes) else np.arange(len(district.roads.xy))
@@ -210,7 +211,8 @@ class Fleet:
         """Start the simulation with the unit already working an incident (as the database says)."""
         if on_scene:
             u.x, u.y, u.path, u.cum, u.progress = x, y, np.array([[x, y]]), np.zeros(1), 0.0
-            u.status, u.incident, u.until, u.cam = "on_scene", incident, self.rng.uniform(120, 900), "recording"
+            u.status, u.incident, u.until = "on_scene", incident, self.rng.uniform(120, 900)
+            u.cam = self._resting(u, "recording")
         else:
             self.dispatch(u, incident, x, y)
 
@@ -243,17 +245,29 @@ class Fleet:
             payload["incident"] = incident
         return [("status", payload)]
 
+    def give_video(self, urls: dict[str, str]) -> None:
+        """These units' cameras have real video (simulator/video.py): they stream whenever they work."""
+        self.video = dict(urls)
+        for unit in self.video:
+            if unit in self.units and self.units[unit].cam not in ("fault", "off"):
+                self.units[unit].cam = "streaming"
+
+    def _resting(self, u: Unit, state: str) -> str:
+        """A camera with video streams where another would record or stand by."""
+        return "streaming" if u.spec.id in self.video and state in ("recording", "standby") else state
+
     def _cam(self, u: Unit, state: str) -> list[tuple[str, dict]]:
         if u.cam in ("fault", "off"):
             return []
-        u.cam = state
+        u.cam = self._resting(u, state)
         return [("cam", self.cam_payload(u))]
 
     def cam_payload(self, u: Unit) -> dict:
-        """The camera's current state as a PROTOCOL.md cam payload (without ts)."""
+        """The camera's current state as a PROTOCOL.md cam payload (without ts); a stream URL only
+        where there is video a browser can play (no more made-up rtsp:// links)."""
         p = {"state": u.cam, "batt": round(u.cam_batt, 1), "storage": round(u.cam_storage, 1)}
-        if u.cam == "streaming":
-            p["stream_url"] = f"rtsp://video.example.invalid/live/{u.spec.id}"
+        if u.cam == "streaming" and u.spec.id in self.video:
+            p["stream_url"] = self.video[u.spec.id]
         return p
 
     def devices(self, u: Unit, wall: float) -> list[tuple[str, object]]:
@@ -295,7 +309,7 @@ class Fleet:
     def _camera(self, u: Unit, wall: float) -> list[tuple[str, object]]:
         changed = False
         if u.cam in ("fault", "off") and wall >= u.cam_until:
-            u.cam, u.cam_batt, changed = "standby", (100.0 if u.cam == "off" else u.cam_batt), True
+            u.cam, u.cam_batt, changed = self._resting(u, "standby"), (100.0 if u.cam == "off" else u.cam_batt), True
         elif u.cam not in ("fault", "off") and u.cam_batt < 5:
             u.cam, u.cam_until, changed = "off", wall + self.rng.uniform(300, 1200), True
         elif u.cam not in ("fault", "off") and wall >= u.next_fix and self.rng.random() < self.cam_fault_p:

@@ -46,12 +46,14 @@ class Simulation:
     """A running fleet on one MQTT connection."""
 
     def __init__(self, settings: Settings, district: District, specs: list[UnitSpec], *, rate: float,
-                 speedup: float, incidents_per_hour: float, seed: int, working: Sequence[Work] = ()) -> None:
+                 speedup: float, incidents_per_hour: float, seed: int, working: Sequence[Work] = (),
+                 video: dict[str, str] | None = None) -> None:
         self.d = district
         self.speedup = speedup
         self.per_hour = incidents_per_hour
         self.rng = np.random.default_rng([seed, 1])
         self.fleet = Fleet(district, specs, self.rng, rate)
+        self.fleet.give_video(video or {})     # units whose cameras have real video (simulator/video.py)
         self.model = IncidentModel(district, np.random.default_rng([seed, 2]), tz=settings.timezone)
         self.pub = Publisher(settings)
         self.incidents: dict[str, Incident] = {}

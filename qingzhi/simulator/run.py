@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +22,7 @@ from qingzhi.simulator.fleet import UnitSpec, roster
 from qingzhi.simulator.history import Backfill, Counts, write_history
 from qingzhi.simulator.live import Simulation, Work
 from qingzhi.simulator.reference import write_reference
+from qingzhi.simulator.video import VideoFarm, start_video, video_units
 
 log = logging.getLogger("qingzhi.simulator")
 
@@ -85,7 +88,8 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 
 def run(settings: Settings, units: int, stations: int, rate: float, speedup: float, incidents_per_hour: float,
-        seed: int, roads: str | None, history_days: float) -> None:
+        seed: int, roads: str | None, history_days: float, video_units: int = 0, video_port: int = 8888,
+        video_dir: str | None = None) -> None:
     """The `simulate` command: with --history back-fill and exit; otherwise simulate live until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     district, specs = prepare(settings, units=units, stations=stations, seed=seed, roads=roads)
@@ -101,8 +105,24 @@ def run(settings: Settings, units: int, stations: int, rate: float, speedup: flo
             return
     else:
         print("no database_url: reference data (stations, zones, roster) not written", flush=True)
-    sim = Simulation(settings, district, specs, rate=rate, speedup=speedup,
-                     incidents_per_hour=incidents_per_hour, seed=seed, working=working(settings))
-    with stop_on_signals() as stop:
-        sim.run(stop)
+    with ExitStack() as stack:
+        farm = camera_video(stack, specs, video_units, port=video_port, folder=video_dir, tz=settings.timezone)
+        sim = Simulation(settings, district, specs, rate=rate, speedup=speedup, incidents_per_hour=incidents_per_hour,
+                         seed=seed, working=working(settings), video=farm.urls() if farm else None)
+        with stop_on_signals() as stop:
+            sim.run(stop)
     print(f"simulator stopped: {sim.pub.sent} messages sent", flush=True)
+
+
+def camera_video(stack: ExitStack, specs: list[UnitSpec], n: int, *, port: int, folder: str | Path | None,
+                 tz: str | None = None) -> VideoFarm | None:
+    """Live HLS video for `n` of the units (None when n is 0 or ffmpeg is missing, said once); stopped
+    with the stack. Without a folder, a temporary one."""
+    if n <= 0:
+        return None
+    if folder is None:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="qz-video-"))
+    farm = start_video(Path(folder), video_units({s.id: s.station for s in specs}, n), port=port, tz=tz)
+    if farm is not None:
+        stack.callback(farm.close)
+    return farm

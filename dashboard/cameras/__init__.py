@@ -1,0 +1,1 @@
+"""Body-camera live views: the strips of tiles (wall, dispatch) and the unit card's view."""

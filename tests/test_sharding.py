@@ -1,0 +1,111 @@
+"""Positions hash-partitioned by unit across PostgreSQL servers with postgres_fdw, on one box.
+
+Two shard databases (each with the full schema, as each shard server would have) hold today's
+fixes; the coordinator's day partition is hash-partitioned by unit into foreign tables. The
+ingest's own writer stores through the coordinator: rows land on the shard of their unit,
+redeliveries are absorbed by the shards' keys, a query for one unit reads one shard only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+from conftest import PG_ADMIN_URL, fresh_database
+from ingest_helpers import ROOT, make_message, query
+
+from ingest.enrich import Jurisdictions
+from ingest.inbox import Inbox
+from ingest.pipeline import build_pipeline
+from ingest.stats import Stats
+from ingest.writer import Writer
+
+UNITS, PER_UNIT = 40, 5
+
+
+@pytest.fixture
+def shards(template_db: str) -> Iterator[list[str]]:
+    """Two shard databases (migrated like any qingzhi database)."""
+    made = [fresh_database(template_db) for _ in range(2)]
+    urls = [next(g) for g in made]
+    yield urls
+    for g in made:
+        next(g, None)
+
+
+async def _setup(coordinator: str, shards: list[str]) -> None:
+    admin = urlsplit(PG_ADMIN_URL)
+    conn = await asyncpg.connect(coordinator)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
+        for k, url in enumerate(shards):
+            await conn.execute(f"""CREATE SERVER shard{k} FOREIGN DATA WRAPPER postgres_fdw
+                                   OPTIONS (host '{admin.hostname}', port '{admin.port or 5432}',
+                                            dbname '{urlsplit(url).path[1:]}')""")
+            password = f", password '{admin.password}'" if admin.password else ""
+            await conn.execute(f"CREATE USER MAPPING FOR CURRENT_USER SERVER shard{k} "
+                               f"OPTIONS (user '{admin.username or 'postgres'}'{password})")
+        with pytest.raises(asyncpg.RaiseError, match="qz_prepare_positions_sharding"):
+            await conn.execute("SELECT qz_shard_positions_day(current_date, ARRAY['shard0', 'shard1'])")
+        assert await conn.fetchval("SELECT qz_prepare_positions_sharding()") >= 8    # the local days keep their key
+        await conn.execute("SELECT qz_shard_positions_day((now() AT TIME ZONE 'UTC')::date, ARRAY['shard0', 'shard1'])")
+    finally:
+        await conn.close()
+
+
+def _fixes(base: int) -> list:
+    return [make_message(f"{ROOT}/s1/u{u:03d}/gps", ts=base + k * 1000, lat=30.2 + u * 1e-3, lon=120.1)
+            for k in range(PER_UNIT) for u in range(UNITS)]
+
+
+async def _write(coordinator: str, base: int) -> None:
+    writer = Writer(coordinator, Inbox(10), None, build_pipeline(ROOT, "tests-only-caller-key-0123456789",
+                                                                   Jurisdictions()), Stats(), 5000, 200)
+    try:
+        await writer.write(_fixes(base))
+        await writer.write(_fixes(base))        # a redelivery of the same fixes
+    finally:
+        await writer.conn.close()
+
+
+def _count(url: str, sql: str = "SELECT count(*) FROM positions") -> object:
+    return query(url, sql)[0][0]
+
+
+def test_positions_hash_partitioned_over_two_shards_through_the_ingest_writer(
+        database_url: str, shards: list[str]) -> None:
+    asyncio.run(_setup(database_url, shards))
+    base = int(time.time() * 1000) - 60_000
+    asyncio.run(_write(database_url, base))
+    on_shards = [(_count(url)) for url in shards]
+    assert sum(on_shards) == UNITS * PER_UNIT and min(on_shards) > 0        # spread, each fix once
+    assert (_count(database_url)) == UNITS * PER_UNIT           # the coordinator sees them all
+    units_each = [(_count(url, "SELECT count(DISTINCT unit) FROM positions")) for url in shards]
+    assert sum(units_each) == UNITS                                         # a unit lives on one shard only
+    plan = (_count(database_url, "EXPLAIN (FORMAT JSON) SELECT * FROM positions WHERE unit = 'u007' "
+                                            "AND ts > now() - interval '1 hour'"))
+    assert str(plan).count("Foreign Scan") == 1                             # one shard asked
+    newest = (_count(database_url, "SELECT count(*) FROM units WHERE fix_ts = to_timestamp($1 / 1000.0)"
+                                .replace("$1", str(base + (PER_UNIT - 1) * 1000))))
+    assert newest == UNITS                                                  # the live position, on the coordinator
+
+
+def test_a_day_with_rows_is_not_resharded(database_url: str) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("SELECT qz_prepare_positions_sharding()")
+            await conn.execute("""INSERT INTO positions (unit, ts, recv_ts, station, lat, lon)
+                                  VALUES ('u1', now(), now(), 's1', 30, 120)""")
+            with pytest.raises(asyncpg.RaiseError, match="has rows"):
+                await conn.execute("SELECT qz_shard_positions_day((now() AT TIME ZONE 'UTC')::date, ARRAY['x'])")
+            with pytest.raises(asyncpg.RaiseError, match="no servers"):
+                await conn.execute("SELECT qz_shard_positions_day(current_date + 1, ARRAY[]::text[])")
+            assert await conn.fetchval("SELECT count(*) FROM positions") == 1
+        finally:
+            await conn.close()
+    asyncio.run(go())
