@@ -100,8 +100,8 @@ DUTY_LAYERS: tuple[LayerConfig, ...] = (
     LayerConfig("zones", ids.DUTY_ZONES, style="liveZoneStyle", on_each_feature="liveAreaLabel"),
     LayerConfig("moves", ids.DUTY_MOVES_LAYER, style="dutyMoveStyle", on_each_feature="dutyMoveTooltip"),
 )
-LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + PLAYBACK_LAYERS
-                                         + DUTY_LAYERS
+LAYER_CONFIGS: tuple[LayerConfig, ...] = (LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + PLAYBACK_LAYERS
+                                          + DUTY_LAYERS)
 
 LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, css="qz-live-map", layer_control=True, track_viewport=False)
 WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,

@@ -16,7 +16,7 @@ from dashboard.duty.components import build_page
 from dashboard.i18n import lang_of
 from qingzhi.core.access import scope
 
-register_page(__name__, path="/duty", title="等级勤务 · Graded duty", name="duty", order=5, nav="nav.duty")
+register_page(__name__, path="/duty", title="等级勤务 · Graded duty", name="duty", order=8, nav="nav.duty")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:
