@@ -194,6 +194,15 @@ async def daily_figures(conn: asyncpg.Connection, day_from: dt.date, day_to: dt.
     return [_rates(dict(r)) for r in rows]
 
 
+
+async def period_figures(conn: asyncpg.Connection, day_from: dt.date, day_to: dt.date,
+                         stations: list[str] | None = None) -> dict[str, Any]:
+    """The same rates over the whole period (days inclusive, all the stations given together): the sums
+    of every day and zone first, then the shares, so that a quiet day weighs what it measured."""
+    days = await daily_figures(conn, day_from, day_to, stations)
+    return _rates({k: sum(d[k] for d in days) for k in
+                   ("minutes", "met_minutes", "required_unit_min", "delivered_unit_min", "zone_hours", "zone_hours_seen")})
+
 async def live_coverage(conn: asyncpg.Connection, response: ResponsePlan, shift_start: dt.datetime,
                         stations: list[str] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Per zone: the share of the last hour and of the shift (since `shift_start`) with its minimum met, and
