@@ -28,7 +28,7 @@ import numpy as np
 from bench.fleet import seed_district
 from bench.services import admin_sql, db_url
 from qingzhi.core.actor import Actor
-from qingzhi.core.deployment import Problem, Solution, candidate_arcs, solve
+from qingzhi.core.deployment import Problem, Solution, candidate_arcs, solve, spot_arcs
 from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.redeploy import build_plan
 from qingzhi.core.response_plan import load_plan
@@ -38,31 +38,44 @@ SPEED_MS = 8.0             # ~30 km/h in town
 
 
 def greedy(p: Problem) -> Solution:
-    """Nearest first: take the (unit, zone) pairs by ETA and keep each that still fits the rules."""
+    """Nearest first: take the (unit, zone) pairs by ETA and keep each that still fits the rules; then the
+    (unit, hotspot) pairs the same way with the units left."""
     t0 = time.perf_counter()
-    _, surplus, deficit, arcs = candidate_arcs(p)
+    movable, surplus, deficit, arcs = candidate_arcs(p)
     surplus, deficit = surplus.copy(), deficit.copy()
-    out = Solution()
-    cost = p.eta_s[arcs[:, 0], arcs[:, 1]] if len(arcs) else np.empty(0)
     used = np.zeros(len(p.unit_zone), bool)
-    for k in np.argsort(cost, kind="stable"):
-        u, z = arcs[k]
-        src = p.unit_zone[u]
-        if used[u] or deficit[z] == 0 or (src >= 0 and surplus[src] == 0):
-            continue
-        used[u] = True
-        deficit[z] -= 1
-        if src >= 0:
-            surplus[src] -= 1
-        out.moves.append((int(u), int(z), float(cost[k])))
-    out.total_eta_s = float(sum(m[2] for m in out.moves))
+    out = Solution()
+    out.moves = _nearest_first(p, arcs, p.eta_s, deficit, surplus, used)
+    if p.spot_eta_s is not None:
+        spot_open = np.ones(len(p.spot_station), int)
+        out.spot_moves = _nearest_first(p, spot_arcs(p, movable), p.spot_eta_s, spot_open, surplus, used)
+        out.spot_short = [int(h) for h in np.flatnonzero(spot_open)]
+    out.total_eta_s = float(sum(m[2] for m in out.moves + out.spot_moves))
     out.short = {int(z): int(d) for z, d in enumerate(deficit) if d > 0}
     out.solve_ms = (time.perf_counter() - t0) * 1000
     return out
 
 
-def instance(units: int, zones: int, stations: int, seed: int, need: tuple[int, int]) -> Problem:
-    """A random planning problem: straight-line ETAs at SPEED_MS."""
+def _nearest_first(p: Problem, arcs: np.ndarray, eta_s: np.ndarray, room: np.ndarray, surplus: np.ndarray,
+                   used: np.ndarray) -> list[tuple[int, int, float]]:
+    """Greedy over arcs by ETA, updating `room` (places per target), `surplus` and `used` in place."""
+    cost = eta_s[arcs[:, 0], arcs[:, 1]] if len(arcs) else np.empty(0)
+    moves = []
+    for k in np.argsort(cost, kind="stable"):
+        u, z = arcs[k]
+        src = p.unit_zone[u]
+        if used[u] or room[z] == 0 or (src >= 0 and surplus[src] == 0):
+            continue
+        used[u] = True
+        room[z] -= 1
+        if src >= 0:
+            surplus[src] -= 1
+        moves.append((int(u), int(z), float(cost[k])))
+    return moves
+
+
+def instance(units: int, zones: int, stations: int, seed: int, need: tuple[int, int], spots: int = 0) -> Problem:
+    """A random planning problem: straight-line ETAs at SPEED_MS; `spots` hotspots each needing one unit."""
     rng = np.random.default_rng(seed)
     zone_xy = rng.uniform(0, 20_000, (zones, 2))
     zone_station = (zone_xy[:, 0] // (20_000 / stations)).astype(int)   # stations as vertical strips
@@ -71,14 +84,20 @@ def instance(units: int, zones: int, stations: int, seed: int, need: tuple[int, 
                        rng.uniform(0, 20_000, (units, 2)))
     unit_station = np.where(unit_zone >= 0, zone_station[np.maximum(unit_zone, 0)], rng.integers(0, stations, units))
     eta = np.hypot(*(unit_xy[:, None, :] - zone_xy[None, :, :]).transpose(2, 0, 1)) / SPEED_MS
-    return Problem(unit_zone, unit_station, zone_station, rng.integers(need[0], need[1] + 1, zones), eta)
+    mins = rng.integers(need[0], need[1] + 1, zones)
+    if not spots:
+        return Problem(unit_zone, unit_station, zone_station, mins, eta)
+    spot_xy = rng.uniform(0, 20_000, (spots, 2))
+    spot_eta = np.hypot(*(unit_xy[:, None, :] - spot_xy[None, :, :]).transpose(2, 0, 1)) / SPEED_MS
+    return Problem(unit_zone, unit_station, zone_station, mins, eta,
+                   spot_station=(spot_xy[:, 0] // (20_000 / stations)).astype(int), spot_eta_s=spot_eta)
 
 
 def _row(name: str, runs: list[Solution]) -> str:
     s = runs[-1]
     ms = statistics.median(r.solve_ms for r in runs)
     return (f"  {name:<22} {ms:8.1f} ms   moves {len(s.moves):5d}   total travel {s.total_eta_s / 3600:8.2f} h"
-            f"   unmet {s.unmet:4d}")
+            f"   unmet {s.unmet:4d}   hotspots covered {len(s.spot_moves):3d}, uncovered {len(s.spot_short):3d}")
 
 
 async def _whole_plan(url: str, units: int, repeat: int) -> list[tuple[float, int, int]]:
@@ -122,12 +141,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stations", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--hotspots", type=int, default=100, help="hotspots needing one unit each, in the same solve")
     ap.add_argument("--no-db", action="store_true", help="skip the whole-plan run on PostgreSQL")
     a = ap.parse_args(argv)
     ok = True
     for label, need in (("tight (5–10 per zone)", (5, 10)), ("feasible (1–6 per zone)", (1, 6))):
-        p = instance(a.units, a.zones, a.stations, a.seed, need)
-        print(f"{a.units} units × {a.zones} zones, {a.stations} stations, minimums {label}: "
+        p = instance(a.units, a.zones, a.stations, a.seed, need, a.hotspots)
+        print(f"{a.units} units × {a.zones} zones + {a.hotspots} hotspots, {a.stations} stations, minimums {label}: "
               f"{int(np.maximum(p.need - p.have, 0).sum())} places missing")
         flow = [solve(p) for _ in range(a.repeat)]
         base = [greedy(p) for _ in range(a.repeat)]
@@ -135,10 +155,12 @@ def main(argv: list[str] | None = None) -> None:
         print(_row("greedy nearest-first", base))
         f, g = flow[-1], base[-1]
         ratio = f.total_eta_s / g.total_eta_s if g.total_eta_s else 1.0
-        print(f"  travel flow/greedy {ratio:.3f} (same places filled: {f.unmet == g.unmet}),"
+        more = (f.unmet, -len(f.spot_moves)) < (g.unmet, -len(g.spot_moves))   # zone places first, then hotspots
+        same = (f.unmet, len(f.spot_moves)) == (g.unmet, len(g.spot_moves))
+        print(f"  travel flow/greedy {ratio:.3f} (same places filled: {same}),"
               f" unmet flow {f.unmet} vs greedy {g.unmet}, flow time {statistics.median(r.solve_ms for r in flow):.0f} ms"
               " (target < 300 ms)")
-        ok &= f.unmet <= g.unmet and (f.unmet < g.unmet or f.total_eta_s <= g.total_eta_s + 1e-6)
+        ok &= more or (same and f.total_eta_s <= g.total_eta_s + 1e-6)
         ok &= statistics.median(r.solve_ms for r in flow) < 300
     if not a.no_db:
         whole_plan(a.units, a.repeat)
