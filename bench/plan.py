@@ -1,28 +1,34 @@
 """The redeployment plan: OR-Tools min-cost flow against a greedy nearest-first baseline.
 
-    python -m bench.plan [--units 2000] [--zones 300] [--stations 4] [--repeat 5] [--seed 1] [--no-db]
+    python -m bench.plan [--units 2000] [--zones 300] [--hotspots 100] [--stations 4] [--repeat 5] [--seed 1] [--no-db]
 
 A random district (units and zone centres spread over 20 × 20 km, four stations, every zone's
 minimum drawn 5–10 so that some stations cannot fill all of theirs): both methods get the same
 instance and the same rules (qingzhi.core.deployment.candidate_arcs), and the run prints solve
 time, total travel and unmet minimums for each. Also a feasible instance (minimums 1–6) on which the
-solver must leave nothing unmet. Targets: under 300 ms, never more travel than greedy when both
-fill as many places, never more unmet places.
+solver must leave nothing unmet. Both instances carry `--hotspots` hotspots (one unit each) in the
+same solve; greedy fills zones first, then hotspots. Targets: under 300 ms, never fewer zone places
+nor (at equal zone places) fewer hotspots than greedy, and never more travel when both fill the same.
 
 Then the whole plan as the page and `qingzhi plan` make it (qingzhi.core.redeploy.build_plan: read the
 zones and units, place each unit in its zone, straight-line ETAs, solve) on a fresh database on
 QZ_BENCH_PG_URL with 2,000 units in 300 zones (75 stations of 4), three in five units free (the rest on
-scene), a fifth of the zones (commercial, minimum 4) raised to level I.
+scene), a fifth of the zones (commercial, minimum 4) raised to level I, and `--hotspots` (100) hotspot
+cells, each in a zone at level III or I, so that the hotspots are targets in the same solve.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import json
 import statistics
 import time
 import uuid
 
+import asyncpg
+import h3
 import numpy as np
 
 from bench.fleet import seed_district
@@ -100,37 +106,57 @@ def _row(name: str, runs: list[Solution]) -> str:
             f"   unmet {s.unmet:4d}   hotspots covered {len(s.spot_moves):3d}, uncovered {len(s.spot_short):3d}")
 
 
-async def _whole_plan(url: str, units: int, repeat: int) -> list[tuple[float, int, int]]:
-    """(ms, moves, unmet) of build_plan on a seeded district, `repeat` times."""
+async def _seed_hotspots(conn: asyncpg.Connection, count: int) -> None:
+    """`count` three-highs hotspot cells, one in each of the first zones (off its centre, where the units
+    are not), with incidents today; those zones not at level I are raised to III, where hotspots are planned."""
+    zones = await conn.fetch("UPDATE zones SET alert_level = CASE WHEN alert_level = 1 THEN 1 ELSE 3 END WHERE id IN "
+                             "(SELECT id FROM zones ORDER BY id LIMIT $1)"
+                             " RETURNING station, boundary, center_lat, center_lon", count)
+    today = dt.datetime.now(dt.UTC).date()
+    rows = []
+    for k, z in enumerate(zones):
+        ring = np.array((z["boundary"] if isinstance(z["boundary"], dict) else json.loads(z["boundary"]))["coordinates"][0])
+        lon, lat = (np.array([z["center_lon"], z["center_lat"]]) + ring[0]) / 2   # halfway to a corner
+        rows.append((today, k, z["station"], h3.str_to_int(h3.latlng_to_cell(lat, lon, 9)), 5))
+    await conn.executemany(
+        """INSERT INTO an_cell_day (day, cell10, station, type, priority, cell9, cell8, category, n)
+           VALUES ($1, $2, $3, 'theft.ebike', 3, $4, 0, 'theft', $5)""", rows)
+
+
+async def _whole_plan(url: str, units: int, repeat: int, hotspots: int) -> list[tuple[float, int, int, int, int]]:
+    """(ms, moves, unmet, hotspot moves, hotspots uncovered) of build_plan on a seeded district, `repeat` times."""
     conn = await connect(url)
     try:
         await seed_district(conn, units=units, stations=75, incidents=0, half_km=1.0)
         await conn.execute("UPDATE units SET status = CASE WHEN hashtext(id) % 5 < 3 THEN 'patrolling' ELSE 'on_scene' END")
         await conn.execute("UPDATE zones SET alert_level = CASE WHEN hashtext(id) % 5 = 0 THEN 1 ELSE 0 END,"
                            " zone_class = 'commercial'")
+        await _seed_hotspots(conn, hotspots)
         chief, response, cfg = Actor.person("bench", "bench", role="admin"), load_plan(), DispatchConfig()
         out = []
         for _ in range(repeat):
             t0 = time.perf_counter()
             plan = await build_plan(chief, conn, response=response, cfg=cfg)
-            out.append(((time.perf_counter() - t0) * 1000, len(plan.moves), sum(s.short for s in plan.shortfalls)))
+            out.append(((time.perf_counter() - t0) * 1000, len(plan.moves), sum(s.short for s in plan.shortfalls),
+                        sum(m.hotspot is not None for m in plan.moves), len(plan.hotspot_shortfalls)))
         return out
     finally:
         await conn.close()
 
 
-def whole_plan(units: int, repeat: int) -> None:
+def whole_plan(units: int, repeat: int, hotspots: int) -> None:
     """Print build_plan's time on a fresh database (dropped afterwards)."""
     name = f"qz_bench_plan_{uuid.uuid4().hex[:8]}"
     admin_sql(f"CREATE DATABASE {name}")
     try:
         asyncio.run(migrate_url(db_url(name)))
-        runs = asyncio.run(_whole_plan(db_url(name), units, repeat))
+        runs = asyncio.run(_whole_plan(db_url(name), units, repeat, hotspots))
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     ms = statistics.median(r[0] for r in runs)
-    print(f"whole plan from the database ({units} units, 300 zones): median {ms:.0f} ms over {repeat} runs, "
-          f"{runs[-1][1]} moves, {runs[-1][2]} places unmet")
+    print(f"whole plan from the database ({units} units, 300 zones, {hotspots} hotspots): median {ms:.0f} ms over "
+          f"{repeat} runs, {runs[-1][1]} moves ({runs[-1][3]} to hotspots), {runs[-1][2]} places unmet, "
+          f"{runs[-1][4]} hotspots uncovered")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         ok &= more or (same and f.total_eta_s <= g.total_eta_s + 1e-6)
         ok &= statistics.median(r.solve_ms for r in flow) < 300
     if not a.no_db:
-        whole_plan(a.units, a.repeat)
+        whole_plan(a.units, a.repeat, a.hotspots)
     print("PASS" if ok else "FAIL: a target was missed")
 
 

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 
 import asyncpg
 import h3
@@ -159,11 +160,11 @@ def district(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def publisher(district: Settings) -> Iterator[Publisher]:
-    pub = Publisher(district)
-    pub.ensure_connected()
-    yield pub
-    pub.close()
+def publisher(settings: Settings) -> Iterator[Publisher]:
+    """The dashboard's command publisher on the test broker."""
+    with closing(Publisher(settings)) as pub:
+        pub.ensure_connected()
+        yield pub
 
 
 def _plan(settings: Settings, actor: Actor = ADMIN, response: object = PLAN) -> redeploy.Plan:
