@@ -21,7 +21,7 @@ from scipy.optimize import linprog
 from bench.plan import greedy, instance
 from dashboard.commands import Publisher
 from dispatch_fixtures import Listener, run_db, seed_unit
-from duty_fixtures import two_stations, zone_center
+from duty_fixtures import HOT, seed_hotspot_district
 from qingzhi.config import Settings
 from qingzhi.core import levels, redeploy
 from qingzhi.core.actor import Actor
@@ -36,8 +36,6 @@ S2_CMDR = Actor.person("zhao", "test", role="commander", stations=frozenset({"S2
 PLAN = load_plan()
 CFG = DispatchConfig()
 TODAY = dt.datetime.now(dt.UTC).date()
-# a hotspot cell in zone Z0's south-west corner, away from the cars parked at its centre
-HOT = h3.latlng_to_cell(zone_center(0)[0] - 0.003, zone_center(0)[1] - 0.003, 9)
 
 
 def _spots(p: Problem, station: list[int], eta: list[list[float]]) -> Problem:
@@ -148,14 +146,7 @@ def test_equal_to_an_independent_lp_with_hotspots(seed: int) -> None:
 @pytest.fixture
 def district(settings: Settings) -> Settings:
     """Two stations; S1's hotspot HOT lies in Z0 (four cars, raised to III: needs 1); Z2 needs 1, has none."""
-    async def seed(conn: asyncpg.Connection) -> None:
-        await two_stations(conn)
-        await conn.executemany(
-            """INSERT INTO an_cell_day (day, cell10, station, type, priority, cell9, cell8, category, n)
-               VALUES ($1, $2, 'S1', 'theft.ebike', 3, $3, 0, 'theft', 9)""",
-            [(TODAY + dt.timedelta(days=d), 1 + d, h3.str_to_int(HOT)) for d in (-1, 0, 1)])
-        await levels.set_level(ADMIN, conn, scope="zone", target="Z0", level="III", reason="盗窃上升")
-    run_db(settings.database_url, seed)
+    run_db(settings.database_url, seed_hotspot_district)
     return settings
 
 
