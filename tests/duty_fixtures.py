@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import h3
 
-from dispatch_fixtures import CENTER, seed_station, seed_unit
+from bench.services import dashboard_process
+from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from qingzhi.config import Settings
 from qingzhi.core import levels
 from qingzhi.core.actor import Actor
 
@@ -66,3 +71,12 @@ async def seed_hotspot_district(conn: Any) -> None:
            VALUES ($1, $2, 'S1', 'theft.ebike', 3, $3, 0, 'theft', 9)""",
         [(today + dt.timedelta(days=d), 1 + d, h3.str_to_int(HOT)) for d in (-1, 0, 1)])
     await levels.set_level(Actor.system("test"), conn, scope="zone", target="Z0", level="III", reason="盗窃上升")
+
+
+@contextmanager
+def seeded_dashboard(settings: Settings, log_dir: Path, seed: Callable[[Any], Awaitable[None]]) -> Iterator[str]:
+    """`qingzhi dashboard` in its own process on the test's database, seeded first; yields its URL."""
+    run_db(settings.database_url, seed)
+    env = {k: v for k, v in settings.model_dump().items() if v is not None}
+    with dashboard_process(log_dir / "dashboard.log", **env) as url:
+        yield url
