@@ -14,7 +14,8 @@ Then the whole plan as the page and `qingzhi plan` make it (qingzhi.core.redeplo
 zones and units, place each unit in its zone, straight-line ETAs, solve) on a fresh database on
 QZ_BENCH_PG_URL with 2,000 units in 300 zones (75 stations of 4), three in five units free (the rest on
 scene), a fifth of the zones (commercial, minimum 4) raised to level I, and `--hotspots` (100) hotspot
-cells, each in a zone at level III or I, so that the hotspots are targets in the same solve.
+cells, each in a zone at level III or I, so that the hotspots are targets in the same solve, with two
+hours of position history (a fix a minute per unit) for the hotspot visits.
 """
 
 from __future__ import annotations
@@ -132,6 +133,13 @@ async def _whole_plan(url: str, units: int, repeat: int, hotspots: int) -> list[
         await conn.execute("UPDATE zones SET alert_level = CASE WHEN hashtext(id) % 5 = 0 THEN 1 ELSE 0 END,"
                            " zone_class = 'commercial'")
         await _seed_hotspots(conn, hotspots)
+        # two hours of position history (a fix a minute where each unit is now): hotspot visits read it
+        await conn.execute(
+            """INSERT INTO positions (unit, ts, recv_ts, station, lat, lon)
+               SELECT u.id, g, g, u.station, u.lat, u.lon FROM units u,
+                      generate_series(now() - interval '2 hours', now(), interval '1 minute') g""")
+        await conn.execute("""INSERT INTO statuses (unit, ts, recv_ts, station, status)
+                              SELECT id, now() - interval '3 hours', now(), station, status FROM units""")
         chief, response, cfg = Actor.person("bench", "bench", role="admin"), load_plan(), DispatchConfig()
         out = []
         for _ in range(repeat):

@@ -119,14 +119,14 @@ def test_a_hotspot_move_on_the_page_is_applied_as_a_patrol_to_the_cell(dash_br, 
     wait = WebDriverWait(driver, 30)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".duty-move")) == 2)
     labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".duty-move")]
-    assert any(f"Z0 → Z0 热点 {HOT}" in m and "(III)" in m for m in labels), labels
+    assert any(f"Z0 → Z0 hotspot {HOT}" in m and "(III)" in m for m in labels), labels
     assert "1 to hotspots" in driver.find_element(By.CSS_SELECTOR, ".duty-totals").text
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".duty-map canvas"))
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "duty_hotspot_plan.png"))
     boxes = driver.find_elements(By.CSS_SELECTOR, "#duty-moves label")
     for box, label in zip(boxes, labels):
-        if "热点" not in label:
+        if "hotspot" not in label:
             box.click()                                   # untick the zone move
     listener = Listener(settings.mqtt_url, f"{settings.topic_root}/#")
     try:

@@ -94,7 +94,7 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
                 await suggestions.open_suggestions(actor, conn))
 
     out, zones, in_force, open_ = app.db.run(gather)
-    opts = move_options(out["moves"])
+    opts = move_options(out["moves"], lang)
     short = [t("duty.short", lang).format(**s) for s in out["shortfalls"]]
     short += [t("duty.hotspot_short", lang).format(**h) for h in out["hotspot_shortfalls"]]
     tot = out["totals"]

@@ -40,10 +40,10 @@ def build_levels(rows: list[dict[str, Any]], *, lang: str, tz_fmt: Any) -> Any:
         for r in rows], className="duty-levels")
 
 
-def move_options(moves: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """One tick box per move: unit, from, zone (and hotspot cell, 热点), level, ETA."""
+def move_options(moves: list[dict[str, Any]], lang: str) -> list[dict[str, str]]:
+    """One tick box per move: unit, from, zone (and the hotspot cell it goes to in it), level, ETA."""
     return [{"label": f"{m['unit']}  {m['from_zone'] or '—'} → {m['zone']}"
-                      + (f" 热点 {m['hotspot']}" if m.get("hotspot") else "")
+                      + (f" {t('duty.hotspot', lang)} {m['hotspot']}" if m.get("hotspot") else "")
                       + f"  ({m['level']})  {m['eta_s'] / 60:.1f} min",
              "value": f"{m['unit']}|{m['zone']}" + (f"|{m['hotspot']}" if m.get("hotspot") else "")} for m in moves]
 

@@ -24,6 +24,7 @@ STRINGS = {
                     "求解 {ms:.0f} ms",
                     "{moves} moves ({spots} to hotspots), total travel {minutes:.0f} min, {short} places unmet, "
                     "{uncovered} hotspots uncovered, solved in {ms:.0f} ms"),
+    "duty.hotspot": ("热点", "hotspot"),
     "duty.hotspot_short": ("热点 {cell}（巡区 {zone}，{station}，{level}级）无警力可派",
                            "Hotspot {cell} (zone {zone}, {station}, level {level}): no unit to send"),
     "duty.short": ("巡区 {zone}（{station}）需 {need}、现有 {have}，调整后仍缺 {short}",

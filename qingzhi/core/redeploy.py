@@ -156,7 +156,8 @@ async def load_state(actor: Actor, conn: asyncpg.Connection, response: ResponseP
     return State(list(zones), list(units), unit_zone, need, committed)
 
 
-def _travel(state: State, cfg: DispatchConfig, roads: RoadTimes | None, points: list[tuple[float, float]]) -> np.ndarray:
+def _travel(state: State, cfg: DispatchConfig, roads: RoadTimes | None,
+            points: list[tuple[float, float]]) -> np.ndarray:
     """(units × points) seconds from each unit to each point: by road where a network is configured,
     else straight line, at the unit kind's speed."""
     eta = np.full((len(state.units), len(points)), np.inf)
