@@ -17,7 +17,7 @@ import h3.api.basic_int as h3
 from h3 import H3BaseException
 import numpy as np
 
-from dashboard.analysis import view
+from dashboard.analysis import cache, view
 from dashboard.analysis import queries as q
 from qingzhi.analytics import figures
 from qingzhi.analytics.hotspots import GiStar, Quality, top_cells
@@ -53,9 +53,16 @@ def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: boo
     """Counts per cell in the study area, Gi* hot spots, KDE heat and the top-N table for this period.
 
     `study_area` is the setting of that name (a boundary file used when no station has a jurisdiction).
-    Queries that do not wait for each other's answers run side by side, each on its own connection.
+    Queries that do not wait for each other's answers run side by side, each on its own connection;
+    the answer is kept for the same question on the same data (dashboard.analysis.cache).
     """
     db.run(q.ensure_fresh, tz)
+    return cache.cached(db, ("hotspots", f, compare, res, kde, top_n), study_area,
+                        lambda: _hotspots(db, f, compare, res, kde=kde, top_n=top_n, study_area=study_area))
+
+
+def _hotspots(db: Any, f: q.Filters, compare: str, res: int, *, kde: bool, top_n: int,
+              study_area: Path | None) -> Hotspots:
     source = q.Source(db, study_area)
     before = f.shifted(compare)  # the comparison is needed only for the top cells and the total
     previous_total = _POOL.submit(db.run, q.total, before)
@@ -119,9 +126,14 @@ def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str, study_area: Pat
     """What the three-highs summary needs: totals, top areas (resolution 9), peak facts, types.
 
     The areas are the SUMMARY_AREAS busiest distinct cells among the SUMMARY_CANDIDATES busiest; only
-    those are profiled. The peak hours and the types are read beside the cells.
+    those are profiled. The peak hours and the types are read beside the cells; the answer is kept
+    like the hotspots'.
     """
     db.run(q.ensure_fresh, tz)
+    return cache.cached(db, ("summary", f, compare), study_area, lambda: _summary(db, tz, f, compare, study_area))
+
+
+def _summary(db: Any, tz: str, f: q.Filters, compare: str, study_area: Path | None) -> dict[str, Any]:
     source = q.Source(db, study_area)
     before = f.shifted(compare)
     previous_total = _POOL.submit(db.run, q.total, before)
