@@ -26,8 +26,8 @@ _caches: weakref.WeakKeyDictionary[Any, OrderedDict[Hashable, Any]] = weakref.We
 _lock = threading.Lock()
 
 
-async def inputs_version(conn: asyncpg.Connection) -> tuple[str, str]:
-    """The pre-aggregates' version and a digest of the stations' jurisdictions."""
+async def inputs_version(conn: asyncpg.Connection) -> tuple[str | None, str]:
+    """The pre-aggregates' version (None before migration 1770) and a digest of the stations' jurisdictions."""
     row = await conn.fetchrow(
         """SELECT (SELECT value FROM an_meta WHERE key = 'version'),
                   (SELECT md5(string_agg(id || ':' || boundary::text, ';' ORDER BY id)) FROM stations
@@ -48,7 +48,10 @@ def _file_version(path: Path | None) -> tuple[str, int] | None:
 
 def cached(db: Any, key: Hashable, study_area: Path | None, compute: Callable[[], T]) -> T:
     """`compute()`, or the answer already computed for `key` on this data and study area."""
-    full = (key, db.run(inputs_version), _file_version(study_area))
+    version = db.run(inputs_version)
+    if version[0] is None:  # a schema without migration 1770: nothing tells when the data change
+        return compute()
+    full = (key, version, _file_version(study_area))
     with _lock:
         entries = _caches.setdefault(db, OrderedDict())
         if full in entries:
