@@ -169,9 +169,10 @@ def quality(db: Any, tz: str, f: q.Filters, resolutions: tuple[int, ...] = (8, 9
 
     Methods (qingzhi.analytics.figures): cells ranked by their own count, by Gi* z and by kernel
     density, at each resolution, so analysts can choose what works for their city; hit rate and
-    PAI against the study area.
+    PAI against the study area. Kept like the hotspots: asked again on the same data, it is not recomputed.
     """
     db.run(q.ensure_fresh, tz)
     source = q.Source(db, study_area)
-    area = figures.study_area(source, f)
-    return [(m.method, m.res, row) for m in figures.quality(source, area, f, resolutions) for row in m.rows]
+    return cache.cached(db, ("quality", f, resolutions), study_area, lambda: [
+        (m.method, m.res, row) for m in figures.quality(source, figures.study_area(source, f), f, resolutions)
+        for row in m.rows])
