@@ -129,7 +129,7 @@ def _assign_form(task: dict[str, Any], choices: dict[str, Any], lang: str, tz: s
         dcc.Input(id=field("worker"), value=task["grid_worker"] or task["grid_helper"],
                   placeholder=t("followup.field.worker", lang), className="dp-input small", maxLength=100),
         dcc.Input(id=field("due"), value=due, placeholder=t("followup.field.due", lang).format(f="YYYY-MM-DD HH:MM"),
-                  title=t("followup.field.due", lang).format(f="YYYY-MM-DD HH:MM"), className="dp-input small"),
+                  className="dp-input small", maxLength=16),
     ]
 
 
