@@ -189,6 +189,8 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "within 90 days"))
     due = (dt.datetime.now(ZoneInfo(page_settings.timezone)) + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
     dash_br.select_dcc_dropdown("#dispatch-followups .dp-fu-station", value=station)
+    officer.send_keys(Keys.ESCAPE)  # the station's menu stays open over the next field
+    wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, ".dash-dropdown-options")))
     dash_br.find_element("#dispatch-followups .dp-fu-unit").click()  # many units: type to narrow, then pick
     wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".dash-dropdown-search"))).send_keys(unit)
     wait.until(EC.element_to_be_clickable(

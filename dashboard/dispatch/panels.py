@@ -119,18 +119,19 @@ def _assign_form(task: dict[str, Any], choices: dict[str, Any], lang: str, tz: s
     due = choices["due"].astimezone(ZoneInfo(tz)).strftime(DUE_FORMAT) if choices.get("due") else ""
     field = lambda name: ids.dispatch_assign_field(task["id"], name)  # noqa: E731
     units = [{"label": f"{u['id']} · {u['station']}", "value": u["id"]} for u in choices["units"]]
-    return [
-        dcc.Dropdown(id=field("station"), options=choices["stations"], value=task["station"], clearable=False,
-                     placeholder=t("dim.station", lang), className="dp-fu-station"),
-        dcc.Input(id=field("officer"), value=officer, placeholder=t("followup.input.assigned", lang),
-                  className="dp-input small", maxLength=100),
-        dcc.Dropdown(id=field("unit"), options=units, value=unit, placeholder=t("followup.field.unit", lang),
-                     className="dp-fu-unit"),
-        dcc.Input(id=field("worker"), value=task["grid_worker"] or task["grid_helper"],
-                  placeholder=t("followup.field.worker", lang), className="dp-input small", maxLength=100),
-        dcc.Input(id=field("due"), value=due, placeholder=t("followup.field.due", lang).format(f="YYYY-MM-DD HH:MM"),
-                  className="dp-input small", maxLength=16),
+    fmt = "YYYY-MM-DD HH:MM"
+    labelled = [
+        ("dim.station", dcc.Dropdown(id=field("station"), options=choices["stations"], value=task["station"],
+                                     clearable=False, className="dp-fu-station")),
+        ("followup.input.assigned", dcc.Input(id=field("officer"), value=officer, className="dp-input small",
+                                              maxLength=100)),
+        ("followup.field.unit", dcc.Dropdown(id=field("unit"), options=units, value=unit, className="dp-fu-unit")),
+        ("followup.field.worker", dcc.Input(id=field("worker"), value=task["grid_worker"] or task["grid_helper"],
+                                            className="dp-input small", maxLength=100)),
+        ("followup.field.due", dcc.Input(id=field("due"), value=due, placeholder=fmt, className="dp-input small",
+                                         maxLength=16)),
     ]
+    return [html.Label([html.Span(t(key, lang).format(f=fmt), className="dp-k"), widget]) for key, widget in labelled]
 
 
 def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, lang: str, tz: str,
