@@ -17,8 +17,7 @@ import pytest
 from auth_helpers import login_client
 
 from dashboard import ids
-from dashboard.app import create_app
-from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from dispatch_fixtures import CENTER, dashboard_app, run_db, seed_station, seed_unit
 from qingzhi.config import Settings
 from qingzhi.core import followups
 from qingzhi.core.actor import Actor
@@ -39,12 +38,8 @@ async def _seed(conn: asyncpg.Connection) -> None:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[dash.Dash]:
     run_db(settings.database_url, _seed)
-    got = create_app(settings)
-    yield got
-    ctx = got.server.extensions["qingzhi"]
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with dashboard_app(settings) as got:
+        yield got
 
 
 def assign_body(app: dash.Dash, **form: Any) -> dict:
