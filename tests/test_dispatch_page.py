@@ -148,7 +148,7 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     submit.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "recorded"))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "Walk-in / radio"))
-    assert "Neighbour dispute" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-queue .dp-card.selected").text
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-queue .dp-card.selected"), "Neighbour dispute"))
 
     tab("Repeats").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Same caller"))
