@@ -121,3 +121,21 @@ def test_every_field_is_stored_audited_and_the_slip_goes_to_the_chosen_device(ap
         "SELECT details FROM audit_log WHERE action = 'followup.assigned'"))
     details = json.loads(audit) if isinstance(audit, str) else audit
     assert (details["unit"], details["grid_worker"], details["station"]) == ("CO2", "孙网格", "S1")
+
+
+def test_the_device_list_follows_the_station_within_the_users_scope(app: dash.Dash) -> None:
+    key = next(k for k, v in app.callback_map.items() if '"field":"unit"' in k.replace(" ", ""))
+    station = ids.dispatch_assign_field(1, "station")
+
+    def units(client: Any, value: Any) -> list:
+        got = client.post("/_dash-update-component", json={
+            "output": key, "outputs": {"id": ids.dispatch_assign_field(1, "unit"), "property": "options"},
+            "inputs": [{"id": station, "property": "value", "value": value}], "state": [],
+            "changedPropIds": [json.dumps(station, sort_keys=True, separators=(",", ":")) + ".value"]})
+        assert got.status_code in (200, 204), got.get_data(as_text=True)[:300]
+        return [o["value"] for o in json.loads(got.get_data(as_text=True) or "{}").get("response", {}).get(
+            json.dumps(ids.dispatch_assign_field(1, "unit"), sort_keys=True, separators=(",", ":")), {}).get("options", [])]
+
+    admin, west = login_client(app, "admin"), login_client(app, "commander", ["S1"])
+    assert units(admin, "S2") == ["CO9"] and units(west, "S1") == ["CO1", "CO2"]
+    assert units(west, "S2") == [] and units(west, ["S1"]) == []

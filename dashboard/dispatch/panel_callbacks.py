@@ -11,10 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dash
-from dash import ALL, Input, Output, State, no_update
+from dash import ALL, MATCH, Input, Output, State, no_update
 
 from dashboard import ids
-from dashboard.auth.session_cookies import current_actor, visible_stations
+from dashboard.auth.session_cookies import OutOfScope, current_actor, visible_stations
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard import commands
 from dashboard.context import ctx
@@ -115,6 +115,20 @@ def followup_action(_flags: list, _steps: list, _inputs: list, _assign: list, re
         return build_message(t("dispatch.done", lang).format(what=done), ok=True), (refresh or 0) + 1
     except QingzhiError as exc:
         return build_message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
+
+
+@CALLBACKS.callback(
+    Output(ids.dispatch_assign_field(MATCH, "unit"), "options"),
+    Input(ids.dispatch_assign_field(MATCH, "station"), "value"),
+    prevent_initial_call=True,
+)
+def units_of_station(station: Any) -> list[dict[str, str]]:
+    """The 交办 form's devices narrowed to the chosen station (none for one outside the user's scope)."""
+    try:
+        stations = visible_stations(_text(station))
+    except (OutOfScope, QingzhiError):
+        return []
+    return panels.unit_options(ctx().db.run(data.unit_choices, stations))
 
 
 def _text(value: Any) -> str | None:

@@ -111,6 +111,11 @@ def _task_step(step: dict[str, Any], lang: str, tz: str) -> html.Li:
 DUE_FORMAT = "%Y-%m-%d %H:%M"  # how the 交办 form shows and reads a deadline, in the page's time zone
 
 
+def unit_options(units: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Units (id and station) as the 交办 form's device choices."""
+    return [{"label": f"{u['id']} · {u['station']}", "value": u["id"]} for u in units]
+
+
 def _assign_form(task: dict[str, Any], choices: dict[str, Any], lang: str, tz: str) -> list:
     """交办: station (of the user's scope), officer, the officer's device, grid worker and deadline,
     prefilled with what the task had or its grid's; blank officer / device / worker take the grid's."""
@@ -118,7 +123,7 @@ def _assign_form(task: dict[str, Any], choices: dict[str, Any], lang: str, tz: s
     unit = task["unit"] or (task["grid_unit"] if officer == task["grid_officer"] else None)
     due = choices["due"].astimezone(ZoneInfo(tz)).strftime(DUE_FORMAT) if choices.get("due") else ""
     field = lambda name: ids.dispatch_assign_field(task["id"], name)  # noqa: E731
-    units = [{"label": f"{u['id']} · {u['station']}", "value": u["id"]} for u in choices["units"]]
+    units = unit_options([u for u in choices["units"] if u["station"] == task["station"]])
     fmt = "YYYY-MM-DD HH:MM"
     labelled = [
         ("dim.station", dcc.Dropdown(id=field("station"), options=choices["stations"], value=task["station"],
@@ -138,7 +143,7 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
                     choices: dict[str, Any] | None = None) -> list:
     """Follow-up tasks with their reason, steps, deadline and slip, and the input(s) and button for each
     one's next step (`next_step` by state); an open or escalated one's 交办 form offers `choices`
-    (stations, units as id and station, the default deadline `due`)."""
+    (stations, units as id and station — those of the task's station offered — the default deadline `due`)."""
     choices = choices or {"stations": [], "units": [], "due": None}
     if not tasks:
         return [html.Div(t("dispatch.followups.empty", lang), className="dp-empty")]
