@@ -102,6 +102,7 @@ DISPATCH_FLAG_TYPE = "dispatch-flag"
 DISPATCH_FLAG_TASK_TYPE = "dispatch-flag-task"
 DISPATCH_FOLLOWUP_STEP_TYPE = "dispatch-fu-step"
 DISPATCH_FOLLOWUP_INPUT_TYPE = "dispatch-fu-input"
+DISPATCH_ASSIGN_FIELD_TYPE = "dispatch-fu-assign"
 DISPATCH_SETTING_TYPE = "dispatch-setting"
 DISPATCH_SETTING_SAVE_TYPE = "dispatch-setting-save"
 
@@ -159,6 +160,11 @@ def dispatch_followup_step(task: int, step: str) -> dict:
 def dispatch_followup_input(task: int) -> dict:
     """The text a follow-up step needs (officer, result, rating)."""
     return {"type": DISPATCH_FOLLOWUP_INPUT_TYPE, "task": task}
+
+
+def dispatch_assign_field(task: int, field: str) -> dict:
+    """One field of a follow-up task's 交办 form (station, officer, unit, worker, due)."""
+    return {"type": DISPATCH_ASSIGN_FIELD_TYPE, "task": task, "field": field}
 
 
 def dispatch_setting(key: str) -> dict:

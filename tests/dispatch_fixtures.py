@@ -80,6 +80,21 @@ async def write_ack(conn: Any, command: str, unit: str, station: str = "S1") -> 
 
 
 @contextmanager
+def dashboard_app(settings: Settings) -> Iterator[Any]:
+    """The whole Dash app on this test's database (for posting to its callbacks), closed afterwards."""
+    from dashboard.app import create_app
+
+    app = create_app(settings)
+    try:
+        yield app
+    finally:
+        ctx = app.server.extensions["qingzhi"]
+        if ctx.publisher:
+            ctx.publisher.close()
+        ctx.db.close()
+
+
+@contextmanager
 def app_context(settings: Settings) -> Iterator[Any]:
     """The dashboard's context (database pool, MQTT publisher on first command) on this test's database."""
     from dashboard.context import AppContext

@@ -6,12 +6,14 @@ updates without a dcc.Interval."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -146,7 +148,7 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     submit.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "recorded"))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "Walk-in / radio"))
-    assert "Neighbour dispute" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-queue .dp-card.selected").text
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-queue .dp-card.selected"), "Neighbour dispute"))
 
     tab("Repeats").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Same caller"))
@@ -160,8 +162,9 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-flags"), "Task #1: open"))
     shot(dash_br, "6_flags")
 
-    # the whole loop: 交办 (to the grid's officer, the slip to the officer's device, acknowledged there),
-    # 核查, 处置, 反馈, 评价; each step listed with who and when
+    # the whole loop: 交办 from the form (a deadline in year 9999 refused; then every field filled: the
+    # station, another officer and device than the grid's, a grid worker, a deadline; the slip goes to
+    # that device and is acknowledged there), 核查, 处置, 反馈, 评价; each step listed with who and when
     tab("Tasks").click()
     def step(label: str, text: str) -> None:
         box = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#dispatch-followups input")))
@@ -170,14 +173,46 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
         box.send_keys(text)
         dash_br.driver.find_element(By.XPATH, f"//div[@id='dispatch-followups']//button[text()='{label}']").click()
 
+    def fill(field: str, text: str) -> None:
+        box = dash_br.driver.find_element(By.CSS_SELECTOR, f"#dispatch-followups input[id*='\"{field}\"']")
+        box.send_keys(Keys.CONTROL + "a")
+        box.send_keys(Keys.DELETE)
+        box.send_keys(text)
+
+    station = run_db(DB_URL[0], lambda c: c.fetchval("SELECT station FROM followups WHERE id = 1"))
+    unit = run_db(DB_URL[0], lambda c: c.fetchval(
+        "SELECT id FROM units WHERE station = $1 AND id <> $1 || '-CO1' ORDER BY id LIMIT 1", station))
+    officer = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#dispatch-followups input[id*='officer']")))
+    assert officer.get_attribute("value") == "王警官"  # prefilled from the grid
+    fill("due", "9999-12-31 23:59")
+    dash_br.driver.find_element(By.XPATH, "//div[@id='dispatch-followups']//button[text()='Assign']").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-msg"), "within 90 days"))
+    due = (dt.datetime.now(ZoneInfo(page_settings.timezone)) + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    dash_br.select_dcc_dropdown("#dispatch-followups .dp-fu-station", value=station)
+    officer.send_keys(Keys.ESCAPE)  # the station's menu stays open over the next field
+    wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, ".dash-dropdown-options")))
+    dash_br.find_element("#dispatch-followups .dp-fu-unit").click()  # many units: type to narrow, then pick
+    wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".dash-dropdown-search"))).send_keys(unit)
+    wait.until(EC.element_to_be_clickable(
+        (By.XPATH, f"//label[contains(@class,'dash-dropdown-option')][normalize-space(.)='{unit} · {station}']"))).click()
+    fill("officer", "赵警官")
+    fill("worker", "孙网格")
+    fill("due", due)
+    shot(dash_br, "8_assign_form")
     listener = Listener(MQTT_URL, f"{page_settings.topic_root}/+/+/cmd")
     try:
-        step("Assign", "")
-        wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "王警官 / 李网格"))
+        dash_br.driver.find_element(By.XPATH, "//div[@id='dispatch-followups']//button[text()='Assign']").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "赵警官 / 孙网格"))
         topic, slip = listener.next()
     finally:
         listener.close()
-    assert topic.endswith("-CO1/cmd") and (slip["kind"], slip["task"]) == ("message", "1") and "警单 #1" in slip["note"]
+    assert topic.endswith(f"/{unit}/cmd") and (slip["kind"], slip["task"]) == ("message", "1") and "警单 #1" in slip["note"]
+    row = run_db(DB_URL[0], lambda c: c.fetchrow("SELECT * FROM followups WHERE id = 1"))
+    assert (row["station"], row["officer"], row["unit"], row["grid_worker"]) == (station, "赵警官", unit, "孙网格")
+    assert row["due_at"].astimezone(ZoneInfo(page_settings.timezone)).strftime("%Y-%m-%d %H:%M") == due
+    audit = json.loads(run_db(DB_URL[0], lambda c: c.fetchval(
+        "SELECT details FROM audit_log WHERE action = 'followup.assigned'")))
+    assert (audit["unit"], audit["grid_worker"], audit["command"]) == (unit, "孙网格", slip["id"])
     run_db(DB_URL[0], write_ack, slip["id"], topic.split("/")[-2], topic.split("/")[-3])
     step("Record check", "Street light broken at the door")
     wait.until(EC.text_to_be_present_in_element((By.ID, "dispatch-followups"), "slip acknowledged"))
@@ -207,7 +242,7 @@ def test_new_incident_from_the_map_flags_task_loop_and_response_times_in_english
                                 value="Urban management")
     dash_br.driver.find_element(By.XPATH, f"{divert}/div[contains(@class,'dp-row')]//input").send_keys("Street stall noise: city management's matter")
     dash_br.driver.find_element(By.XPATH, f"{divert}//button[text()='Divert to another agency']").click()
-    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "urban_management · Street stall noise"))
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head"), "Urban management · Street stall noise"))
     assert "Diverted" in dash_br.driver.find_element(By.CSS_SELECTOR, ".dp-head").text
 
     # a station's community grids uploaded on the Setup tab: a broken file is refused, a good one replaces them

@@ -9,8 +9,8 @@ import dash
 import pytest
 from auth_helpers import login_client
 
-from dashboard.app import create_app
 from db_helpers import with_conn as sql
+from dispatch_fixtures import dashboard_app
 from duty_fixtures import two_stations
 from qingzhi.config import Settings
 
@@ -18,12 +18,8 @@ from qingzhi.config import Settings
 @pytest.fixture
 def app(settings: Settings) -> Iterator[dash.Dash]:
     sql(settings.database_url, two_stations)
-    got = create_app(settings)
-    yield got
-    ctx = got.server.extensions["qingzhi"]
-    if ctx.publisher:
-        ctx.publisher.close()
-    ctx.db.close()
+    with dashboard_app(settings) as got:
+        yield got
 
 
 def _key(app: dash.Dash, output: str) -> str:

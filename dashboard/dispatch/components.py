@@ -109,8 +109,14 @@ def _kv(label: str, value: Any) -> html.Div:
     return html.Div([html.Span(label, className="dp-k"), html.Span(value, className="dp-v")], className="dp-kv")
 
 
-def build_head(d: dict, *, lang: str, tz: str) -> list:
-    """The incident's facts, its lifecycle with times, and its response times."""
+def agency_label(agency: str, agencies: list[dict[str, str]] | None, lang: str) -> str:
+    """The configured name of an agency in the user's language (its id if no longer configured)."""
+    return next((a["zh" if lang == "zh" else "en"] for a in agencies or () if a["id"] == agency), agency)
+
+
+def build_head(d: dict, *, lang: str, tz: str, agencies: list[dict[str, str]] | None = None) -> list:
+    """The incident's facts (a diverted one's agency by its configured name, `agencies`), its lifecycle
+    with times, and its response times."""
     steps = ("received", "assigned", "en_route", "on_scene", "handled", "feedback", "closed")
     stamp = {"received": d["ts"], **{s: d.get(f"{s}_at") for s in steps[1:]}}
     timeline = [
@@ -127,7 +133,7 @@ def build_head(d: dict, *, lang: str, tz: str) -> list:
         _kv(t("dispatch.field.received", lang), fmt_time(d["ts"], tz, with_date=True)),
         _kv(t("dispatch.field.type", lang), type_label(d["type"], lang)),
         _kv(t("dispatch.field.address", lang), d["address"] or "—"),
-        *([_kv(t("state.diverted", lang), f"{d['diverted_to']} · {d['divert_reason']}")] if d.get("diverted_to") else []),
+        *([_kv(t("state.diverted", lang), f"{agency_label(d['diverted_to'], agencies, lang)} · {d['divert_reason']}")] if d.get("diverted_to") else []),
         _kv(t("dispatch.field.station", lang), d["station"] or "—"),
         _kv(t("dispatch.field.source", lang), t(f"source.{d['source']}", lang)),
     ]

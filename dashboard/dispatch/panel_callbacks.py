@@ -8,12 +8,13 @@ import base64
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash
-from dash import ALL, Input, Output, State, no_update
+from dash import ALL, MATCH, Input, Output, State, no_update
 
 from dashboard import ids
-from dashboard.auth.session_cookies import current_actor, visible_stations
+from dashboard.auth.session_cookies import OutOfScope, current_actor, visible_stations
 from dashboard.callbacks import CallbackSet, clicked
 from dashboard import commands
 from dashboard.context import ctx
@@ -77,12 +78,14 @@ def show_flag(clicks: list[int], lang: str | None) -> list:
     Input(ids.dispatch_flag_task(ALL), "n_clicks"),
     Input(ids.dispatch_followup_step(ALL, ALL), "n_clicks"),
     State(ids.dispatch_followup_input(ALL), "value"),
+    State(ids.dispatch_assign_field(ALL, ALL), "value"),
     State(ids.DISPATCH_REFRESH, "data"),
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lang: str | None) -> tuple:
-    """Make a follow-up task from a flag, or move a task on (officer, result, rating from its input)."""
+def followup_action(_flags: list, _steps: list, _inputs: list, _assign: list, refresh: int, lang: str | None) -> tuple:
+    """Make a follow-up task from a flag, or move a task on: 交办 from its form (station, officer, device,
+    grid worker, deadline; the core checks each and who may), the later steps from its input."""
     trig = clicked()
     if trig is None:
         return no_update, no_update
@@ -98,8 +101,12 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
         else:
             text = next((s.get("value") for s in dash.ctx.states_list[0] if s["id"]["task"] == trig["task"]), None) or ""
             step = trig["step"]
-            if step == "assigned":  # blank: the officer of the task's grid
-                commands.assign_task(app, actor, trig["task"], officer=text or None)
+            if step == "assigned":  # blank officer, device, worker: the task's grid's
+                form = {s["id"]["field"]: s.get("value") for s in dash.ctx.states_list[1] if s["id"]["task"] == trig["task"]}
+                commands.assign_task(app, actor, trig["task"], station=_text(form.get("station")),
+                                     officer=_text(form.get("officer")), unit=_text(form.get("unit")),
+                                     grid_worker=_text(form.get("worker")),
+                                     due=_deadline(form.get("due"), app.settings.timezone, lang))
             else:
                 rating = int(text) if step == "rated" and text.strip().isdigit() else None
                 app.db.act(followups.record_step, actor, trig["task"], step,
@@ -108,6 +115,41 @@ def followup_action(_flags: list, _steps: list, _inputs: list, refresh: int, lan
         return build_message(t("dispatch.done", lang).format(what=done), ok=True), (refresh or 0) + 1
     except QingzhiError as exc:
         return build_message(t("dispatch.error", lang).format(why=exc), ok=False), no_update
+
+
+@CALLBACKS.callback(
+    Output(ids.dispatch_assign_field(MATCH, "unit"), "options"),
+    Input(ids.dispatch_assign_field(MATCH, "station"), "value"),
+    prevent_initial_call=True,
+)
+def units_of_station(station: Any) -> list[dict[str, str]]:
+    """The 交办 form's devices narrowed to the chosen station (none for one outside the user's scope)."""
+    try:
+        stations = visible_stations(_text(station))
+    except (OutOfScope, QingzhiError):
+        return []
+    return panels.unit_options(ctx().db.run(data.unit_choices, stations))
+
+
+def _text(value: Any) -> str | None:
+    """A form value as text (a crafted request may post anything); the core checks it further."""
+    if value is not None and not isinstance(value, str):
+        raise QingzhiError(f"expected text, not {type(value).__name__}")
+    return value
+
+
+def _deadline(value: Any, tz: str, lang: str) -> dt.datetime | None:
+    """The 交办 form's deadline, typed in the page's time zone (blank: the configured step time); the core
+    checks it is ahead and not too far."""
+    text = (_text(value) or "").strip().replace("T", " ")
+    if not text:
+        return None
+    try:
+        if len(text) > len("YYYY-MM-DD HH:MM"):
+            raise ValueError(text)
+        return dt.datetime.strptime(text, panels.DUE_FORMAT).replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise QingzhiError(t("followup.bad_due", lang)) from None
 
 
 @CALLBACKS.callback(
@@ -121,9 +163,12 @@ def refresh_followups(tab: str, _refresh: int, lang: str | None) -> list:
     if tab != "followups":
         return no_update
     app = ctx()
-    tasks = app.db.run(followups.tasks, include_closed=True, stations=visible_stations())
+    stations = visible_stations()
+    tasks = app.db.run(followups.tasks, include_closed=True, stations=stations)
+    choices = {"stations": app.db.run(data.station_ids, stations), "units": app.db.run(data.unit_choices, stations),
+               "due": followups.step_due(config(app), "verified")}
     return panels.build_followups(tasks, followups.FOLLOWUP_NEXT, lang=lang_of(lang, app.settings.language),
-                                  tz=app.settings.timezone)
+                                  tz=app.settings.timezone, choices=choices)
 
 
 @CALLBACKS.callback(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
@@ -107,9 +108,43 @@ def _task_step(step: dict[str, Any], lang: str, tz: str) -> html.Li:
                     html.Span(f" {t('followup.late', lang)}", className="dp-late") if step["late"] else ""])
 
 
-def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, lang: str, tz: str) -> list:
-    """Follow-up tasks with their reason, steps, deadline and slip, and the input and button for each
-    one's next step (`next_step` by state)."""
+DUE_FORMAT = "%Y-%m-%d %H:%M"  # how the 交办 form shows and reads a deadline, in the page's time zone
+
+
+def unit_options(units: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Units (id and station) as the 交办 form's device choices."""
+    return [{"label": f"{u['id']} · {u['station']}", "value": u["id"]} for u in units]
+
+
+def _assign_form(task: dict[str, Any], choices: dict[str, Any], lang: str, tz: str) -> list:
+    """交办: station (of the user's scope), officer, the officer's device, grid worker and deadline,
+    prefilled with what the task had or its grid's; blank officer / device / worker take the grid's."""
+    officer = task["officer"] or task["grid_officer"]
+    unit = task["unit"] or (task["grid_unit"] if officer == task["grid_officer"] else None)
+    due = choices["due"].astimezone(ZoneInfo(tz)).strftime(DUE_FORMAT) if choices.get("due") else ""
+    field = lambda name: ids.dispatch_assign_field(task["id"], name)  # noqa: E731
+    units = unit_options([u for u in choices["units"] if u["station"] == task["station"]])
+    fmt = "YYYY-MM-DD HH:MM"
+    labelled = [
+        ("dim.station", dcc.Dropdown(id=field("station"), options=choices["stations"], value=task["station"],
+                                     clearable=False, className="dp-fu-station")),
+        ("followup.input.assigned", dcc.Input(id=field("officer"), value=officer, className="dp-input small",
+                                              maxLength=100)),
+        ("followup.field.unit", dcc.Dropdown(id=field("unit"), options=units, value=unit, className="dp-fu-unit")),
+        ("followup.field.worker", dcc.Input(id=field("worker"), value=task["grid_worker"] or task["grid_helper"],
+                                            className="dp-input small", maxLength=100)),
+        ("followup.field.due", dcc.Input(id=field("due"), value=due, placeholder=fmt, className="dp-input small",
+                                         maxLength=16)),
+    ]
+    return [html.Label([html.Span(t(key, lang).format(f=fmt), className="dp-k"), widget]) for key, widget in labelled]
+
+
+def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, lang: str, tz: str,
+                    choices: dict[str, Any] | None = None) -> list:
+    """Follow-up tasks with their reason, steps, deadline and slip, and the input(s) and button for each
+    one's next step (`next_step` by state); an open or escalated one's 交办 form offers `choices`
+    (stations, units as id and station — those of the task's station offered — the default deadline `due`)."""
+    choices = choices or {"stations": [], "units": [], "due": None}
     if not tasks:
         return [html.Div(t("dispatch.followups.empty", lang), className="dp-empty")]
     out = []
@@ -124,8 +159,10 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
             facts.append(t("followup.check_due", lang).format(t=fmt_time(task["check_at"], tz, with_date=True)))
         if task["slip"]:
             facts.append(t("followup.slip_ack" if task["slip_ack"] else "followup.slip", lang))
-        step = [dcc.Input(id=ids.dispatch_followup_input(task["id"]), placeholder=t(f"followup.input.{nxt}", lang),
-                          className="dp-input small"),
+        fields = _assign_form(task, choices, lang, tz) if nxt == "assigned" else [
+            dcc.Input(id=ids.dispatch_followup_input(task["id"]), placeholder=t(f"followup.input.{nxt}", lang),
+                      className="dp-input small")]
+        step = [*fields,
                 html.Button(t(f"followup.to.{nxt}", lang), id=ids.dispatch_followup_step(task["id"], nxt),
                             className="dp-btn small")] if nxt else []
         out.append(html.Div([
@@ -133,7 +170,7 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
                       html.Span(t(f"followup.{task['state']}", lang), className=f"dp-badge fu-{task['state']}")]),
             html.Div(" · ".join(f for f in facts if f), className="dp-sub"),
             html.Ol([_task_step(s, lang, tz) for s in task["steps"]], className="dp-fu-steps"),
-            html.Div(step, className="dp-row"),
+            html.Div(step, className="dp-row dp-fu-assign" if nxt == "assigned" else "dp-row"),
         ], className="dp-task", id=ids.dispatch_task(task["id"])))
     return out
 

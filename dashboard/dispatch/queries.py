@@ -95,6 +95,13 @@ async def unit_rows(conn: asyncpg.Connection, since_version: int = 0) -> list[as
     )
 
 
+async def unit_choices(conn: asyncpg.Connection, stations: list[str] | None = None) -> list[dict[str, str]]:
+    """The units (of these stations; None: all) as id and station, in order, for a device picker."""
+    rows = await conn.fetch("SELECT id, station FROM units WHERE $1::text[] IS NULL OR station = ANY($1) ORDER BY id",
+                            stations)
+    return [dict(r) for r in rows]
+
+
 async def station_ids(conn: asyncpg.Connection, stations: list[str] | None = None) -> list[str]:
     """The stations' ids (of these; None: all), in order."""
     rows = await conn.fetch("SELECT id FROM stations WHERE $1::text[] IS NULL OR id = ANY($1) ORDER BY id", stations)

@@ -114,7 +114,7 @@ class DetailView:
         """The panels: head (facts, lifecycle, audit history), units, recommended units, map drawings."""
         d, cands, tz = self.incident, self.candidates, settings.timezone
         return {
-            "head": dc.build_head(d, lang=lang, tz=tz) + dc.build_history(self.history, lang=lang, tz=tz),
+            "head": dc.build_head(d, lang=lang, tz=tz, agencies=self.agencies) + dc.build_history(self.history, lang=lang, tz=tz),
             "units": dc.build_units(d, lang=lang, tz=tz, now=self.now, timeout_s=self.ack_timeout_s,
                                     next_unit=cands[0]["id"] if cands else None),
             "recommend": dc.build_recommend(cands, lang=lang, state=d["state"]),

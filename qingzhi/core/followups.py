@@ -37,6 +37,8 @@ LIVE = ("open", "assigned", "verified", "handled", "reported", "escalated")  # w
 TEXT_STEPS = {"verified": "say what was found", "handled": "say what was done",
               "reported": "say what the caller was told"}
 MAX_TEXT = 500
+MAX_NAME = 100  # an officer's or grid worker's name, a station or unit id
+MAX_DEADLINE_DAYS = 90  # a follow-up is governance of this season's calls; a later date is a typo (or 9999)
 
 
 async def _lock(conn: asyncpg.Connection, task: int) -> asyncpg.Record:
@@ -60,7 +62,8 @@ async def _step(conn: asyncpg.Connection, actor: Actor, row: asyncpg.Record, ste
                                 "command": command, **(details or {})})
 
 
-def _due(cfg: DispatchConfig, step: str | None) -> dt.datetime | None:
+def step_due(cfg: DispatchConfig, step: str | None) -> dt.datetime | None:
+    """When a step begun now is due, by the configured hours (None: that step has no deadline)."""
     hours = cfg.followup.step_hours.get(step or "")
     return None if hours is None else dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
 
@@ -72,6 +75,24 @@ def _check_text(value: str | None, what: str) -> str:
     if len(text) > MAX_TEXT:
         raise QingzhiError(f"at most {MAX_TEXT} characters, not {len(text)}")
     return text
+
+
+def _check_name(value: str | None, what: str) -> str | None:
+    """A name or id as typed: stripped, None if blank; too long or with control characters is an error."""
+    text = (value or "").strip()
+    if len(text) > MAX_NAME or any(not c.isprintable() for c in text):
+        raise QingzhiError(f"{what}: at most {MAX_NAME} printable characters")
+    return text or None
+
+
+def check_deadline(due: dt.datetime, now: dt.datetime | None = None) -> dt.datetime:
+    """A task's deadline: timezone-aware, in the future and at most MAX_DEADLINE_DAYS ahead."""
+    now = now or dt.datetime.now(dt.UTC)
+    if due.tzinfo is None:
+        raise QingzhiError("the deadline needs a time zone")
+    if not now < due <= now + dt.timedelta(days=MAX_DEADLINE_DAYS):
+        raise QingzhiError(f"the deadline must be in the future and within {MAX_DEADLINE_DAYS} days")
+    return due
 
 
 async def create_followup(actor: Actor, conn: asyncpg.Connection, flag: dict[str, Any]) -> int:
@@ -89,7 +110,7 @@ async def create_followup(actor: Actor, conn: asyncpg.Connection, flag: dict[str
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING id""",
                 flag["kind"], flag["key"], title, flag["incidents"], flag.get("station"), actor.label,
                 flag.get("subject"), flag.get("lat"), flag.get("lon"),
-                json.dumps(flag.get("reason"), ensure_ascii=False), grid and grid["id"], _due(cfg, "assigned"),
+                json.dumps(flag.get("reason"), ensure_ascii=False), grid and grid["id"], step_due(cfg, "assigned"),
             )
         except asyncpg.UniqueViolationError:
             raise QingzhiError(f"flag {flag['key']} already has a follow-up task in progress") from None
@@ -118,18 +139,18 @@ async def assign_followup(
     async with conn.transaction():
         row = await _lock(conn, task)
         grid = await conn.fetchrow("SELECT * FROM grids WHERE id = $1", row["grid"]) if row["grid"] else None
-        station = (station or "").strip() or row["station"]
+        station = _check_name(station, "station") or row["station"]
         require(actor, "followup.act", row["station"], station)
         if FOLLOWUP_NEXT.get(row["state"]) != "assigned":
             raise QingzhiError(f"follow-up task {task} is {row['state']}: it cannot be assigned now")
-        officer = (officer or "").strip() or (grid and grid["officer"]) or ""
-        officer = _check_text(officer, "name the community officer the task goes to (or load the station's grids)")
-        unit = (unit or "").strip() or (grid["unit"] if grid and grid["officer"] == officer else None)
-        worker = (grid_worker or "").strip() or (grid and grid["grid_worker"]) or None
-        now = dt.datetime.now(dt.UTC)
-        due = due or _due(cfg, "verified")
-        if due is None or due <= now or due > now + dt.timedelta(days=365):
-            raise QingzhiError("the deadline must be in the future, within a year")
+        officer = _check_name(officer, "the community officer") or (grid and grid["officer"]) or ""
+        if not officer:
+            raise QingzhiError("name the community officer the task goes to (or load the station's grids)")
+        unit = _check_name(unit, "the officer's unit") or (grid["unit"] if grid and grid["officer"] == officer else None)
+        worker = _check_name(grid_worker, "the grid worker") or (grid and grid["grid_worker"]) or None
+        due = check_deadline(due) if due is not None else step_due(cfg, "verified")
+        if due is None:
+            raise QingzhiError("give the task a deadline")
         command = None
         if unit:
             u = await lock_unit(conn, unit)
@@ -176,7 +197,7 @@ async def record_step(actor: Actor, conn: asyncpg.Connection, task: int, step: s
                       reviewed_at = CASE WHEN $2 = 'rated' THEN now() ELSE reviewed_at END,
                       reviewed_by = CASE WHEN $2 = 'rated' THEN $7 ELSE reviewed_by END
                WHERE id = $1""",
-            task, step, _due(cfg, nxt) if step != "rated" else None, check_at, text, rating, actor.label)
+            task, step, step_due(cfg, nxt) if step != "rated" else None, check_at, text, rating, actor.label)
         await _step(conn, actor, row, step, text=text, rating=rating)
 
 
@@ -227,7 +248,7 @@ async def effect_checks(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.d
                           reopened = reopened + $5::int, check_at = NULL,
                           closed_at = CASE WHEN $2 = 'closed' THEN now() END
                    WHERE id = $1""",
-                task, "assigned" if reopen else outcome, effective, _due(cfg, "verified") if reopen else None, int(reopen))
+                task, "assigned" if reopen else outcome, effective, step_due(cfg, "verified") if reopen else None, int(reopen))
             await _step(conn, actor, row, "checked", text=outcome,
                         details={"before": before, "after": after, "since": since, "effective": effective})
             if outcome == "escalated":
@@ -256,9 +277,12 @@ async def overdue_steps(conn: asyncpg.Connection) -> int:
 async def tasks(conn: asyncpg.Connection, *, include_closed: bool = False, limit: int = 200,
                 stations: list[str] | None = None) -> list[dict[str, Any]]:
     """Follow-up tasks (of these stations; None: all), unfinished first, newest first, each with its
-    slip's command and ack time and its steps."""
+    slip's command and ack time, its grid's officer, unit and worker (grid_officer, grid_unit,
+    grid_helper: what 交办 defaults to) and its steps."""
     rows = await conn.fetch(
-        """SELECT f.*, c.id AS slip, c.ack_recv_ts AS slip_ack FROM followups f
+        """SELECT f.*, c.id AS slip, c.ack_recv_ts AS slip_ack,
+                  g.officer AS grid_officer, g.unit AS grid_unit, g.grid_worker AS grid_helper
+           FROM followups f LEFT JOIN grids g ON g.id = f.grid
            LEFT JOIN LATERAL (SELECT id, ack_recv_ts FROM commands WHERE task = f.id ORDER BY ts DESC LIMIT 1) c ON true
            WHERE ($1 OR f.state <> 'closed') AND ($3::text[] IS NULL OR f.station = ANY($3))
            ORDER BY f.state = 'closed', f.created_at DESC LIMIT $2""",
