@@ -6,7 +6,8 @@ import importlib
 import sys
 import time
 
-ALL = ("ingest", "live_map", "dispatch", "analysis", "history", "tile_crs", "playback", "cluster", "search")
+ALL = ("ingest", "live_map", "dispatch", "analysis", "history", "tile_crs", "playback", "cluster", "search",
+       "plan")
 
 
 def main(names: list[str]) -> int:

@@ -19,6 +19,7 @@ from dashboard.audit import callbacks as audit
 from dashboard.briefing import callbacks as briefing, task_callbacks as briefing_tasks
 from dashboard.context import AppContext
 from dashboard.db import Database
+from dashboard.duty import callbacks as duty, wall as duty_wall
 from dashboard.dispatch import api as dispatch_api, callbacks as dispatch, panel_callbacks as dispatch_panels
 from dashboard.health import blueprint as health
 from dashboard.live import api as live_api, callbacks as live
@@ -28,7 +29,7 @@ from qingzhi.db import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks,
-            search)  # each has its CALLBACKS
+            search, duty, duty_wall)  # each has its CALLBACKS
 APIS = (live_api, camera_api, dispatch_api)  # each has its Flask blueprint
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from qingzhi.config import Settings
-from qingzhi.core import dispatch, followups
+from qingzhi.core import dispatch, followups, redeploy
 from qingzhi.core.actor import Actor
+from qingzhi.core.response_plan import load_plan
 from qingzhi.errors import QingzhiError
 from qingzhi.mqtt import connect_blocking, make_client
 
@@ -130,3 +131,19 @@ def assign_task(app: Any, actor: Actor, task: int, **fields: Any) -> str | None:
 
     return app.db.act(followups.assign_followup, actor, task, topic_root=app.settings.topic_root,
                       publish=publish, **fields)
+
+
+def apply_moves(app: Any, actor: Actor, moves: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Send the ticked moves of a redeployment plan as `patrol` commands (qingzhi.core.redeploy.apply_moves
+    checks each against the rules and who may)."""
+    pub = publisher_of(app)
+    pub.ensure_connected()
+    return app.db.act(redeploy.apply_moves, actor, moves, response=load_plan(app.settings.response_plan),
+                      topic_root=app.settings.topic_root, publish=pub.apublish)
+
+
+def recall_units(app: Any, actor: Actor, units: list[str]) -> list[dict[str, Any]]:
+    """Send `recall` to each unit (qingzhi.core.redeploy.recall_units checks who may)."""
+    pub = publisher_of(app)
+    pub.ensure_connected()
+    return app.db.act(redeploy.recall_units, actor, units, topic_root=app.settings.topic_root, publish=pub.apublish)

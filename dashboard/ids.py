@@ -301,3 +301,40 @@ def search_result(incident: str) -> dict:
 def dispatch_task(task: int) -> str:
     """One follow-up task's card in the Tasks tab."""
     return f"dispatch-task-{task}"
+
+
+# /duty (commanders): alert levels, the redeployment plan, applying it
+DUTY_MAP = "duty-map"
+DUTY_ZONES = "duty-zones"
+DUTY_MOVES_LAYER = "duty-moves-layer"
+DUTY_SCOPE = "duty-scope"
+DUTY_TARGET = "duty-target"
+DUTY_LEVEL = "duty-level"
+DUTY_REASON = "duty-reason"
+DUTY_HOURS = "duty-hours"
+DUTY_SET = "duty-set"
+DUTY_SET_MSG = "duty-set-msg"
+DUTY_LEVELS = "duty-levels"
+DUTY_VERSION = "duty-version"
+DUTY_REFRESH = "duty-refresh"
+DUTY_MOVES = "duty-moves"
+DUTY_SHORT = "duty-short"
+DUTY_TOTALS = "duty-totals"
+DUTY_APPLY = "duty-apply"
+DUTY_APPLY_MSG = "duty-apply-msg"
+DUTY_SENT = "duty-sent"
+DUTY_SENT_TABLE = "duty-sent-table"
+DUTY_TICK = "duty-tick"
+DUTY_RECALLS = "duty-recalls"
+DUTY_RECALL = "duty-recall"
+DUTY_SUGGESTIONS = "duty-suggestions"
+DUTY_SUGG_MSG = "duty-sugg-msg"
+DUTY_SUGG_TYPE = "duty-sugg"
+DUTY_PRESENCE = "duty-presence"
+WALL_DUTY = "wall-duty"
+WALL_DUTY_TICK = "wall-duty-tick"
+
+
+def duty_suggestion(action: str, suggestion: int | str) -> dict:
+    """Pattern-matching id of a suggestion's accept / dismiss button."""
+    return {"type": DUTY_SUGG_TYPE, "action": action, "id": suggestion}

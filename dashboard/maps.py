@@ -96,7 +96,12 @@ PLAYBACK_LAYERS: tuple[LayerConfig, ...] = (
                 on_each_feature="playbackTooltip"),
     LayerConfig("units", ids.PB_UNIT_LAYER, point_to_layer="playbackUnit", on_each_feature="playbackTooltip"),
 )
-LAYER_CONFIGS: tuple[LayerConfig, ...] = LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + PLAYBACK_LAYERS
+DUTY_LAYERS: tuple[LayerConfig, ...] = (
+    LayerConfig("zones", ids.DUTY_ZONES, style="liveZoneStyle", on_each_feature="liveAreaLabel"),
+    LayerConfig("moves", ids.DUTY_MOVES_LAYER, style="dutyMoveStyle", on_each_feature="dutyMoveTooltip"),
+)
+LAYER_CONFIGS: tuple[LayerConfig, ...] = (LIVE_LAYERS + DISPATCH_LAYERS + ANALYSIS_LAYERS + PLAYBACK_LAYERS
+                                          + DUTY_LAYERS)
 
 LIVE_MAP = MapConfig(ids.LIVE_MAP, LIVE_LAYERS, css="qz-live-map", layer_control=True, track_viewport=False)
 WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,
@@ -104,6 +109,7 @@ WALL_MAP = replace(LIVE_MAP, layer_control=False, zoom_control=False,
 DISPATCH_MAP = MapConfig(ids.DISPATCH_MAP, DISPATCH_LAYERS, css="dp-map", zoom=13)
 ANALYSIS_MAP = MapConfig(ids.AN_MAP, ANALYSIS_LAYERS, css="an-map")
 PLAYBACK_MAP = MapConfig(ids.PB_MAP, PLAYBACK_LAYERS, css="pb-map")
+DUTY_MAP = MapConfig(ids.DUTY_MAP, DUTY_LAYERS, css="duty-map", zoom=13)
 
 
 def create_layer(config: LayerConfig, data: dict[str, Any] | None = None) -> Component:

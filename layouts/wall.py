@@ -15,6 +15,7 @@ from dashboard import ids
 from dashboard.cameras.api import config_json
 from dashboard.cameras.components import build_camera_config, build_camera_strip
 from dashboard.context import ctx
+from dashboard.duty.wall import build_wall_strip
 from dashboard.i18n import lang_of, t
 from dashboard.live.api import client_config
 from dashboard.live.components import (
@@ -36,7 +37,7 @@ def layout(lang: str | None = None, station: str | None = None, **_: Any) -> htm
             build_map(config=WALL_MAP, settings=app.settings, lang=lang),
             html.Div([html.Div(t("live.wall_title", lang), className="qz-wall-title"),
                       html.Div(id=ids.LIVE_CLOCK, className="qz-wall-clock")], className="qz-wall-head"),
-            html.Div([build_count_tiles(lang=lang, compact=True), build_alert_panel(lang=lang),
+            html.Div([build_count_tiles(lang=lang, compact=True), build_wall_strip(), build_alert_panel(lang=lang),
                       build_legend(lang=lang)], className="qz-wall-side"),
             build_camera_strip(strip_id=ids.WALL_CAMERAS, mode="wall", lang=lang, station=station),
             build_camera_config(config_json=config_json(app.settings, lang=lang)),

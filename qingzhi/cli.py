@@ -52,7 +52,7 @@ def ingest(settings: Settings) -> None:
 @cli.command()
 @settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
                   "rejects_keep_rows", "language", "briefing_config", "briefing_dir", "briefing_hour",
-                  "briefing_keep_days")
+                  "briefing_keep_days", "response_plan")
 @click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:
@@ -137,7 +137,7 @@ def demo(settings: Settings, **options: Any) -> None:
     "session_hours",
     "allowed_hosts", "secure_cookies", "stream_hosts", "stream_schemes", "stream_url_template", "camera_tiles",
     "db_connect_timeout_s", "dashboard_db_timeout_s",
-    "health_timeout_s", *MQTT_TLS, "data_dir",
+    "health_timeout_s", *MQTT_TLS, "data_dir", "response_plan",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True)
@@ -210,6 +210,7 @@ from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach 
 from qingzhi.cli_briefing import briefing  # noqa: E402
 
 from qingzhi.cli_governance import grids, repeats, search  # noqa: E402
+from qingzhi.cli_duty import level, plan  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(broker)
@@ -218,6 +219,8 @@ cli.add_command(briefing)
 cli.add_command(repeats)
 cli.add_command(search)
 cli.add_command(grids)
+cli.add_command(level)
+cli.add_command(plan)
 
 
 def main() -> None:

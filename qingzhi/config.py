@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     briefing_hour: int = Field(7, ge=0, le=23, description="local hour from which the duty loop writes the briefing "
                                "of the day before")
     briefing_keep_days: int = Field(90, ge=1, le=3650, description="days the scheduled briefing files are kept")
+    response_plan: Path | None = Field(None, description="the response plan per alert level (TOML, like "
+                                       "qingzhi/response_plan.toml, the default)")
     data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
                                                    "must be in")
 

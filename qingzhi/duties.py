@@ -2,7 +2,9 @@
 
 Each round runs the chores that are due, in order: the time-based alert rules
 (qingzhi.core.alert_rules: ack timeouts, overdue incidents, lost units), the follow-up tasks'
-overdue steps and effect checks (qingzhi.core.followups), the analysis
+overdue steps and effect checks (qingzhi.core.followups), alert levels that expire, zones short of
+their minimum, the hourly presence figures and suggested levels (qingzhi.core.levels, redeploy,
+presence, suggestions), the analysis
 pre-aggregates (qingzhi.aggregate), the day partitions with their retention, the pruning of
 old rejected messages, the folding of finished track hours for playback, and the morning's briefing file (qingzhi.briefing_report, where
 QZ_BRIEFING_DIR is set). A round holds
@@ -26,8 +28,10 @@ import asyncpg
 from ingest import store as ingest_store
 from qingzhi import aggregate, briefing_report
 from qingzhi.config import Settings
-from qingzhi.core import alert_rules, followups
+from qingzhi.core import alert_rules, followups, levels, presence, redeploy, suggestions
+from qingzhi.core.actor import Actor
 from qingzhi.core.briefing import playback
+from qingzhi.core.response_plan import load_plan
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.partitions import ensure_partitions
 
@@ -54,6 +58,28 @@ async def _followup_overdue(conn: asyncpg.Connection, settings: Settings) -> str
 async def _effect_checks(conn: asyncpg.Connection, settings: Settings) -> str:
     done = await followups.effect_checks(conn, await load_config(conn))
     return f"{sum(done.values())} checked: " + ", ".join(f"{n} {k}" for k, n in done.items())
+
+
+async def _level_expiry(conn: asyncpg.Connection, settings: Settings) -> str:
+    return f"{await levels.expire(conn)} expired"
+
+
+async def _zone_shortage(conn: asyncpg.Connection, settings: Settings) -> str:
+    response = load_plan(settings.response_plan)
+    state = await redeploy.load_state(Actor.system("zone_shortage"), conn, response)
+    have = state.have
+    counts = [(z["id"], z["station"], int(state.need[i]), int(have[i])) for i, z in enumerate(state.zones)]
+    raised = await alert_rules.zones_short(conn, counts, response.shortage_grace_min)
+    return f"{raised} raised ({sum(c[3] < c[2] for c in counts)} zones short)"
+
+
+async def _presence(conn: asyncpg.Connection, settings: Settings) -> str:
+    folded = await presence.fold_hours(conn, load_plan(settings.response_plan), settings.timezone)
+    return f"{folded} hours folded"
+
+
+async def _suggestions(conn: asyncpg.Connection, settings: Settings) -> str:
+    return f"{await suggestions.refresh(conn, load_plan(settings.response_plan), settings.timezone)} open"
 
 
 async def _aggregates(conn: asyncpg.Connection, settings: Settings) -> str:
@@ -96,6 +122,10 @@ CHORES = (
     Chore("lost_units", 0, _lost_units),
     Chore("followup_overdue", 60, _followup_overdue),
     Chore("effect_checks", 300, _effect_checks),
+    Chore("level_expiry", 0, _level_expiry),
+    Chore("zone_shortage", 30, _zone_shortage),
+    Chore("presence", 300, _presence),
+    Chore("level_suggestions", 300, _suggestions),
     Chore("aggregates", 0, _aggregates),
     Chore("partitions", 3600, _partitions),
     Chore("rejects", 3600, _rejects),

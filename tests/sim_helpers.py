@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -69,3 +74,21 @@ def run_for(sim: Simulation, seconds: float, during: Callable[[], None] | None =
     stop.set()
     thread.join(15)
     assert not thread.is_alive()
+
+
+@contextmanager
+def simulator_process(settings: Any, log_path: Path, units: int = 12) -> Iterator[subprocess.Popen]:
+    """`qingzhi simulate` on this test's database, broker and topic root (one station, 20× speed, no calls),
+    its output in `log_path`; stopped on leaving."""
+    env = {**os.environ, "QZ_DATABASE_URL": settings.database_url, "QZ_MQTT_URL": settings.mqtt_url,
+           "QZ_TOPIC_ROOT": settings.topic_root, "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "wb") as log:
+        sim = subprocess.Popen([sys.executable, "-m", "qingzhi", "simulate", "--units", str(units), "--stations", "1",
+                                "--speedup", "20", "--rate", "1", "--incidents-per-hour", "0"],
+                               cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+        try:
+            yield sim
+        finally:
+            sim.terminate()
+            sim.wait(20)

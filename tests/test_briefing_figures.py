@@ -64,7 +64,8 @@ def test_every_figure_of_the_crafted_day(database_url: str) -> None:
     ranking = {r["station"]: r for r in b["ranking"]}
     assert ranking["S1"]["figures"]["check_hit"] == 0.25 and ranking["S2"]["figures"]["check_hit"] == 1.0
     assert ranking["S2"]["figures"]["decline"] is None  # nothing the day before: no decline rate, not 0
-    assert [r["rank"] for r in b["ranking"]] == [1, 2] and b["pending"] == ["duty_rate", "visible_rate"]
+    assert [r["rank"] for r in b["ranking"]] == [1, 2]
+    assert rates["duty_rate"] is None and rates["visible_rate"] is None   # nothing measured: no data, not 0
     assert b["diverted"] == {"total": 0, "by_agency": {}, "prev": b["diverted"]["prev"], "yoy": b["diverted"]["yoy"]}
     assert b["diverted"]["prev"]["direction"] == "no_data" and b["governance"]["opened"] == 0
 
@@ -125,3 +126,22 @@ def test_diverted_calls_and_repeat_tasks_counted_in_the_period(database_url: str
     assert (gov["opened"], gov["closed"], gov["effective"], gov["open_now"]) == (2, 1, 1, 1)
     s2 = _brief(database_url, station="S2")
     assert s2["diverted"]["total"] == 1 and s2["governance"]["opened"] == 0
+
+
+def test_duty_fulfilment_and_street_presence_from_the_kept_days(database_url: str) -> None:
+    """勤务落实率 and 街面见警率 of issue 11 in the briefing: summed over the period's days and zones before
+    dividing (a zone's quiet hours weigh what they measured), days outside the period left out."""
+    async def seed(conn):  # noqa: ANN001, ANN202 - a test's local helper
+        await seed_briefing(conn)
+        rows = [(D, "Z1", "S1", 1440, 1200, 1440.0, 1080.0, 24, 18), (D, "Z2", "S2", 720, 720, 1440.0, 1440.0, 12, 12),
+                (D - dt.timedelta(days=1), "Z1", "S1", 1440, 0, 1440.0, 360.0, 24, 6)]
+        await conn.executemany(
+            """INSERT INTO presence_day (day, zone, station, minutes, met_minutes, required_unit_min,
+                                         delivered_unit_min, zone_hours, zone_hours_seen)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""", rows)
+    run_db(database_url, seed)
+    r = _brief(database_url)["rates"]
+    assert r["duty_rate"] == pytest.approx((1080 + 1440) / 2880) and r["visible_rate"] == pytest.approx(30 / 36)
+    assert r["duty_rate_prev"] == pytest.approx(0.25) and r["visible_rate_prev"] == pytest.approx(0.25)
+    s1 = _brief(database_url, station="S1")["rates"]
+    assert s1["duty_rate"] == pytest.approx(0.75) and s1["visible_rate"] == pytest.approx(0.75)

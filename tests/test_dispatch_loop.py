@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,13 +25,13 @@ from qingzhi.core.dispatch_config import DispatchConfig
 from qingzhi.core.incident_actions import create_incident
 from dashboard.recommend import FleetCache, recommend
 from dispatch_fixtures import CENTER, app_context, run_db, seed_station, seed_unit
+from sim_helpers import simulator_process
 from ingest_helpers import wait_until
 from qingzhi.config import Settings, parse_mqtt_url
 
 DESK = Actor.person("值班长 张", "dispatch", role="commander")
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 CFG = DispatchConfig()
 
 
@@ -117,13 +114,7 @@ def test_mqtt_call_to_queue_assign_ack_and_status_advance(settings: Settings, in
 
 def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Settings, ingest: IngestProcess,
                                                                  app: AppContext, tmp_path: Path) -> None:
-    env = {**os.environ, "QZ_DATABASE_URL": settings.database_url, "QZ_MQTT_URL": settings.mqtt_url,
-           "QZ_TOPIC_ROOT": settings.topic_root, "PYTHONUNBUFFERED": "1"}
-    log = open(tmp_path / "sim.log", "wb")
-    sim = subprocess.Popen([sys.executable, "-m", "qingzhi", "simulate", "--units", "12", "--stations", "1",
-                            "--speedup", "20", "--rate", "1", "--incidents-per-hour", "0"],
-                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with simulator_process(settings, tmp_path / "sim.log"):
         cache = FleetCache()
 
         def candidates() -> list[dict]:
@@ -139,7 +130,3 @@ def test_simulator_acknowledges_and_drives_the_unit_to_the_scene(settings: Setti
         assert reached
         detail = app.db.run(dispatch.incident_detail, incident)
         assert detail["en_route_at"] is not None and detail["on_scene_at"] >= detail["en_route_at"]
-    finally:
-        sim.terminate()
-        sim.wait(20)
-        log.close()

@@ -30,12 +30,12 @@ def two_apps(settings: Settings):
 def test_nav_is_the_page_registry(two_apps) -> None:
     pages = sorted(dash.page_registry.values(), key=lambda p: p["order"])
     assert [p["path"] for p in pages] == ["/", "/dispatch", "/analysis", "/wall", "/audit", "/briefing", "/playback",
-                                          "/search"]
+                                          "/search", "/duty"]
     header = build_header("/dispatch", "?incident=110-1", "en")
     links = [c for c in header[1].children if isinstance(c, dcc.Link)]
     assert [link.href for link in links] == [f"{p['path']}?lang=en" for p in pages]
     assert [link.children for link in links] == ["Live map", "Dispatch", "Three highs", "Wall", "Audit log", "Briefing",
-                                                 "Playback", "Search"]
+                                                 "Playback", "Search", "Graded duty"]
     assert [link.className for link in links].count("qz-nav-link active") == 1 and "active" in links[1].className
     assert header[2].href == "/dispatch?incident=110-1&lang=zh"  # the language switch keeps the query
     assert headerless("/wall") and not headerless("/") and not headerless("/analysis")
@@ -47,9 +47,10 @@ def test_nav_offers_only_the_pages_the_role_opens(two_apps) -> None:
         header = build_header("/", None, "en", User("x", role, None))
         return [link.href.split("?")[0] for link in header[1].children]
     assert shown("wall") == ["/", "/wall"]
-    assert shown("analyst") == ["/", "/analysis", "/wall", "/briefing", "/playback", "/search"]
-    assert shown("commander") == ["/", "/dispatch", "/analysis", "/wall", "/briefing", "/playback", "/search"]
-    assert shown("admin") == ["/", "/dispatch", "/analysis", "/wall", "/audit", "/briefing", "/playback", "/search"]
+    assert shown("analyst") == ["/", "/analysis", "/wall", "/briefing", "/playback", "/search", "/duty"]
+    assert shown("commander") == ["/", "/dispatch", "/analysis", "/wall", "/briefing", "/playback", "/search", "/duty"]
+    assert shown("admin") == ["/", "/dispatch", "/analysis", "/wall", "/audit", "/briefing", "/playback", "/search",
+                              "/duty"]
     header = build_header("/", None, "zh", User("li.wei", "commander", frozenset({"ST01"})))
     assert header[3].children == "li.wei · 指挥" and header[4].children == "退出"
 

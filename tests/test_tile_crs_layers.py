@@ -1,4 +1,4 @@
-"""QZ_TILE_CRS reaches every map layer: each page with a map (/, /wall, /dispatch, /analysis, /playback) is drawn in real Chromium with WGS-84 tiles and
+"""QZ_TILE_CRS reaches every map layer: each page with a map (/, /wall, /dispatch, /analysis, /playback, /duty) is drawn in real Chromium with WGS-84 tiles and
 again with GCJ-02 tiles, every position of every Leaflet layer is read back from the page, and the
 second set must be the first converted (so a new layer that skips dashboard/maps.py fails here).
 A click on the map comes back to WGS-84. The units' JSON endpoint is checked the same way."""
@@ -145,9 +145,9 @@ def click_new_incident_place(dash_duo, app) -> None:  # noqa: ANN001
 def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(dash_duo, app) -> None:  # noqa: ANN001
     ARTIFACTS.mkdir(exist_ok=True)
     start_logged_in(dash_duo, app, "admin", port=free_port())
-    live, dispatch, analysis = ids.LIVE_MAP, ids.DISPATCH_MAP, ids.AN_MAP
+    live, dispatch, analysis, duty = ids.LIVE_MAP, ids.DISPATCH_MAP, ids.AN_MAP, ids.DUTY_MAP
     every_map = {m.map_id for m in vars(maps).values() if isinstance(m, maps.MapConfig)}
-    assert every_map == {live, dispatch, analysis, ids.PB_MAP}   # a new map: walk its page below too
+    assert every_map == {live, dispatch, analysis, ids.PB_MAP, duty}   # a new map: walk its page below too
 
     def select_unit_with_trail() -> None:  # found by call sign: its 30-minute trail is drawn
         dash_duo.wait_for_element(f"#{ids.LIVE_SEARCH}", timeout=20).send_keys(app.trail_unit + "\n")
@@ -181,6 +181,13 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(d
 
     today = datetime.now(ZoneInfo(app.server.extensions["qingzhi"].settings.timezone)).date()
     assert_converted(*walk_page(dash_duo, app, f"/playback?day={today}", {f"{ids.PB_MAP}:feature"}, load_playback))
+
+    def raise_a_zone() -> None:   # a zone at level I (needs 2 residential): the plan draws its moves
+        sql(app.server.extensions["qingzhi"].settings.database_url, lambda c: c.execute(
+            "UPDATE zones SET alert_level = 1 WHERE id = (SELECT min(id) FROM zones)"))
+        dash_duo.wait_for_element(".duty-move", timeout=20)
+
+    assert_converted(*walk_page(dash_duo, app, "/duty", {f"{duty}:feature"}, raise_a_zone))
     click_new_incident_place(dash_duo, app)
 
 

@@ -62,6 +62,15 @@
         const p = feature.properties;
         layer.bindTooltip(textTip([p.name, p.officer, p.grid_worker].filter(Boolean).join(' · ')), {sticky: true});
       },
+      /** Duty map: a planned move, a dashed line from the unit to its target zone, coloured by the zone's level. */
+      dutyMoveStyle: function (feature) {
+        return {color: ZONE_COLOUR[feature.properties.level_n] || '#1e88e5', weight: 3, opacity: 0.9, dashArray: '6 5'};
+      },
+      /** Duty map: the move's unit, target zone and ETA. */
+      dutyMoveTooltip: function (feature, layer) {
+        const p = feature.properties;
+        layer.bindTooltip(textTip(p.unit + ' → ' + p.zone + ' · ' + p.eta));
+      },
       /** Live map: open incident, a priority-coloured marker (P1 pulses, via CSS). */
       liveIncidentMarker: function (feature, latlng) {
         const p = feature.properties.priority;

@@ -42,6 +42,7 @@ PATHS: tuple[tuple[str, str], ...] = (
     ("/analysis", "analysis.view"), ("/api/live/stream", "camera.view"), ("/api/live/cameras", "camera.view"),
     ("/api/live", "live.view"), ("/wall", "live.view"), ("/audit", "audit.view"),
     ("/briefing", "briefing.view"), ("/playback", "briefing.view"), ("/search", "search.view"),
+    ("/duty", "duty.view"),
 )
 
 

@@ -38,6 +38,8 @@ STRINGS = {
     "live.alert.unit_lost": ("警力失联", "Unit lost"),
     "live.alert.unit_offline": ("终端离线", "Terminal offline"),
     "live.alert.zone_level": ("巡区警戒等级变更", "Zone alert level changed"),
+    "live.alert.zone_short": ("巡区警力低于最低", "Zone below its minimum"),
+    "live.zone_short": ("需 {need}，现有 {have}", "needs {need}, has {have}"),
     "live.alert.ack_timeout": ("指令未确认", "Command not acknowledged"),
     "live.alert.overdue": ("处警超时", "Response overdue"),
     "live.details": ("警力详情", "Unit details"),

@@ -59,6 +59,8 @@ def _alert_detail(alert: dict[str, Any], lang: str) -> str:
     level = detail.get("to", detail.get("level"))
     if alert["kind"] == "zone_level" and level is not None:
         parts.append(t(f"live.zone_level.{level}", lang))
+    if alert["kind"] == "zone_short" and "need" in detail:
+        parts.append(t("live.zone_short", lang).format(need=detail["need"], have=detail.get("have", "?")))
     if alert.get("incident"):
         parts.append(f"{t('live.incident', lang)} {alert['incident']}")
     return " · ".join(parts)

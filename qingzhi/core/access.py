@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alert.ack": frozenset(("commander", "admin")),
     "briefing.view": frozenset(("analyst", "commander", "admin")),  # the review page, its exports, playback
     "briefing.act": frozenset(("commander", "admin")),              # meeting tasks (督办): create, complete
+    "duty.view": frozenset(("analyst", "commander", "admin")),  # levels, the redeployment plan, presence
+    "duty.act": frozenset(("commander", "admin")),            # set levels, apply plans, decide suggestions
     "settings.change": frozenset(("admin",)),
     "users.manage": frozenset(("admin",)),
     "audit.view": frozenset(("admin",)),

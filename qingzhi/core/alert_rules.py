@@ -13,6 +13,7 @@ Raised by the duty loop (qingzhi/duties.py) on time passing, whether or not a pa
   unit_lost     an on-duty unit without a fix for `lost_after_s` (within a day)     severity 2
   followup_overdue   a follow-up task's step past its deadline (followups.py)     severity 3
   followup_escalated a task whose calls did not stop after reopening (followups.py) severity 2
+  zone_short    a zone below its minimum for the response plan's grace period       severity 2
 
 Every alert's time is fixed by the data (command time, receipt + threshold, last fix + limit),
 so raising it again is a no-op on the key (kind, subject, ts): the rules are idempotent.
@@ -46,14 +47,15 @@ def overdue_stage(row: dict[str, Any], cfg: DispatchConfig, now: dt.datetime) ->
 
 
 async def ack_timeouts(conn: asyncpg.Connection, cfg: DispatchConfig) -> int:
-    """One ack_timeout alert per active assignment whose command is unacknowledged past the timeout."""
+    """One ack_timeout alert per active assignment's or patrol/recall command is unacknowledged past the timeout."""
     return await conn.fetchval(
         """WITH ins AS (
              INSERT INTO alerts (ts, kind, severity, subject, unit, station, incident, detail)
              SELECT c.ts, 'ack_timeout', 2, c.id::text, c.unit, c.station, c.incident,
                     jsonb_build_object('command', c.id, 'timeout_s', $1::int)
-             FROM commands c JOIN assignments a ON a.command = c.id AND a.released_at IS NULL
-             WHERE c.ack_recv_ts IS NULL AND c.ts < now() - make_interval(secs => $1::int)
+             FROM commands c LEFT JOIN assignments a ON a.command = c.id AND a.released_at IS NULL
+             WHERE (a.command IS NOT NULL OR c.kind IN ('patrol', 'recall'))  -- acknowledged like a dispatch
+               AND c.ack_recv_ts IS NULL AND c.ts < now() - make_interval(secs => $1::int)
                AND NOT EXISTS (SELECT 1 FROM acks k WHERE k.command = c.id::text)
              ON CONFLICT (kind, subject, ts) DO NOTHING RETURNING 1)
            SELECT count(*) FROM ins""",
@@ -95,3 +97,23 @@ async def lost_units(conn: asyncpg.Connection, lost_after_s: int) -> int:
            ON CONFLICT (kind, subject, ts) DO NOTHING""",
         float(lost_after_s), list(OFF))
     return int(status.split()[-1])
+
+
+async def zones_short(conn: asyncpg.Connection, counts: list[tuple[str, str, int, int]], grace_min: int) -> int:
+    """Track since when each zone is below its minimum ((zone, station, need, have) for every zone) and
+    raise one zone_short alert per spell once it has lasted `grace_min` minutes (its ts: start + grace)."""
+    short = [c for c in counts if c[3] < c[2]]
+    await conn.execute("DELETE FROM zone_shortage WHERE NOT (zone = ANY($1::text[]))", [c[0] for c in short])
+    await conn.executemany(
+        """INSERT INTO zone_shortage (zone, short_since, need, have) VALUES ($1, now(), $2, $3)
+           ON CONFLICT (zone) DO UPDATE SET need = EXCLUDED.need, have = EXCLUDED.have""",
+        [(z, need, have) for z, _, need, have in short])
+    return await conn.fetchval(
+        """WITH ins AS (
+             INSERT INTO alerts (ts, kind, severity, subject, station, zone, detail)
+             SELECT s.short_since + make_interval(mins => $1), 'zone_short', 2, s.zone, z.station, s.zone,
+                    jsonb_build_object('need', s.need, 'have', s.have, 'since', s.short_since)
+             FROM zone_shortage s JOIN zones z ON z.id = s.zone
+             WHERE s.short_since + make_interval(mins => $1) <= now()
+             ON CONFLICT (kind, subject, ts) DO NOTHING RETURNING 1)
+           SELECT count(*) FROM ins""", grace_min)

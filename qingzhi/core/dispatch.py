@@ -20,6 +20,7 @@ from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.lifecycle import TransitionError
+from qingzhi.core.response_plan import LEVEL_NAMES
 from qingzhi.core.moves import free_units, lock_incident, lock_unit, move
 from qingzhi.core.vocab import COMMAND_KINDS, SENDABLE
 from qingzhi.errors import QingzhiError
@@ -43,23 +44,27 @@ class Command:
 async def issue_command(
     actor: Actor, conn: asyncpg.Connection, unit: asyncpg.Record, *, kind: str, topic_root: str, publish: Publish,
     incident: str | None = None, lat: float | None = None, lon: float | None = None, note: str | None = None,
-    task: int | None = None,
+    task: int | None = None, zone: str | None = None, level: int | None = None, until: dt.datetime | None = None,
 ) -> Command:
     """Store a command row, publish it (QoS 1) and stamp published_at once the broker confirms;
-    a `message` may carry a follow-up task (its slip, PROTOCOL.md `task`)."""
+    a `message` may carry a follow-up task (its slip, PROTOCOL.md `task`); `zone`, `level` (1–4, sent as
+    'I'–'IV') and `until` are a `patrol` command's (PROTOCOL.md)."""
     require(actor, "dispatch.act", unit["station"])
     if kind not in COMMAND_KINDS:
         raise QingzhiError(f"unknown command kind {kind!r}")
     cmd_id = str(uuid.uuid4())
     ts_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
-    payload = {"id": cmd_id, "ts": ts_ms, "kind": kind, "incident": incident, "lat": lat, "lon": lon, "note": note,
-               "task": None if task is None else str(task), "by": actor.label}
+    until_ms = None if until is None else int(until.timestamp() * 1000)
+    payload = {"id": cmd_id, "ts": ts_ms, "kind": kind, "incident": incident, "zone": zone,
+               "level": None if level is None else LEVEL_NAMES[level - 1], "until": until_ms,
+               "lat": lat, "lon": lon, "note": note, "task": None if task is None else str(task), "by": actor.label}
     payload = {k: v for k, v in payload.items() if v is not None}
     await conn.execute(
-        """INSERT INTO commands (id, ts, unit, station, kind, incident, lat, lon, note, issued_by, context, task)
-           VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+        """INSERT INTO commands (id, ts, unit, station, kind, incident, lat, lon, note, issued_by, context, task,
+                                 zone, level, until)
+           VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
         uuid.UUID(cmd_id), ts_ms, unit["id"], unit["station"], kind, incident, lat, lon, note, actor.label,
-        actor.context, task,
+        actor.context, task, zone, level, until,
     )
     topic = f"{topic_root}/{unit['station']}/{unit['id']}/cmd"
     published = await publish(topic, json.dumps(payload, ensure_ascii=False).encode())

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from qingzhi.core import governance
+from qingzhi.core import governance, presence
 from qingzhi.core.access import require, scope
 from qingzhi.core.actor import Actor
 from qingzhi.core.briefing import cameras, counts, service, tasks
@@ -19,8 +19,6 @@ from qingzhi.core.dispatch_config import load_config as load_dispatch_config
 from qingzhi.errors import QingzhiError
 
 PER = 10_000  # 可防性案件发案率: cases per this many residents
-# Figures whose source is other work not yet on main: shown as "not available", never invented.
-PENDING = ("duty_rate", "visible_rate")
 
 
 def stations_in_scope(actor: Actor, station: str | None) -> list[str] | None:
@@ -64,6 +62,7 @@ async def build_briefing(
     dispatch_cfg = await load_dispatch_config(conn)
     repeats = {k: await governance.repeat_share(conn, p.since, p.until, stations=stations)
                for k, p in (("cur", period), ("yoy", yoy))}
+    duty = {k: await presence.period_figures(conn, p.first, p.last, stations) for k, p in spans.items()}
     diverted = {k: await governance.diverted_counts(conn, p.since, p.until, stations=stations)
                 for k, p in spans.items()}
     ids = [s["id"] for s in named]
@@ -85,6 +84,9 @@ async def build_briefing(
             "checks": checks["cur"]["*"]["checks"], "hits": checks["cur"]["*"]["hits"],
             "check_hit": ratio(checks["cur"]["*"]["hits"], checks["cur"]["*"]["checks"]),
             "check_hit_yoy": ratio(checks["yoy"]["*"]["hits"], checks["yoy"]["*"]["checks"]),
+            "duty_rate": duty["cur"]["fulfilment_rate"], "duty_rate_prev": duty["prev"]["fulfilment_rate"],
+            "visible_rate": duty["cur"]["presence_rate"], "visible_rate_prev": duty["prev"]["presence_rate"],
+            "duty": duty["cur"],
         },
         "response": resp,
         "overdue": await service.overdue(conn, dispatch_cfg, period.since, period.until, stations),
@@ -101,7 +103,6 @@ async def build_briefing(
         "camera_faults": await cameras.camera_faults(conn, period.since, period.until, stations),
         "ranking": rank(await _station_figures(conn, cfg, period, ids, heads, checks, camera, resp), cfg.weights),
         "tasks": await tasks.tasks_for(conn, period.since, period.until, stations, period.label),
-        "pending": list(PENDING),
     }
 
 

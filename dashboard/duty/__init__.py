@@ -1,0 +1,1 @@
+"""The graded-duty page's parts: its components, read queries and callbacks."""

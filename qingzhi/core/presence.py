@@ -1,0 +1,219 @@
+"""Presence and duty fulfilment (见警率, 勤务落实率), measured from position history.
+
+Definitions (also in the README):
+  A unit is *present* in a zone during a minute when its last fix at or before that minute (at most
+  STALE_S old) lies inside the zone, its last status then was available or patrolling, and its kind
+  is one the response plan counts.
+  *Minimum met* (per zone and minute): present units ≥ the zone's minimum at its level in force.
+  *勤务落实率* (duty fulfilment): Σ min(present, minimum) / Σ minimum over zone-minutes: the share of
+  the required unit-minutes actually delivered (a surplus in one zone never makes up for another).
+  *街面见警率* (street presence): the share of zone-hours (each patrol zone, each clock hour) in which
+  a unit was present for at least one minute.
+
+The duty loop folds each complete clock hour into presence_day (`fold_hours`) with the levels in
+force at the time it runs, so the per-day figures keep the minimums that applied then;
+`daily_figures` reads them for briefings, `live_coverage` measures the last hour and shift on the fly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import shape
+
+from qingzhi.core.response_plan import ResponsePlan
+from qingzhi.core.vocab import SENDABLE
+
+STALE_S = 300             # a fix older than this says nothing about where the unit is now
+MAX_FOLD_HOURS = 6        # one chore run folds at most this many hours (a long outage catches up over runs)
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """A zone as presence needs it: id, station, polygon (GeoJSON) and its minimum."""
+
+    id: str
+    station: str
+    boundary: dict[str, Any]
+    need: int
+
+
+def present_counts(fixes: pd.DataFrame, statuses: pd.DataFrame, zones: list[ZoneSpec],
+                   minutes: pd.DatetimeIndex) -> np.ndarray:
+    """(zones × minutes) counts of present units. `fixes`: unit, ts, lat, lon; `statuses`: unit, ts,
+    status (including each unit's last one before the first minute); times are UTC-aware. Every
+    (unit, minute) is placed at once: one as-of join for positions, one for statuses, one point-in-polygon
+    test per zone."""
+    counts = np.zeros((len(zones), len(minutes)), int)
+    if fixes.empty or len(minutes) == 0:
+        return counts
+    units = fixes["unit"].unique()
+    grid = pd.DataFrame({"minute": np.tile(minutes.to_numpy(), len(units)),
+                         "unit": np.repeat(units, len(minutes)),
+                         "col": np.tile(np.arange(len(minutes)), len(units))}).sort_values("minute", kind="stable")
+    at = pd.merge_asof(grid, fixes[["unit", "ts", "lat", "lon"]].sort_values("ts"), left_on="minute", right_on="ts",
+                       by="unit", direction="backward", tolerance=pd.Timedelta(seconds=STALE_S))
+    st = statuses[["unit", "ts", "status"]].rename(columns={"ts": "sts"}).sort_values("sts")
+    at = pd.merge_asof(at, st, left_on="minute", right_on="sts", by="unit", direction="backward")
+    ok = at["lat"].notna().to_numpy() & at["status"].isin(SENDABLE).to_numpy()
+    lon, lat = np.nan_to_num(at["lon"].to_numpy(float)), np.nan_to_num(at["lat"].to_numpy(float))
+    col = at["col"].to_numpy()
+    for zi, z in enumerate(zones):
+        inside = ok & shapely.contains_xy(shape(z.boundary), lon, lat)
+        counts[zi] = np.bincount(col[inside], minlength=len(minutes))
+        ok &= ~inside          # overlapping zones: a unit counts once, for the first
+    return counts
+
+
+def figures(counts: np.ndarray, need: np.ndarray, minutes: pd.DatetimeIndex) -> list[dict[str, Any]]:
+    """Per zone: minutes, met_minutes, required and delivered unit-minutes, zone-hours and hours seen."""
+    hours = minutes.floor("h")
+    out = []
+    for zi in range(len(need)):
+        n, m = counts[zi], int(need[zi])
+        seen = pd.Series(n > 0).groupby(hours).any() if len(minutes) else pd.Series(dtype=bool)
+        out.append({"minutes": len(minutes), "met_minutes": int((n >= m).sum()),
+                    "required_unit_min": float(m * len(minutes)), "delivered_unit_min": float(np.minimum(n, m).sum()),
+                    "zone_hours": int(len(seen)), "zone_hours_seen": int(seen.sum())})
+    return out
+
+
+async def history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime,
+                  kinds: tuple[str, ...], stations: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fixes of counted units in [start − STALE_S, end) and statuses in [start, end) plus each unit's last
+    status before start (within a day)."""
+    # only the last fix at or before each whole minute matters: one row per unit and minute, not every fix
+    fixes = await conn.fetch(
+        """SELECT DISTINCT ON (p.unit, m) p.unit, p.ts, p.lat, p.lon
+           FROM positions p JOIN units u ON u.id = p.unit,
+                LATERAL (SELECT date_trunc('minute', p.ts)
+                                + CASE WHEN p.ts > date_trunc('minute', p.ts) THEN interval '1 minute'
+                                       ELSE interval '0' END AS m) g
+           WHERE p.ts >= $1 AND p.ts < $2 AND u.kind = ANY($3::text[])
+             AND ($4::text[] IS NULL OR u.station = ANY($4::text[]))
+           ORDER BY p.unit, m, p.ts DESC""",
+        start - dt.timedelta(seconds=STALE_S), end, list(kinds), stations)
+    statuses = await conn.fetch(
+        """SELECT unit, ts, status FROM statuses WHERE ts >= $1 AND ts < $2
+           UNION ALL
+           SELECT DISTINCT ON (unit) unit, ts, status FROM statuses
+           WHERE ts < $1 AND ts >= $1 - interval '1 day' ORDER BY unit, ts DESC""",
+        start, end)
+    f = pd.DataFrame([dict(r) for r in fixes], columns=["unit", "ts", "lat", "lon"])
+    s = pd.DataFrame([dict(r) for r in statuses], columns=["unit", "ts", "status"])
+    for df in (f, s):
+        df["ts"] = pd.to_datetime(df["ts"], utc=True)
+    return f, s
+
+
+async def zone_specs(conn: asyncpg.Connection, response: ResponsePlan, stations: list[str] | None) -> list[ZoneSpec]:
+    """The zones with their minimum at the level in force now."""
+    rows = await conn.fetch(
+        "SELECT id, station, boundary, alert_level, min_units, zone_class FROM zones"
+        " WHERE $1::text[] IS NULL OR station = ANY($1::text[]) ORDER BY id", stations)
+    return [ZoneSpec(r["id"], r["station"], r["boundary"] if isinstance(r["boundary"], dict) else json.loads(r["boundary"]),
+                     response.minimum(r["alert_level"], r["zone_class"], r["min_units"])) for r in rows]
+
+
+async def measure(conn: asyncpg.Connection, response: ResponsePlan, start: dt.datetime, end: dt.datetime,
+                  stations: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """{zone: figures} for the minutes in [start, end), with the minimums in force now."""
+    zones = await zone_specs(conn, response, stations)
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)     # callers may pass local times
+    minutes = pd.date_range(pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left")
+    fixes, statuses = await history(conn, start, end, response.counted_kinds, stations)
+    counts = present_counts(fixes, statuses, zones, minutes)
+    return {z.id: {"station": z.station, "need": z.need, **f}
+            for z, f in zip(zones, figures(counts, np.array([z.need for z in zones], int), minutes))}
+
+
+async def fold_hours(conn: asyncpg.Connection, response: ResponsePlan, timezone: str,
+                     now: dt.datetime | None = None) -> int:
+    """Duty loop: fold every complete clock hour since the cursor into presence_day; hours folded."""
+    now = now or dt.datetime.now(dt.UTC)
+    last_complete = now.replace(minute=0, second=0, microsecond=0)
+    upto = await conn.fetchval("SELECT upto FROM presence_cursor")
+    start = upto or last_complete - dt.timedelta(hours=1)
+    end = min(last_complete, start + dt.timedelta(hours=MAX_FOLD_HOURS))
+    tz = ZoneInfo(timezone)
+    folded = 0
+    hour = start
+    async with conn.transaction():
+        while hour < end:
+            per_zone = await measure(conn, response, hour, hour + dt.timedelta(hours=1))
+            day = hour.astimezone(tz).date()
+            await conn.executemany(
+                """INSERT INTO presence_day (day, zone, station, minutes, met_minutes, required_unit_min,
+                       delivered_unit_min, zone_hours, zone_hours_seen)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                   ON CONFLICT (day, zone) DO UPDATE SET station = EXCLUDED.station,
+                       minutes = presence_day.minutes + EXCLUDED.minutes,
+                       met_minutes = presence_day.met_minutes + EXCLUDED.met_minutes,
+                       required_unit_min = presence_day.required_unit_min + EXCLUDED.required_unit_min,
+                       delivered_unit_min = presence_day.delivered_unit_min + EXCLUDED.delivered_unit_min,
+                       zone_hours = presence_day.zone_hours + EXCLUDED.zone_hours,
+                       zone_hours_seen = presence_day.zone_hours_seen + EXCLUDED.zone_hours_seen,
+                       updated_at = now()""",
+                [(day, z, f["station"], f["minutes"], f["met_minutes"], f["required_unit_min"],
+                  f["delivered_unit_min"], f["zone_hours"], f["zone_hours_seen"]) for z, f in per_zone.items()])
+            hour += dt.timedelta(hours=1)
+            folded += 1
+        if end > start or upto is None:
+            await conn.execute("""INSERT INTO presence_cursor (id, upto) VALUES (true, $1)
+                                  ON CONFLICT (id) DO UPDATE SET upto = EXCLUDED.upto""", max(end, start))
+    return folded
+
+
+def _rates(r: dict[str, Any]) -> dict[str, Any]:
+    req, hours, minutes = r["required_unit_min"], r["zone_hours"], r["minutes"]
+    return {**r, "presence_rate": r["zone_hours_seen"] / hours if hours else None,
+            "fulfilment_rate": r["delivered_unit_min"] / req if req else None,
+            "met_share": r["met_minutes"] / minutes if minutes else None}
+
+
+async def daily_figures(conn: asyncpg.Connection, day_from: dt.date, day_to: dt.date,
+                        stations: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per local day and station, days inclusive (for briefings): presence_rate (街面见警率), fulfilment_rate
+    (勤务落实率), met_share (share of zone-minutes at the minimum) — None where nothing was measured — and the
+    sums behind them (minutes, met_minutes, required_unit_min, delivered_unit_min, zone_hours, zone_hours_seen).
+    `stations` None: every station. Callers narrow `stations` to the reader's scope."""
+    rows = await conn.fetch(
+        """SELECT day, station, sum(minutes)::int AS minutes, sum(met_minutes)::int AS met_minutes,
+                  sum(required_unit_min) AS required_unit_min, sum(delivered_unit_min) AS delivered_unit_min,
+                  sum(zone_hours)::int AS zone_hours, sum(zone_hours_seen)::int AS zone_hours_seen
+           FROM presence_day WHERE day BETWEEN $1 AND $2 AND ($3::text[] IS NULL OR station = ANY($3::text[]))
+           GROUP BY day, station ORDER BY day, station""", day_from, day_to, stations)
+    return [_rates(dict(r)) for r in rows]
+
+
+
+async def period_figures(conn: asyncpg.Connection, day_from: dt.date, day_to: dt.date,
+                         stations: list[str] | None = None) -> dict[str, Any]:
+    """The same rates over the whole period (days inclusive, all the stations given together): the sums
+    of every day and zone first, then the shares, so that a quiet day weighs what it measured."""
+    days = await daily_figures(conn, day_from, day_to, stations)
+    return _rates({k: sum(d[k] for d in days) for k in
+                   ("minutes", "met_minutes", "required_unit_min", "delivered_unit_min", "zone_hours", "zone_hours_seen")})
+
+async def live_coverage(conn: asyncpg.Connection, response: ResponsePlan, shift_start: dt.datetime,
+                        stations: list[str] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Per zone: the share of the last hour and of the shift (since `shift_start`) with its minimum met, and
+    the two rates over the shift for all zones together."""
+    now = now or dt.datetime.now(dt.UTC)
+    hour = await measure(conn, response, now - dt.timedelta(hours=1), now, stations)
+    shift = await measure(conn, response, shift_start, now, stations)
+    total = {k: sum(f[k] for f in shift.values()) for k in
+             ("minutes", "met_minutes", "required_unit_min", "delivered_unit_min", "zone_hours", "zone_hours_seen")}
+    return {"zones": {z: {"station": f["station"], "need": f["need"],
+                          "met_last_hour": hour[z]["met_minutes"] / hour[z]["minutes"] if hour[z]["minutes"] else None,
+                          "met_shift": f["met_minutes"] / f["minutes"] if f["minutes"] else None}
+                      for z, f in shift.items()},
+            "shift": _rates(total)}
