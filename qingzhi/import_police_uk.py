@@ -84,24 +84,27 @@ REPEATED = f"""
         SELECT ord, row_number() OVER (PARTITION BY id ORDER BY ord DESC)
         FROM pu_anon WHERE id IN (SELECT id FROM pu_anon GROUP BY id HAVING count(*) > 1)) d
     WHERE k > 1"""
-# A row already present with the same values is left alone: rewriting it would add a row version
-# and an entry in every index of `incidents` for nothing (a re-import of the same year: 40 s of 48).
-# They are found by one hash anti-join on `incidents` before the insert (probing the primary key
-# row by row and locking each conflicting row still took 21 s); the ON CONFLICT filter repeats the
-# test for a row written by someone else meanwhile.
-_COMPARED = INCIDENT_COLUMNS[1:]
 _EXTRA = ", ".join(f"'{key}', nullif(r.{COLUMNS[col]}, '')" for key, col in POLICE_UK_EXTRA)
+# The run's rows as they will be written, materialised and analysed so that the planner knows how
+# many there are (its estimate through the lookups is a few dozen): then it finds the rows already
+# present unchanged by one hash anti-join on `incidents` for a large run, by the primary key for a small one.
+ROWS = f"""
+    CREATE TEMP TABLE pu_rows ON COMMIT DROP AS
+    SELECT coalesce(a.id, btrim(r.crime_id)) AS id, m.start AS ts, m.start AS occurred_from, m.finish AS occurred_to,
+           p.lat, p.lon, t.type, t.category, 3::smallint AS priority, nullif(r.location, '') AS address,
+           NULL::text AS caller_hash, NULL::text AS summary, p.station, jsonb_build_object({_EXTRA}) AS extra
+    {CHECKED}
+    LEFT JOIN pu_anon a ON a.ord = r.ord
+    WHERE why.reason IS NULL AND NOT EXISTS (SELECT 1 FROM pu_dropped d WHERE d.ord = r.ord)"""
+# A row already present with the same values is left alone: rewriting it would add a row version
+# and an entry in every index of `incidents` for nothing (a re-import of the same year: 40 s of 48;
+# probing and locking each conflicting row instead still took 21 s). The ON CONFLICT filter repeats
+# the test for a row written by someone else meanwhile.
+_COMPARED = INCIDENT_COLUMNS[1:]
 UPSERT = f"""
     WITH written AS (
         INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, source)
-        SELECT s.*, 'import' FROM (
-            SELECT coalesce(a.id, btrim(r.crime_id)) AS id, m.start AS ts, m.start AS occurred_from,
-                   m.finish AS occurred_to, p.lat, p.lon, t.type, t.category, 3::smallint AS priority,
-                   nullif(r.location, '') AS address, NULL::text AS caller_hash, NULL::text AS summary, p.station,
-                   jsonb_build_object({_EXTRA}) AS extra
-            {CHECKED}
-            LEFT JOIN pu_anon a ON a.ord = r.ord
-            WHERE why.reason IS NULL AND NOT EXISTS (SELECT 1 FROM pu_dropped d WHERE d.ord = r.ord)) s
+        SELECT s.*, 'import' FROM pu_rows s
         WHERE NOT EXISTS (SELECT 1 FROM incidents x WHERE x.id = s.id AND ({', '.join(f'x.{c}' for c in _COMPARED)})
                           IS NOT DISTINCT FROM ({', '.join(f's.{c}' for c in _COMPARED)}))
         {ON_CONFLICT}
@@ -131,7 +134,7 @@ async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: Z
             click.echo(f"checking and writing {summary.rows:,} rows…", err=True)
             await _lookups(conn, tz, stations)
             await _report_bad(conn, sources, bad)
-            for step in (ANON_IDS, REPEATED, "ANALYZE pu_anon"):
+            for step in (ANON_IDS, REPEATED, "ANALYZE pu_anon", ROWS, "ANALYZE pu_rows"):
                 await conn.execute(step)
             inserted = await conn.fetchval(UPSERT)
             summary.repeated = await conn.fetchval("SELECT count(*) FROM pu_dropped")
