@@ -8,11 +8,13 @@ A command is published with QoS 1, not retained; `apublish` waits for the broker
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import threading
 import time
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 
@@ -133,13 +135,14 @@ def assign_task(app: Any, actor: Actor, task: int, **fields: Any) -> str | None:
                       publish=publish, **fields)
 
 
-def apply_moves(app: Any, actor: Actor, moves: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Send the ticked moves of a redeployment plan as `patrol` commands (qingzhi.core.redeploy.apply_moves
-    checks each against the rules and who may)."""
+def apply_moves(app: Any, actor: Actor, moves: list[tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Send the ticked moves of a redeployment plan, (unit, zone) or (unit, zone, hotspot cell), as `patrol`
+    commands (qingzhi.core.redeploy.apply_moves checks each against the rules and who may)."""
     pub = publisher_of(app)
     pub.ensure_connected()
     return app.db.act(redeploy.apply_moves, actor, moves, response=load_plan(app.settings.response_plan),
-                      topic_root=app.settings.topic_root, publish=pub.apublish)
+                      topic_root=app.settings.topic_root, publish=pub.apublish,
+                      today=dt.datetime.now(ZoneInfo(app.settings.timezone)).date())
 
 
 def recall_units(app: Any, actor: Actor, units: list[str]) -> list[dict[str, Any]]:

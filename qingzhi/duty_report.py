@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import click
@@ -98,7 +99,8 @@ def plan(settings: Settings, as_user: str | None, *, as_json: bool, apply: bool,
         cfg = await load_config(conn)
         response = load_plan(settings.response_plan)
         roads = road_times(cfg.roads, settings.center_latlon, settings.data_dir)
-        found = await redeploy.build_plan(actor, conn, response=response, cfg=cfg, roads=roads)
+        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+        found = await redeploy.build_plan(actor, conn, response=response, cfg=cfg, roads=roads, today=today)
         out = found.as_dict()
         if apply or recall:
             from dashboard.commands import Publisher   # the dashboard's command publisher: one MQTT client
@@ -110,8 +112,8 @@ def plan(settings: Settings, as_user: str | None, *, as_json: bool, apply: bool,
                 await asyncio.to_thread(pub.ensure_connected)
                 if apply:
                     out["applied"] = await redeploy.apply_moves(
-                        actor, conn, [(m.unit, m.zone) for m in found.moves], response=response,
-                        topic_root=settings.topic_root, publish=pub.apublish)
+                        actor, conn, [(m.unit, m.zone, m.hotspot) for m in found.moves], response=response,
+                        topic_root=settings.topic_root, publish=pub.apublish, today=today)
                 if recall:
                     out["recalled"] = await redeploy.recall_units(
                         actor, conn, [r["unit"] for r in found.recalls], topic_root=settings.topic_root,
@@ -126,11 +128,14 @@ def plan(settings: Settings, as_user: str | None, *, as_json: bool, apply: bool,
 
 def as_text(out: dict[str, Any]) -> str:
     """The plan as a table."""
-    lines = [f"{'unit':<14} {'from':<12} {'to zone':<12} {'level':<6} {'ETA':>7}"]
+    lines = [f"{'unit':<14} {'from':<12} {'to zone':<12} {'level':<6} {'ETA':>7}  hotspot"]
     lines += [f"{m['unit']:<14} {m['from_zone'] or '-':<12} {m['zone']:<12} {m['level']:<6} {m['eta_s'] / 60:6.1f}m"
-              for m in out["moves"]]
+              + (f"  {m['hotspot']}" if m.get("hotspot") else "") for m in out["moves"]]
     lines += [f"short: zone {s['zone']} ({s['station']}) needs {s['need']}, has {s['have']}, "
               f"{s['short']} missing after the plan" for s in out["shortfalls"]]
+    lines += [f"hotspot uncovered: {h['cell']} in zone {h['zone']} ({h['station']}, level {h['level']}), last visit "
+              + ("none in 2 h" if h["minutes_since_visit"] is None else f"{h['minutes_since_visit']} min ago")
+              for h in out.get("hotspot_shortfalls", [])]
     lines += [f"recall: {r['unit']} from {r['zone']} (sent for level {r['sent_for']}, now {r['level_now']})"
               for r in out["recalls"]]
     st = out["street"]
@@ -138,7 +143,8 @@ def as_text(out: dict[str, Any]) -> str:
         lines.append(f"on the street: {st['on_street']} of {st['on_duty']} on duty ({st['share']:.0%}), the plan asks "
                      f"{st['required']:.0%}" + ("" if st["met"] else " — SHORT"))
     t = out["totals"]
-    lines.append(f"{t['moves']} move(s), total travel {t['eta_s'] / 60:.1f} min, {t['short']} place(s) unmet, "
+    lines.append(f"{t['moves']} move(s) ({t.get('hotspot_moves', 0)} to hotspots), total travel {t['eta_s'] / 60:.1f} "
+                 f"min, {t['short']} place(s) unmet, {t.get('hotspots_uncovered', 0)} hotspot(s) uncovered, "
                  f"solved in {t['solve_ms']:.0f} ms")
     for key in ("applied", "recalled"):
         for r in out.get(key, []):

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from dispatch_fixtures import CENTER, seed_station, seed_unit
+import h3
+
+from bench.services import dashboard_process
+from dispatch_fixtures import CENTER, run_db, seed_station, seed_unit
+from qingzhi.config import Settings
+from qingzhi.core import levels
+from qingzhi.core.actor import Actor
 
 STEP = 0.01   # degrees between zone centres (~1 km)
 
@@ -45,3 +55,28 @@ async def two_stations(conn: Any) -> None:
     await seed_units_in(conn, 0, ["A1", "A2", "A3", "A4"])
     await seed_units_in(conn, 1, ["B1"])
     await seed_units_in(conn, 3, ["C1", "C2"], station="S2")
+
+
+# a hotspot cell in zone Z0's south-west corner, away from the cars parked at its centre
+HOT = h3.latlng_to_cell(zone_center(0)[0] - 0.003, zone_center(0)[1] - 0.003, 9)
+
+
+async def seed_hotspot_district(conn: Any) -> None:
+    """two_stations, S1's top hotspot HOT (incidents yesterday, today and tomorrow in UTC, so that it ranks
+    whatever the local date) inside Z0, and Z0 raised to level III (residential: needs 1, has 4)."""
+    await two_stations(conn)
+    today = dt.datetime.now(dt.UTC).date()
+    await conn.executemany(
+        """INSERT INTO an_cell_day (day, cell10, station, type, priority, cell9, cell8, category, n)
+           VALUES ($1, $2, 'S1', 'theft.ebike', 3, $3, 0, 'theft', 9)""",
+        [(today + dt.timedelta(days=d), 1 + d, h3.str_to_int(HOT)) for d in (-1, 0, 1)])
+    await levels.set_level(Actor.system("test"), conn, scope="zone", target="Z0", level="III", reason="盗窃上升")
+
+
+@contextmanager
+def seeded_dashboard(settings: Settings, log_dir: Path, seed: Callable[[Any], Awaitable[None]]) -> Iterator[str]:
+    """`qingzhi dashboard` in its own process on the test's database, seeded first; yields its URL."""
+    run_db(settings.database_url, seed)
+    env = {k: v for k, v in settings.model_dump().items() if v is not None}
+    with dashboard_process(log_dir / "dashboard.log", **env) as url:
+        yield url

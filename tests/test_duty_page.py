@@ -1,20 +1,21 @@
 """/duty in real headless Chromium against `qingzhi dashboard` in its own process: a station's
 commander raises a zone's level, sees the plan, unticks one move, applies, sees exactly one `patrol`
-command on the broker and its acknowledgement on the page."""
+command on the broker and its acknowledgement on the page; with an uncovered hotspot, the plan lists a move
+to it beside the zone move, and ticking only that one sends one `patrol` to the cell's centre."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import h3
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from auth_helpers import browser_login
-from bench.services import dashboard_process
 from dispatch_fixtures import Listener, run_db, write_ack
-from duty_fixtures import two_stations
+from duty_fixtures import HOT, seed_hotspot_district, seeded_dashboard, two_stations
 from qingzhi.config import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -23,9 +24,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def dashboard_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    run_db(settings.database_url, two_stations)
-    env = {k: v for k, v in settings.model_dump().items() if v is not None}
-    with dashboard_process(tmp_path / "dashboard.log", **env) as url:
+    with seeded_dashboard(settings, tmp_path, two_stations) as url:
         yield url
 
 
@@ -103,3 +102,42 @@ def test_a_station_commander_cannot_target_another_station(dash_br, dashboard_ur
     assert "zones below their minimum" in driver.find_element(By.ID, "wall-duty").text
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "duty_3_wall.png"))
+
+
+@pytest.fixture
+def hotspot_dashboard(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """The dashboard on a district whose Z0 (level III) holds an uncovered hotspot."""
+    with seeded_dashboard(settings, tmp_path, seed_hotspot_district) as url:
+        yield url
+
+
+def test_a_hotspot_move_on_the_page_is_applied_as_a_patrol_to_the_cell(dash_br, hotspot_dashboard: str,
+                                                                       settings: Settings) -> None:
+    driver = dash_br.driver
+    browser_login(driver, hotspot_dashboard, settings.database_url, "commander", ["S1"], name="cmdr.s1")
+    driver.get(f"{hotspot_dashboard}/duty?lang=en")
+    wait = WebDriverWait(driver, 30)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".duty-move")) == 2)
+    labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".duty-move")]
+    assert any(f"Z0 → Z0 hotspot {HOT}" in m and "(III)" in m for m in labels), labels
+    assert "1 to hotspots" in driver.find_element(By.CSS_SELECTOR, ".duty-totals").text
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".duty-map canvas"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "duty_hotspot_plan.png"))
+    boxes = driver.find_elements(By.CSS_SELECTOR, "#duty-moves label")
+    for box, label in zip(boxes, labels):
+        if "hotspot" not in label:
+            box.click()                                   # untick the zone move
+    listener = Listener(settings.mqtt_url, f"{settings.topic_root}/#")
+    try:
+        driver.find_element(By.CSS_SELECTOR, "#duty-apply").click()
+        wait.until(lambda d: "1 sent, 0 refused" in d.find_element(By.ID, "duty-apply-msg").text)
+        _, payload = listener.next()
+    finally:
+        listener.close()
+    assert payload["kind"] == "patrol" and payload["zone"] == "Z0" and payload["level"] == "III"
+    assert h3.latlng_to_cell(payload["lat"], payload["lon"], 9) == HOT and payload["by"] == "cmdr.s1"
+    sent = run_db(settings.database_url, lambda c: c.fetchval("SELECT count(*) FROM commands"))
+    assert sent == 1
+    driver.save_screenshot(str(ARTIFACTS / "duty_hotspot_sent.png"))
+

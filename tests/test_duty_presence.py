@@ -168,3 +168,16 @@ def test_hotspot_visits_from_position_history(district: Settings) -> None:
     assert 20 <= got[hot0]["minutes_since_visit"] <= 31
     assert got[hot0]["due"] is False                       # level I: every 30 minutes
     assert got[hot2]["visits"] == 0 and got[hot2]["due"] is True
+
+
+def test_grid_keys_cover_every_point_of_their_boxes() -> None:
+    from qingzhi.core.presence import GRID, grid_keys
+    rng = np.random.default_rng(5)
+    boxes = np.array([[30.27, 30.2731, 120.15, 120.1534], [-33.9, -33.897, -70.66, -70.657]])
+    keys = set(grid_keys(boxes))
+    for lat0, lat1, lon0, lon1 in boxes:
+        lat, lon = rng.uniform(lat0, lat1, 200), rng.uniform(lon0, lon1, 200)
+        # the key as the history query computes it for a fix
+        got = np.floor(lat * GRID).astype(np.int64) * 10_000_000 + np.floor(lon * GRID).astype(np.int64)
+        assert set(got.tolist()) <= keys
+    assert 30 * GRID * 10_000_000 not in keys                  # far away: not covered

@@ -105,10 +105,12 @@ async def _fetch(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg
 
     asyncpg prepares statements, and after five runs PostgreSQL may switch to a generic plan
     that cannot see which period or which of the optional filters ($3 … $6) is set; for these
-    queries that plan scans far more (measured: 2–3 times slower). So plan each run afresh.
+    queries that plan scans far more (measured: 2–3 times slower). So plan each run afresh, with
+    room to group in memory: the profiles of a year's ten busiest res-8 cells group ~350,000 rows,
+    which PostgreSQL's default 4 MB sorts on disk (measured: 250 ms, 180 ms with this).
     """
     async with conn.transaction():
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'")
         return await conn.fetch(sql, *args)
 
 

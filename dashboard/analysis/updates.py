@@ -8,6 +8,7 @@ incidents (`ensure_fresh`), so the page is never behind the database.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,15 +17,18 @@ import h3.api.basic_int as h3
 from h3 import H3BaseException
 import numpy as np
 
-from dashboard.analysis import view
+from dashboard.analysis import cache, view
 from dashboard.analysis import queries as q
 from qingzhi.analytics import figures
-from qingzhi.analytics.hotspots import Quality, top_cells
+from qingzhi.analytics.hotspots import GiStar, Quality, top_cells
 from qingzhi.analytics.ranking import Ranked, pareto
 
 TOP_N = 10
 SUMMARY_CANDIDATES = 40  # top cells searched for distinct (non-adjacent) areas
 SUMMARY_RES = 9  # the summary names areas of about 0.1 km² (H3 resolution 9), whatever the map zoom
+SUMMARY_AREAS = 5  # areas the summary's table shows (its text names the first three)
+# Side-by-side reads of one update (each db.run takes its own pooled connection); threads start on first use.
+_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="qz-analysis")
 
 
 @dataclass(frozen=True)
@@ -49,22 +53,41 @@ def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: boo
     """Counts per cell in the study area, Gi* hot spots, KDE heat and the top-N table for this period.
 
     `study_area` is the setting of that name (a boundary file used when no station has a jurisdiction).
+    Queries that do not wait for each other's answers run side by side, each on its own connection;
+    the answer is kept for the same question on the same data (dashboard.analysis.cache).
     """
     db.run(q.ensure_fresh, tz)
+    return cache.cached(db, ("hotspots", f, compare, res, kde, top_n), study_area,
+                        lambda: _hotspots(db, f, compare, res, kde=kde, top_n=top_n, study_area=study_area))
+
+
+def _hotspots(db: Any, f: q.Filters, compare: str, res: int, *, kde: bool, top_n: int,
+              study_area: Path | None) -> Hotspots:
     source = q.Source(db, study_area)
-    area = figures.study_area(source, f)
-    inside = figures.in_area(source, area, f, res)
-    counts = inside.counts
-    gi = figures.gi(area, counts, res)
-    top = top_cells(counts, top_n)
     before = f.shifted(compare)  # the comparison is needed only for the top cells and the total
-    previous = db.run(q.counts_in_cells, before, res, [c for c, _ in top]) if top else {}
-    prof = view.profiles(db.run(q.cell_profiles, f, res, [c for c, _ in top])) if top else {}
-    heat = view.kde_overlay(counts if res == 10 else figures.in_area(source, area, f, 10).counts) \
-        if kde and counts else None
-    return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat,
-                    view.top_rows(counts, previous, gi, prof, top_n), len(counts), float(sum(counts.values())),
-                    db.run(q.total, before), area.summary(), inside.outside, inside.listed)
+    previous_total = _POOL.submit(db.run, q.total, before)
+    area = figures.study_area(source, f)
+    inside = figures.in_area(source, area, f, res, listing=False)
+    counts = inside.counts
+    listed = _POOL.submit(figures.outside_listed, source, f, res, inside)
+    heat = _POOL.submit(lambda: view.kde_overlay(
+        counts if res == 10 else figures.in_area(source, area, f, 10, listing=False).counts)) if kde and counts else None
+    gi = figures.gi(area, counts, res)
+    shown = top_cells(counts, top_n)
+    return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat and heat.result(),
+                    _top_rows(db, f, before, res, shown, gi), len(counts), float(sum(counts.values())),
+                    previous_total.result(), area.summary(), inside.outside, listed.result())
+
+
+def _top_rows(db: Any, f: q.Filters, before: q.Filters, res: int, shown: list[tuple[int, float]],
+              gi: GiStar) -> list[dict[str, Any]]:
+    """The table rows of these cells: their counts before, and their profiles, read side by side."""
+    if not shown:
+        return []
+    cells = [c for c, _ in shown]
+    previous = _POOL.submit(db.run, q.counts_in_cells, before, res, cells)
+    prof = view.profiles(db.run(q.cell_profiles, f, res, cells))
+    return view.top_rows(shown, previous.result(), gi, prof)
 
 
 def peak_hours(db: Any, tz: str, f: q.Filters, focus: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -100,21 +123,36 @@ def frequent_types(db: Any, tz: str, f: q.Filters, compare: str) -> tuple[list[R
 
 
 def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str, study_area: Path | None = None) -> dict[str, Any]:
-    """What the three-highs summary needs: totals, top areas (resolution 9), peak facts, types."""
-    spots = hotspots(db, tz, f, compare, SUMMARY_RES, kde=False, top_n=SUMMARY_CANDIDATES, study_area=study_area)
-    areas = distinct_areas(spots.top)
-    _, peak = peak_hours(db, tz, f)
-    types, _ = frequent_types(db, tz, f, compare)
-    return {"total": spots.total, "previous": spots.previous_total, "top": areas, "peak": peak, "ranked": types}
+    """What the three-highs summary needs: totals, top areas (resolution 9), peak facts, types.
+
+    The areas are the SUMMARY_AREAS busiest distinct cells among the SUMMARY_CANDIDATES busiest; only
+    those are profiled. The peak hours and the types are read beside the cells; the answer is kept
+    like the hotspots'.
+    """
+    db.run(q.ensure_fresh, tz)
+    return cache.cached(db, ("summary", f, compare), study_area, lambda: _summary(db, tz, f, compare, study_area))
 
 
-def distinct_areas(top: list[dict[str, Any]], apart: int = 2) -> list[dict[str, Any]]:
-    """Top rows without the cells next to a busier one already listed (one hotspot, one line)."""
-    chosen: list[dict[str, Any]] = []
-    for row in top:
-        cell = int(row["cell"])
-        if all(_distance(cell, int(c["cell"])) > apart for c in chosen):
-            chosen.append({**row, "rank": len(chosen) + 1})
+def _summary(db: Any, tz: str, f: q.Filters, compare: str, study_area: Path | None) -> dict[str, Any]:
+    source = q.Source(db, study_area)
+    before = f.shifted(compare)
+    previous_total = _POOL.submit(db.run, q.total, before)
+    peak = _POOL.submit(peak_hours, db, tz, f)
+    types = _POOL.submit(frequent_types, db, tz, f, compare)
+    area = figures.study_area(source, f)
+    counts = figures.in_area(source, area, f, SUMMARY_RES, listing=False).counts
+    chosen = distinct_cells(top_cells(counts, SUMMARY_CANDIDATES))[:SUMMARY_AREAS]
+    areas = _top_rows(db, f, before, SUMMARY_RES, chosen, figures.gi(area, counts, SUMMARY_RES))
+    return {"total": float(sum(counts.values())), "previous": previous_total.result(), "top": areas,
+            "peak": peak.result()[1], "ranked": types.result()[0]}
+
+
+def distinct_cells(ranked: list[tuple[int, float]], apart: int = 2) -> list[tuple[int, float]]:
+    """Ranked cells without those next to a busier one already listed (one hotspot, one line)."""
+    chosen: list[tuple[int, float]] = []
+    for cell, n in ranked:
+        if all(_distance(cell, c) > apart for c, _ in chosen):
+            chosen.append((cell, n))
     return chosen
 
 
@@ -131,9 +169,10 @@ def quality(db: Any, tz: str, f: q.Filters, resolutions: tuple[int, ...] = (8, 9
 
     Methods (qingzhi.analytics.figures): cells ranked by their own count, by Gi* z and by kernel
     density, at each resolution, so analysts can choose what works for their city; hit rate and
-    PAI against the study area.
+    PAI against the study area. Kept like the hotspots: asked again on the same data, it is not recomputed.
     """
     db.run(q.ensure_fresh, tz)
     source = q.Source(db, study_area)
-    area = figures.study_area(source, f)
-    return [(m.method, m.res, row) for m in figures.quality(source, area, f, resolutions) for row in m.rows]
+    return cache.cached(db, ("quality", f, resolutions), study_area, lambda: [
+        (m.method, m.res, row) for m in figures.quality(source, figures.study_area(source, f), f, resolutions)
+        for row in m.rows])

@@ -125,11 +125,12 @@ def dominant_types(types: Counter, n: int = 2) -> list[tuple[str, float]]:
     return [(t, c / total) for t, c in types.most_common(n)] if total else []
 
 
-def top_rows(counts: Mapping[int, float], previous: Mapping[int, float], gi: GiStar,
-             prof: Mapping[int, Profile], n: int) -> list[dict]:
-    """The top-N hotspot table: rank, where, count, change, significance, dominant types, peak hours."""
+def top_rows(shown: list[tuple[int, float]], previous: Mapping[int, float], gi: GiStar,
+             prof: Mapping[int, Profile]) -> list[dict]:
+    """The hotspot table of these ranked (cell, count) pairs: rank, where, count, change, significance,
+    dominant types, peak hours."""
     rows = []
-    for rank, (cell, count) in enumerate(top_cells(counts, n), start=1):
+    for rank, (cell, count) in enumerate(shown, start=1):
         lat, lon = h3.cell_to_latlng(cell)
         types, how, stations = prof.get(cell, (Counter(), np.zeros(168), Counter()))
         start, share = busiest_window(matrix_7x24(how))

@@ -89,15 +89,17 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
         cfg = await load_config(conn)
         roads = road_times(cfg.roads, app.settings.center_latlon, app.settings.data_dir)
         plan = await redeploy.build_plan(actor, conn, response=load_plan(app.settings.response_plan), cfg=cfg,
-                                         roads=roads)
+                                         roads=roads, today=dt.datetime.now(ZoneInfo(app.settings.timezone)).date())
         return (plan.as_dict(), await queries.zone_features(conn, scope(actor)), await levels.list_levels(actor, conn),
                 await suggestions.open_suggestions(actor, conn))
 
     out, zones, in_force, open_ = app.db.run(gather)
-    opts = move_options(out["moves"])
+    opts = move_options(out["moves"], lang)
     short = [t("duty.short", lang).format(**s) for s in out["shortfalls"]]
+    short += [t("duty.hotspot_short", lang).format(**h) for h in out["hotspot_shortfalls"]]
     tot = out["totals"]
     totals = (t("duty.totals", lang).format(moves=tot["moves"], minutes=tot["eta_s"] / 60, short=tot["short"],
+                                            spots=tot["hotspot_moves"], uncovered=tot["hotspots_uncovered"],
                                             ms=tot["solve_ms"]) if out["moves"] or short else t("duty.nothing", lang))
     street = out["street"]
     if street["share"] is not None:
@@ -162,11 +164,7 @@ def show_presence(_: int, __: int, lang: str | None) -> Any:
 def apply(clicks: int, ticked: list[str] | None, sent: list[dict] | None, lang: str | None) -> tuple[str, Any]:
     """Send one patrol command per ticked move; the server re-checks every move."""
     lang = lang_of(lang, ctx().settings.language)
-    moves = []
-    for value in ticked or []:
-        unit, sep, zone = str(value).partition("|")
-        if sep:
-            moves.append((unit, zone))
+    moves = [tuple(parts) for parts in (str(v).split("|") for v in ticked or []) if len(parts) in (2, 3)]
     if not moves:
         return "", no_update
     try:

@@ -40,10 +40,12 @@ def build_levels(rows: list[dict[str, Any]], *, lang: str, tz_fmt: Any) -> Any:
         for r in rows], className="duty-levels")
 
 
-def move_options(moves: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """One tick box per move: unit, from, zone, level, ETA."""
-    return [{"label": f"{m['unit']}  {m['from_zone'] or '—'} → {m['zone']}  ({m['level']})  {m['eta_s'] / 60:.1f} min",
-             "value": f"{m['unit']}|{m['zone']}"} for m in moves]
+def move_options(moves: list[dict[str, Any]], lang: str) -> list[dict[str, str]]:
+    """One tick box per move: unit, from, zone (and the hotspot cell it goes to in it), level, ETA."""
+    return [{"label": f"{m['unit']}  {m['from_zone'] or '—'} → {m['zone']}"
+                      + (f" {t('duty.hotspot', lang)} {m['hotspot']}" if m.get("hotspot") else "")
+                      + f"  ({m['level']})  {m['eta_s'] / 60:.1f} min",
+             "value": f"{m['unit']}|{m['zone']}" + (f"|{m['hotspot']}" if m.get("hotspot") else "")} for m in moves]
 
 
 def recall_options(recalls: list[dict[str, Any]], *, lang: str) -> list[dict[str, str]]:

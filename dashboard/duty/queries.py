@@ -30,11 +30,12 @@ async def zone_features(conn: asyncpg.Connection, stations: list[str] | None) ->
 
 
 def move_features(moves: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each move as a line from the unit to its zone's centre, with its ETA."""
+    """Each move as a line from the unit to its zone's centre (or the hotspot's it goes to), with its ETA."""
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature",
          "geometry": {"type": "LineString", "coordinates": [[m["lon"], m["lat"]], [m["to_lon"], m["to_lat"]]]},
-         "properties": {"unit": m["unit"], "zone": m["zone"], "eta": f"{m['eta_s'] / 60:.1f} min",
+         "properties": {"unit": m["unit"], "zone": m["zone"], "hotspot": m.get("hotspot"),
+                        "eta": f"{m['eta_s'] / 60:.1f} min",
                         "level_n": ("I", "II", "III", "IV").index(m["level"]) + 1}}
         for m in moves]}
 

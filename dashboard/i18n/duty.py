@@ -20,8 +20,13 @@ STRINGS = {
     "duty.apply": ("下达勾选的调整指令", "Send the ticked moves"),
     "duty.apply_ok": ("已下达 {sent} 条，拒绝 {refused} 条", "{sent} sent, {refused} refused"),
     "duty.nothing": ("无需调整：各巡区均已达到最低警力", "Nothing to move: every zone has its minimum"),
-    "duty.totals": ("{moves} 条调整，总行程 {minutes:.0f} 分钟，缺口 {short} 个，求解 {ms:.0f} ms",
-                    "{moves} moves, total travel {minutes:.0f} min, {short} places unmet, solved in {ms:.0f} ms"),
+    "duty.totals": ("{moves} 条调整（热点 {spots} 条），总行程 {minutes:.0f} 分钟，缺口 {short} 个，未覆盖热点 {uncovered} 个，"
+                    "求解 {ms:.0f} ms",
+                    "{moves} moves ({spots} to hotspots), total travel {minutes:.0f} min, {short} places unmet, "
+                    "{uncovered} hotspots uncovered, solved in {ms:.0f} ms"),
+    "duty.hotspot": ("热点", "hotspot"),
+    "duty.hotspot_short": ("热点 {cell}（巡区 {zone}，{station}，{level}级）无警力可派",
+                           "Hotspot {cell} (zone {zone}, {station}, level {level}): no unit to send"),
     "duty.short": ("巡区 {zone}（{station}）需 {need}、现有 {have}，调整后仍缺 {short}",
                    "Zone {zone} ({station}) needs {need}, has {have}: {short} still missing after the plan"),
     "duty.sent": ("已下达指令", "Commands sent"),

@@ -9,7 +9,7 @@ queries take, with `.split()` into a training and a test part.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import h3.api.basic_int as h3
@@ -41,6 +41,7 @@ class InArea:
     counts: dict[int, float]
     outside: int
     listed: list[dict[str, Any]] = field(default_factory=list)  # up to LISTED of the outside ones, newest first
+    outside_cells: tuple[int, ...] = ()  # the cells wholly outside the area
 
 
 def study_area(source: Source, period: Any) -> sa.StudyArea:
@@ -50,11 +51,14 @@ def study_area(source: Source, period: Any) -> sa.StudyArea:
     return sa.choose(jurisdictions, boundary, name, counts10)
 
 
-def in_area(source: Source, area: sa.StudyArea, period: Any, res: int) -> InArea:
+def in_area(source: Source, area: sa.StudyArea, period: Any, res: int, *, listing: bool = True) -> InArea:
     """Per-cell counts of the incidents in the area; the others counted and (some) listed.
 
     Cells wholly inside count whole, cells wholly outside not at all; in the cells the boundary
-    may cross, each incident's own coordinates decide.
+    may cross, each incident's own coordinates decide. Without `listing` the incidents of the
+    cells wholly outside are not read (the counts need only the edge cells' points), so `listed`
+    holds only the stray ones of the edge cells: for callers that show no list, or that fetch
+    it themselves (`outside_listed`) beside other work.
     """
     counts = source.cell_counts(period, res)
     _, outside, edge = area.classify(counts)
@@ -65,9 +69,17 @@ def in_area(source: Source, area: sa.StudyArea, period: Any, res: int) -> InArea
     for cell in outside:
         out[cell] = counts[cell]
     kept = {c: n - out.get(c, 0.0) for c, n in counts.items() if n - out.get(c, 0.0) > 0}
-    listed = stray + (source.points(period, res, sorted(outside), LISTED) if outside else [])
+    found = InArea(kept, int(sum(out.values())), stray, tuple(sorted(outside)))
+    return replace(found, listed=outside_listed(source, period, res, found)) if listing else found
+
+
+def outside_listed(source: Source, period: Any, res: int, found: InArea) -> list[dict[str, Any]]:
+    """The latest LISTED incidents outside the area: the edge cells' stray ones and those of the cells
+    wholly outside, newest first."""
+    cells = list(found.outside_cells)
+    listed = [*found.listed, *(source.points(period, res, cells, LISTED) if cells else [])]
     listed.sort(key=lambda p: p["ts"], reverse=True)
-    return InArea(kept, int(sum(out.values())), listed[:LISTED])
+    return listed[:LISTED]
 
 
 def area_cell_count(area: sa.StudyArea, res: int, counts: dict[int, float]) -> int:
@@ -109,7 +121,8 @@ def quality(source: Source, area: sa.StudyArea, period: Any, resolutions: tuple[
 
     def counts(part: str, res: int) -> dict[int, float]:
         if (part, res) not in memo:
-            memo[part, res] = in_area(source, area, train_period if part == "train" else test_period, res).counts
+            memo[part, res] = in_area(source, area, train_period if part == "train" else test_period, res,
+                                     listing=False).counts
         return memo[part, res]
 
     out = []

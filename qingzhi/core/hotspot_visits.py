@@ -83,7 +83,9 @@ async def hotspot_visits(conn: asyncpg.Connection, response: ResponsePlan, stati
         return []
     start = now - dt.timedelta(hours=WINDOW_H)
     minutes = pd.date_range(pd.Timestamp(start).ceil("min"), pd.Timestamp(now), freq="min", inclusive="left")
-    fixes, statuses = await history(conn, start, now, response.counted_kinds, stations)
+    rings = [np.array(s["boundary"]["coordinates"][0]) for s in spots]
+    boxes = np.array([[r[:, 1].min(), r[:, 1].max(), r[:, 0].min(), r[:, 0].max()] for r in rings])
+    fixes, statuses = await history(conn, start, now, response.counted_kinds, stations, boxes)
     counts = present_counts(fixes, statuses, [ZoneSpec(s["cell"], s["station"], s["boundary"], 1) for s in spots],
                             minutes)
     out = []

@@ -34,6 +34,7 @@ from qingzhi.core.vocab import SENDABLE
 
 STALE_S = 300             # a fix older than this says nothing about where the unit is now
 MAX_FOLD_HOURS = 6        # one chore run folds at most this many hours (a long outage catches up over runs)
+GRID = 2000               # history near places: squares of 1/GRID degree (~55 m) tell which units came near
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,18 @@ def figures(counts: np.ndarray, need: np.ndarray, minutes: pd.DatetimeIndex) -> 
 
 
 async def history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime,
-                  kinds: tuple[str, ...], stations: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  kinds: tuple[str, ...], stations: list[str] | None,
+                  boxes: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fixes of counted units in [start − STALE_S, end) and statuses in [start, end) plus each unit's last
-    status before start (within a day)."""
+    status before start (within a day). With `boxes` (rows of lat0, lat1, lon0, lon1), only the fixes of
+    units that had a fix inside one of them (to 1/GRID degree) in the window: a unit never near is present
+    in none of the places inside the boxes, so their counts stay exact while far less history is read."""
+    units = None
+    if boxes is not None:
+        units = [r["unit"] for r in await conn.fetch(
+            """SELECT DISTINCT unit FROM positions WHERE ts >= $1 AND ts < $2
+                 AND floor(lat * $4)::bigint * 10000000 + floor(lon * $4)::bigint = ANY($3::bigint[])""",
+            start - dt.timedelta(seconds=STALE_S), end, grid_keys(boxes), float(GRID))]
     # only the last fix at or before each whole minute matters: one row per unit and minute, not every fix
     fixes = await conn.fetch(
         """SELECT DISTINCT ON (p.unit, m) p.unit, p.ts, p.lat, p.lon
@@ -99,8 +109,9 @@ async def history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime
                                        ELSE interval '0' END AS m) g
            WHERE p.ts >= $1 AND p.ts < $2 AND u.kind = ANY($3::text[])
              AND ($4::text[] IS NULL OR u.station = ANY($4::text[]))
+             AND ($5::text[] IS NULL OR p.unit = ANY($5::text[]))
            ORDER BY p.unit, m, p.ts DESC""",
-        start - dt.timedelta(seconds=STALE_S), end, list(kinds), stations)
+        start - dt.timedelta(seconds=STALE_S), end, list(kinds), stations, units)
     statuses = await conn.fetch(
         """SELECT unit, ts, status FROM statuses WHERE ts >= $1 AND ts < $2
            UNION ALL
@@ -112,6 +123,15 @@ async def history(conn: asyncpg.Connection, start: dt.datetime, end: dt.datetime
     for df in (f, s):
         df["ts"] = pd.to_datetime(df["ts"], utc=True)
     return f, s
+
+
+def grid_keys(boxes: np.ndarray) -> list[int]:
+    """The keys of the 1/GRID-degree squares that cover the boxes (rows of lat0, lat1, lon0, lon1), computed
+    as the history query computes a fix's (a hashed `= ANY` in PostgreSQL)."""
+    keys: set[int] = set()
+    for lat0, lat1, lon0, lon1 in np.floor(np.asarray(boxes, float).reshape(-1, 4) * GRID).astype(np.int64):
+        keys.update(int(a) * 10_000_000 + int(o) for a in range(lat0, lat1 + 1) for o in range(lon0, lon1 + 1))
+    return sorted(keys)
 
 
 async def zone_specs(conn: asyncpg.Connection, response: ResponsePlan, stations: list[str] | None) -> list[ZoneSpec]:

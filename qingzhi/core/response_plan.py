@@ -29,6 +29,7 @@ class LevelPlan(BaseModel):
     street_share: float = Field(ge=0, le=1)
     hotspot_visit_min: int = Field(ge=1, le=240)
     hotspot_every_min: int = Field(ge=5, le=24 * 60)
+    hotspot_targets: bool = True     # the redeployment plan sends units to uncovered hotspots at this level
     min_units: dict[str, int] = Field(min_length=1)
 
     @model_validator(mode="after")
