@@ -25,7 +25,7 @@ import numpy as np
 from qingzhi.analytics.aoristic import aoristic_weights
 
 REFRESH_LOCK = 7_425_001  # pg_advisory_xact_lock key
-BATCH = 200_000
+BATCH = 1_000_000
 RESOLUTIONS = (8, 9, 10)
 ANALYSED = ["id", "day", "cell8", "cell9", "cell10", "station", "type", "category", "priority", "how", "w_from", "w_to"]
 TABLES = ("an_incident, an_cell_day, an_how_day, an_type_day, an_cell_month, an_how_month, an_cell_month_all, "
@@ -104,11 +104,11 @@ async def refresh(conn: asyncpg.Connection, timezone: str, *, batch: int = BATCH
 
 async def _take_batch(conn: asyncpg.Connection, batch: int) -> int:
     """Move up to `batch` queued ids into the temporary table an_batch; return how many distinct ids."""
-    await _temp_table(conn, "an_batch", columns="id text PRIMARY KEY")
+    await _temp_table(conn, "an_batch", columns="id text")
     status = await conn.execute(
         """WITH taken AS (DELETE FROM an_dirty WHERE ctid = ANY(ARRAY(SELECT ctid FROM an_dirty LIMIT $1))
                           RETURNING id)
-           INSERT INTO an_batch SELECT id FROM taken ON CONFLICT DO NOTHING""", batch)  # queued twice: once
+           INSERT INTO an_batch SELECT DISTINCT id FROM taken""", batch)  # queued twice: once
     await conn.execute("ANALYZE an_batch")  # temporary tables have no statistics: say how big it is
     return int(status.split()[-1])
 
@@ -185,7 +185,7 @@ async def _apply(conn: asyncpg.Connection, table: str, delta: str, key: list[str
     cols = [*key, *values, amount]
     await _temp_table(conn, f"d_{table}", query=delta)
     await conn.execute(
-        f"""INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM d_{table}
+        f"""INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM d_{table} ORDER BY {', '.join(key)}
             ON CONFLICT ({', '.join(key)}) DO UPDATE SET {amount} = {table}.{amount} + EXCLUDED.{amount}""")
     match = " AND ".join(f"t.{k} = d.{k}" for k in key)
     await conn.execute(f"DELETE FROM {table} t USING d_{table} d WHERE {match} AND d.{amount} < 0 "
