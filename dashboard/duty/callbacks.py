@@ -91,12 +91,17 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
         plan = await redeploy.build_plan(actor, conn, response=load_plan(app.settings.response_plan), cfg=cfg,
                                          roads=roads, today=dt.datetime.now(ZoneInfo(app.settings.timezone)).date())
         return (plan.as_dict(), await queries.zone_features(conn, scope(actor)), await levels.list_levels(actor, conn),
-                await suggestions.open_suggestions(actor, conn))
+                await suggestions.open_suggestions(actor, conn), await queries.place_names(conn, lang))
 
-    out, zones, in_force, open_ = app.db.run(gather)
-    opts = move_options(out["moves"], lang)
-    short = [t("duty.short", lang).format(**s) for s in out["shortfalls"]]
-    short += [t("duty.hotspot_short", lang).format(**h) for h in out["hotspot_shortfalls"]]
+    out, zones, in_force, open_, names = app.db.run(gather)
+    opts = move_options(out["moves"], lang, names["zone"])
+
+    def named(row: dict[str, Any]) -> dict[str, Any]:
+        """The row with its zone and station by name."""
+        return {**row, "zone": names["zone"].get(row["zone"], row["zone"]),
+                "station": names["station"].get(row["station"], row["station"])}
+    short = [t("duty.short", lang).format(**named(s)) for s in out["shortfalls"]]
+    short += [t("duty.hotspot_short", lang).format(**named(h)) for h in out["hotspot_shortfalls"]]
     tot = out["totals"]
     totals = (t("duty.totals", lang).format(moves=tot["moves"], minutes=tot["eta_s"] / 60, short=tot["short"],
                                             spots=tot["hotspot_moves"], uncovered=tot["hotspots_uncovered"],
@@ -148,12 +153,12 @@ def show_presence(_: int, __: int, lang: str | None) -> Any:
     stations = scope(current_actor(SCREEN))
     today = dt.datetime.now(ZoneInfo(app.settings.timezone)).date()
 
-    async def gather(conn: Any) -> tuple[dict, list]:
+    async def gather(conn: Any) -> tuple[dict, list, dict]:
         return (await presence.live_coverage(conn, plan, start, stations),
-                await hotspot_visits(conn, plan, stations, today))
+                await hotspot_visits(conn, plan, stations, today), await queries.place_names(conn, lang))
 
-    coverage, spots = app.db.run(gather)
-    return build_presence(coverage, spots, lang=lang)
+    coverage, spots, names = app.db.run(gather)
+    return build_presence(coverage, spots, lang=lang, zone_names=names["zone"])
 
 
 @CALLBACKS.callback(

@@ -40,9 +40,11 @@ def build_levels(rows: list[dict[str, Any]], *, lang: str, tz_fmt: Any) -> Any:
         for r in rows], className="duty-levels")
 
 
-def move_options(moves: list[dict[str, Any]], lang: str) -> list[dict[str, str]]:
-    """One tick box per move: unit, from, zone (and the hotspot cell it goes to in it), level, ETA."""
-    return [{"label": f"{m['unit']}  {m['from_zone'] or '—'} → {m['zone']}"
+def move_options(moves: list[dict[str, Any]], lang: str,
+                 zone_names: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """One tick box per move: unit, from, zone by name (and the hotspot cell it goes to in it), level, ETA."""
+    named = zone_names or {}
+    return [{"label": f"{m['unit']}  {named.get(m['from_zone'], m['from_zone']) or '—'} → {named.get(m['zone'], m['zone'])}"
                       + (f" {t('duty.hotspot', lang)} {m['hotspot']}" if m.get("hotspot") else "")
                       + f"  ({m['level']})  {m['eta_s'] / 60:.1f} min",
              "value": f"{m['unit']}|{m['zone']}" + (f"|{m['hotspot']}" if m.get("hotspot") else "")} for m in moves]
@@ -145,12 +147,14 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.0f} %"
 
 
-def build_presence(coverage: dict[str, Any], spots: list[dict[str, Any]], *, lang: str) -> html.Div:
+def build_presence(coverage: dict[str, Any], spots: list[dict[str, Any]], *, lang: str,
+                   zone_names: dict[str, str] | None = None) -> html.Div:
     """This shift's two rates; per zone its minimum and the share of the last hour and shift it was met;
     per hotspot its visits in the last two hours against the pattern."""
     shift = coverage["shift"]
     head = html.Tr([html.Th(t(f"duty.col.{c}", lang)) for c in ("zone", "need", "hour", "shift")])
-    rows = [html.Tr([html.Td(z), html.Td(f["need"]), html.Td(pct(f["met_last_hour"])), html.Td(pct(f["met_shift"]))],
+    named = zone_names or {}
+    rows = [html.Tr([html.Td(named.get(z, z)), html.Td(f["need"]), html.Td(pct(f["met_last_hour"])), html.Td(pct(f["met_shift"]))],
                     className="short" if (f["met_last_hour"] or 0) < 1 else "")
             for z, f in sorted(coverage["zones"].items())]
     return html.Div([

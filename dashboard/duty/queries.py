@@ -29,6 +29,14 @@ async def zone_features(conn: asyncpg.Connection, stations: list[str] | None) ->
         for r in rows]}
 
 
+
+async def place_names(conn: asyncpg.Connection, lang: str) -> dict[str, dict[str, str]]:
+    """{"zone": {id: name}, "station": {id: name}} in the page's language: a commander reads 转塘一巡区,
+    not `zhuantang-z1` (ids stay in the tick boxes' values and the commands)."""
+    col = "name_en" if lang == "en" else "name_zh"
+    return {kind: {r["id"]: r[col] for r in await conn.fetch(f"SELECT id, {col} FROM {table}")}
+            for kind, table in (("zone", "zones"), ("station", "stations"))}
+
 def move_features(moves: list[dict[str, Any]]) -> dict[str, Any]:
     """Each move as a line from the unit to its zone's centre (or the hotspot's it goes to), with its ETA."""
     return {"type": "FeatureCollection", "features": [
