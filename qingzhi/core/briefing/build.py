@@ -62,7 +62,8 @@ async def build_briefing(
     dispatch_cfg = await load_dispatch_config(conn)
     repeats = {k: await governance.repeat_share(conn, p.since, p.until, stations=stations)
                for k, p in (("cur", period), ("yoy", yoy))}
-    duty = {k: await presence.period_figures(conn, p.first, p.last, stations) for k, p in spans.items()}
+    duty = {k: await presence.period_figures(conn, p.first, p.last, stations)
+            for k, p in (("cur", period), ("prev", prev))}
     diverted = {k: await governance.diverted_counts(conn, p.since, p.until, stations=stations)
                 for k, p in spans.items()}
     ids = [s["id"] for s in named]
