@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -41,22 +43,73 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+class SparePool:
+    """Copies of a template made one ahead, and used ones dropped, on a thread of their own: a test's
+    CREATE DATABASE (~0.2 s) and DROP overlap the test before it instead of adding to its time."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.jobs: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.spares: queue.Queue[str | BaseException] = queue.Queue()
+        self.thread = threading.Thread(target=self._work, name="qz-spare-databases", daemon=True)
+        self.thread.start()
+        self.jobs.put(("create", ""))
+
+    def _work(self) -> None:
+        while (job := self.jobs.get())[0] != "stop":
+            kind, name = job
+            try:
+                if kind == "create":
+                    name = f"qz_t_{uuid.uuid4().hex[:12]}"
+                    asyncio.run(_admin(f"CREATE DATABASE {name} TEMPLATE {self.template}"))
+                    self.spares.put(name)
+                else:
+                    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            except BaseException as exc:  # noqa: BLE001 - a failed copy fails the test that takes it
+                if kind == "create":
+                    self.spares.put(exc)
+
+    def take(self) -> str:
+        """A fresh copy of the template, never given out before; the next one starts being made."""
+        self.jobs.put(("create", ""))
+        got = self.spares.get()
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    def give_back(self, name: str) -> None:
+        self.jobs.put(("drop", name))
+
+    def close(self) -> None:
+        """Finish every drop, then drop the spares not taken."""
+        self.jobs.put(("stop", ""))
+        self.thread.join()
+        while not self.spares.empty():
+            if isinstance(name := self.spares.get(), str):
+                asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+_pools: dict[str, SparePool] = {}
+
+
 @pytest.fixture(scope="session")
 def template_db() -> Iterator[str]:
     """A migrated database that each test's database is copied from (copying is fast)."""
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}"))
     asyncio.run(_admin(f"CREATE DATABASE {TEMPLATE_DB}"))
     asyncio.run(migrate_url(db_url(TEMPLATE_DB)))
+    _pools[TEMPLATE_DB] = SparePool(TEMPLATE_DB)
     yield TEMPLATE_DB
+    _pools.pop(TEMPLATE_DB).close()
     asyncio.run(_admin(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)"))
 
 
 def fresh_database(template_db: str) -> Iterator[str]:
     """A fresh, migrated database copied from the template; dropped afterwards."""
-    name = f"qz_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f"CREATE DATABASE {name} TEMPLATE {template_db}"))
+    pool = _pools[template_db]
+    name = pool.take()
     yield db_url(name)
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    pool.give_back(name)
 
 
 @pytest.fixture
