@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh migrated PostgreSQL database, a unique MQTT topic root, Chromium.
+"""Shared fixtures: a fresh migrated PostgreSQL database, a unique MQTT topic root, Chromium (started ahead).
 
 Tests talk to the real services of this machine (PostgreSQL on 127.0.0.1:5432, Mosquitto on
 127.0.0.1:1883); QZ_TEST_PG_URL / QZ_TEST_MQTT_URL point them elsewhere.
@@ -12,12 +12,15 @@ import queue
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
 from selenium.webdriver.chrome.options import Options
 
 from bench.services import Mosquitto
+from dash.testing.composite import DashComposite
+from spare_chromium import SpareChromium
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import migrate_url
 from qingzhi.embedded import EmbeddedBroker, free_port
@@ -163,3 +166,35 @@ def pytest_setup_options() -> Options:
     ):
         options.add_argument(flag)
     return options
+
+
+@pytest.fixture(scope="session")
+def spare_chromium(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpareChromium]:
+    """Chromium made one test ahead, with the options dash's fixtures would give it."""
+    config = request.config
+
+    def make() -> DashComposite:
+        return DashComposite(
+            server=None, browser=config.getoption("webdriver"), remote=config.getoption("remote"),
+            remote_url=config.getoption("remote_url"), headless=config.getoption("headless"),
+            options=config.hook.pytest_setup_options(), download_path=str(tmp_path_factory.mktemp("download")),
+            percy_assets_root=config.getoption("percy_assets"), percy_finalize=config.getoption("nopercyfinalize"),
+            pause=config.getoption("pause"))
+
+    spare = SpareChromium(make)
+    yield spare
+    spare.close()
+
+
+@pytest.fixture
+def dash_br(spare_chromium: SpareChromium) -> Iterator[DashComposite]:
+    """dash's `dash_br`: a Chromium of this test's own (started ahead), quit at its end."""
+    with spare_chromium.take() as browser:
+        yield browser
+
+
+@pytest.fixture
+def dash_duo(spare_chromium: SpareChromium, dash_thread_server: Any) -> Iterator[DashComposite]:
+    """dash's `dash_duo`: the same, with a threaded server for the test's app."""
+    with spare_chromium.take(dash_thread_server) as browser:
+        yield browser
