@@ -45,3 +45,6 @@ def test_suggestions_name_the_place_and_the_category(database_url: str) -> None:
     shown = str(build_suggestions([row], lang="zh", can_act=False, names=zh))
     assert "文三路巡区" in shown and "Z2" not in shown and "纠纷" in shown
     assert "Z2" in str(build_suggestions([row], lang="zh", can_act=False))   # no names: the id, never a blank
+    named = build_suggestions([row | {"scope": "station", "target": "S1"}], lang="en", can_act=False,
+                              names={"station": {"S1": "Wenxin Station"}})
+    assert "Wenxin Station: IV → III" in str(named) and "Station Wenxin" not in str(named)

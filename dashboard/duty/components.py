@@ -135,9 +135,11 @@ def build_suggestions(rows: list[dict[str, Any]], *, lang: str, can_act: bool,
         return html.Div(t("duty.no_suggestions", lang), className="duty-none")
     items = []
     for r in rows:
-        target = (names or {}).get(r["scope"], {}).get(r["target"], r["target"])
-        line = t("duty.suggest_line", lang).format(scope=t(f"duty.scope.{r['scope']}", lang), target=target,
-                                                   current=r["current"], suggested=r["suggested"])
+        name = (names or {}).get(r["scope"], {}).get(r["target"])
+        # a name says what it is (文新派出所, 转塘1号巡区); a bare id needs the scope word before it
+        line = t("duty.suggest_line", lang).format(scope="" if name else t(f"duty.scope.{r['scope']}", lang),
+                                                   target=name or r["target"], current=r["current"],
+                                                   suggested=r["suggested"]).strip()
         why = r["why"].split(" / ")[0 if lang == "zh" else -1]
         buttons = [html.Button(t(f"duty.{a}", lang), id=ids.duty_suggestion(a, r["id"]), n_clicks=0,
                                className=f"duty-btn small {a}") for a in ("accept", "dismiss")] if can_act else []
