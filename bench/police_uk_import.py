@@ -6,8 +6,11 @@ folders; 1,000,000 rows by default), then, in one fresh database and the same ru
    PostgreSQL needs just to read the rows);
 2. `qingzhi import incidents --format police-uk FOLDER` as the CLI runs it (checks, upsert into
    incidents, the analysis pre-aggregate refresh), with its rows/s and the ratio to the COPY;
-3. the pre-aggregate refresh alone, recounting every imported incident from scratch;
-4. the same data again from a zip archive (every row updated, none added).
+3. the floor under any import into `incidents`: the imported rows written again, by one plain
+   INSERT … SELECT, into an empty copy of `incidents` with the same indexes (no checks, no
+   upsert, no refresh);
+4. the pre-aggregate refresh alone, recounting every imported incident from scratch;
+5. the same data again from a zip archive (every row updated, none added).
 Target: the import at ≥ 1/3 of the bare COPY's rows/s.
 """
 
@@ -45,6 +48,20 @@ async def bare_copy(files: tuple[Path, ...]) -> float:
             await conn.copy_to_table("scratch", source=path, format="csv", header=True)
         took = time.perf_counter() - started
         await conn.execute("DROP TABLE scratch")
+        return took
+    finally:
+        await conn.close()
+
+
+async def floor_insert() -> float:
+    """Seconds to write the imported rows into an empty copy of `incidents` with the same indexes."""
+    conn = await asyncpg.connect(db_url(DB_NAME))
+    try:
+        await conn.execute("CREATE TABLE floor (LIKE incidents INCLUDING ALL)")
+        started = time.perf_counter()
+        await conn.execute("INSERT INTO floor SELECT * FROM incidents")
+        took = time.perf_counter() - started
+        await conn.execute("DROP TABLE floor")
         return took
     finally:
         await conn.close()
@@ -95,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             summary, import_s = timed_import(root, settings)
             assert summary.inserted == written.incidents, (summary, written)
             assert summary.bad == written.no_location and summary.repeated == written.repeated, summary
+            floor_s = asyncio.run(floor_insert())
             done, refresh_s = asyncio.run(refresh_from_scratch())
             again, zip_s = timed_import(archive, settings)
             assert (again.inserted, again.updated) == (0, written.incidents), again
@@ -104,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bare COPY into a scratch table: {copy_s:.1f} s, {copy_rate:,.0f} rows/s")
     print(f"qingzhi import (folder, {summary.inserted:,} new incidents, refresh included): {import_s:.1f} s, "
           f"{import_rate:,.0f} rows/s = {import_rate / copy_rate:.2f} × the bare COPY (target ≥ 0.33)")
+    print(f"floor: the same {summary.inserted:,} rows by one INSERT into an empty copy of incidents with its "
+          f"indexes: {floor_s:.1f} s = {written.rows / floor_s / copy_rate:.2f} × the bare COPY's rows/s; "
+          f"the import takes {import_s / floor_s:.1f} × this floor")
     print(f"pre-aggregate refresh of {done:,} incidents from scratch: {refresh_s:.1f} s")
     print(f"the same again from the zip ({again.updated:,} updated): {zip_s:.1f} s, "
           f"{written.rows / zip_s:,.0f} rows/s = {written.rows / zip_s / copy_rate:.2f} × the bare COPY")

@@ -38,15 +38,13 @@ _FROM = "i.occurred_from AT TIME ZONE $1"
 _TO = "coalesce(i.occurred_to, i.ts) AT TIME ZONE $1"
 _WINDOWED = f"(i.occurred_from IS NOT NULL AND {_TO} > {_FROM})"
 NEW_CONTRIBUTIONS = f"""
-    INSERT INTO an_incident ({', '.join(ANALYSED)})
-    SELECT i.id, ({_LOCAL})::date, c.cell8, c.cell9, c.cell10, coalesce(i.station, ''), i.type, i.category,
-           i.priority,
+    SELECT i.id, ({_LOCAL})::date AS day, c.cell8, c.cell9, c.cell10, coalesce(i.station, '') AS station, i.type,
+           i.category, i.priority,
            CASE WHEN NOT {_WINDOWED} THEN
-               ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END,
-           CASE WHEN {_WINDOWED} THEN {_FROM} END,
-           CASE WHEN {_WINDOWED} THEN {_TO} END
-    FROM an_rows i JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon
-    ORDER BY c.cell10"""  # the covering index on cell10 fills in order
+               ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END AS how,
+           CASE WHEN {_WINDOWED} THEN {_FROM} END AS w_from,
+           CASE WHEN {_WINDOWED} THEN {_TO} END AS w_to
+    FROM an_rows i JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon"""
 
 # Count tables: (delta SQL over an_both or an earlier delta, key columns, value columns, amount column).
 # Each delta is materialised as d_<table>, so that the month roll-ups sum the day deltas.
@@ -132,11 +130,17 @@ async def _fold_batch(conn: asyncpg.Connection, timezone: str) -> None:
         await conn.copy_records_to_table("an_cells", records=zip([r[0] for r in points], [r[1] for r in points],
                                                                  *(c.tolist() for c in cells), strict=True))
         await conn.execute("ANALYZE an_cells")
-    await conn.execute(NEW_CONTRIBUTIONS, timezone)
+    # The new contributions once, as an_new: written to an_incident (in cell order: its covering
+    # index fills in order), read for the new windows, and with the old ones (an_old) the batch's
+    # difference, an_both, a view over the two rather than a third copy of the batch.
+    await _temp_table(conn, "an_new", columns="LIKE an_incident")
+    await conn.execute(f"INSERT INTO an_new ({', '.join(ANALYSED)}) {NEW_CONTRIBUTIONS}", timezone)
+    await conn.execute("ANALYZE an_new")
+    await conn.execute(f"INSERT INTO an_incident ({', '.join(ANALYSED)}) "
+                       f"SELECT {', '.join(ANALYSED)} FROM an_new ORDER BY cell10")
     await _add_windows(conn)
-    await _temp_table(conn, "an_both", query=f"""SELECT {', '.join(ANALYSED)}, 1 AS sign FROM an_incident
-                                           JOIN an_batch USING (id)
-                                           UNION ALL SELECT {', '.join(ANALYSED)}, -1 FROM an_old""")
+    await conn.execute(f"""CREATE TEMP VIEW an_both AS SELECT {', '.join(ANALYSED)}, 1 AS sign FROM an_new
+                           UNION ALL SELECT {', '.join(ANALYSED)}, -1 FROM an_old""")
     for table, (delta, key, values, amount) in DELTAS.items():
         await _apply(conn, table, delta, key, values, amount)
 
@@ -144,9 +148,10 @@ async def _fold_batch(conn: asyncpg.Connection, timezone: str) -> None:
 async def _temp_table(conn: asyncpg.Connection, name: str, *, columns: str = "", query: str = "") -> None:
     """A temporary table for this batch, of `columns` or of a `query`'s rows, dropped at commit.
 
-    Dropped first too: inside a caller's own transaction the previous batch's table is still there.
+    Dropped first too: inside a caller's own transaction the previous batch's table is still there
+    (with the view an_both over it: CASCADE; at commit too, the drop takes the view with it).
     """
-    await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+    await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{name} CASCADE")
     await conn.execute(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP" if columns
                        else f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {query}")
 
@@ -165,7 +170,7 @@ def exact_cells(lat_lon: np.ndarray) -> tuple[np.ndarray, ...]:
 async def _add_windows(conn: asyncpg.Connection) -> None:
     """Aoristic weights for each window of the batch that an_window does not hold yet."""
     windows = await conn.fetch(
-        """SELECT DISTINCT a.w_from, a.w_to FROM an_incident a JOIN an_batch USING (id)
+        """SELECT DISTINCT a.w_from, a.w_to FROM an_new a
            WHERE a.w_from IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM an_window w WHERE w.w_from = a.w_from AND w.w_to = a.w_to)""")
     await conn.copy_records_to_table("an_window", records=[(start, end, *window_weights(start, end))

@@ -30,8 +30,8 @@ from qingzhi.core.incidents import IncidentError, category_of, normalise_type
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
 from qingzhi.import_report import BadRows, Summary, files
-from qingzhi.import_rows import (INCIDENT_COLUMNS, ON_CONFLICT, POLICE_UK_COLUMNS, POLICE_UK_EXTRA, RowError, coordinates,
-                                 police_month, police_type)
+from qingzhi.import_rows import (INCIDENT_COLUMNS, INSERTED_COLUMNS, INSERTED_VALUES, ON_CONFLICT, POLICE_UK_COLUMNS,
+                                 POLICE_UK_EXTRA, RowError, coordinates, police_month, police_type)
 from qingzhi.import_sources import Source
 
 # police.uk's columns, in the order data.police.uk writes them, and their staging column names.
@@ -57,45 +57,52 @@ CHECKED = f"""
 # A row without a Crime ID (anti-social behaviour) gets an id from its content and how often the
 # same content came before among the good rows of its file, so identical rows are all kept, and
 # the same file read twice (a folder and a zip of it) or imported again gives the same ids.
-# Only these rows are sorted, and only by their content.
 _CONTENT = " || '|' || ".join(f"btrim({_T(COLUMNS[c])})" for c in
                               ("Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
                                "LSOA code", "Crime type", "Context"))
 _BLANK_ID = "btrim(coalesce(r.crime_id, '')) = ''"
-ANON_IDS = f"""
+# jsonb_object(keys[], values[]): a third of jsonb_build_object's time over a million rows
+_EXTRA = (f"jsonb_object(ARRAY[{', '.join(repr(key) for key, _ in POLICE_UK_EXTRA)}], "
+          f"ARRAY[{', '.join(f'nullif(r.{COLUMNS[col]}, {chr(39) * 2})' for _, col in POLICE_UK_EXTRA)}])")
+# Every row checked once, in one pass over pu_raw: its reason to be refused, or what it will be
+# written as (the values looked up, and the content of a row without a Crime ID).
+CHECKED_ROWS = f"""
+    CREATE TEMP TABLE pu_checked ON COMMIT DROP AS
+    SELECT r.ord, r.file, why.reason, CASE WHEN NOT {_BLANK_ID} THEN btrim(r.crime_id) END AS cid,
+           CASE WHEN {_BLANK_ID} AND why.reason IS NULL THEN {_CONTENT} END AS content,
+           m.start, m.finish, p.lat, p.lon, t.type, t.category, nullif(r.location, '') AS address, p.station,
+           CASE WHEN why.reason IS NULL THEN {_EXTRA} END AS extra
+    {CHECKED}"""
+# Only the rows without a Crime ID are sorted, and only by their content.
+ANON_IDS = """
     CREATE TEMP TABLE pu_anon ON COMMIT DROP AS
-    SELECT r.ord, 'pu-' || left(encode(sha256(convert_to(content.c || '|' ||
-               (row_number() OVER (PARTITION BY r.file, content.c COLLATE "C" ORDER BY r.ord) - 1), 'UTF8')), 'hex'),
+    SELECT ord, 'pu-' || left(encode(sha256(convert_to(content || '|' ||
+               (row_number() OVER (PARTITION BY file, content COLLATE "C" ORDER BY ord) - 1), 'UTF8')), 'hex'),
                24) AS id
-    {CHECKED}, LATERAL (SELECT {_CONTENT} AS c) content
-    WHERE {_BLANK_ID} AND why.reason IS NULL"""
+    FROM pu_checked WHERE content IS NOT NULL"""
 # An id on several good rows (police.uk repeats a crime with a later outcome; a file read twice):
 # the last row wins. Found by hashing the ids (no sort of a million rows); only the few repeated
 # ones are looked at.
-REPEATED = f"""
+REPEATED = """
     CREATE TEMP TABLE pu_dropped ON COMMIT DROP AS
     SELECT ord FROM (
-        SELECT r.ord, row_number() OVER (PARTITION BY btrim(r.crime_id) ORDER BY r.ord DESC) AS k
-        {CHECKED}
-        WHERE btrim(r.crime_id) IN (SELECT btrim(r.crime_id) FROM pu_raw r WHERE NOT {_BLANK_ID}
-                                    GROUP BY 1 HAVING count(*) > 1)
-          AND why.reason IS NULL
+        SELECT ord, row_number() OVER (PARTITION BY cid ORDER BY ord DESC) AS k FROM pu_checked
+        WHERE cid IN (SELECT cid FROM pu_checked WHERE reason IS NULL GROUP BY cid HAVING count(*) > 1)
+          AND reason IS NULL
         UNION ALL
         SELECT ord, row_number() OVER (PARTITION BY id ORDER BY ord DESC)
         FROM pu_anon WHERE id IN (SELECT id FROM pu_anon GROUP BY id HAVING count(*) > 1)) d
     WHERE k > 1"""
-_EXTRA = ", ".join(f"'{key}', nullif(r.{COLUMNS[col]}, '')" for key, col in POLICE_UK_EXTRA)
 # The run's rows as they will be written, materialised and analysed so that the planner knows how
-# many there are (its estimate through the lookups is a few dozen): then it finds the rows already
-# present unchanged by one hash anti-join on `incidents` for a large run, by the primary key for a small one.
-ROWS = f"""
+# many there are: then it finds the rows already present unchanged by one hash anti-join on
+# `incidents` for a large run, by the primary key for a small one.
+ROWS = """
     CREATE TEMP TABLE pu_rows ON COMMIT DROP AS
-    SELECT coalesce(a.id, btrim(r.crime_id)) AS id, m.start AS ts, m.start AS occurred_from, m.finish AS occurred_to,
-           p.lat, p.lon, t.type, t.category, 3::smallint AS priority, nullif(r.location, '') AS address,
-           NULL::text AS caller_hash, NULL::text AS summary, p.station, jsonb_build_object({_EXTRA}) AS extra
-    {CHECKED}
-    LEFT JOIN pu_anon a ON a.ord = r.ord
-    WHERE why.reason IS NULL AND NOT EXISTS (SELECT 1 FROM pu_dropped d WHERE d.ord = r.ord)"""
+    SELECT coalesce(a.id, c.cid) AS id, c.start AS ts, c.start AS occurred_from, c.finish AS occurred_to,
+           c.lat, c.lon, c.type, c.category, 3::smallint AS priority, c.address,
+           NULL::text AS caller_hash, NULL::text AS summary, c.station, c.extra
+    FROM pu_checked c LEFT JOIN pu_anon a ON a.ord = c.ord
+    WHERE c.reason IS NULL AND NOT EXISTS (SELECT 1 FROM pu_dropped d WHERE d.ord = c.ord)"""
 # A row already present with the same values is left alone: rewriting it would add a row version
 # and an entry in every index of `incidents` for nothing (a re-import of the same year: 40 s of 48;
 # probing and locking each conflicting row instead still took 21 s). The ON CONFLICT filter repeats
@@ -103,8 +110,8 @@ ROWS = f"""
 _COMPARED = INCIDENT_COLUMNS[1:]
 UPSERT = f"""
     WITH written AS (
-        INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, source)
-        SELECT s.*, 'import' FROM pu_rows s
+        INSERT INTO incidents ({INSERTED_COLUMNS})
+        SELECT s.*, {INSERTED_VALUES} FROM pu_rows s
         WHERE NOT EXISTS (SELECT 1 FROM incidents x WHERE x.id = s.id AND ({', '.join(f'x.{c}' for c in _COMPARED)})
                           IS NOT DISTINCT FROM ({', '.join(f's.{c}' for c in _COMPARED)}))
         {ON_CONFLICT}
@@ -133,9 +140,10 @@ async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: Z
             summary.rows = await conn.fetchval("SELECT count(*) FROM pu_raw") + summary.bad
             click.echo(f"checking and writing {summary.rows:,} rows…", err=True)
             await _lookups(conn, tz, stations)
-            await _report_bad(conn, sources, bad)
-            for step in (ANON_IDS, REPEATED, "ANALYZE pu_anon", ROWS, "ANALYZE pu_rows"):
+            for step in (CHECKED_ROWS, "ANALYZE pu_checked", ANON_IDS, REPEATED, "ANALYZE pu_anon", ROWS,
+                         "ANALYZE pu_rows"):
                 await conn.execute(step)
+            await _report_bad(conn, sources, bad)
             inserted = await conn.fetchval(UPSERT)
             summary.repeated = await conn.fetchval("SELECT count(*) FROM pu_dropped")
     except (asyncpg.PostgresError, OSError) as exc:
@@ -253,8 +261,8 @@ async def _report_bad(conn: asyncpg.Connection, sources: list[Source], bad: BadR
     """Every refused row, with its file, line (the header is line 1) and reason, into the report."""
     rows = await conn.fetch(f"""
         WITH first AS (SELECT file, min(ord) AS ord FROM pu_raw GROUP BY file)
-        SELECT r.file, coalesce(r.line, r.ord - f.ord + 2) AS line, why.reason, {', '.join(f'r.{c}' for c in COLUMNS.values())}
-        {CHECKED} JOIN first f ON f.file = r.file
-        WHERE why.reason IS NOT NULL ORDER BY r.ord""")
+        SELECT r.file, coalesce(r.line, r.ord - f.ord + 2) AS line, c.reason, {', '.join(f'r.{c}' for c in COLUMNS.values())}
+        FROM pu_checked c JOIN pu_raw r ON r.ord = c.ord JOIN first f ON f.file = r.file
+        WHERE c.reason IS NOT NULL ORDER BY r.ord""")
     for row in rows:
         bad.add(sources[row[0]].name, row[1], row[2], list(row)[3:])

@@ -43,6 +43,11 @@ GENERIC_ALIASES = {
 }
 INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "type", "category", "priority",
                     "address", "caller_hash", "summary", "station", "extra")
+# Imported records are another system's history: stored closed, so that they never enter the live
+# queue, its overdue alerts or the service figures (they carry no service record of ours).
+IMPORTED = {"source": "'import'", "state": "'closed'"}
+INSERTED_COLUMNS = ", ".join((*INCIDENT_COLUMNS, *IMPORTED))
+INSERTED_VALUES = ", ".join(IMPORTED.values())
 # A row imported again updates the incident (importing a file twice changes nothing the second time).
 ON_CONFLICT = (f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in INCIDENT_COLUMNS[1:])}, "
                "updated_at = now()")

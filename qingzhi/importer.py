@@ -28,7 +28,7 @@ from qingzhi.db import connect
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
 from qingzhi.import_report import BadRows, Summary, files
-from qingzhi.import_rows import INCIDENT_COLUMNS, ON_CONFLICT, RowError, RowParser
+from qingzhi.import_rows import INSERTED_COLUMNS, INSERTED_VALUES, ON_CONFLICT, RowError, RowParser
 from qingzhi.import_sources import Source, expand
 
 BATCH_ROWS = 2000
@@ -126,8 +126,8 @@ async def _run(conn: asyncpg.Connection, sources: list[Source], parser: RowParse
 
 async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Summary, done_up_to: str) -> None:
     """Upsert one batch in one transaction; on failure say exactly what is already in (rows up to `done_up_to`)."""
-    sql = f"""INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, source)
-              SELECT *, 'import' FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
+    sql = f"""INSERT INTO incidents ({INSERTED_COLUMNS})
+              SELECT *, {INSERTED_VALUES} FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
                   $5::float8[], $6::float8[], $7::text[], $8::text[], $9::int2[], $10::text[], $11::text[],
                   $12::text[], $13::text[], $14::jsonb[])
               {ON_CONFLICT}

@@ -52,7 +52,9 @@ def test_aggregates_follow_inserts_updates_deletes_and_merges(database_url: str)
         # a set-based update of many rows at once, and one that moves an incident's window
         await conn.execute("UPDATE incidents SET priority = 1 + (priority % 4) WHERE id LIKE 'I1%'")
         await conn.execute("UPDATE incidents SET occurred_to = occurred_to + interval '5 hours' WHERE id = 'W1'")
-        await aggregate.refresh(conn, TZ)
+        async with conn.transaction():  # in a caller's transaction, in small batches: each batch's tables anew
+            assert await aggregate.refresh(conn, TZ, batch=7) == 1 + await conn.fetchval(
+                "SELECT count(*) FROM incidents WHERE id LIKE 'I1%'")
         await assert_aggregates_equal_recount(conn, TZ)
         # a different time zone recounts everything in local days of that zone
         await aggregate.refresh(conn, "UTC")

@@ -71,7 +71,7 @@ def test_a_surge_is_suggested_in_words_then_accepted_or_dismissed(district: Sett
         assert {(s["scope"], s["target"], s["current"], s["suggested"]) for s in open_} == {
             ("station", "S1", "IV", "III"), ("zone", "Z0", "IV", "III")}
         why = open_[0]["why"]
-        assert "+267 %" in why and "since 17:00" in why and "theft 9 vs 0" in why and "8-week median (11 vs 3)" in why
+        assert "+267 %" in why and "since 17:00" in why and "Theft 9 vs 0" in why and "盗窃 9 起" in why and "8-week median (11 vs 3)" in why
         assert await suggestions.open_suggestions(S2_CMDR, conn) == []
         zone = next(s for s in open_ if s["scope"] == "zone")
         station = next(s for s in open_ if s["scope"] == "station")

@@ -115,7 +115,7 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
             for_tiles(zones, app.settings),
             [html.Div(s, className="duty-short-line") for s in short], totals,
             build_levels(in_force, lang=lang, tz_fmt=lambda ts: fmt_time(ts, app.settings.timezone, with_date=True)),
-            build_suggestions(open_, lang=lang, can_act=allowed(actor, "duty.act")),
+            build_suggestions(open_, lang=lang, can_act=allowed(actor, "duty.act"), names=names),
             recall_options(out["recalls"], lang=lang), [r["unit"] for r in out["recalls"]])
 
 

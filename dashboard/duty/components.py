@@ -127,14 +127,19 @@ def build_sent(sent: list[dict[str, Any]], acked: dict[str, bool], *, lang: str)
     return html.Table([head, *rows], className="duty-sent")
 
 
-def build_suggestions(rows: list[dict[str, Any]], *, lang: str, can_act: bool) -> Any:
-    """Open suggestions with their reason in words and, for a commander, accept / dismiss."""
+def build_suggestions(rows: list[dict[str, Any]], *, lang: str, can_act: bool,
+                      names: dict[str, dict[str, str]] | None = None) -> Any:
+    """Open suggestions (the station or zone by name) with their reason in words and, for a
+    commander, accept / dismiss."""
     if not rows:
         return html.Div(t("duty.no_suggestions", lang), className="duty-none")
     items = []
     for r in rows:
-        line = t("duty.suggest_line", lang).format(scope=t(f"duty.scope.{r['scope']}", lang), target=r["target"],
-                                                   current=r["current"], suggested=r["suggested"])
+        name = (names or {}).get(r["scope"], {}).get(r["target"])
+        # a name says what it is (文新派出所, 转塘1号巡区); a bare id needs the scope word before it
+        line = t("duty.suggest_line", lang).format(scope="" if name else t(f"duty.scope.{r['scope']}", lang),
+                                                   target=name or r["target"], current=r["current"],
+                                                   suggested=r["suggested"]).strip()
         why = r["why"].split(" / ")[0 if lang == "zh" else -1]
         buttons = [html.Button(t(f"duty.{a}", lang), id=ids.duty_suggestion(a, r["id"]), n_clicks=0,
                                className=f"duty-btn small {a}") for a in ("accept", "dismiss")] if can_act else []

@@ -9,7 +9,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from qingzhi.core.type_names import category_name as category_label
+from qingzhi.core.type_names import type_name as type_label
+
 LANGS = ("zh", "en")
+__all__ = ["LANGS", "STRINGS", "category_label", "lang_of", "t", "type_label"]
 
 
 def _load() -> dict[str, tuple[str, str]]:
@@ -37,15 +41,3 @@ def t(key: str, lang: str) -> str:
 def lang_of(value: str | None, default: str) -> str:
     """A language code from a query parameter or store, falling back to the configured default."""
     return value if value in LANGS else default
-
-
-def type_label(code: str, lang: str) -> str:
-    """An incident type's name (`theft.ebike` → 盗窃电动车 / E-bike theft), else its code."""
-    pair = STRINGS.get(f"type.{code}")
-    return code if pair is None else pair[0] if lang == "zh" else pair[1]
-
-
-def category_label(code: str, lang: str) -> str:
-    """An incident category's name (`theft` → 盗窃 / Theft), else its code."""
-    pair = STRINGS.get(f"category.{code}")
-    return code if pair is None else pair[0] if lang == "zh" else pair[1]

@@ -1,47 +1,6 @@
-"""Names of incident types and categories (type codes such as `theft.ebike` come from the 110 system).
+"""Names of incident types and categories, from the core's vocabulary (qingzhi.core.type_names)."""
 
-A code with no entry here is shown as the code itself: real feeds bring types we cannot foresee.
-"""
+from qingzhi.core.type_names import CATEGORY_NAMES, TYPE_NAMES
 
-STRINGS = {
-    "type.theft.ebike": ("盗窃电动车", "E-bike theft"),
-    "type.theft.pickpocket": ("扒窃", "Pickpocketing"),
-    "type.theft.burglary": ("入室盗窃", "Burglary"),
-    "type.theft.shoplifting": ("商店盗窃", "Shoplifting"),
-    "type.dispute.family": ("家庭纠纷", "Family dispute"),
-    "type.dispute.neighbour": ("邻里纠纷", "Neighbour dispute"),
-    "type.dispute.fight": ("打架斗殴", "Fight"),
-    "type.dispute.commercial": ("消费纠纷", "Commercial dispute"),
-    "type.traffic.accident": ("交通事故", "Traffic accident"),
-    "type.traffic.violation": ("交通违法", "Traffic violation"),
-    "type.traffic.obstruction": ("道路阻塞", "Road obstruction"),
-    "type.fraud.scam": ("诈骗", "Scam"),
-    "type.fraud.phone": ("电信诈骗", "Phone fraud"),
-    "type.fraud.telecom": ("电信诈骗", "Telecom fraud"),
-    "type.noise": ("噪音扰民", "Noise"),
-    "type.noise.complaint": ("噪音扰民", "Noise complaint"),
-    "type.public.drunk": ("醉酒滋事", "Drunk in public"),
-    "type.help.lost_person": ("人员走失", "Lost person"),
-    "type.help.lost": ("求助（走失）", "Help: lost"),
-    "type.missing.person": ("人员走失", "Missing person"),
-    "type.fire.alarm": ("火警", "Fire alarm"),
-    "type.fight.street": ("街头斗殴", "Street fight"),
-    "type.burglary.home": ("入室盗窃", "Home burglary"),
-    "type.assault": ("殴打他人", "Assault"),
-    "type.robbery": ("抢劫", "Robbery"),
-    "type.other": ("其他", "Other"),
-    "category.theft": ("盗窃", "Theft"),
-    "category.dispute": ("纠纷", "Disputes"),
-    "category.traffic": ("交通", "Traffic"),
-    "category.fraud": ("诈骗", "Fraud"),
-    "category.noise": ("噪音", "Noise"),
-    "category.public": ("治安", "Public order"),
-    "category.help": ("求助", "Assistance"),
-    "category.missing": ("走失", "Missing"),
-    "category.fire": ("火警", "Fire"),
-    "category.fight": ("斗殴", "Fights"),
-    "category.burglary": ("入室盗窃", "Burglary"),
-    "category.assault": ("伤害", "Assault"),
-    "category.robbery": ("抢劫", "Robbery"),
-    "category.other": ("其他", "Other"),
-}
+STRINGS = {f"type.{code}": pair for code, pair in TYPE_NAMES.items()} | {
+    f"category.{code}": pair for code, pair in CATEGORY_NAMES.items()}

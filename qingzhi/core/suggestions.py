@@ -25,6 +25,7 @@ from qingzhi.core import audit, levels
 from qingzhi.core.access import require, scope as actor_scope
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import ResponsePlan
+from qingzhi.core.type_names import category_name
 from qingzhi.errors import QingzhiError
 
 
@@ -49,8 +50,8 @@ def explain(recent: int, median: float, excess: float, top: tuple[str, int, floa
             weeks: int) -> str:
     """The reason in words, Chinese then English."""
     pct = f"{excess * 100:+.0f} %"
-    cat_zh = f"，{top[0]} {top[1]} 起（基线 {top[2]:g}）" if top else ""
-    cat_en = f" ({top[0]} {top[1]} vs {top[2]:g})" if top else ""
+    cat_zh = f"，{category_name(top[0], 'zh')} {top[1]} 起（基线 {top[2]:g}）" if top else ""
+    cat_en = f" ({category_name(top[0], 'en')} {top[1]} vs {top[2]:g})" if top else ""
     return (f"{since} 以来警情 {pct}{cat_zh}，对比前 {weeks} 周同期中位数（{recent} 对 {median:g}） / "
             f"{pct} incidents since {since}{cat_en} against the {weeks}-week median ({recent} vs {median:g})")
 

@@ -15,6 +15,9 @@ from qingzhi.core.response_times import response_times
 RESPONSE_BY = ("priority", "station", "type")
 OVERDUE_MAX = 200  # the list in a briefing; the count is exact
 _SCOPE = "($3::text[] IS NULL OR station = ANY($3::text[]))"
+# Imported records are another system's history with no service record of ours (stored closed, no
+# closed_at): they count in the crime figures, not in the closed loop.
+_SERVED = "i.state NOT IN ('merged', 'cancelled') AND i.source <> 'import'"
 
 
 async def response(
@@ -53,14 +56,14 @@ async def overdue(
 async def closed_loop(
     conn: asyncpg.Connection, since: dt.datetime, until: dt.datetime, stations: list[str] | None,
 ) -> dict[str, Any]:
-    """Incidents of the period (not merged or cancelled), how many closed and how many reviewed,
+    """Incidents of the period (not merged, cancelled or imported), how many closed and how many reviewed,
     and the satisfaction ratings (1–5) of the reviews: count, mean and distribution."""
     row = await conn.fetchrow(
         f"""SELECT count(*) AS incidents, count(*) FILTER (WHERE closed_at IS NOT NULL) AS closed,
                    count(r.incident) AS reviewed, count(r.satisfaction) AS rated, avg(r.satisfaction) AS mean,
                    {', '.join(f'count(*) FILTER (WHERE r.satisfaction = {s}) AS s{s}' for s in range(1, 6))}
             FROM incidents i LEFT JOIN incident_reviews r ON r.incident = i.id AND r.step = 'review'
-            WHERE i.ts >= $1 AND i.ts < $2 AND i.state NOT IN ('merged', 'cancelled')
+            WHERE i.ts >= $1 AND i.ts < $2 AND {_SERVED}
               AND {_SCOPE.replace('station', 'i.station')}""",
         since, until, stations,
     )
@@ -77,7 +80,7 @@ async def closed_loop_by_station(
         f"""SELECT i.station, count(*) AS incidents, count(*) FILTER (WHERE closed_at IS NOT NULL) AS closed,
                    avg(r.satisfaction) AS mean
             FROM incidents i LEFT JOIN incident_reviews r ON r.incident = i.id AND r.step = 'review'
-            WHERE i.ts >= $1 AND i.ts < $2 AND i.state NOT IN ('merged', 'cancelled') AND i.station IS NOT NULL
+            WHERE i.ts >= $1 AND i.ts < $2 AND {_SERVED} AND i.station IS NOT NULL
               AND {_SCOPE.replace('station', 'i.station')}
             GROUP BY 1""",
         since, until, stations,
