@@ -27,8 +27,8 @@ from ingest.status import read_rows as status_rows
 from qingzhi.db import NotAnswering
 
 pytestmark = pytest.mark.slow
-N = 20_000
-PER_S = 1_500            # the stream lasts ~13 s: it runs on through each fault
+N = 30_000
+PER_S = 1_500            # the stream lasts ~20 s: longer than the 15 s freeze, so it runs on through each fault
 FREEZE_S = 15.0
 CUT_S = 10.0
 HEALTH_S = 3.0
