@@ -1,6 +1,6 @@
 """Suggested levels: a surge against the station's own median week suggests one level up, in words;
-a holiday week in the baseline does not move it; accept sets the level, dismiss keeps it quiet; audited,
-within the commander's stations."""
+a holiday week in the baseline does not move it; weeks before the first record are no data, not quiet
+weeks; accept sets the level, dismiss keeps it quiet; audited, within the commander's stations."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ def test_judge_raises_lowers_and_holds() -> None:
     assert suggestions.judge(50, [1, 1], 1, rule) is None                          # never above I
 
 
-async def _incidents(conn: asyncpg.Connection) -> None:
-    """S1 Z0: 9 thefts and 2 disputes in the last 3 hours; each of the 8 weeks before: 3 incidents in the same
-    hours, except one holiday week with 30."""
+async def _incidents(conn: asyncpg.Connection, weeks: int = 8) -> None:
+    """S1 Z0: 9 thefts and 2 disputes in the last 3 hours; each of the `weeks` weeks before: 3 incidents in
+    the same hours, except one holiday week with 30. The records begin a day before the oldest of those."""
     lat, lon = zone_center(0)
     n = 0
 
@@ -50,9 +50,10 @@ async def _incidents(conn: asyncpg.Connection) -> None:
 
     for k in range(11):
         await add(NOW - dt.timedelta(minutes=10 + 15 * k), "theft.ebike" if k < 9 else "dispute.family")
-    for w in range(1, 9):
+    for w in range(1, weeks + 1):
         for k in range(30 if w == 3 else 3):
             await add(NOW - dt.timedelta(weeks=w, minutes=5 + 5 * k), "dispute.family")
+    await add(NOW - dt.timedelta(weeks=weeks, days=1), "dispute.family")
 
 
 @pytest.fixture
@@ -106,3 +107,30 @@ def test_a_quiet_raised_station_is_suggested_down_and_a_warranted_one_is_withdra
         assert "+0 % incidents since 09:00 against the 8-week median (0 vs 0)" in open_[0]["why"]
 
     run_db(district.database_url, go)
+
+
+@pytest.mark.parametrize(("weeks", "expected"), [
+    (3, "3-week median (11 vs 3)"),     # history covers three weeks: the median of those, not of 8 with 5 empty
+    (1, None),                           # one week is fewer than min_weeks: no suggestion, an open one withdrawn
+])
+def test_weeks_before_the_first_record_are_not_counted_as_quiet(settings: Settings, weeks: int,
+                                                                 expected: str | None) -> None:
+    async def go(conn: asyncpg.Connection) -> None:
+        await two_stations(conn)
+        await conn.execute("""INSERT INTO level_suggestions (ts, scope, target, station, current, suggested, why)
+                              VALUES (now(), 'station', 'S2', 'S2', 4, 3, 'an older reason')""")
+        await _incidents(conn, weeks)
+        assert await suggestions.refresh(conn, PLAN, "Asia/Shanghai", now=NOW) == (2 if expected else 0)
+        open_ = await suggestions.open_suggestions(ADMIN, conn)
+        if expected:
+            assert {(s["target"], s["suggested"]) for s in open_} == {("S1", "III"), ("Z0", "III")}
+            assert all(expected in s["why"] and "对比前 3 周" in s["why"] for s in open_)
+        else:
+            assert open_ == []
+
+    run_db(settings.database_url, go)
+
+
+def test_min_weeks_beyond_the_baseline_is_a_plan_error() -> None:
+    with pytest.raises(ValueError, match="min_weeks"):
+        type(PLAN.suggest)(baseline_weeks=4, min_weeks=5)

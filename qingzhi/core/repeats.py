@@ -21,9 +21,9 @@ import asyncpg
 import h3
 from scipy.stats import poisson
 
+from qingzhi.core import history
 from qingzhi.core.dispatch_config import DispatchConfig, RepeatCaller, RepeatPlace
 
-DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)
 COUNTED = "state <> 'merged'"  # a merged call is a duplicate of another: counted once, there
 
@@ -54,17 +54,6 @@ def exceeds(n: int, usual: float, minimum: int, ratio: float, alpha: float, *, s
     return n >= minimum and n >= ratio * usual and tail < alpha
 
 
-async def _history_start(conn: asyncpg.Connection) -> dt.datetime | None:
-    return await conn.fetchval("SELECT min(ts) FROM incidents")
-
-
-def _covered(start: dt.datetime | None, window_start: dt.datetime, baseline_days: int) -> float:
-    """Days of baseline that history covers before the window."""
-    if start is None or baseline_days <= 0:
-        return 0.0
-    return max(0.0, min(float(baseline_days), (window_start - start) / DAY))
-
-
 async def _caller_flags(conn: asyncpg.Connection, rule: RepeatCaller, now: dt.datetime,
                         start: dt.datetime | None) -> list[dict[str, Any]]:
     w0 = now - dt.timedelta(days=rule.days)
@@ -80,7 +69,7 @@ async def _caller_flags(conn: asyncpg.Connection, rule: RepeatCaller, now: dt.da
         return []
     district = sum(r["n"] for r in rows) / len(rows)  # calls per calling number: most call once
     candidates = [r for r in rows if r["n"] >= rule.calls]
-    covered = _covered(start, w0, rule.baseline_days)
+    covered = history.covered_days(start, w0, rule.baseline_days)
     before = dict(await conn.fetch(
         f"""SELECT caller_hash, count(*) FROM incidents
             WHERE caller_hash = ANY($1::text[]) AND ts > $2 AND ts <= $3 AND {COUNTED} GROUP BY caller_hash""",
@@ -103,7 +92,7 @@ async def _caller_flags(conn: asyncpg.Connection, rule: RepeatCaller, now: dt.da
 async def _place_flags(conn: asyncpg.Connection, rule: RepeatPlace, now: dt.datetime,
                        start: dt.datetime | None) -> list[dict[str, Any]]:
     w0 = now - dt.timedelta(days=rule.days)
-    covered = _covered(start, w0, rule.baseline_days)
+    covered = history.covered_days(start, w0, rule.baseline_days)
     rows = await conn.fetch(
         f"""SELECT id, lat, lon, station, ts, address FROM incidents
             WHERE ts > $1 AND ts <= $2 AND {COUNTED} ORDER BY ts DESC""",
@@ -143,8 +132,7 @@ async def _place_flags(conn: asyncpg.Connection, rule: RepeatPlace, now: dt.date
 async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.datetime,
                        start: dt.datetime | None) -> list[dict[str, Any]]:
     rule = cfg.surge
-    # only whole weeks that history covers count: dividing by weeks with no data made every type "surge"
-    weeks = min(rule.baseline_weeks, int(_covered(start, now - WEEK, rule.baseline_weeks * 7) // 7))
+    weeks = history.covered_weeks(start, now - WEEK, rule.baseline_weeks)  # weeks with no data: every type "surged"
     if weeks < rule.min_weeks:
         return []
     rows = await conn.fetch(
@@ -186,7 +174,7 @@ async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.da
 
 async def repeat_flags(conn: asyncpg.Connection, cfg: DispatchConfig, *, now: dt.datetime) -> list[dict[str, Any]]:
     """Every current flag, each with its reason, the incidents behind it and its live follow-up task (if any)."""
-    start = await _history_start(conn)
+    start = await history.start(conn)
     flags = (await _caller_flags(conn, cfg.repeat_caller, now, start) + await _place_flags(conn, cfg.repeat_place, now, start)
              + await _surge_flags(conn, cfg, now, start))
     tasks = {

@@ -46,9 +46,16 @@ class Suggest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     hours: int = Field(3, ge=1, le=24)
     baseline_weeks: int = Field(8, ge=2, le=52)
+    min_weeks: int = Field(2, ge=1, le=52)  # fewer weeks of history than this: no suggestion
     raise_excess: float = Field(0.5, gt=0, le=100)
     lower_excess: float = Field(0.0, ge=-1, le=0)
     min_count: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _weeks(self) -> Suggest:
+        if self.min_weeks > self.baseline_weeks:
+            raise ValueError(f"min_weeks ({self.min_weeks}) must not exceed baseline_weeks ({self.baseline_weeks})")
+        return self
 
 
 class ResponsePlan(BaseModel):

@@ -2,8 +2,10 @@
 its own baseline and suggests one level up or down; a commander accepts (the level is set, with the
 suggestion's reason) or dismisses it, both audited.
 
-Baseline: the same weekday and clock hours in each of the previous `baseline_weeks` weeks, and its
-*median* week, so that one holiday or one exceptional night does not move it. The suggestion says why
+Baseline: the same weekday and clock hours in each of the previous `baseline_weeks` weeks (those that
+history covers: a week before the first record is no data, not a quiet week; with fewer than
+`min_weeks` there is no suggestion), and its *median* week, so that one holiday or one exceptional
+night does not move it. The suggestion says why
 in words, naming the category that rose most, e.g. "+62 % incidents since 18:00 (theft 9 vs 3)
 against the 8-week median (13 vs 8)".
 """
@@ -21,7 +23,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from qingzhi.core import audit, levels
+from qingzhi.core import audit, history, levels
 from qingzhi.core.access import require, scope as actor_scope
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import ResponsePlan
@@ -84,7 +86,11 @@ async def refresh(conn: asyncpg.Connection, response: ResponsePlan, timezone: st
     """Duty loop: (re)write the open suggestions; withdraw those no longer warranted. How many are open."""
     rule = response.suggest
     now = now or dt.datetime.now(dt.UTC)
-    wins = _windows(now, rule.hours, rule.baseline_weeks)
+    weeks = history.covered_weeks(await history.start(conn), now - dt.timedelta(hours=rule.hours),
+                                  rule.baseline_weeks)
+    if weeks < rule.min_weeks:
+        return await _keep_only(conn, [])
+    wins = _windows(now, rule.hours, weeks)
     rows = await _incidents(conn, wins)
     zones = await conn.fetch("SELECT id, station, boundary, alert_level FROM zones ORDER BY id")
     station_level = {r["id"]: r["level"] for r in await conn.fetch(
@@ -112,8 +118,8 @@ async def refresh(conn: asyncpg.Connection, response: ResponsePlan, timezone: st
     keep = []
     for scope_name, target, station, current in targets:
         per = counts.get((scope_name, target), [Counter() for _ in wins])
-        recent, weeks = sum(per[0].values()), [sum(c.values()) for c in per[1:]]
-        verdict = judge(recent, weeks, current, rule)
+        recent, before = sum(per[0].values()), [sum(c.values()) for c in per[1:]]
+        verdict = judge(recent, before, current, rule)
         if verdict is None:
             continue
         dismissed = await conn.fetchval(
@@ -123,8 +129,8 @@ async def refresh(conn: asyncpg.Connection, response: ResponsePlan, timezone: st
         if dismissed:
             continue
         suggested, excess, median = verdict
-        why = explain(recent, median, excess, _top_category(per[0], per[1:]), since, rule.baseline_weeks)
-        detail = {"recent": recent, "weeks": weeks, "median": median, "excess": round(excess, 3)}
+        why = explain(recent, median, excess, _top_category(per[0], per[1:]), since, weeks)
+        detail = {"recent": recent, "weeks": before, "median": median, "excess": round(excess, 3)}
         await conn.execute(
             """INSERT INTO level_suggestions (ts, scope, target, station, current, suggested, why, detail)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
@@ -133,6 +139,11 @@ async def refresh(conn: asyncpg.Connection, response: ResponsePlan, timezone: st
                    detail = EXCLUDED.detail""",
             now, scope_name, target, station, current, suggested, why, json.dumps(detail))
         keep.append(f"{scope_name}:{target}")
+    return await _keep_only(conn, keep)
+
+
+async def _keep_only(conn: asyncpg.Connection, keep: list[str]) -> int:
+    """Withdraw the open suggestions not in `keep` (`scope:target`); how many stay open."""
     await conn.execute("DELETE FROM level_suggestions WHERE decided IS NULL AND NOT (scope || ':' || target = ANY($1))",
                        keep)
     return len(keep)
