@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -68,6 +69,17 @@ def test_html_is_self_contained_english_and_escapes_hostile_names(database_url: 
         assert f'<section id="{sec}"' in html, sec
     assert "Headline figures" in html and "10 calls received, up 400.0% against the previous period" in html
 
+
+
+def test_stations_are_named_in_the_readers_language_and_all_of_them_is_all(database_url: str) -> None:
+    run_db(database_url, seed_briefing)
+    everywhere = export_bytes(_briefing(database_url), "html", "zh", TZ, with_charts=False).decode()
+    s1 = export_bytes(_briefing(database_url, "S1"), "html", "en", TZ, with_charts=False).decode()
+    assert "<h1>研判简报：2026-11-21 · 全局</h1>" in everywhere and "高发派出所 S1派出所（7 起）" in everywhere
+    assert "<h1>Briefing: 2026-11-21 · S1 station</h1>" in s1 and "S1 station (7)" in s1
+    for doc in (everywhere, s1):   # tables and sentences: names, never a bare station id
+        bare = re.search(r".{0,30}[>\s]S[12](?!派出所| station)[<,;)（\s].{0,30}", doc)
+        assert bare is None, bare
 
 def test_csv_tables_in_a_zip(database_url: str) -> None:
     run_db(database_url, seed_briefing)

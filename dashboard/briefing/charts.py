@@ -10,6 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.briefing.names import station_name
 from dashboard.i18n import category_label, t
 
 FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, sans-serif"
@@ -62,7 +63,8 @@ def incident_map(b: dict[str, Any], lang: str) -> go.Figure:
                                      name=category_label(cat, lang) if cat else t("brief.chart.other", lang)))
     st = b["stations"]
     fig.add_trace(go.Scatter(x=[s["lon"] for s in st], y=[s["lat"] for s in st], mode="markers+text",
-                             text=[s["id"] for s in st], textposition="top center", name=t("brief.col.station", lang),
+                             text=[station_name(b, s["id"], lang) for s in st], textposition="top center",
+                             name=t("brief.col.station", lang),
                              marker={"symbol": "star", "size": 13, "color": "#111827"}))
     lat0 = sum(p["lat"] for p in pts) / len(pts) if pts else (st[0]["lat"] if st else 0.0)
     _layout(fig, t("brief.chart.map", lang))

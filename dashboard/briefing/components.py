@@ -11,6 +11,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.briefing import charts, tables
 from dashboard.briefing.document import SECTIONS
+from dashboard.briefing.names import scope_label
 from dashboard.briefing.summary import summary
 from dashboard.i18n import t
 from qingzhi.core.briefing.period import KINDS
@@ -82,7 +83,7 @@ def table_component(table: tables.Table, lang: str, *, done_buttons: list[int] |
 def build_briefing(b: dict[str, Any], lang: str, tz: str, *, can_act: bool) -> list[Any]:
     """The briefing: title, summary, charts and every section's tables."""
     period = b["period"]
-    scope = b["station"] or ", ".join(s["id"] for s in b["stations"]) or t("brief.scope_all", lang)
+    scope = scope_label(b, lang)
     all_t = tables.all_tables(b, lang, tz)
     out: list[Any] = [
         html.H2(t("brief.title", lang).format(label=f"{period.label} · {scope}"), className="bf-title"),

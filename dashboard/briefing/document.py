@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dashboard.briefing.names import scope_label
 from dashboard.briefing.summary import summary
 from dashboard.briefing.tables import Table, all_tables, cell
 from dashboard.i18n import t
@@ -50,7 +51,7 @@ def table_html(table: Table, lang: str) -> str:
 def render(b: dict[str, Any], lang: str, tz: str, *, images: dict[str, bytes] | None = None,
            image_error: str | None = None) -> str:
     """The whole document; `images` are the chart PNGs (or `image_error` says why there are none)."""
-    period, scope = b["period"], b["station"] or ", ".join(s["id"] for s in b["stations"]) or t("brief.scope_all", lang)
+    period, scope = b["period"], scope_label(b, lang)
     title = t("brief.title", lang).format(label=f"{period.label} · {scope}")
     now = dt.datetime.now(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
     tables = all_tables(b, lang, tz)

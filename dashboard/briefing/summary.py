@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.briefing.names import station_name
 from dashboard.i18n import t, type_label
 
 
@@ -38,8 +39,9 @@ def summary(b: dict[str, Any], lang: str) -> list[str]:
     high = b["busiest"]
     if high["type"]:
         out.append(t("brief.sum.three_highs", lang).format(
-            type=type_label(high["type"]["key"], lang), tn=high["type"]["n"], station=high["station"]["key"],
-            sn=high["station"]["n"], hour=f"{high['hour']['key']:02d}", hn=high["hour"]["n"]))
+            type=type_label(high["type"]["key"], lang), tn=high["type"]["n"],
+            station=station_name(b, high["station"]["key"], lang), sn=high["station"]["n"],
+            hour=f"{high['hour']['key']:02d}", hn=high["hour"]["n"]))
     loop = b["closed_loop"]
     mean = t("brief.no_data", lang) if loop["mean"] is None else f"{loop['mean']:.2f}"
     out.append(t("brief.sum.loop", lang).format(closed=loop["closed"], n=loop["incidents"], mean=mean,

@@ -9,6 +9,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.briefing.names import station_name
 from dashboard.formats import fmt_time
 from dashboard.i18n import t, type_label
 from qingzhi.core.briefing.config import RANKED
@@ -93,8 +94,9 @@ def rates(b: dict[str, Any], lang: str) -> Table:
 
 def response(b: dict[str, Any], by: str, lang: str) -> Table:
     """p50/p90 (seconds) of received→assigned and received→on scene, one row per group."""
-    rows = [[type_label(r["grp"], lang) if by == "type" else r["grp"], r["incidents"], r["received_assigned_p50"],
-             r["received_assigned_p90"], r["received_on_scene_p50"], r["received_on_scene_p90"]]
+    rows = [[type_label(r["grp"], lang) if by == "type" else station_name(b, r["grp"], lang), r["incidents"],
+             r["received_assigned_p50"], r["received_assigned_p90"], r["received_on_scene_p50"],
+             r["received_on_scene_p90"]]
             for r in b["response"][by]]
     return Table(_cols(lang, by, "incidents", "assign_p50", "assign_p90", "scene_p50", "scene_p90"), rows)
 
@@ -103,7 +105,8 @@ def overdue(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The period's overdue incidents."""
     return Table(_cols(lang, "id", "ts", "type", "priority", "station", "state", "late_assign", "late_scene"),
                  [[r["id"], fmt_time(r["ts"], tz, with_date=True), type_label(r["type"], lang), r["priority"],
-                   r["station"], r["state"], r["late_assign"], r["late_on_scene"]] for r in b["overdue"]["rows"]])
+                   station_name(b, r["station"], lang), r["state"], r["late_assign"], r["late_on_scene"]]
+                  for r in b["overdue"]["rows"]])
 
 
 def satisfaction(b: dict[str, Any], lang: str) -> Table:
@@ -121,7 +124,7 @@ def cameras(b: dict[str, Any], lang: str) -> Table:
     faults = b["camera_faults"]["by_station"]
     names = sorted((set(b["cameras"]) | set(faults)) - {"*"}) + ["*"]
     return Table(_cols(lang, "station", "on_scene_min", "recording_min", "share", "faults", "flat"),
-                 [[s if s != "*" else t("brief.scope_all", lang),
+                 [[station_name(b, s, lang) if s != "*" else t("brief.scope_all", lang),
                    b["cameras"].get(s, {}).get("on_scene_s", 0) / 60, b["cameras"].get(s, {}).get("recording_s", 0) / 60,
                    pct(b["cameras"].get(s, {}).get("share")),
                    sum(f["faults"] for f in faults.values()) if s == "*" else faults.get(s, {}).get("faults", 0),
@@ -133,7 +136,7 @@ def ranking(b: dict[str, Any], lang: str) -> Table:
     """Stations by weighted score, with the figures behind it."""
     cols = _cols(lang, "rank", "station", "score") + [t(f"brief.rank.{k}", lang) for k in RANKED]
     shares = ("check_hit", "closure", "camera")  # shown as %, like the rates above
-    return Table(cols, [[r["rank"], r["station"], r["score"],
+    return Table(cols, [[r["rank"], station_name(b, r["station"], lang), r["score"],
                          *[pct(r["figures"].get(k)) if k in shares else r["figures"].get(k) for k in RANKED]]
                         for r in b["ranking"]])
 
@@ -141,7 +144,7 @@ def ranking(b: dict[str, Any], lang: str) -> Table:
 def tasks(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The meeting tasks live in the period and their status at its end."""
     return Table(_cols(lang, "task_id", "task", "station", "officer", "deadline", "status", "result"),
-                 [[r["id"], r["title"], r["station"] or t("brief.scope_all", lang), r["officer"] or "",
+                 [[r["id"], r["title"], station_name(b, r["station"], lang) or t("brief.scope_all", lang), r["officer"] or "",
                    fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang), r["result"] or ""]
                   for r in b["tasks"]])
 

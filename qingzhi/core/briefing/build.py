@@ -75,6 +75,7 @@ async def build_briefing(
     share = {k: v["share"] for k, v in repeats.items()}
     return {
         "period": period, "previous": prev, "last_year": yoy, "station": station, "stations": named,
+        "everywhere": stations is None,
         "headlines": [{"key": h, "value": total[h], "prev": compare(total[h], heads["prev"]["*"][h]),
                        "yoy": compare(total[h], heads["yoy"]["*"][h])} for h in HEADLINES],
         "rates": {
