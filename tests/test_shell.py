@@ -85,3 +85,16 @@ def test_callbacks_are_declared_one_way_and_all_registered() -> None:
             imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "dash"
                         for a in n.names}
             assert not imported & {"callback", "clientside_callback"}, f"{path.relative_to(ROOT)} imports dash.callback"
+
+
+def test_every_date_picker_is_the_apps_own_in_the_pages_language() -> None:
+    """Dash's picker says "Select Date" on a Chinese page and writes American dates: pages take
+    dashboard.pickers.date_picker, which speaks the page's language and writes ISO dates."""
+    from dashboard.pickers import date_picker
+    for lang, word in (("zh", "选择日期"), ("en", "Pick a date")):
+        picker = date_picker("x", lang, "2026-11-30")
+        assert (picker.placeholder, picker.display_format, picker.date) == (word, "YYYY-MM-DD", "2026-11-30")
+    own = ROOT / "dashboard" / "pickers.py"
+    raw = [str(p.relative_to(ROOT)) for folder in ("dashboard", "layouts") for p in (ROOT / folder).rglob("*.py")
+           if p != own and "DatePickerSingle(" in p.read_text(encoding="utf-8")]
+    assert raw == []

@@ -11,6 +11,7 @@ from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.i18n import t
+from dashboard.pickers import date_picker
 
 COLUMNS = ("ts", "actor", "action", "incident", "unit", "screen", "details")
 HEADINGS = {"ts": "audit.ts", "actor": "audit.actor", "action": "audit.action_col", "incident": "audit.incident",
@@ -24,8 +25,8 @@ def build_search(*, lang: str) -> html.Div:
     return html.Div([
         box(ids.AUDIT_ACTOR, "audit.actor"), box(ids.AUDIT_ACTION, "audit.action"),
         box(ids.AUDIT_INCIDENT, "audit.incident"),
-        html.Label([t("audit.from", lang), dcc.DatePickerSingle(id=ids.AUDIT_FROM)]),
-        html.Label([t("audit.to", lang), dcc.DatePickerSingle(id=ids.AUDIT_TO)]),
+        html.Label([t("audit.from", lang), date_picker(ids.AUDIT_FROM, lang)]),
+        html.Label([t("audit.to", lang), date_picker(ids.AUDIT_TO, lang)]),
         html.Button(t("audit.search", lang), id=ids.AUDIT_SEARCH, className="au-btn"),
         html.Button(t("audit.export", lang), id=ids.AUDIT_EXPORT, className="au-btn"),
         dcc.Download(id=ids.AUDIT_DOWNLOAD),

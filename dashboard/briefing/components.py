@@ -14,6 +14,7 @@ from dashboard.briefing.document import SECTIONS
 from dashboard.briefing.names import scope_label
 from dashboard.briefing.summary import summary
 from dashboard.i18n import t
+from dashboard.pickers import date_picker
 from qingzhi.core.briefing.period import KINDS
 
 ALL = ""  # the station dropdown's "every station in scope"
@@ -27,9 +28,8 @@ def build_controls(*, lang: str, stations: list[dict[str, str]], day: dt.date, k
         html.Label([t("brief.kind", lang), dcc.RadioItems(
             id=ids.BRIEF_KIND, value=kind, inline=True,
             options=[{"label": t(f"brief.kind.{k}", lang), "value": k} for k in KINDS])]),
-        html.Label([t("brief.day", lang), dcc.DatePickerSingle(id=ids.BRIEF_DAY, date=day.isoformat(),
-                                                               display_format="YYYY-MM-DD")]),
-        html.Label([t("brief.to", lang), dcc.DatePickerSingle(id=ids.BRIEF_TO, date=None, display_format="YYYY-MM-DD")]),
+        html.Label([t("brief.day", lang), date_picker(ids.BRIEF_DAY, lang, day.isoformat())]),
+        html.Label([t("brief.to", lang), date_picker(ids.BRIEF_TO, lang)]),
         html.Label([t("brief.station", lang), dcc.Dropdown(id=ids.BRIEF_STATION, options=options, value=ALL,
                                                            clearable=False, style={"width": 220})]),
         html.Button(t("brief.show", lang), id=ids.BRIEF_SHOW, className="bf-btn"),
@@ -54,8 +54,8 @@ def build_task_form(*, lang: str, stations: list[dict[str, str]], day: dt.date) 
             id=ids.BRIEF_TASK_STATION, options=[{"label": s["id"], "value": s["id"]} for s in stations],
             placeholder=t("brief.scope_all", lang), style={"width": 160})),
         field("brief.col.officer", dcc.Input(id=ids.BRIEF_TASK_OFFICER, maxLength=64, type="text", className="bf-mid")),
-        field("brief.col.deadline", dcc.DatePickerSingle(
-            id=ids.BRIEF_TASK_DEADLINE, date=(day + dt.timedelta(days=8)).isoformat(), display_format="YYYY-MM-DD")),
+        field("brief.col.deadline", date_picker(
+            ids.BRIEF_TASK_DEADLINE, lang, (day + dt.timedelta(days=8)).isoformat())),
         html.Button(t("brief.task.create", lang), id=ids.BRIEF_TASK_CREATE, className="bf-btn"),
         field("brief.col.result", dcc.Input(id=ids.BRIEF_TASK_RESULT, maxLength=500, type="text", className="bf-wide")),
         html.Span(id=ids.BRIEF_TASK_MSG, className="bf-msg"),

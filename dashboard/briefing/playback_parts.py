@@ -12,6 +12,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.maps import PLAYBACK_MAP, build_map
+from dashboard.pickers import date_picker
 from qingzhi.config import Settings
 from qingzhi.core.briefing.playback import Window
 from qingzhi.core.briefing.period import parse_day
@@ -24,8 +25,7 @@ HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 def build_bar(*, lang: str, day: dt.date) -> html.Div:
     """Day, from and to (local HH:MM), call signs or all, only the map's view, load."""
     return html.Div([
-        html.Label([t("pb.day", lang), dcc.DatePickerSingle(id=ids.PB_DAY, date=day.isoformat(),
-                                                            display_format="YYYY-MM-DD")]),
+        html.Label([t("pb.day", lang), date_picker(ids.PB_DAY, lang, day.isoformat())]),
         html.Label([t("pb.from", lang), dcc.Input(id=ids.PB_FROM, value="08:00", maxLength=5, className="bf-mid")]),
         html.Label([t("pb.to", lang), dcc.Input(id=ids.PB_TO, value="16:00", maxLength=5, className="bf-mid")]),
         html.Label([t("pb.units", lang), dcc.Input(id=ids.PB_UNITS, value="", maxLength=2000, className="bf-wide")]),

@@ -8,6 +8,7 @@ STRINGS = {
     "nav.analysis": ("三高分析", "Three highs"),
     "nav.language": ("English", "中文"),
     "nav.logout": ("退出", "Sign out"),
+    "date.pick": ("选择日期", "Pick a date"),
     "role.wall": ("大屏", "wall"),
     "role.analyst": ("分析", "analyst"),
     "role.commander": ("指挥", "commander"),

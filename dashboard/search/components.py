@@ -10,6 +10,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.formats import fmt_time
 from dashboard.i18n import t, type_label
+from dashboard.pickers import date_picker
 
 
 def build_box(*, lang: str) -> html.Div:
@@ -17,8 +18,8 @@ def build_box(*, lang: str) -> html.Div:
     return html.Div([
         dcc.Input(id=ids.SEARCH_TEXT, type="text", maxLength=100, debounce=True, className="sr-text",
                   placeholder=t("search.placeholder", lang)),
-        html.Label([t("search.from", lang), dcc.DatePickerSingle(id=ids.SEARCH_FROM)]),
-        html.Label([t("search.to", lang), dcc.DatePickerSingle(id=ids.SEARCH_TO)]),
+        html.Label([t("search.from", lang), date_picker(ids.SEARCH_FROM, lang)]),
+        html.Label([t("search.to", lang), date_picker(ids.SEARCH_TO, lang)]),
         html.Button(t("search.go", lang), id=ids.SEARCH_GO, className="au-btn"),
     ], className="au-search sr-box")
 
