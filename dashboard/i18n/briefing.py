@@ -139,7 +139,7 @@ STRINGS = {
     "brief.chart.satisfaction": ("满意度分布", "Satisfaction ratings"),
     "brief.chart.response": ("按等级的接警→到场时间（秒）", "Received→on scene by priority (s)"),
     "brief.chart.map": ("警情分布图", "Where the calls were"),
-    "brief.chart.other": ("其他", "other"),
+    "brief.chart.other": ("其他", "Other"),
     "brief.chart.unavailable": ("图表图片未生成：{why}", "Chart images not made: {why}"),
     "nav.playback": ("轨迹回放", "Playback"),
     "pb.day": ("日期", "Day"),
