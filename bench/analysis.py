@@ -260,7 +260,9 @@ def _check(label: str, fast: Any, naive: Any) -> str:
         same = {r.key: r.count for r in fast[0]} == {r.key: r.count for r in naive}
     else:
         # the page counts the study area's incidents and those outside it apart; the naive way all of them
-        same = fast.total + fast.outside == naive[0] and abs(fast.previous_total - sum(naive[2].values())) < 1e-6
+        # (no previous total: the records begin after the comparison period starts, so nothing lies in it)
+        previous = fast.previous_total or 0.0
+        same = fast.total + fast.outside == naive[0] and abs(previous - sum(naive[2].values())) < 1e-6
     return "" if same else "  (ANSWERS DIFFER)"
 
 

@@ -127,7 +127,8 @@ def test_page_updates_find_planted_answers(planted_db: Database) -> None:
     top = spots.top[0]
     assert int(top["cell"]) == planted and top["significant"] == "99%"
     assert top["dominant"][0] == ("theft.ebike", 1.0) and top["peak"] == "20:00–24:00"
-    assert top["previous"] == 0 and top["change"] is None  # nothing in the comparison period
+    # the records begin after the comparison period starts: no data there, not zero (not "new")
+    assert top["previous"] is None and top["change"] is None and spots.previous_total is None
     assert any(int(feat["properties"]["cell"]) == planted for feat in spots.significant["features"])
     assert spots.total == 750 and spots.kde is not None
 
@@ -155,6 +156,18 @@ def test_page_updates_find_planted_answers(planted_db: Database) -> None:
 
     planted_db.run(add)
     assert up.hotspots(planted_db, TZ, f, "previous", 9).top[0]["count"] == top["count"] + 1
+    assert all(r.previous is None and r.change is None for r in up.frequent_types(planted_db, TZ, f, "previous")[0])
+
+    # one record older than the comparison period: it is covered, and the plant there is now zero, so new
+    async def older(conn: asyncpg.Connection) -> None:
+        await conn.execute(INSERT, "OLD", datetime(2026, 1, 2, 9, 0, tzinfo=SH), None, None, 30.25, 120.10,
+                           "fraud.telecom", 3, "xh")
+
+    planted_db.run(older)
+    compared = up.hotspots(planted_db, TZ, f, "previous", 9)
+    assert compared.top[0]["previous"] == 0 and compared.top[0]["change"] is None and compared.previous_total == 0
+    ranked = {r.key: r for r in up.frequent_types(planted_db, TZ, f, "previous")[0]}
+    assert ranked["theft.ebike"].previous == 0 and ranked["theft.ebike"].change is None
 
     quality = up.quality(planted_db, TZ, f)
     assert {(m, res) for m, res, _ in quality} == {(m, res) for m in ("counts", "gi", "kde") for res in (8, 9, 10)}

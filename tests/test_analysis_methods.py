@@ -120,6 +120,23 @@ def test_pareto_counts_shares_and_change() -> None:
     assert rows[0].change == pytest.approx(0.25) and rows[1].change == 0 and rows[2].change is None
 
 
+
+def test_no_records_for_the_comparison_is_no_data_not_new() -> None:
+    """A comparison period the records do not cover has no counts (not zero counts), and the summary says so."""
+    from datetime import date
+
+    from dashboard.analysis.summary import summary_text
+    uncovered = pareto({"theft": 5}, None)
+    assert (uncovered[0].previous, uncovered[0].change) == (None, None)
+    peak = {"hours": [20], "weekday": 4, "window": "20:00–24:00", "window_share": 0.5}
+    words = {}
+    for previous, ranked in ((None, uncovered), (0.0, pareto({"theft": 5}, {})), (4.0, pareto({"theft": 5}, {"theft": 4}))):
+        words[previous] = summary_text(lang="en", start=date(2026, 2, 2), end=date(2026, 3, 1), total=5, previous=previous,
+                                       compare="previous", top=[], peak=peak, ranked=ranked, stations={})
+    assert "5 incidents, no data vs the previous period" in words[None] and "theft 5 (100%, no data)" in words[None]
+    assert "5 incidents, new vs the previous period" in words[0.0] and "(100%, new)" in words[0.0]
+    assert "5 incidents, +25% vs the previous period" in words[4.0] and "(100%, +25%)" in words[4.0]
+
 def test_kde_peaks_at_the_cluster() -> None:
     rng = np.random.default_rng(4)
     lat = np.r_[30.27 + rng.normal(0, 0.02, 500), 30.30 + rng.normal(0, 0.0005, 500)]

@@ -93,6 +93,8 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
     note = t("an.map.note", lang).format(cells=f"{spots.cells:,}", total=f"{spots.total:,.0f}", res=res)
     if spots.cells > len(spots.hexes["features"]):
         note += t("an.map.capped", lang).format(n=len(spots.hexes["features"]))
+    if spots.previous_total is None:
+        note += t("an.cmp.no_records", lang).format(compare=t(f"an.cmp.{data['compare']}", lang))
     keys = ["rank", "where", "station", "count", "previous", "change", "z", "significant", "types", "peak"]
     names = _station_names(lang)
     rows = [{**{k: v for k, v in r.items() if k != "dominant"}, "types": types_text(r["dominant"], lang),
@@ -140,7 +142,7 @@ def update_types(data: dict | None, by: str, lang: str) -> tuple:
     rows = by_type if by == "type" else by_category
     label = type_label if by == "type" else category_label
     table = [{"rank": i, by: label(r.key, lang), "count": round(r.count), "share": f"{100 * r.share:.1f}%",
-              "cumulative": f"{100 * r.cumulative:.1f}%", "previous": round(r.previous),
+              "cumulative": f"{100 * r.cumulative:.1f}%", "previous": None if r.previous is None else round(r.previous),
               "change": _signed(None if r.change is None else 100 * r.change)} for i, r in enumerate(rows, 1)]
     keys = ["rank", by, "count", "share", "cumulative", "previous", "change"]
     figure = pareto_figure(rows, lang, t("an.pareto.title", lang), label=lambda key: label(key, lang))

@@ -277,6 +277,11 @@ def _read_geojson(path: Path, mtime_ns: int) -> str:
         raise QingzhiError(f"study area file {path}: not UTF-8 text ({exc.reason})") from None
 
 
+async def first_day(conn: asyncpg.Connection) -> date | None:
+    """The first day the records cover (None: no incident yet)."""
+    return await conn.fetchval("SELECT min(day) FROM an_type_day")
+
+
 async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """Every station's id and names."""
     return [dict(r) for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")]
@@ -285,7 +290,7 @@ async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 async def options(conn: asyncpg.Connection) -> dict[str, Any]:
     """What the filters offer: stations, the types and categories seen, and the range of days."""
     types = await conn.fetch("SELECT DISTINCT type, category FROM an_type_day ORDER BY 2, 1")
-    first = await conn.fetchval("SELECT min(day) FROM an_type_day")
+    first = await first_day(conn)
     last = await conn.fetchval("SELECT max(day) FROM an_type_day")
     return {"stations": await stations(conn), "types": [(r[0], r[1]) for r in types],
             "first": first, "last": last}

@@ -10,20 +10,24 @@ from dashboard.i18n import t, type_label
 from qingzhi.analytics.ranking import Ranked, change
 
 
-def _pct(x: float | None, lang: str) -> str:
+def _change(now: float, before: float | None, lang: str) -> str:
+    """'+12%'; 'new' when the comparison period had none; 'no data' when no records cover it."""
+    if before is None:
+        return t("an.no_data", lang)
+    x = change(now, before)
     if x is None:
         return t("an.new", lang)
     return f"{'+' if x >= 0 else ''}{100 * x:.0f}%"
 
 
-def summary_text(*, lang: str, start: date, end: date, total: float, previous: float, compare: str,
+def summary_text(*, lang: str, start: date, end: date, total: float, previous: float | None, compare: str,
                  top: list[dict[str, Any]], peak: dict[str, Any], ranked: list[Ranked], stations: dict[str, str],
                  n_areas: int = 3, n_types: int = 3) -> str:
     """The summary paragraph in the page language."""
     zh = lang == "zh"
     sep, stop = ("；", "。") if zh else ("; ", ". ")
     head = t("an.sum.head", lang).format(start=start.isoformat(), end=end.isoformat(), total=f"{total:,.0f}",
-                                         change=_pct(change(total, previous), lang), compare=t(f"an.cmp.{compare}", lang))
+                                         change=_change(total, previous, lang), compare=t(f"an.cmp.{compare}", lang))
     areas = []
     for r in top[:n_areas]:
         where = f"{r['lat']:.4f},{r['lon']:.4f}"
@@ -35,8 +39,8 @@ def summary_text(*, lang: str, start: date, end: date, total: float, previous: f
     weekday = t(f"an.weekday.{peak['weekday']}", lang) if peak["weekday"] is not None else "—"
     when = t("an.sum.when", lang).format(window=peak["window"] or "—", share=f"{100 * peak['window_share']:.0f}%",
                                          hours=hours or "—", weekday=weekday)
-    kinds = sep.join(f"{type_label(r.key, lang)} {r.count:.0f}（{100 * r.share:.0f}%，{_pct(r.change, lang)}）" if zh
-                     else f"{type_label(r.key, lang)} {r.count:.0f} ({100 * r.share:.0f}%, {_pct(r.change, lang)})"
+    kinds = sep.join(f"{type_label(r.key, lang)} {r.count:.0f}（{100 * r.share:.0f}%，{_change(r.count, r.previous, lang)}）" if zh
+                     else f"{type_label(r.key, lang)} {r.count:.0f} ({100 * r.share:.0f}%, {_change(r.count, r.previous, lang)})"
                      for r in ranked[:n_types])
     top_share = ranked[min(n_types, len(ranked)) - 1].cumulative if ranked else 0.0
     what = t("an.sum.what", lang).format(types=kinds or "—", n=min(n_types, len(ranked)), share=f"{100 * top_share:.0f}%")

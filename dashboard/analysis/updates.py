@@ -42,7 +42,7 @@ class Hotspots:
     top: list[dict[str, Any]]
     cells: int
     total: float
-    previous_total: float
+    previous_total: float | None  # None: no records cover the comparison period
     area: dict[str, Any]  # the study area in use: source, detail, km2 (figures.StudyArea.summary)
     outside: int          # incidents of the period outside it, left out of the counts above
     outside_listed: list[dict[str, Any]]  # the latest of them (figures.LISTED): id, ts, lat, lon, type
@@ -64,8 +64,8 @@ def hotspots(db: Any, tz: str, f: q.Filters, compare: str, res: int, *, kde: boo
 def _hotspots(db: Any, f: q.Filters, compare: str, res: int, *, kde: bool, top_n: int,
               study_area: Path | None) -> Hotspots:
     source = q.Source(db, study_area)
-    before = f.shifted(compare)  # the comparison is needed only for the top cells and the total
-    previous_total = _POOL.submit(db.run, q.total, before)
+    before = _comparison(db, f, compare)  # needed only for the top cells and the total
+    previous_total = _POOL.submit(db.run, q.total, before) if before else None
     area = figures.study_area(source, f)
     inside = figures.in_area(source, area, f, res, listing=False)
     counts = inside.counts
@@ -76,18 +76,27 @@ def _hotspots(db: Any, f: q.Filters, compare: str, res: int, *, kde: bool, top_n
     shown = top_cells(counts, top_n)
     return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat and heat.result(),
                     _top_rows(db, f, before, res, shown, gi), len(counts), float(sum(counts.values())),
-                    previous_total.result(), area.summary(), inside.outside, listed.result())
+                    previous_total and previous_total.result(), area.summary(), inside.outside, listed.result())
 
 
-def _top_rows(db: Any, f: q.Filters, before: q.Filters, res: int, shown: list[tuple[int, float]],
+def _comparison(db: Any, f: q.Filters, compare: str) -> q.Filters | None:
+    """The comparison period, or None when the records begin after it starts: a period before the first
+    record is no data, and counted as zero it made everything "new" (a young system, the demo)."""
+    before = f.shifted(compare)
+    first = db.run(q.first_day)
+    return before if first is not None and first <= before.start else None
+
+
+def _top_rows(db: Any, f: q.Filters, before: q.Filters | None, res: int, shown: list[tuple[int, float]],
               gi: GiStar) -> list[dict[str, Any]]:
-    """The table rows of these cells: their counts before, and their profiles, read side by side."""
+    """The table rows of these cells: their counts before (if any records cover it), and their profiles,
+    read side by side."""
     if not shown:
         return []
     cells = [c for c, _ in shown]
-    previous = _POOL.submit(db.run, q.counts_in_cells, before, res, cells)
+    previous = _POOL.submit(db.run, q.counts_in_cells, before, res, cells) if before else None
     prof = view.profiles(db.run(q.cell_profiles, f, res, cells))
-    return view.top_rows(shown, previous.result(), gi, prof)
+    return view.top_rows(shown, previous and previous.result(), gi, prof)
 
 
 def peak_hours(db: Any, tz: str, f: q.Filters, focus: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -111,9 +120,12 @@ def frequent_types(db: Any, tz: str, f: q.Filters, compare: str) -> tuple[list[R
     """Pareto rows by type and by category, each with change vs the comparison period."""
     db.run(q.ensure_fresh, tz)
     now = db.run(q.type_counts, f)
-    before = db.run(q.type_counts, f.shifted(compare))
+    period = _comparison(db, f, compare)
+    before = db.run(q.type_counts, period) if period else None
 
-    def by(index: int, counts: dict[tuple[str, str], float]) -> dict[str, float]:
+    def by(index: int, counts: dict[tuple[str, str], float] | None) -> dict[str, float] | None:
+        if counts is None:
+            return None
         out: dict[str, float] = {}
         for key, n in counts.items():
             out[key[index]] = out.get(key[index], 0.0) + n
@@ -135,15 +147,15 @@ def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str, study_area: Pat
 
 def _summary(db: Any, tz: str, f: q.Filters, compare: str, study_area: Path | None) -> dict[str, Any]:
     source = q.Source(db, study_area)
-    before = f.shifted(compare)
-    previous_total = _POOL.submit(db.run, q.total, before)
+    before = _comparison(db, f, compare)
+    previous_total = _POOL.submit(db.run, q.total, before) if before else None
     peak = _POOL.submit(peak_hours, db, tz, f)
     types = _POOL.submit(frequent_types, db, tz, f, compare)
     area = figures.study_area(source, f)
     counts = figures.in_area(source, area, f, SUMMARY_RES, listing=False).counts
     chosen = distinct_cells(top_cells(counts, SUMMARY_CANDIDATES))[:SUMMARY_AREAS]
     areas = _top_rows(db, f, before, SUMMARY_RES, chosen, figures.gi(area, counts, SUMMARY_RES))
-    return {"total": float(sum(counts.values())), "previous": previous_total.result(), "top": areas,
+    return {"total": float(sum(counts.values())), "previous": previous_total and previous_total.result(), "top": areas,
             "peak": peak.result()[1], "ranked": types.result()[0]}
 
 

@@ -125,21 +125,22 @@ def dominant_types(types: Counter, n: int = 2) -> list[tuple[str, float]]:
     return [(t, c / total) for t, c in types.most_common(n)] if total else []
 
 
-def top_rows(shown: list[tuple[int, float]], previous: Mapping[int, float], gi: GiStar,
+def top_rows(shown: list[tuple[int, float]], previous: Mapping[int, float] | None, gi: GiStar,
              prof: Mapping[int, Profile]) -> list[dict]:
     """The hotspot table of these ranked (cell, count) pairs: rank, where, count, change, significance,
-    dominant types, peak hours."""
+    dominant types, peak hours (`previous` None: no records cover the comparison period)."""
     rows = []
     for rank, (cell, count) in enumerate(shown, start=1):
         lat, lon = h3.cell_to_latlng(cell)
         types, how, stations = prof.get(cell, (Counter(), np.zeros(168), Counter()))
         start, share = busiest_window(matrix_7x24(how))
         z = gi.z.get(cell, 0.0)
-        ch = change(count, previous.get(cell, 0.0))
+        before = None if previous is None else previous.get(cell, 0.0)
+        ch = None if before is None else change(count, before)
         rows.append({
             "rank": rank, "cell": str(cell), "lat": round(lat, 5), "lon": round(lon, 5),
             "station": stations.most_common(1)[0][0] if stations else "", "count": round(count, 1),
-            "previous": round(previous.get(cell, 0.0), 1), "change": None if ch is None else round(100 * ch, 1),
+            "previous": None if before is None else round(before, 1), "change": None if ch is None else round(100 * ch, 1),
             "z": round(z, 2), "significant": "99%" if z >= Z99 else "95%" if z >= Z95 else "",
             "dominant": [(ty, round(share, 3)) for ty, share in dominant_types(types)],
             "peak": format_window(start) if share else "", "peak_share": round(100 * share, 1),

@@ -69,6 +69,8 @@ STRINGS = {
     "an.cumulative": ("累计占比", "Cumulative share"),
     "an.hour": ("小时", "Hour"),
     "an.new": ("新增", "new"),
+    "an.no_data": ("无可比数据", "no data"),
+    "an.cmp.no_records": ("；{compare}无记录，不作对比", "; no records for the {compare}, nothing compared"),
     "an.empty": ("所选范围内没有警情。", "No incidents in this selection."),
     "an.error": ("分析出错：{msg}", "Analysis failed: {msg}"),
     "an.col.rank": ("排名", "Rank"),
