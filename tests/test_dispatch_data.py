@@ -14,6 +14,7 @@ from dashboard import commands
 from dashboard.context import AppContext
 from dashboard.dispatch import queries as dispatch
 from qingzhi.core import alert_rules, audit, incident_actions
+from qingzhi.core.response_times import INTERVALS
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import DispatchConfig, load_config, save_setting
 from qingzhi.core.lifecycle import TransitionError
@@ -274,3 +275,25 @@ def test_audit_command_lists_and_exports_csv(app: AppContext, tmp_path) -> None:
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["action"] for r in rows] == ["incident.assigned", "dispatch.assign"]
     assert rows[1]["unit"] == "C01" and rows[1]["ts"].endswith("+08:00")
+
+
+def test_stations_types_and_groups_are_shown_by_name(app: AppContext) -> None:
+    """The incident's station and the response-time groups in words, not as ids and codes."""
+    from dashboard.dispatch.components import build_head
+    from dashboard.dispatch.panels import build_times
+    from dashboard.stations import station_names
+    detail = app.db.run(dispatch.incident_detail, "I1")
+    assert (detail["station"], detail["station_zh"], detail["station_en"]) == ("S1", "S1派出所", "S1 station")
+    names = station_names(app.db, "zh")
+    assert names == {"S1": "S1派出所"} and station_names(app.db, "en") == {"S1": "S1 station"}
+
+    def first_cells(by: str, grp: str, lang: str) -> str:
+        row = {"grp": grp, "incidents": 3, **{f"{k}_{m}": 60.0 for k in INTERVALS for m in ("p50", "p90", "n")}}
+        table = build_times([row], by=by, names=names, lang=lang)[0]
+        return table.children[1].children[0].children[0].children
+    assert first_cells("station", "S1", "zh") == "S1派出所" and first_cells("station", "-", "zh") == "—"
+    assert first_cells("type", "theft.ebike", "zh") == "盗窃电动车" and first_cells("type", "theft.ebike", "en") == "E-bike theft"
+    assert first_cells("hour", "08", "en") == "08:00" and first_cells("all", "all", "zh") == "全部"
+    assert first_cells("priority", "1", "en") != "1"
+    assert "S1 station" in str(build_head(detail, lang="en", tz="Asia/Shanghai"))
+    assert "S1派出所" in str(build_head(detail, lang="zh", tz="Asia/Shanghai"))

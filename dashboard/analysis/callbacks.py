@@ -22,6 +22,7 @@ from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.analysis import queries as q
 from dashboard.i18n import category_label, t, type_label
+from dashboard.stations import station_names
 from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE, bounds_for_tiles, for_tiles
 from qingzhi.core import audit
 from qingzhi.core.safe_output import csv_cell
@@ -62,7 +63,7 @@ def _tz() -> str:
 
 
 def _station_names(lang: str) -> dict[str, str]:
-    return {s["id"]: s["name_zh" if lang == "zh" else "name_en"] for s in ctx().reads.run(q.stations)}
+    return station_names(ctx().reads, lang)
 
 
 def _signed(percent: float | None) -> str:

@@ -134,7 +134,7 @@ def build_head(d: dict, *, lang: str, tz: str, agencies: list[dict[str, str]] | 
         _kv(t("dispatch.field.type", lang), type_label(d["type"], lang)),
         _kv(t("dispatch.field.address", lang), d["address"] or "—"),
         *([_kv(t("state.diverted", lang), f"{agency_label(d['diverted_to'], agencies, lang)} · {d['divert_reason']}")] if d.get("diverted_to") else []),
-        _kv(t("dispatch.field.station", lang), d["station"] or "—"),
+        _kv(t("dispatch.field.station", lang), d.get(f"station_{lang}") or d["station"] or "—"),
         _kv(t("dispatch.field.source", lang), t(f"source.{d['source']}", lang)),
     ]
     if d["summary"]:

@@ -25,6 +25,7 @@ from dashboard.dispatch.components import build_message
 from dashboard.dispatch.views import SCREEN, config, current_flags
 from dashboard.i18n import lang_of, t
 from dashboard.maps import picked
+from dashboard.stations import station_names
 from qingzhi.core import followups, grids, incident_actions
 from qingzhi.core.dispatch_config import save_setting
 from qingzhi.errors import QingzhiError
@@ -185,7 +186,8 @@ def refresh_times(tab: str, by: str, lang: str | None) -> Any:
     now = dt.datetime.now(dt.UTC)
     rows = app.db.run(response_times, since=now - dt.timedelta(days=7), until=now, by=by, tz=app.settings.timezone,
                       stations=visible_stations())
-    return panels.build_times(rows, by=by, lang=lang_of(lang, app.settings.language))
+    lang = lang_of(lang, app.settings.language)
+    return panels.build_times(rows, by=by, names=station_names(app.db, lang), lang=lang)
 
 
 @CALLBACKS.callback(

@@ -175,14 +175,27 @@ def build_followups(tasks: list[dict[str, Any]], next_step: dict[str, str], *, l
     return out
 
 
-def build_times(rows: list[dict[str, Any]], *, by: str, lang: str) -> Any:
-    """p50 / p90 of each response interval per group, as a table."""
+def _group(grp: str, by: str, names: dict[str, str], lang: str) -> str:
+    """A response-time group in words: the priority's, type's or station's name, the hour as 08:00."""
+    if by == "priority":
+        return t(f"priority.{grp}", lang)
+    if by == "type":
+        return type_label(grp, lang)
+    if by == "station":
+        return names.get(grp, "—" if grp == "-" else grp)
+    if by == "hour":
+        return f"{grp}:00"
+    return t("dim.all", lang)
+
+
+def build_times(rows: list[dict[str, Any]], *, by: str, names: dict[str, str], lang: str) -> Any:
+    """p50 / p90 of each response interval per group, as a table (`names`: station id → name)."""
     if not rows:
         return html.Div(t("dispatch.times.empty", lang), className="dp-empty")
     head = [html.Th(t(f"dim.{by}", lang)), html.Th(t("dispatch.col.n", lang))]
     head += [html.Th(t(f"interval.short.{k}", lang), title=t(f"interval.{k}", lang)) for k in INTERVALS]
     body = [
-        html.Tr([html.Td(t(f"priority.{r['grp']}", lang) if by == "priority" else r["grp"]), html.Td(r["incidents"])]
+        html.Tr([html.Td(_group(r["grp"], by, names, lang)), html.Td(r["incidents"])]
                 + [html.Td([fmt_dur(r[f"{k}_p50"]), html.Br(), html.Small(fmt_dur(r[f"{k}_p90"]))],
                            title=f"{t(f'interval.{k}', lang)} n={r[f'{k}_n']}") for k in INTERVALS])
         for r in rows

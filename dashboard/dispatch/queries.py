@@ -58,7 +58,8 @@ async def queue(
 
 async def incident_detail(conn: asyncpg.Connection, incident: str) -> dict[str, Any] | None:
     """One incident with all its assignments (ack state of each command) and its duplicates."""
-    row = await conn.fetchrow("SELECT * FROM incidents WHERE id = $1", incident)
+    row = await conn.fetchrow("""SELECT i.*, s.name_zh AS station_zh, s.name_en AS station_en
+                                 FROM incidents i LEFT JOIN stations s ON s.id = i.station WHERE i.id = $1""", incident)
     if row is None:
         return None
     assigned = await conn.fetch(
