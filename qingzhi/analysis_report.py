@@ -20,6 +20,7 @@ from dashboard.analysis import queries as q
 from dashboard.db import Database
 from qingzhi.analytics import figures
 from qingzhi.config import Settings
+from qingzhi.core.times import check_year
 from qingzhi.db import Limits
 from qingzhi.errors import QingzhiError
 
@@ -53,11 +54,11 @@ def _day(text: str | None, flag: str, timezone: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return check_year(date.fromisoformat(text), flag)
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(text)
+        moment = check_year(datetime.fromisoformat(text), flag)
     except ValueError:
         raise QingzhiError(f"{flag} {text!r}: not an ISO date or date-time (2026-03-01 or 2026-03-01T08:00)") from None
     return (moment.astimezone(ZoneInfo(timezone)) if moment.tzinfo else moment).date()

@@ -14,6 +14,7 @@ import click
 from qingzhi.config import Settings
 from qingzhi.core import grids, repeats, search
 from qingzhi.core.dispatch_config import load_config
+from qingzhi.core.times import check_year
 from qingzhi.errors import QingzhiError
 from qingzhi.user_admin import cli_actor, run
 
@@ -34,7 +35,7 @@ def parse_time(text: str | None, tz: str) -> dt.datetime | None:
         t = dt.datetime.fromisoformat(text)
     except ValueError:
         raise QingzhiError(f"not an ISO date or time: {text!r}") from None
-    return t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))
+    return check_year(t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz)), "time")
 
 
 def show_repeats(settings: Settings, *, as_json: bool) -> None:

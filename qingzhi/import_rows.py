@@ -20,6 +20,7 @@ import click
 from qingzhi.config import Settings
 from qingzhi.core.incidents import Derived, IncidentError, derive
 from qingzhi.core.stations import StationLocator
+from qingzhi.core.times import check_year
 from qingzhi.errors import QingzhiError
 
 FIELDS = ("id", "time", "from", "to", "lat", "lon", "type", "category", "station", "priority", "address",
@@ -134,7 +135,10 @@ class RowParser:
         value = _parse_time(text)
         if value is None:
             raise RowError(f"bad {name} time: {text!r}")
-        return value if value.tzinfo else value.replace(tzinfo=self.tz)
+        try:
+            return check_year(value if value.tzinfo else value.replace(tzinfo=self.tz), name)
+        except QingzhiError as exc:
+            raise RowError(str(exc)) from None
 
 
 def _parse_time(text: str) -> datetime | None:
