@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from qingzhi.errors import QingzhiError
 
 TOPIC_ROOT_PATTERN = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$"
+# A scheme-less URL would make asyncpg fall back to its defaults (the local socket, a database named after the
+# OS user) and, say, migrate a database nobody named; an empty one means unset (docker-compose passes `${X:-}`).
+POSTGRES_URL_PATTERN = r"^postgres(ql)?://"
 OWNTRACKS_PREFIX = "owntracks"  # the OwnTracks app's default base topic
 CALLER_KEY_MIN = 16
 
@@ -21,8 +24,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QZ_", frozen=True, extra="forbid")
 
-    database_url: str | None = Field(None, description="PostgreSQL URL; unset in `demo` starts an embedded one")
-    database_read_url: str | None = Field(None, description="dashboard: a streaming replica for the analysis and "
+    database_url: str | None = Field(None, pattern=POSTGRES_URL_PATTERN, description="PostgreSQL URL; unset in `demo` starts an embedded one")
+    database_read_url: str | None = Field(None, pattern=POSTGRES_URL_PATTERN, description="dashboard: a streaming replica for the analysis and "
                                           "audit pages (the live map, dispatch and every action use database_url)")
     replica_max_lag_s: float = Field(30.0, gt=0, le=86400, description="`qingzhi status`: a replica further behind "
                                      "than this is reported as falling behind")
@@ -103,6 +106,11 @@ class Settings(BaseSettings):
         from qingzhi.core.streams import check_template  # the rule lives in the core; imported late, no cycle
 
         return check_template(v)
+
+    @field_validator("database_url", "database_read_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("center")
     @classmethod
