@@ -30,6 +30,7 @@ COMMAND_S = 600.0  # a first refresh after a big import may take a while
 def hotspots(settings: Settings, *, start: str | None, end: str | None, types: tuple[str, ...], res: int, top: int,
              as_json: bool) -> None:
     """Print the hotspot report for the period (default: every day with data) and types (default: all)."""
+    given = _day(start, "--from", settings.timezone), _day(end, "--to", settings.timezone)  # bad input first
     db = Database(settings.database_url, max_size=2, limits=Limits(command_s=COMMAND_S))
     try:
         db.run(q.ensure_fresh, settings.timezone)
@@ -37,8 +38,7 @@ def hotspots(settings: Settings, *, start: str | None, end: str | None, types: t
         if known["last"] is None:
             click.echo(json.dumps({"incidents": 0}) if as_json else "no incidents in the database")
             return
-        first = _day(start, "--from", settings.timezone) or known["first"]
-        last = _day(end, "--to", settings.timezone) or known["last"]
+        first, last = given[0] or known["first"], given[1] or known["last"]
         if last < first:
             raise QingzhiError(f"--to {last} is before --from {first}")
         period = q.Filters(first, last, types=types)
