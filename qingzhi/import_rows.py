@@ -98,6 +98,8 @@ class RowParser:
         """The record for this row, or RowError."""
         if None in row:
             raise RowError("extra cells: the row has more cells than the header")
+        if any("\x00" in cell for cell in row.values() if cell):  # PostgreSQL text cannot hold it: the batch would fail
+            raise RowError("a cell holds a NUL character")
         return self._generic(row)
 
     def _generic(self, row: dict[str, str]) -> tuple:
@@ -166,8 +168,11 @@ def police_month(text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     month = text.strip()
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=tz)
+        check_year(start, "month")
     except ValueError:
         raise RowError(f"bad month: {month!r} (want YYYY-MM)") from None
+    except QingzhiError as exc:
+        raise RowError(str(exc)) from None
     return start, (start + timedelta(days=32)).replace(day=1)
 
 
