@@ -104,3 +104,14 @@ def test_the_dashboard_binds_before_it_prints_its_url(database_url: str) -> None
             out = qingzhi("dashboard", "--database-url", database_url, "--host", host, "--port", str(port))
             assert out.returncode == 2 and out.stderr.startswith(f"qingzhi: error: cannot serve on {host}:{port}")
             assert "dashboard on http" not in out.stdout and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args", [("audit", "--export", "{file}/x.csv"), ("audit", "--export", "/proc/qz-x.csv"),
+                                  ("briefing", "--day", "2026-11-21", "--out", "{file}/x.zip"),
+                                  ("briefing", "--day", "2026-11-21", "--out", "/proc/qz-x.zip")])
+def test_a_file_that_cannot_be_written_is_one_line(database_url: str, tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    target = args[-1].format(file=tmp_path / "file")
+    got = CliRunner().invoke(cli, [args[0], "--database-url", database_url, *args[1:-1], target])
+    assert isinstance(got.exception, QingzhiError) and str(got.exception).startswith(f"cannot write {target}: ")
+    assert (tmp_path / "file").read_text() == "not a folder" and not list(tmp_path.glob("file*.part"))
