@@ -82,7 +82,7 @@ def load_grids(settings: Settings, path: Path, station: str) -> None:
     """Load the file's grids for the station and say how many."""
     try:
         geojson = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # (nesting too deep)
         raise QingzhiError(f"{path} is not GeoJSON: {exc}") from None
     n = run(settings.database_url, lambda conn: grids.load_grids(cli_actor(), conn, station, geojson))
     click.echo(f"loaded {n} grid(s) for station {station}")

@@ -115,3 +115,17 @@ def test_a_file_that_cannot_be_written_is_one_line(database_url: str, tmp_path: 
     got = CliRunner().invoke(cli, [args[0], "--database-url", database_url, *args[1:-1], target])
     assert isinstance(got.exception, QingzhiError) and str(got.exception).startswith(f"cannot write {target}: ")
     assert (tmp_path / "file").read_text() == "not a folder" and not list(tmp_path.glob("file*.part"))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("simulate", "--history", "1", "--roads", "{deep}"), "cannot read road network"),
+    (("briefing", "--day", "2026-11-21", "--out", "x.zip", "--briefing-config", "{deep}"), "not JSON (nested too deep)"),
+])
+def test_json_nested_too_deep_is_one_line(database_url: str, tmp_path: Path, args: tuple[str, ...],
+                                          message: str) -> None:
+    """Deeper than json's recursion limit: once a RecursionError traceback."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    got = CliRunner().invoke(cli, [args[0], "--database-url", database_url,
+                                   *(a.format(deep=deep) for a in args[1:])])
+    assert isinstance(got.exception, QingzhiError) and message in str(got.exception), got.output
