@@ -129,3 +129,10 @@ def test_json_nested_too_deep_is_one_line(database_url: str, tmp_path: Path, arg
     got = CliRunner().invoke(cli, [args[0], "--database-url", database_url,
                                    *(a.format(deep=deep) for a in args[1:])])
     assert isinstance(got.exception, QingzhiError) and message in str(got.exception), got.output
+
+
+def test_demo_with_a_data_dir_it_cannot_make_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    got = CliRunner().invoke(cli, ["demo", "--data-dir", str(tmp_path / "file" / "sub"), "--port", "1"])
+    assert isinstance(got.exception, QingzhiError)
+    assert str(got.exception).startswith(f"cannot use {tmp_path / 'file' / 'sub'} as the data directory")

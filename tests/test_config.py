@@ -51,3 +51,18 @@ def test_owntracks_prefix_may_not_overlap_the_topic_root() -> None:
             load_settings(topic_root=root, owntracks_prefix=prefix)
     with pytest.raises(QingzhiError, match="owntracks_prefix"):
         load_settings(owntracks_prefix="owntracks/#")
+
+
+@pytest.mark.parametrize("zone", ["Nowhere/Zone", "../../etc/passwd", "", "UTC+8"])
+def test_a_time_zone_must_be_a_real_one(zone: str) -> None:
+    """Once accepted and then a ZoneInfo traceback deep in a command (briefing), or silently unused (search)."""
+    with pytest.raises(QingzhiError, match=r"timezone \(QZ_TIMEZONE / --timezone\).*not an IANA time zone"):
+        load_settings(timezone=zone)
+    assert load_settings(timezone="Europe/London").timezone == "Europe/London"
+
+
+@pytest.mark.parametrize("name", ["database_url", "database_read_url"])
+def test_database_urls_blank_is_unset_and_a_scheme_is_required(name: str) -> None:
+    assert getattr(load_settings(**{name: "  "}), name) is None
+    with pytest.raises(QingzhiError, match=f"bad setting {name}"):
+        load_settings(**{name: "127.0.0.1:5432/qz"})
