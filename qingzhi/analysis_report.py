@@ -39,6 +39,11 @@ def hotspots(settings: Settings, *, start: str | None, end: str | None, types: t
             click.echo(json.dumps({"incidents": 0}) if as_json else "no incidents in the database")
             return
         first, last = given[0] or known["first"], given[1] or known["last"]
+        seen = [t for t, _ in known["types"]]
+        unknown = sorted(set(types) - set(seen))
+        if unknown:  # else a typo reads as "no incidents of that type"
+            raise QingzhiError(f"--type {', '.join(unknown)}: no incident has that type (types: "
+                               f"{', '.join(seen[:20])}{' …' if len(seen) > 20 else ''})")
         if last < first:
             raise QingzhiError(f"--to {last} is before --from {first}")
         period = q.Filters(first, last, types=types)

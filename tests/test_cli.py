@@ -119,7 +119,8 @@ def test_a_file_that_cannot_be_written_is_one_line(database_url: str, tmp_path: 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("simulate", "--history", "1", "--roads", "{deep}"), "cannot read road network"),
-    (("briefing", "--day", "2026-11-21", "--out", "x.zip", "--briefing-config", "{deep}"), "not JSON (nested too deep)"),
+    (("briefing", "--day", "2026-11-21", "--out", "x.zip", "--briefing-config", "{deep}"),
+     "not JSON (nested too deep)"),
 ])
 def test_json_nested_too_deep_is_one_line(database_url: str, tmp_path: Path, args: tuple[str, ...],
                                           message: str) -> None:
