@@ -66,3 +66,11 @@ def test_database_urls_blank_is_unset_and_a_scheme_is_required(name: str) -> Non
     assert getattr(load_settings(**{name: "  "}), name) is None
     with pytest.raises(QingzhiError, match=f"bad setting {name}"):
         load_settings(**{name: "127.0.0.1:5432/qz"})
+
+
+@pytest.mark.parametrize("name", ["retention_days", "rejects_keep_days", "rejects_keep_rows", "stale_after_s",
+                                  "lost_after_s"])
+def test_day_row_and_second_counts_have_an_upper_bound(name: str) -> None:
+    """Unbounded, a huge value made the worker's chores fail every round (int32 query arguments, timedelta)."""
+    with pytest.raises(QingzhiError, match=f"bad setting {name}.*less than or equal"):
+        load_settings(**{name: 10**20})
