@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from qingzhi.errors import QingzhiError
 
 TOPIC_ROOT_PATTERN = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$"
+TOPIC_ROOT_MAX = 200  # MQTT caps a topic at 65,535 bytes; a longer root made the subscription fail unseen
 # A scheme-less URL would make asyncpg fall back to its defaults (the local socket, a database named after the
 # OS user) and, say, migrate a database nobody named; an empty one means unset (docker-compose passes `${X:-}`).
 POSTGRES_URL_PATTERN = r"^postgres(ql)?://"
@@ -39,9 +40,11 @@ class Settings(BaseSettings):
                              "publish: changing it moves units between queues)")
     amqp_prefer: str | None = Field(None, pattern=r"^\d+(,\d+)*$", description="ingest: queue numbers (from 0) this "
                                     "worker consumes first; it stands by on the others (default: all at once)")
-    topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, description="MQTT topic root")
+    topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, max_length=TOPIC_ROOT_MAX,
+                            description="MQTT topic root")
     mqtt_protocol: str = Field("5", pattern=r"^(5|3\.1\.1)$", description="MQTT protocol version: 5 or 3.1.1")
-    client_id: str | None = Field(None, description="MQTT client id (persistent session name)")
+    client_id: str | None = Field(None, min_length=1, max_length=256,  # MQTT's CONNECT caps it at 65,535 bytes
+                                  description="MQTT client id (persistent session name)")
     share_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]+$", description="shared-subscription group")
     batch_size: int = Field(5000, ge=1, le=100_000, description="ingest: rows per commit at most")
     batch_ms: int = Field(200, ge=1, le=60_000, description="ingest: longest wait before a commit, ms")
@@ -84,7 +87,7 @@ class Settings(BaseSettings):
                                      "e.g. http://gateway:8888/{station}/{unit}/index.m3u8 (empty: none)")
     camera_tiles: int = Field(4, ge=1, le=16, description="live camera views playing at once in one browser page")
     secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
-    owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN,
+    owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN, max_length=TOPIC_ROOT_MAX,
                                   description="OwnTracks topic prefix: phones publish to <prefix>/<station>/<unit>")
     mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
     mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")

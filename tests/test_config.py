@@ -74,3 +74,12 @@ def test_day_row_and_second_counts_have_an_upper_bound(name: str) -> None:
     """Unbounded, a huge value made the worker's chores fail every round (int32 query arguments, timedelta)."""
     with pytest.raises(QingzhiError, match=f"bad setting {name}.*less than or equal"):
         load_settings(**{name: 10**20})
+
+
+@pytest.mark.parametrize(("name", "value"), [("topic_root", "qz/" + "x" * 70_000), ("owntracks_prefix", "o" * 201),
+                                             ("client_id", "c" * 70_000), ("client_id", "")])
+def test_mqtt_names_fit_what_mqtt_carries(name: str, value: str) -> None:
+    """Too long, the ingest's subscription failed inside paho's callback and it received nothing, saying
+    nothing; a client id past 65,535 bytes was a struct.error traceback."""
+    with pytest.raises(QingzhiError, match=f"bad setting {name}"):
+        load_settings(**{name: value})
