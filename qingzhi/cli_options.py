@@ -21,6 +21,7 @@ class FiniteFloatRange(click.FloatRange):
     by the bounds."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number within the range, or click's usage error."""
         number = super().convert(value, param, ctx)
         if math.isnan(number):
             self.fail(f"{value!r} is not a number", param, ctx)
