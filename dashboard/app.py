@@ -7,6 +7,7 @@ every feature's callbacks are registered on the app (dashboard/callbacks.py says
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from dash import Dash
@@ -26,6 +27,7 @@ from dashboard.live import api as live_api, callbacks as live
 from dashboard.search import callbacks as search
 from qingzhi.config import Settings, load_settings
 from qingzhi.db import Limits
+from qingzhi.errors import QingzhiError
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURES = (shell, live, dispatch, dispatch_panels, analysis, audit, briefing, briefing_tasks,
@@ -65,13 +67,19 @@ def create_app(settings: Settings | None = None) -> Dash:
 def serve(settings: Settings, *, host: str, port: int, debug: bool) -> None:
     """Run the app on a threaded WSGI server (waitress) until interrupted."""
     app = create_app(settings)
-    print(f"qingzhi dashboard on http://{host}:{port}/", flush=True)
     if debug:
+        print(f"qingzhi dashboard on http://{host}:{port}/", flush=True)
         app.run(host=host, port=port, debug=True)
         return
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
-    waitress_serve(app.server, host=host, port=port, threads=16, ident="qingzhi")
+    logging.basicConfig()  # as waitress.serve does, for its own warnings
+    try:  # bind first: the URL is printed only once it is served
+        server = create_server(app.server, host=host, port=port, threads=16, ident="qingzhi")
+    except (OSError, ValueError) as exc:  # port in use, not this machine's address, no such host
+        raise QingzhiError(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+    print(f"qingzhi dashboard on http://{host}:{port}/", flush=True)
+    server.run()
 
 
 __all__ = ["create_app", "serve"]

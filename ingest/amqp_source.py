@@ -53,6 +53,10 @@ def parse_amqp_urls(text: str | None) -> list[str]:
         parts = urlsplit(url)
         if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
             raise QingzhiError(f"bad AMQP URL {display(url)!r}: must be amqp://user:pass@host:port/")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError:
+            raise QingzhiError(f"bad AMQP URL {parts.scheme}://{parts.hostname}: bad port") from None
     return urls
 
 

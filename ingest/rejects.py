@@ -9,6 +9,7 @@ import click
 
 from ingest import store
 from qingzhi.config import Settings
+from qingzhi.core.times import check_year
 from qingzhi.db import connect
 from qingzhi.errors import QingzhiError
 
@@ -32,7 +33,7 @@ def parse_since(since: str | None) -> datetime | None:
         when = datetime.fromisoformat(since)
     except ValueError:
         raise QingzhiError(f"bad --since {since!r}: give an ISO time like 2026-11-22T08:00:00+08:00") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return check_year(when if when.tzinfo else when.replace(tzinfo=timezone.utc), "--since")
 
 
 async def _fetch(url: str, limit: int, since: datetime | None) -> list:

@@ -20,6 +20,7 @@ from dashboard.analysis import queries as q
 from dashboard.db import Database
 from qingzhi.analytics import figures
 from qingzhi.config import Settings
+from qingzhi.core.times import check_year
 from qingzhi.db import Limits
 from qingzhi.errors import QingzhiError
 
@@ -29,6 +30,7 @@ COMMAND_S = 600.0  # a first refresh after a big import may take a while
 def hotspots(settings: Settings, *, start: str | None, end: str | None, types: tuple[str, ...], res: int, top: int,
              as_json: bool) -> None:
     """Print the hotspot report for the period (default: every day with data) and types (default: all)."""
+    given = _day(start, "--from", settings.timezone), _day(end, "--to", settings.timezone)  # bad input first
     db = Database(settings.database_url, max_size=2, limits=Limits(command_s=COMMAND_S))
     try:
         db.run(q.ensure_fresh, settings.timezone)
@@ -36,8 +38,12 @@ def hotspots(settings: Settings, *, start: str | None, end: str | None, types: t
         if known["last"] is None:
             click.echo(json.dumps({"incidents": 0}) if as_json else "no incidents in the database")
             return
-        first = _day(start, "--from", settings.timezone) or known["first"]
-        last = _day(end, "--to", settings.timezone) or known["last"]
+        first, last = given[0] or known["first"], given[1] or known["last"]
+        seen = [t for t, _ in known["types"]]
+        unknown = sorted(set(types) - set(seen))
+        if unknown:  # else a typo reads as "no incidents of that type"
+            raise QingzhiError(f"--type {', '.join(unknown)}: no incident has that type (types: "
+                               f"{', '.join(seen[:20])}{' …' if len(seen) > 20 else ''})")
         if last < first:
             raise QingzhiError(f"--to {last} is before --from {first}")
         period = q.Filters(first, last, types=types)
@@ -53,11 +59,11 @@ def _day(text: str | None, flag: str, timezone: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return check_year(date.fromisoformat(text), flag)
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(text)
+        moment = check_year(datetime.fromisoformat(text), flag)
     except ValueError:
         raise QingzhiError(f"{flag} {text!r}: not an ISO date or date-time (2026-03-01 or 2026-03-01T08:00)") from None
     return (moment.astimezone(ZoneInfo(timezone)) if moment.tzinfo else moment).date()

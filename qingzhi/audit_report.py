@@ -14,6 +14,7 @@ from qingzhi.config import Settings
 from qingzhi.core.audit import COLUMNS, entries
 from qingzhi.db import connect
 from qingzhi.core.safe_output import csv_cell
+from qingzhi.errors import QingzhiError
 
 
 def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
@@ -42,10 +43,13 @@ def show(settings: Settings, *, limit: int, export: Path | None) -> None:
     tz = ZoneInfo(settings.timezone)
     rows = [_row(e, tz) for e in asyncio.run(_fetch(settings.database_url, limit))]
     if export is not None:
-        with export.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(COLUMNS)
-            writer.writerows([csv_cell(v) for v in row] for row in reversed(rows))
+        try:
+            with export.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(COLUMNS)
+                writer.writerows([csv_cell(v) for v in row] for row in reversed(rows))
+        except OSError as exc:
+            raise QingzhiError(f"cannot write {export}: {exc.strerror or exc}") from None
         print(f"wrote {len(rows)} audit entries to {export}")
         return
     if not rows:

@@ -14,8 +14,10 @@ from typing import Any
 import click
 
 from qingzhi.cli_cluster import amqp_setup
-from qingzhi.cli_options import CONNECTION, MQTT_TLS, need, settings_options
+from qingzhi.cli_options import (CONNECTION, HISTORY_DAYS, MQTT_TLS, PORT, SEED, UNITS, FiniteFloatRange, need,
+                                 settings_options)
 from qingzhi.config import Settings, require_caller_key
+from qingzhi.core.audit import ROWS_MAX as AUDIT_ROWS_MAX
 from qingzhi.errors import QingzhiError
 
 
@@ -53,7 +55,7 @@ def ingest(settings: Settings) -> None:
 @settings_options("database_url", "retention_days", "lost_after_s", "timezone", "rejects_keep_days",
                   "rejects_keep_rows", "language", "briefing_config", "briefing_dir", "briefing_hour",
                   "briefing_keep_days", "response_plan")
-@click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
+@click.option("--every", "every_s", default=5.0, show_default=True, type=FiniteFloatRange(0.5, 3600),
               help="seconds between rounds of chores")
 def worker(settings: Settings, every_s: float) -> None:
     """Run the duty loop: ack-timeout, overdue and lost-unit alerts, aggregates, partitions, rejects."""
@@ -77,7 +79,8 @@ def status(settings: Settings, as_json: bool) -> None:
 
 @cli.command()
 @settings_options("database_url")
-@click.option("--limit", default=50, show_default=True, help="how many, newest first")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 2**63 - 1),  # LIMIT takes a bigint
+              help="how many, newest first")
 @click.option("--since", default=None, help="only those received after this ISO time")
 def rejects(settings: Settings, limit: int, since: str | None) -> None:
     """List rejected (bad) messages with their topic, reason and payload."""
@@ -89,18 +92,18 @@ def rejects(settings: Settings, limit: int, since: str | None) -> None:
 
 @cli.command()
 @settings_options(*CONNECTION, "center", "timezone", "caller_key", "client_id")
-@click.option("--units", default=300, show_default=True, type=click.IntRange(1, 20_000), help="number of patrol units")
+@click.option("--units", default=300, show_default=True, type=UNITS, help="number of patrol units")
 @click.option("--stations", default=4, show_default=True, type=click.IntRange(1, 12), help="number of police stations")
-@click.option("--rate", default=3.0, show_default=True, type=click.FloatRange(0.1, 3600),
+@click.option("--rate", default=3.0, show_default=True, type=FiniteFloatRange(0.1, 3600),
               help="seconds between one terminal's fixes")
-@click.option("--speedup", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600),
+@click.option("--speedup", default=1.0, show_default=True, type=FiniteFloatRange(0.01, 3600),
               help="simulated seconds per real second: movement, dwell times, battery drain and the call rate "
                    "run faster; message timestamps stay wall-clock and terminals still report every --rate s")
-@click.option("--incidents-per-hour", default=12.0, show_default=True, type=click.FloatRange(0, 100_000),
+@click.option("--incidents-per-hour", default=12.0, show_default=True, type=FiniteFloatRange(0, 100_000),
               help="mean 110 calls per (simulated) hour")
-@click.option("--seed", default=1, show_default=True, help="random seed (same seed, same district)")
+@click.option("--seed", default=1, show_default=True, type=SEED, help="random seed (same seed, same district)")
 @click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="road network GeoJSON")
-@click.option("--history", "history_days", default=0, type=click.IntRange(0, 3650),
+@click.option("--history", "history_days", default=0, type=HISTORY_DAYS,
               help="write this many days of history (incidents, tracks, statuses) into the database, then exit")
 @click.option("--video-units", default=0, show_default=True, type=click.IntRange(0, 16),
               help="units whose cameras stream real video (live HLS made by ffmpeg)")
@@ -119,9 +122,10 @@ def simulate(settings: Settings, **options: Any) -> None:
 
 @cli.command()
 @settings_options(*CONNECTION, "center", "language")
-@click.option("--units", default=300, show_default=True, help="number of simulated units")
-@click.option("--history", "history_days", default=28, show_default=True, help="days of history to back-fill")
-@click.option("--port", default=8050, show_default=True, help="dashboard port")
+@click.option("--units", default=300, show_default=True, type=UNITS, help="number of simulated units")
+@click.option("--history", "history_days", default=28, show_default=True, type=HISTORY_DAYS,
+              help="days of history to back-fill")
+@click.option("--port", default=8050, show_default=True, type=PORT, help="dashboard port")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="embedded database directory")
 def demo(settings: Settings, **options: Any) -> None:
     """Run the whole system on one machine: database, broker, ingest, simulator, dashboard."""
@@ -140,7 +144,7 @@ def demo(settings: Settings, **options: Any) -> None:
     "health_timeout_s", *MQTT_TLS, "data_dir", "response_plan",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8050, show_default=True)
+@click.option("--port", default=8050, show_default=True, type=PORT)
 @click.option("--debug", is_flag=True, help="Dash debug mode (reloader, dev tools)")
 def dashboard(settings: Settings, host: str, port: int, debug: bool) -> None:
     """Serve the web dashboard."""
@@ -196,7 +200,8 @@ def analysis_hotspots(settings: Settings, start: str | None, end: str | None, ty
 
 @cli.command()
 @settings_options("database_url")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, AUDIT_ROWS_MAX),
+              help="how many, newest first")
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write CSV here")
 def audit(settings: Settings, limit: int, export: Path | None) -> None:
     """List or export the audit log."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from qingzhi.errors import QingzhiError
 
 TOPIC_ROOT_PATTERN = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$"
+TOPIC_ROOT_MAX = 200  # MQTT caps a topic at 65,535 bytes; a longer root made the subscription fail unseen
+# A scheme-less URL would make asyncpg fall back to its defaults (the local socket, a database named after the
+# OS user) and, say, migrate a database nobody named; an empty one means unset (docker-compose passes `${X:-}`).
+POSTGRES_URL_PATTERN = r"^postgres(ql)?://"
 OWNTRACKS_PREFIX = "owntracks"  # the OwnTracks app's default base topic
 CALLER_KEY_MIN = 16
 
@@ -21,8 +26,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QZ_", frozen=True, extra="forbid")
 
-    database_url: str | None = Field(None, description="PostgreSQL URL; unset in `demo` starts an embedded one")
-    database_read_url: str | None = Field(None, description="dashboard: a streaming replica for the analysis and "
+    database_url: str | None = Field(None, pattern=POSTGRES_URL_PATTERN, description="PostgreSQL URL; unset in `demo` starts an embedded one")
+    database_read_url: str | None = Field(None, pattern=POSTGRES_URL_PATTERN, description="dashboard: a streaming replica for the analysis and "
                                           "audit pages (the live map, dispatch and every action use database_url)")
     replica_max_lag_s: float = Field(30.0, gt=0, le=86400, description="`qingzhi status`: a replica further behind "
                                      "than this is reported as falling behind")
@@ -35,9 +40,11 @@ class Settings(BaseSettings):
                              "publish: changing it moves units between queues)")
     amqp_prefer: str | None = Field(None, pattern=r"^\d+(,\d+)*$", description="ingest: queue numbers (from 0) this "
                                     "worker consumes first; it stands by on the others (default: all at once)")
-    topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, description="MQTT topic root")
+    topic_root: str = Field("qz/v1", pattern=TOPIC_ROOT_PATTERN, max_length=TOPIC_ROOT_MAX,
+                            description="MQTT topic root")
     mqtt_protocol: str = Field("5", pattern=r"^(5|3\.1\.1)$", description="MQTT protocol version: 5 or 3.1.1")
-    client_id: str | None = Field(None, description="MQTT client id (persistent session name)")
+    client_id: str | None = Field(None, min_length=1, max_length=256,  # MQTT's CONNECT caps it at 65,535 bytes
+                                  description="MQTT client id (persistent session name)")
     share_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]+$", description="shared-subscription group")
     batch_size: int = Field(5000, ge=1, le=100_000, description="ingest: rows per commit at most")
     batch_ms: int = Field(200, ge=1, le=60_000, description="ingest: longest wait before a commit, ms")
@@ -51,11 +58,11 @@ class Settings(BaseSettings):
                                           "the database before it answers with an error")
     health_timeout_s: float = Field(3.0, gt=0, le=60, description="`qingzhi status` and /health: a database silent "
                                     "this long is reported as not answering")
-    retention_days: int = Field(90, ge=8, description="days of history kept; older day partitions are dropped")
-    rejects_keep_days: int = Field(30, ge=1, description="days rejected messages are kept")
-    rejects_keep_rows: int = Field(1_000_000, ge=1000, description="rejected messages kept at most (oldest pruned)")
-    stale_after_s: int = Field(60, ge=1, description="a unit with no fix for this long is drawn stale")
-    lost_after_s: int = Field(300, ge=2, description="a unit with no fix for this long is lost")
+    retention_days: int = Field(90, ge=8, le=36_500, description="days of history kept; older day partitions are dropped")
+    rejects_keep_days: int = Field(30, ge=1, le=36_500, description="days rejected messages are kept")
+    rejects_keep_rows: int = Field(1_000_000, ge=1000, le=1_000_000_000, description="rejected messages kept at most (oldest pruned)")
+    stale_after_s: int = Field(60, ge=1, le=604_800, description="a unit with no fix for this long is drawn stale")
+    lost_after_s: int = Field(300, ge=2, le=604_800, description="a unit with no fix for this long is lost")
     timezone: str = Field("Asia/Shanghai", description="time zone for display and local-time analysis")
     language: str = Field("zh", pattern=r"^(zh|en)$", description="default interface language")
     tile_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="map tile URL template")
@@ -80,7 +87,7 @@ class Settings(BaseSettings):
                                      "e.g. http://gateway:8888/{station}/{unit}/index.m3u8 (empty: none)")
     camera_tiles: int = Field(4, ge=1, le=16, description="live camera views playing at once in one browser page")
     secure_cookies: bool = Field(False, description="mark cookies Secure even when a TLS proxy hides HTTPS")
-    owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN,
+    owntracks_prefix: str = Field(OWNTRACKS_PREFIX, pattern=TOPIC_ROOT_PATTERN, max_length=TOPIC_ROOT_MAX,
                                   description="OwnTracks topic prefix: phones publish to <prefix>/<station>/<unit>")
     mqtt_ca: str | None = Field(None, description="CA certificate (PEM) that signed the broker's; with mqtts://")
     mqtt_cert: str | None = Field(None, description="client certificate (PEM), for a broker that requires one")
@@ -103,6 +110,20 @@ class Settings(BaseSettings):
         from qingzhi.core.streams import check_template  # the rule lives in the core; imported late, no cycle
 
         return check_template(v)
+
+    @field_validator("database_url", "database_read_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path such as ../../etc/passwd
+            raise ValueError(f"{v!r} is not an IANA time zone like Asia/Shanghai") from None
+        return v
 
     @field_validator("center")
     @classmethod

@@ -81,6 +81,8 @@ async def _explain(url: str, attempt: Callable[[], Awaitable[T]], connect_s: flo
         raise NotAnswering(connect_s, where) from None
     except (OSError, socket.gaierror) as exc:
         raise QingzhiError(f"cannot reach database {where}: {exc.strerror or exc}") from None
+    except (asyncpg.ClientConfigurationError, ValueError, OverflowError) as exc:  # a port of 99999, a bad option
+        raise QingzhiError(f"bad database URL {where}: {exc}") from None
     except asyncpg.PostgresError as exc:
         raise QingzhiError(f"database {where}: {exc}") from None
 

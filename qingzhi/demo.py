@@ -132,7 +132,10 @@ def run(settings: Settings, units: int, history_days: int, port: int, data_dir: 
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = Path(data_dir or settings.data_dir or default_data_dir())
-    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    try:
+        (folder / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise QingzhiError(f"cannot use {folder} as the data directory: {exc.strerror or exc}") from None
     if free_port(port) != port:
         raise QingzhiError(f"port {port} is in use: pass --port")
     with stop_on_signals() as stop, ExitStack() as stack:

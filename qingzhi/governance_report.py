@@ -14,6 +14,7 @@ import click
 from qingzhi.config import Settings
 from qingzhi.core import grids, repeats, search
 from qingzhi.core.dispatch_config import load_config
+from qingzhi.core.times import check_year
 from qingzhi.errors import QingzhiError
 from qingzhi.user_admin import cli_actor, run
 
@@ -34,7 +35,7 @@ def parse_time(text: str | None, tz: str) -> dt.datetime | None:
         t = dt.datetime.fromisoformat(text)
     except ValueError:
         raise QingzhiError(f"not an ISO date or time: {text!r}") from None
-    return t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))
+    return check_year(t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz)), "time")
 
 
 def show_repeats(settings: Settings, *, as_json: bool) -> None:
@@ -81,7 +82,7 @@ def load_grids(settings: Settings, path: Path, station: str) -> None:
     """Load the file's grids for the station and say how many."""
     try:
         geojson = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # (nesting too deep)
         raise QingzhiError(f"{path} is not GeoJSON: {exc}") from None
     n = run(settings.database_url, lambda conn: grids.load_grids(cli_actor(), conn, station, geojson))
     click.echo(f"loaded {n} grid(s) for station {station}")

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from qingzhi.errors import QingzhiError
+
 SHOW_ERRORS = 20  # bad rows printed on the terminal; all of them go to the report
 
 
@@ -40,6 +42,18 @@ class Summary:
         if self.bad:
             reasons = ", ".join(f"{k} ×{n}" for k, n in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
             click.echo(f"bad rows skipped ({reasons}); each with its file, line and reason in {self.report}")
+
+
+def check_writable(report: Path) -> None:
+    """Fail before anything is imported when the bad-rows report cannot be written: it is opened at the
+    first bad row, which may come after batches are committed. An existing report is left as it is."""
+    existed = report.exists()
+    try:
+        report.open("a").close()
+    except OSError as exc:
+        raise QingzhiError(f"cannot write the bad-rows report {report}: {exc.strerror or exc}") from None
+    if not existed:
+        report.unlink()
 
 
 class BadRows:

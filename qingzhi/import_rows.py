@@ -20,6 +20,7 @@ import click
 from qingzhi.config import Settings
 from qingzhi.core.incidents import Derived, IncidentError, derive
 from qingzhi.core.stations import StationLocator
+from qingzhi.core.times import check_year
 from qingzhi.errors import QingzhiError
 
 FIELDS = ("id", "time", "from", "to", "lat", "lon", "type", "category", "station", "priority", "address",
@@ -97,6 +98,8 @@ class RowParser:
         """The record for this row, or RowError."""
         if None in row:
             raise RowError("extra cells: the row has more cells than the header")
+        if any("\x00" in cell for cell in row.values() if cell):  # PostgreSQL text cannot hold it: the batch would fail
+            raise RowError("a cell holds a NUL character")
         return self._generic(row)
 
     def _generic(self, row: dict[str, str]) -> tuple:
@@ -134,7 +137,10 @@ class RowParser:
         value = _parse_time(text)
         if value is None:
             raise RowError(f"bad {name} time: {text!r}")
-        return value if value.tzinfo else value.replace(tzinfo=self.tz)
+        try:
+            return check_year(value if value.tzinfo else value.replace(tzinfo=self.tz), name)
+        except QingzhiError as exc:
+            raise RowError(str(exc)) from None
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -162,8 +168,11 @@ def police_month(text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     month = text.strip()
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=tz)
+        check_year(start, "month")
     except ValueError:
         raise RowError(f"bad month: {month!r} (want YYYY-MM)") from None
+    except QingzhiError as exc:
+        raise RowError(str(exc)) from None
     return start, (start + timedelta(days=32)).replace(day=1)
 
 

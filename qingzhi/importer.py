@@ -27,7 +27,7 @@ from qingzhi.config import Settings
 from qingzhi.db import connect
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
-from qingzhi.import_report import BadRows, Summary, files
+from qingzhi.import_report import BadRows, Summary, check_writable, files
 from qingzhi.import_rows import INSERTED_COLUMNS, INSERTED_VALUES, ON_CONFLICT, RowError, RowParser
 from qingzhi.import_sources import Source, expand
 
@@ -53,6 +53,7 @@ async def _import(settings: Settings, paths: list[Path], fmt: str, mapping: tupl
         stations = StationLocator.from_rows(await conn.fetch("SELECT id, lat, lon, boundary FROM stations"))
         first = paths[0].resolve()  # "." has no name of its own
         summary = Summary(report=report or first.with_name(f"{first.stem or first.name}.bad-rows.csv"))
+        check_writable(summary.report)
         if fmt == "police-uk":
             await import_police_uk.import_files(conn, sources, tz=ZoneInfo(settings.timezone), stations=stations,
                                                 summary=summary)

@@ -121,3 +121,10 @@ def test_amqp_setup_without_a_url_or_a_node_says_so() -> None:
     got = runner.invoke(cli, ["amqp-setup", "--amqp-url", "amqp://guest:pw@127.0.0.1:9/"])
     assert got.exit_code != 0 and "no RabbitMQ node of amqp_url answers" in str(got.exception)
     assert "pw" not in str(got.exception)
+
+
+@pytest.mark.parametrize("url", ["amqp://guest:pw@127.0.0.1:99999/", "amqp://guest:pw@127.0.0.1:abc/"])
+def test_a_bad_amqp_port_is_one_line(url: str) -> None:
+    got = CliRunner().invoke(cli, ["amqp-setup", "--amqp-url", url])
+    assert isinstance(got.exception, QingzhiError) and "bad port" in str(got.exception)
+    assert "pw" not in str(got.exception)

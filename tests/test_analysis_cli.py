@@ -73,7 +73,8 @@ def test_hotspots_command(database_url: str, tmp_path: Path) -> None:
 
     # bad input: one line, exit status 2
     for args, words in ((["--from", "yesterday"], "not an ISO date"), (["--from", "2026-03-01", "--to", "2026-01-01"],
-                                                                       "is before --from")):
+                                                                       "is before --from"),
+                        (["--type", "theft.ebkie"], "--type theft.ebkie: no incident has that type (types: ")):
         bad = qingzhi(database_url, *args)
         assert bad.returncode == 2 and words in bad.stderr and bad.stderr.startswith("qingzhi: error:")
     (tmp_path / "area.geojson").write_text("{not json")

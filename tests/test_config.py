@@ -51,3 +51,35 @@ def test_owntracks_prefix_may_not_overlap_the_topic_root() -> None:
             load_settings(topic_root=root, owntracks_prefix=prefix)
     with pytest.raises(QingzhiError, match="owntracks_prefix"):
         load_settings(owntracks_prefix="owntracks/#")
+
+
+@pytest.mark.parametrize("zone", ["Nowhere/Zone", "../../etc/passwd", "", "UTC+8"])
+def test_a_time_zone_must_be_a_real_one(zone: str) -> None:
+    """Once accepted and then a ZoneInfo traceback deep in a command (briefing), or silently unused (search)."""
+    with pytest.raises(QingzhiError, match=r"timezone \(QZ_TIMEZONE / --timezone\).*not an IANA time zone"):
+        load_settings(timezone=zone)
+    assert load_settings(timezone="Europe/London").timezone == "Europe/London"
+
+
+@pytest.mark.parametrize("name", ["database_url", "database_read_url"])
+def test_database_urls_blank_is_unset_and_a_scheme_is_required(name: str) -> None:
+    assert getattr(load_settings(**{name: "  "}), name) is None
+    with pytest.raises(QingzhiError, match=f"bad setting {name}"):
+        load_settings(**{name: "127.0.0.1:5432/qz"})
+
+
+@pytest.mark.parametrize("name", ["retention_days", "rejects_keep_days", "rejects_keep_rows", "stale_after_s",
+                                  "lost_after_s"])
+def test_day_row_and_second_counts_have_an_upper_bound(name: str) -> None:
+    """Unbounded, a huge value made the worker's chores fail every round (int32 query arguments, timedelta)."""
+    with pytest.raises(QingzhiError, match=f"bad setting {name}.*less than or equal"):
+        load_settings(**{name: 10**20})
+
+
+@pytest.mark.parametrize(("name", "value"), [("topic_root", "qz/" + "x" * 70_000), ("owntracks_prefix", "o" * 201),
+                                             ("client_id", "c" * 70_000), ("client_id", "")])
+def test_mqtt_names_fit_what_mqtt_carries(name: str, value: str) -> None:
+    """Too long, the ingest's subscription failed inside paho's callback and it received nothing, saying
+    nothing; a client id past 65,535 bytes was a struct.error traceback."""
+    with pytest.raises(QingzhiError, match=f"bad setting {name}"):
+        load_settings(**{name: value})

@@ -310,3 +310,20 @@ def test_loop_and_agencies_are_settings_checked_saved_and_labelled(database_url:
     with pytest.raises(QingzhiError, match="unknown agency 'utilities': one of water"):
         run_db(database_url, lambda c: incident_actions.divert(LEAD, c, "W1", agency="utilities", reason="停水"))
     run_db(database_url, lambda c: incident_actions.divert(LEAD, c, "W1", agency="water", reason="停水"))
+
+
+def test_hostile_grid_files_are_refused_whole_or_stored_clean(database_url: str) -> None:
+    run_db(database_url, _seed)
+    first = GRIDS["features"][0]
+    nan_ring = {"type": "Polygon", "coordinates": [[[float("nan"), LAT], [LON, LAT + 0.01], [LON + 0.01, LAT],
+                                                    [float("nan"), LAT]]]}
+    for bad, why in (({**first, "properties": {**first["properties"], "name": "a\x00b"}}, "'name' holds control"),
+                     ({**first, "properties": {**first["properties"], "officer": "\x1b[31m王"}}, "'officer' holds"),
+                     ({**first, "geometry": nan_ring}, "bad geometry")):
+        with pytest.raises(QingzhiError, match=why):  # once an asyncpg / GEOS traceback
+            run_db(database_url, lambda c: grids.load_grids(LEAD, c, "S1", {"type": "FeatureCollection",
+                                                                            "features": [bad]}))
+    junk = {**first, "geometry": {**first["geometry"], "junk": "\x00"}}  # jsonb cannot hold \u0000
+    assert run_db(database_url, lambda c: grids.load_grids(LEAD, c, "S1", {"type": "FeatureCollection",
+                                                                           "features": [junk]})) == 1
+    assert set(run_db(database_url, grids.grids_geojson)["features"][0]["geometry"]) == {"type", "coordinates"}

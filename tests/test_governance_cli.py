@@ -95,6 +95,8 @@ def test_bad_input_is_one_clear_line(seeded: str, tmp_path: Path) -> None:
     bad.write_text("{not json", encoding="utf-8")
     out = qingzhi("grids", "load", str(bad), "--station", "S1", env=env)  # as the operator sees it: one line
     assert out.returncode == 2 and out.stderr.startswith("qingzhi: error: ") and "is not GeoJSON" in out.stderr
+    bad.write_text("[" * 100_000 + "]" * 100_000)  # deeper than json's recursion limit: once a RecursionError
+    assert "is not GeoJSON" in run("grids", "load", str(bad), "--station", "S1", env=env).error
     good = tmp_path / "good.geojson"
     ring = [[LON, LAT], [LON + 0.01, LAT], [LON + 0.01, LAT + 0.01], [LON, LAT]]
     good.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {

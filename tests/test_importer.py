@@ -13,6 +13,7 @@ from ingest_helpers import query as fetch
 
 from qingzhi.core.callers import hash_caller
 from qingzhi.config import Settings
+from qingzhi.errors import QingzhiError
 from qingzhi.importer import import_incidents
 
 DATA = Path(__file__).parent / "data"
@@ -135,4 +136,36 @@ def test_wrong_format_is_one_clear_error(settings: Settings, tmp_path: Path) -> 
         [sys.executable, "-m", "qingzhi", "import", "incidents", str(DATA / "generic_bad_rows.csv"), "--format",
          "police-uk", "--database-url", settings.database_url], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "not a police.uk street-level file" in result.stderr
+    assert fetch(settings.database_url, "SELECT count(*) FROM incidents")[0][0] == 0
+
+
+def test_far_times_and_nul_are_bad_rows_not_a_refused_batch(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "far.csv"
+    path.write_text("id,time,lat,lon,type,address\nOK,2026-01-01 10:00,30.27,120.15,theft.ebike,\n"
+                    "EARLY,0001-01-01T00:00+14:00,30.27,120.15,theft.ebike,\n"
+                    "LATE,9999-12-31T23:00-14:00,30.27,120.15,theft.ebike,\n"
+                    "NUL,2026-01-01 10:00,30.27,120.15,theft.ebike,a\x00b\n")  # the database refused such a batch
+    report = tmp_path / "bad.csv"
+    s = import_incidents(settings, path, fmt="generic", report=report)
+    assert (s.inserted, s.bad) == (1, 3)
+    reasons = [r["reason"] for r in csv.DictReader(report.open(encoding="utf-8"))]
+    assert reasons[:2] == ["time is outside the years 1900–9998: 0001-01-01T00:00:00+14:00",
+                           "time is outside the years 1900–9998: 9999-12-31T23:00:00-14:00"]
+    assert reasons[2] == "a cell holds a NUL character"
+    assert [r["id"] for r in fetch(settings.database_url, "SELECT id FROM incidents")] == ["OK"]
+
+
+def test_police_uk_months_beyond_the_years_are_bad_rows(settings: Settings, tmp_path: Path) -> None:
+    head = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+    path = tmp_path / "pu.csv"
+    path.write_text(head + "Last outcome category,Context\n" + "".join(
+        f"c{m},{m},Met,Met,-0.1,51.5,On or near X,E1,L1,Burglary,,\n" for m in ("2019-01", "0001-01")))
+    s = import_incidents(settings, path, fmt="police-uk", report=tmp_path / "bad.csv")
+    assert (s.inserted, s.bad, s.reasons) == (1, 1, {"month is outside the years 1900–9998": 1})
+
+
+@pytest.mark.parametrize("report", ["/proc/qz-report.csv", "/nonexistent-folder/r.csv"])
+def test_an_unwritable_report_stops_the_import_before_it_starts(settings: Settings, report: str) -> None:
+    with pytest.raises(QingzhiError, match="cannot write the bad-rows report"):
+        import_incidents(settings, DATA / "generic_bad_rows.csv", fmt="generic", report=Path(report))
     assert fetch(settings.database_url, "SELECT count(*) FROM incidents")[0][0] == 0

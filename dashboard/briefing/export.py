@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,16 @@ def export_bytes(b: dict[str, Any], fmt: str, lang: str, tz: str, *,
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
-    """Write through a temporary name, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary name, so a reader never sees half a file; a QingzhiError if it cannot be."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise QingzhiError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 

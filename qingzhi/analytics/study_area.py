@@ -144,7 +144,7 @@ def polygons(geojson: Any) -> BaseGeometry:
     """The union of the polygons in a GeoJSON geometry, Feature or FeatureCollection (AreaError if none)."""
     try:
         geo = json.loads(geojson) if isinstance(geojson, str | bytes) else geojson
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # (nesting too deep)
         raise AreaError(f"not GeoJSON: {exc}") from None
     if not isinstance(geo, dict):
         raise AreaError("not a GeoJSON object")

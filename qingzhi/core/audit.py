@@ -15,6 +15,7 @@ from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 
 COLUMNS = ("id", "ts", "actor", "action", "incident", "unit", "screen", "context", "details")
+ROWS_MAX = 10_000  # entries one read returns at most
 
 
 async def record(
@@ -51,7 +52,7 @@ async def search(
               AND ($4::text IS NULL OR starts_with(action, $4))
               AND ($5::timestamptz IS NULL OR ts >= $5) AND ($6::timestamptz IS NULL OR ts < $6)
             ORDER BY id DESC LIMIT $1""",
-        min(max(limit, 1), 10_000), incident, actor or None, action or None, since, until,
+        min(max(limit, 1), ROWS_MAX), incident, actor or None, action or None, since, until,
     )
     return [{**dict(r), "details": json.loads(r["details"]) if r["details"] else None} for r in rows]
 

@@ -6,10 +6,12 @@ officer of the grid its place falls in unless the commander names another.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import asyncpg
-from shapely.geometry import Point, shape
+from shapely.errors import ShapelyError
+from shapely.geometry import Point, mapping, shape
 
 from qingzhi.core import audit
 from qingzhi.core.access import require
@@ -18,6 +20,7 @@ from qingzhi.errors import QingzhiError
 
 MAX_GRIDS = 2000  # one station's communities; more is a wrong file, not a district
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # NUL is more than PostgreSQL's text can hold; the rest is no name
 
 
 def _text(props: dict[str, Any], key: str, n: int, *, required: bool = True) -> str | None:
@@ -29,6 +32,8 @@ def _text(props: dict[str, Any], key: str, n: int, *, required: bool = True) -> 
     value = str(value).strip()
     if len(value) > 100:
         raise QingzhiError(f"feature {n}: {key!r} is longer than 100 characters")
+    if _CONTROL.search(value):
+        raise QingzhiError(f"feature {n}: {key!r} holds control characters")
     return value
 
 
@@ -47,7 +52,7 @@ def parse_grids(geojson: dict[str, Any]) -> list[dict[str, Any]]:
             raise QingzhiError(f"feature {n}: a grid is a Polygon or MultiPolygon, not {geom.get('type')!r}")
         try:
             poly = shape(geom)
-        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        except (ValueError, TypeError, AttributeError, IndexError, ShapelyError) as exc:
             raise QingzhiError(f"feature {n}: bad geometry ({exc})") from None
         minx, miny, maxx, maxy = poly.bounds
         if poly.is_empty or not poly.is_valid or not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
@@ -58,7 +63,8 @@ def parse_grids(geojson: dict[str, Any]) -> list[dict[str, Any]]:
         seen.add(gid)
         out.append({"id": gid, "name": _text(props, "name", n), "officer": _text(props, "officer", n),
                     "unit": _text(props, "unit", n, required=False),
-                    "grid_worker": _text(props, "grid_worker", n, required=False), "boundary": geom})
+                    "grid_worker": _text(props, "grid_worker", n, required=False),
+                    "boundary": mapping(poly)})  # only the geometry: the file's other members are not stored
     return out
 
 

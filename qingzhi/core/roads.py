@@ -115,7 +115,7 @@ def load_geojson(path: str | Path, proj: Projection) -> RoadNetwork:
     """Roads from a GeoJSON FeatureCollection of LineString / MultiLineString features."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # (nesting too deep)
         raise QingzhiError(f"cannot read road network {path}: {exc}") from None
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):

@@ -124,4 +124,6 @@ def load_config(path: str | Path | None = None) -> BriefingConfig:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{where}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: not JSON (nested too deep)") from None
     return parse_config(data, str(where))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from qingzhi.core.times import check_year
 from qingzhi.errors import QingzhiError
 
 D = TypeVar("D", bound=dt.date)  # a date or a datetime
@@ -99,7 +100,9 @@ def period_of(kind: str, day: dt.date, tz: str, *, last: dt.date | None = None) 
 
 def parse_day(text: str | None, what: str) -> dt.date:
     """An ISO date (`2026-11-21`) or a clear error naming the field."""
+    if not text:
+        raise QingzhiError(f"{what}: give a date like 2026-11-21")
     try:
-        return dt.date.fromisoformat((text or "").strip())
+        return check_year(dt.date.fromisoformat(text.strip()), what)
     except ValueError:
         raise QingzhiError(f"{what}: {text!r} is not a date like 2026-11-21") from None
