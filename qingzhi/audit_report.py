@@ -11,10 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from qingzhi.config import Settings
-from qingzhi.core.audit import COLUMNS, entries
+from qingzhi.core import audit
+from qingzhi.core.audit import COLUMNS, ROWS_MAX, entries
 from qingzhi.db import connect
 from qingzhi.core.safe_output import csv_cell
 from qingzhi.errors import QingzhiError
+from qingzhi.user_admin import cli_actor
 
 
 def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
@@ -30,18 +32,26 @@ def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
     return cells
 
 
-async def _fetch(url: str, limit: int) -> list[dict[str, Any]]:
+async def _fetch(url: str, limit: int, exporting: bool) -> list[dict[str, Any]]:
+    """The newest entries; an export is itself audited (as on the page), by the person at the terminal."""
     conn = await connect(url)
     try:
-        return await entries(conn, limit=limit)
+        rows = await entries(conn, limit=limit)
+        if exporting:
+            await audit.export(cli_actor(), conn, "audit", len(rows), {"limit": limit})
+        return rows
     finally:
         await conn.close()
 
 
-def show(settings: Settings, *, limit: int, export: Path | None) -> None:
+LISTED = 100  # entries printed when no --limit is given (an export takes as many as one read returns)
+
+
+def show(settings: Settings, *, limit: int | None, export: Path | None) -> None:
     """Print the newest entries, or write them (oldest first) as CSV to `export`."""
     tz = ZoneInfo(settings.timezone)
-    rows = [_row(e, tz) for e in asyncio.run(_fetch(settings.database_url, limit))]
+    limit = limit or (ROWS_MAX if export is not None else LISTED)
+    rows = [_row(e, tz) for e in asyncio.run(_fetch(settings.database_url, limit, export is not None))]
     if export is not None:
         try:
             with export.open("w", newline="", encoding="utf-8") as fh:
@@ -50,7 +60,8 @@ def show(settings: Settings, *, limit: int, export: Path | None) -> None:
                 writer.writerows([csv_cell(v) for v in row] for row in reversed(rows))
         except OSError as exc:
             raise QingzhiError(f"cannot write {export}: {exc.strerror or exc}") from None
-        print(f"wrote {len(rows)} audit entries to {export}")
+        cut = f" (the newest {limit:,}: older entries, if any, are not in it)" if len(rows) == limit else ""
+        print(f"wrote {len(rows)} audit entries to {export}{cut}")
         return
     if not rows:
         print("audit log is empty")

@@ -200,10 +200,10 @@ def analysis_hotspots(settings: Settings, start: str | None, end: str | None, ty
 
 @cli.command()
 @settings_options("database_url")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, AUDIT_ROWS_MAX),
-              help="how many, newest first")
+@click.option("--limit", default=None, type=click.IntRange(1, AUDIT_ROWS_MAX),
+              help=f"how many, newest first [default: 100 listed, {AUDIT_ROWS_MAX:,} exported]")
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write CSV here")
-def audit(settings: Settings, limit: int, export: Path | None) -> None:
+def audit(settings: Settings, limit: int | None, export: Path | None) -> None:
     """List or export the audit log."""
     from qingzhi.audit_report import show
 

@@ -275,6 +275,16 @@ def test_audit_command_lists_and_exports_csv(app: AppContext, tmp_path) -> None:
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["action"] for r in rows] == ["incident.assigned", "dispatch.assign"]
     assert rows[1]["unit"] == "C01" and rows[1]["ts"].endswith("+08:00")
+    # an export is audited, and takes every entry by default (more than a listing's 100), or says where it cut
+    app.db.run(lambda c: c.executemany("INSERT INTO audit_log (actor, action) VALUES ('x', 'test.filler')",
+                                       [()] * 150))
+    everything = run("--export", str(out))
+    assert everything.returncode == 0 and "wrote 153 audit entries" in everything.stdout
+    assert "newest" not in everything.stdout and len(list(csv.DictReader(out.open(encoding="utf-8")))) == 153
+    cut = run("--export", str(out), "--limit", "5")
+    assert "wrote 5 audit entries" in cut.stdout and "the newest 5: older entries, if any, are not in it" in cut.stdout
+    exports = app.db.run(lambda c: c.fetch("SELECT actor, details FROM audit_log WHERE action = 'export' ORDER BY id"))
+    assert len(exports) == 3 and all(e["actor"].startswith("cli:") for e in exports)
 
 
 def test_stations_types_and_groups_are_shown_by_name(app: AppContext) -> None:
