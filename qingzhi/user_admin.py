@@ -52,8 +52,16 @@ def run(url: str, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 
 def add(url: str, name: str, role: str, stations: tuple[str, ...], password: str) -> None:
     """Create an account."""
-    user = run(url, lambda c: accounts.add(cli_actor(), c, name, role, list(stations) or None, password))
+    async def go(conn: asyncpg.Connection) -> tuple[accounts.User, list[str]]:
+        user = await accounts.add(cli_actor(), conn, name, role, list(stations) or None, password)
+        known = {r[0] for r in await conn.fetch("SELECT id FROM stations WHERE id = ANY($1::text[])", list(stations))}
+        return user, sorted(set(stations) - known)
+
+    user, unknown = run(url, go)
     click.echo(f"added {user.name} ({user.role}, {describe_scope(user.stations)})")
+    if unknown:  # stations may be configured after their accounts, so not an error; but likely a typo
+        click.echo(f"warning: no station {', '.join(unknown)} (yet): the account sees nothing of it until one "
+                   "is configured with that id", err=True)
 
 
 def describe_scope(stations: Any) -> str:

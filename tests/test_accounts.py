@@ -118,13 +118,18 @@ def test_user_cli(database_url: str) -> None:
     done = cli(database_url, "add", "zhang", "--role", "wall", "--station", "west", "--password-stdin",
                stdin=PW + "\n")
     assert done.returncode == 0 and "added zhang (wall, stations west)" in done.stdout, done.stderr
+    assert "warning: no station west (yet)" in done.stderr      # no such station: likely a typo, said at once
+    with_conn(database_url, lambda c: c.execute(
+        "INSERT INTO stations (id, name_zh, name_en, lat, lon) VALUES ('east', '东', 'East', 30.2, 120.1)"))
+    known = cli(database_url, "add", "wang", "--role", "wall", "--station", "east", "--password-stdin", stdin=PW + "\n")
+    assert known.returncode == 0 and "warning" not in known.stderr
     again = cli(database_url, "add", "zhang", "--role", "wall", "--password-stdin", stdin=PW + "\n")
     assert again.returncode == 2 and again.stderr.strip() == "qingzhi: error: user zhang exists already"
     weak = cli(database_url, "add", "li", "--role", "admin", "--password-stdin", stdin="123\n")
     assert weak.returncode == 2 and "at least 10" in weak.stderr
     assert cli(database_url, "disable", "zhang").returncode == 0
     listed = cli(database_url, "list").stdout
-    assert "zhang" in listed and "disabled" in listed and "li " not in listed
+    assert "zhang" in listed and "disabled" in listed and "li " not in listed and "wang" in listed
     assert cli(database_url, "passwd", "nobody", "--password-stdin", stdin=PW + "\n").returncode == 2
-    [entry] = with_conn(database_url, lambda c: c.fetch("SELECT actor FROM audit_log WHERE action = 'user.add'"))
-    assert entry["actor"].startswith("cli:")
+    entries = with_conn(database_url, lambda c: c.fetch("SELECT actor FROM audit_log WHERE action = 'user.add'"))
+    assert len(entries) == 2 and all(e["actor"].startswith("cli:") for e in entries)
