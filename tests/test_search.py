@@ -138,6 +138,15 @@ def test_trace_lists_every_event_in_order(database_url: str) -> None:
         < seen.index(("status", "on_scene")) < seen.index(("followup", "verified"))
     assert next(e for e in got["events"] if e["kind"] == "ack")["command"] == cmd
     assert [t["title"] for t in got["linked"]["followups"]] == ["place 学院路: 1"]
+    # on the page every code the events carry is in words (an audit action stays its code, as in the audit log)
+    from dashboard.search.components import build_results, build_trace
+    shown = str(build_trace(got, lang="zh", tz="Asia/Shanghai"))
+    for words in ("到达现场", "录像中", "撤回", "派警", "已核查", "dispatch.assign"):
+        assert words in shown, words
+    assert "'on_scene'" not in shown and "'recording'" not in shown and "'released'" not in shown
+    row = {"id": "A4", "ts": times[0], "type": "theft.ebike", "state": "closed", "station": "S1", "address": "学院路",
+           "matched": ["address"]}
+    assert "S1派出所" in str(build_results([row], lang="zh", tz="Asia/Shanghai", limit=200, names={"S1": "S1派出所"}))
     assert "caller_hash" not in got["incident"]
     a1 = run_db(database_url, lambda c: trace(ADMIN, c, "A1"))
     assert [r["id"] for r in a1["linked"]["same_caller"]] == ["A2"]

@@ -33,4 +33,10 @@ STRINGS = {
     "trace.camera": ("执法记录仪", "body camera"),
     "trace.review": ("回访", "review"),
     "trace.followup": ("跟进", "follow-up"),
+    "trace.assignment.assigned": ("派出", "assigned"),
+    "trace.assignment.released": ("撤回", "released"),
+    "trace.cmd.dispatch": ("派警", "dispatch"),
+    "trace.cmd.patrol": ("巡逻", "patrol"),
+    "trace.cmd.recall": ("召回", "recall"),
+    "trace.cmd.message": ("消息", "message"),
 }

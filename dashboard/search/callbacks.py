@@ -12,6 +12,7 @@ from dashboard.callbacks import CallbackSet, clicked
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 from dashboard.search.components import build_results, build_trace
+from dashboard.stations import station_names
 from qingzhi.core import search as core
 from qingzhi.errors import QingzhiError
 
@@ -38,7 +39,8 @@ def run_search(_: int | None, text: str | None, start: str | None, end: str | No
                           since=since, until=until, limit=LIMIT)
     except (QingzhiError, ValueError) as exc:
         return no_update, html.Div(t("search.error", lang).format(why=exc), className="dp-msg err")
-    return build_results(rows, lang=lang, tz=app.settings.timezone, limit=LIMIT), ""
+    return build_results(rows, lang=lang, tz=app.settings.timezone, limit=LIMIT,
+                         names=station_names(app.db, lang)), ""
 
 
 @CALLBACKS.callback(

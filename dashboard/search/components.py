@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.formats import fmt_time
-from dashboard.i18n import t, type_label
+from dashboard.i18n import STRINGS, t, type_label
 from dashboard.pickers import date_picker
 
 
@@ -24,20 +24,31 @@ def build_box(*, lang: str) -> html.Div:
     ], className="au-search sr-box")
 
 
-def build_results(rows: list[dict[str, Any]], *, lang: str, tz: str, limit: int) -> list:
-    """The found incidents, newest first, each a button that opens its trace."""
+def build_results(rows: list[dict[str, Any]], *, lang: str, tz: str, limit: int, names: dict[str, str]) -> list:
+    """The found incidents, newest first, each a button that opens its trace (`names`: station id → name)."""
     if not rows:
         return [html.Div(t("search.none", lang), className="dp-empty")]
     head = html.Div(t("search.count", lang).format(n=len(rows), max=limit), className="au-count")
     return [head] + [
         html.Button([html.B(r["id"]), f" {fmt_time(r['ts'], tz, with_date=True)} · {type_label(r['type'], lang)} · ",
                      html.Span(t(f"state.{r['state']}", lang), className=f"dp-state s-{r['state']}"),
-                     f" · {r['station'] or '-'} · {r['address'] or ''} · ",
+                     f" · {names.get(r['station'], r['station']) or '-'} · {r['address'] or ''} · ",
                      html.Small(f"{t('search.matched', lang)}: "
                                 + ", ".join(t(f"search.key.{k}", lang) for k in r["matched"]))],
                     id=ids.search_result(r["id"]), className="dp-card small sr-result", n_clicks=0)
         for r in rows
     ]
+
+
+# Where a trace event's `what` (a code) is named, by event kind; an audit action stays its code, as in the audit log.
+_WHAT = {"state": "state.", "status": "status.", "camera": "cam.", "assignment": "trace.assignment.",
+         "command": "trace.cmd.", "ack": "trace.cmd.", "followup": "followup.", "review": "state."}
+
+
+def _what(e: dict[str, Any], lang: str) -> str:
+    """The event's `what` in words where there are words for it."""
+    key = _WHAT.get(e["kind"], "") + str(e["what"])
+    return t(key, lang) if e["kind"] in _WHAT and key in STRINGS else str(e["what"])
 
 
 def _event_text(e: dict[str, Any]) -> str:
@@ -54,7 +65,7 @@ def build_trace(found: dict[str, Any], *, lang: str, tz: str) -> list:
     inc, linked = found["incident"], found["linked"]
     events = html.Table(html.Tbody([
         html.Tr([html.Td(fmt_time(e["ts"], tz, with_date=True)), html.Td(t(f"trace.{e['kind']}", lang)),
-                 html.Td(html.B(t(f"state.{e['what']}", lang) if e["kind"] == "state" else e["what"])),
+                 html.Td(html.B(_what(e, lang))),
                  html.Td(_event_text(e))], className=f"sr-ev k-{e['kind']}")
         for e in found["events"]]), className="dp-table sr-events")
     def listing(key: str, rows: list[dict], label: Any) -> list:
