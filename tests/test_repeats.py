@@ -47,6 +47,7 @@ async def _background(conn: asyncpg.Connection, days: int = 60, per_day: int = 6
 def test_flags_fire_on_crafted_repeats_with_reasons(database_url: str) -> None:
     async def seed(conn: asyncpg.Connection) -> None:
         await seed_station(conn)
+        await seed_station(conn, "S2")
         await _background(conn)
         for n, d in enumerate((1, 3, 9, 20), 1):  # one number four times in 30 days
             await seed_incident(conn, f"C{n}", ts=days_ago(d), caller_hash="a" * 64, type="noise.complaint",
@@ -74,7 +75,8 @@ def test_flags_fire_on_crafted_repeats_with_reasons(database_url: str) -> None:
     assert "× the usual (1." in place["reason"]["en"] and cell_size_m(10) == 150
     surge = flags["surge"]
     assert (surge["key"], surge["count"], surge["baseline"]) == ("surge:S2:theft.ebike", 9, 1.0)
-    assert "9 theft.ebike in 7 days at S2" in surge["reason"]["en"]
+    assert "9 E-bike theft in 7 days at S2 station" in surge["reason"]["en"]
+    assert surge["reason"]["zh"].startswith("S2派出所 7 天内 盗窃电动车 9 起")
 
 
 def test_own_baseline_keeps_a_chronic_busy_place_quiet_but_not_a_new_one(database_url: str) -> None:

@@ -23,6 +23,7 @@ from scipy.stats import poisson
 
 from qingzhi.core import history
 from qingzhi.core.dispatch_config import DispatchConfig, RepeatCaller, RepeatPlace
+from qingzhi.core.type_names import type_name
 
 WEEK = dt.timedelta(days=7)
 COUNTED = "state <> 'merged'"  # a merged call is a duplicate of another: counted once, there
@@ -152,6 +153,8 @@ async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.da
         elif r["week"] <= weeks:
             before[(r["area"], r["type"])] += r["n"]
             area_history[r["area"]] += r["n"]
+    names = {r["id"]: (r["name_zh"] or r["id"], r["name_en"] or r["id"])
+             for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations")}
     flags = []
     for (area, typ), r in current.items():
         if not area_history[area]:
@@ -160,10 +163,10 @@ async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.da
         usual = max(baseline, 0.5)  # a type never seen here still needs min_count to be a surge
         if not exceeds(r["n"], usual, rule.min_count, rule.ratio, rule.alpha):
             continue
-        where = "" if area == "-" else area
-        reason = {"en": f"{r['n']} {typ} in 7 days{' at ' + where if where else ''}, "
+        zh, en = names.get(area, (area, area)) if area != "-" else ("全区", "")
+        reason = {"en": f"{r['n']} {type_name(typ, 'en')} in 7 days{' at ' + en if en else ''}, "
                         f"{r['n'] / usual:.1f}× the weekly mean of {baseline:.1f} over {weeks} weeks",
-                  "zh": f"{where or '全区'} 7 天内 {typ} {r['n']} 起，为前 {weeks} 周周均（{baseline:.1f} 起）的 "
+                  "zh": f"{zh} 7 天内 {type_name(typ, 'zh')} {r['n']} 起，为前 {weeks} 周周均（{baseline:.1f} 起）的 "
                         f"{r['n'] / usual:.1f} 倍"}
         flags.append({"kind": "surge", "key": f"surge:{area}:{typ}", "subject": f"{area}|{typ}", "label": typ,
                       "station": None if area == "-" else area, "incidents": list(r["ids"]), "count": r["n"],
