@@ -77,6 +77,7 @@ def test_stations_are_named_in_the_readers_language_and_all_of_them_is_all(datab
     s1 = export_bytes(_briefing(database_url, "S1"), "html", "en", TZ, with_charts=False).decode()
     assert "<h1>研判简报：2026-11-21 · 全局</h1>" in everywhere and "高发派出所 S1派出所（7 起）" in everywhere
     assert "<h1>Briefing: 2026-11-21 · S1 station</h1>" in s1 and "S1 station (7)" in s1
+    assert "<td>待派</td>" in everywhere and "<td>received</td>" not in everywhere   # overdue states in words too
     for doc in (everywhere, s1):   # tables and sentences: names, never a bare station id
         bare = re.search(r".{0,30}[>\s]S[12](?!派出所| station)[<,;)（\s].{0,30}", doc)
         assert bare is None, bare

@@ -105,7 +105,8 @@ def overdue(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The period's overdue incidents."""
     return Table(_cols(lang, "id", "ts", "type", "priority", "station", "state", "late_assign", "late_scene"),
                  [[r["id"], fmt_time(r["ts"], tz, with_date=True), type_label(r["type"], lang), r["priority"],
-                   station_name(b, r["station"], lang), r["state"], r["late_assign"], r["late_on_scene"]]
+                   station_name(b, r["station"], lang), t(f"state.{r['state']}", lang), r["late_assign"],
+                   r["late_on_scene"]]
                   for r in b["overdue"]["rows"]])
 
 

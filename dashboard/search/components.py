@@ -78,5 +78,6 @@ def build_trace(found: dict[str, Any], *, lang: str, tz: str) -> list:
         *listing("search.same_place", linked["same_place"],
                  lambda r: f"{r['id']} {fmt_time(r['ts'], tz, with_date=True)} {type_label(r['type'], lang)}"),
         *listing("search.merged", [r for r in linked["merged"] if r["id"] != inc["id"]], lambda r: r["id"]),
-        *listing("search.tasks", linked["followups"], lambda r: f"#{r['id']} {r['title']} ({r['state']})"),
+        *listing("search.tasks", linked["followups"],
+                 lambda r: f"#{r['id']} {r['title']} ({t('followup.' + r['state'], lang)})"),
     ]
