@@ -35,6 +35,8 @@ def test_judge_raises_lowers_and_holds() -> None:
     assert suggestions.judge(13, [5, 5, 5], 3, rule)[0] == 2                       # +160 %: II
     assert suggestions.judge(1, [5, 5, 5, 5], 4, rule) is None                     # never below IV
     assert suggestions.judge(50, [1, 1], 1, rule) is None                          # never above I
+    assert suggestions.judge(13, [8, 8, 8], 4, rule) is None      # +62 %, but 13 against 8 happens by chance (p 0.06)
+    assert suggestions.judge(15, [6, 6, 6], 4, rule)[0] == 3      # +150 % and improbable (p 0.001): one level up
 
 
 async def _incidents(conn: asyncpg.Connection, weeks: int = 8) -> None:

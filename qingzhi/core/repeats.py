@@ -46,13 +46,18 @@ def usual_of(own_before: int, covered_days: float, window_days: float, district:
     return max(own, district), district >= own
 
 
+def improbable(n: int, usual: float, alpha: float) -> bool:
+    """Whether n or more is improbable (Poisson tail below `alpha`) when `usual` is the expected count:
+    a count that rose by chance is no reason to act (flags, suggested levels)."""
+    return float(poisson.sf(n - 1, max(usual, 0.1))) < alpha
+
+
 def exceeds(n: int, usual: float, minimum: int, ratio: float, alpha: float, *, seen: bool = False) -> bool:
     """The rule every flag shares: at least `minimum`, `ratio` × usual, and improbable under usual.
     With `seen` the usual is a mean over subjects that occurred at least once (the district's usual
     per calling number or occupied cell, nearly 1), so the test is on the occurrences after the first."""
     k = 1 if seen else 0
-    tail = float(poisson.sf(n - 1 - k, max(usual - k, 0.1)))
-    return n >= minimum and n >= ratio * usual and tail < alpha
+    return n >= minimum and n >= ratio * usual and improbable(n - k, usual - k, alpha)
 
 
 async def _caller_flags(conn: asyncpg.Connection, rule: RepeatCaller, now: dt.datetime,

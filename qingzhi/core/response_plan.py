@@ -50,6 +50,7 @@ class Suggest(BaseModel):
     raise_excess: float = Field(0.5, gt=0, le=100)
     lower_excess: float = Field(0.0, ge=-1, le=0)
     min_count: int = Field(4, ge=1)
+    alpha: float = Field(0.05, gt=0, lt=1)  # a raise needs a count this improbable by chance (Poisson tail)
 
     @model_validator(mode="after")
     def _weeks(self) -> Suggest:

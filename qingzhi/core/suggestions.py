@@ -25,6 +25,7 @@ from shapely.geometry import shape
 
 from qingzhi.core import audit, history, levels
 from qingzhi.core.access import require, scope as actor_scope
+from qingzhi.core.repeats import improbable
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import ResponsePlan
 from qingzhi.core.type_names import category_name
@@ -36,12 +37,14 @@ RAISE_STEP = 3.0   # each level above IV needs three times the excess of the one
 
 def judge(recent: int, weeks: list[int], current: int, rule: Any) -> tuple[int, float, float] | None:
     """(suggested level, excess, median) when the recent count against the median week crosses the
-    threshold of the next level up (raise_excess × 3^steps above IV), or falls below `lower_excess` while
-    raised; None otherwise. Levels: 1 highest … 4 normal; a raise needs at least `min_count`."""
+    threshold of the next level up (raise_excess × 3^steps above IV) and is improbable by chance (a
+    Poisson tail below `alpha`), or falls below `lower_excess` while raised; None otherwise. Levels:
+    1 highest … 4 normal; a raise needs at least `min_count`."""
     median = float(np.median(weeks)) if weeks else 0.0
     excess = (recent - median) / max(median, 1.0)
     threshold = rule.raise_excess * RAISE_STEP ** (4 - current)
-    if recent >= rule.min_count and excess >= threshold and current > 1:
+    if recent >= rule.min_count and excess >= threshold and current > 1 and improbable(recent, max(median, 1.0),
+                                                                                      rule.alpha):
         return current - 1, excess, median
     if excess <= rule.lower_excess and current < 4:
         return current + 1, excess, median
