@@ -99,6 +99,15 @@ def test_history_rows_and_lifecycles(database_url: str) -> None:
             overlapping = await conn.fetchval("""SELECT count(*) FROM assignments a JOIN assignments b
                 ON a.unit = b.unit AND a.id < b.id AND b.assigned_at < a.released_at AND a.assigned_at < b.released_at""")
             assert overlapping < 0.02 * with_scene  # a unit works one incident at a time (unless all are busy)
+            # every unit free at a shift start (08:00, 20:00 local; six in these 3 days, ~40 % of units busy) reports
+            # patrolling: each one's status is known at any time (the last report within playback's 12 h), not
+            # only around the incidents it worked
+            handovers = await conn.fetch("""SELECT (ts AT TIME ZONE 'Asia/Shanghai')::time AS at, count(*) FROM statuses
+                                           WHERE status = 'patrolling' AND incident IS NULL GROUP BY 1""")
+            assert {r["at"].hour for r in handovers} == {8, 20} and 3 * 30 < sum(r[1] for r in handovers) <= 6 * 30
+            known = await conn.fetchval("""SELECT count(DISTINCT unit) FROM statuses
+                                           WHERE ts <= $1 AND ts > $1 - interval '12 hours'""", now - timedelta(hours=1))
+            assert known == 30
             return (counts, bad_order, future, missing_stage, by_priority, closed, sources, no_station, hashed,
                     on_scene_status, with_scene)
         finally:

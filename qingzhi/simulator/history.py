@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import asyncpg
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 
 from qingzhi.core.callers import hash_caller
 from qingzhi.core.incidents import category_of
+from qingzhi.core.response_plan import load_plan
 from qingzhi.simulator.district import District
 from qingzhi.simulator.fleet import KINDS, UnitSpec
 from qingzhi.simulator.incidents import Incident, IncidentModel, utcnow
@@ -92,6 +93,7 @@ class Backfill:
             by_station.setdefault(s.station, []).append(s)
         rows, commands, acks, assignments, statuses, cams = [], [], [], [], [], []
         busy_until: dict[str, datetime] = {}
+        busy: dict[str, list[tuple[datetime, datetime]]] = {}
         for ts in self.model.arrivals(start, now, self.per_hour):
             inc = self.model.draw(ts)
             steps = lifecycle(inc, self.rng, now)
@@ -107,6 +109,7 @@ class Backfill:
                 statuses += self._unit_rows(unit, inc, steps, now, cams)
                 done = steps.get("handled_at") or steps.get("cancelled_at")
                 busy_until[unit.id] = (done or now) + timedelta(minutes=15)
+                busy.setdefault(unit.id, []).append((at, busy_until[unit.id]))
                 cmd = uuid.UUID(bytes=self.rng.bytes(16), version=4)  # the dispatch command and its ack
                 at = steps["assigned_at"]
                 ack = at + timedelta(seconds=float(self.rng.uniform(1, 12)))
@@ -123,7 +126,22 @@ class Backfill:
                 steps.get("feedback_at"), steps.get("closed_at"), steps.get("cancelled_at"), inc.ts,
                 max(v for v in [inc.ts, *steps.values()] if v is not None),
             ))
-        return rows, commands, acks, assignments, statuses, cams
+        return rows, commands, acks, assignments, self._shift_reports(start, now, busy) + statuses, cams
+
+    def _shift_reports(self, start: datetime, now: datetime,
+                       busy: dict[str, list[tuple[datetime, datetime]]]) -> list[tuple]:
+        """Each unit free at a shift start reports `patrolling` then (the handover), so that its status is
+        known at any time, not only around the incidents it handled (playback drew the others grey)."""
+        out = []
+        day = start.astimezone(self.model.tz).date()
+        while (midnight := datetime.combine(day, time(), self.model.tz)) < now:
+            for hour in load_plan().shift_starts:
+                ts = midnight.replace(hour=hour)
+                out += [(u.id, ts, ts + timedelta(milliseconds=300), u.station, "patrolling", None, False)
+                        for u in self.specs if start <= ts < now
+                        and not any(a <= ts < b for a, b in busy.get(u.id, ()))]
+            day += timedelta(days=1)
+        return out
 
     def _unit_rows(self, u: UnitSpec, inc: Incident, steps: dict, now: datetime, cams: list[tuple]) -> list[tuple]:
         out = []
