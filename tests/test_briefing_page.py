@@ -95,6 +95,14 @@ def test_playback_page_loads_plays_and_places_units(dash_duo, app) -> None:  # n
     [unit] = frame[0]["features"]
     assert unit["geometry"]["coordinates"] == [120, 30.5] and unit["properties"]["status"] == "on_scene"
     assert frame[1]["features"] == []  # the incident is received only at 16
+    # a window opens between fixes: a unit is drawn at its first fix up to five minutes before it, not earlier;
+    # the clock writes dates like the rest of the app, in the centre's zone
+    for at, drawn in ((-290, [[120, 30]]), (-291, [])):
+        got = dash_duo.driver.execute_script(
+            f"return window.dash_clientside.qz.playbackFrame({at}, {{units: [{{unit: 'X', t: [10, 20], "
+            "lat: [30, 31], lon: [120, 120], st_t: [], st: []}], incidents: [], stops: [], clock: {tz: 'Asia/Shanghai'}})")
+        assert [f["geometry"]["coordinates"] for f in got[0]["features"]] == drawn
+    assert got[3] == "1970-01-01 07:55:09"
     dash_duo.find_element("#pb-units").send_keys("bad;unit")
     dash_duo.find_element("#pb-load").click()
     dash_duo.wait_for_contains_text("#pb-msg", "by call sign", timeout=20)

@@ -7,6 +7,9 @@
   'use strict';
 
   const EMPTY = {type: 'FeatureCollection', features: []};
+  // A window opens between two fixes: a unit is drawn at its first fix from this long before it, so that
+  // the first frame shows the units rather than an empty map.
+  const LEAD_S = 300;
 
   /** Index of the last entry of the sorted array `a` that is <= x, or -1. */
   function lastAtOrBefore(a, x) {
@@ -25,19 +28,21 @@
     return {type: 'Feature', geometry: {type: 'Point', coordinates: [lon, lat]}, properties: props};
   }
 
-  /** Where a unit was at time t (null outside its track). */
+  /** Where a unit was at time t (null outside its track, LEAD_S before its first fix aside). */
   function positionAt(u, t) {
     const k = lastAtOrBefore(u.t, t);
-    if (k < 0 || t > u.t[u.t.length - 1]) { return null; }
+    if (k < 0) { return u.t.length && u.t[0] - t <= LEAD_S ? [u.lat[0], u.lon[0]] : null; }
+    if (t > u.t[u.t.length - 1]) { return null; }
     if (k === u.t.length - 1 || u.t[k] === t) { return [u.lat[k], u.lon[k]]; }
     const f = (t - u.t[k]) / (u.t[k + 1] - u.t[k]);
     return [u.lat[k] + f * (u.lat[k + 1] - u.lat[k]), u.lon[k] + f * (u.lon[k + 1] - u.lon[k])];
   }
 
-  /** Clock text of an epoch second in the centre's time zone and the page's language. */
+  /** Clock text of an epoch second in the centre's time zone, written like every date of the app
+   * (2026-11-30 08:06:00: the sv-SE locale's format is ISO's). */
   function clock(t, c) {
     const opts = c ? {timeZone: c.tz, hour12: false} : {hour12: false};
-    return new Date(t * 1000).toLocaleString(c ? c.locale : undefined, opts);
+    return new Date(t * 1000).toLocaleString('sv-SE', opts);
   }
 
   function statusColour(status) {

@@ -115,7 +115,7 @@ def load_playback(_: int | None, day: str | None, start: str | None, end: str | 
     lats = [x for u in got["units"] for x in (min(u["lat"]), max(u["lat"]))]
     lons = [x for u in got["units"] for x in (min(u["lon"]), max(u["lon"]))]
     fit = {"bounds": [[min(lats), min(lons)], [max(lats), max(lons)]]} if lats and not bbox else no_update
-    got["clock"] = {"tz": app.settings.timezone, "locale": "zh-CN" if lang == "zh" else "en-GB"}
+    got["clock"] = {"tz": app.settings.timezone}
     msg = t("pb.loaded", lang).format(units=len(got["units"]), points=sum(len(u["t"]) for u in got["units"]),
                                       incidents=len(got["incidents"]), stops=len(got["stops"]))
     return got, got["since"], got["until"], got["since"], msg, fit
