@@ -14,6 +14,7 @@ import asyncpg
 from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
+from qingzhi.core.row_ids import row_id
 from qingzhi.errors import QingzhiError
 
 TITLE_MAX, OFFICER_MAX, RESULT_MAX = 200, 64, 500
@@ -59,8 +60,9 @@ async def create_task(
     return task
 
 
-async def complete_task(actor: Actor, conn: asyncpg.Connection, task: int, *, result: str) -> None:
-    """Mark a task done with what was done."""
+async def complete_task(actor: Actor, conn: asyncpg.Connection, task: object, *, result: str) -> None:
+    """Mark a task done with what was done (`task`: its id as the page sends it back)."""
+    task = row_id(task, "task")
     result_ = _text(result, "result", RESULT_MAX, required=True)
     async with conn.transaction():
         row = await conn.fetchrow("SELECT station, done_at FROM briefing_tasks WHERE id = $1 FOR UPDATE", task)
