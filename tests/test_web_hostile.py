@@ -5,14 +5,17 @@ or a message), never a 500 and never a write."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import parse_qs, urlsplit
 
 import dash
+import h3.api.basic_int as h3
 import pytest
 from auth_helpers import PASSWORD, form_csrf, login_client, make_user
 
 from bench.fleet import seed_district
+from dashboard.analysis import queries as q
 from db_helpers import with_conn as sql
 from dispatch_fixtures import app_context
 from qingzhi.config import Settings
@@ -138,3 +141,35 @@ def test_a_forged_task_id_is_refused_by_the_action(settings: Settings) -> None:
         for forged in ("abc", None, 2 ** 63, -1, [1]):
             with pytest.raises(QingzhiError, match="not a task id"):
                 ctx.db.act(complete_task, ADMIN, forged, result="done")
+
+
+def cell_body(app: dash.Dash, cell: int, stations: list[str]) -> dict:
+    """What dash-renderer posts when a hexagon of the analysis map is clicked, with these station filters."""
+    key = next(k for k in app.callback_map if k.startswith("..an-cell.data"))
+    today = dt.date.today().isoformat()
+    values = {"an-top.derived_viewport_data": None, "an-res.value": "9", "an-map.zoom": 12, "app-lang.data": "en",
+              "an-filters.data": {"start": today, "end": today, "stations": stations, "types": [], "categories": [],
+                                  "priorities": [], "compare": "previous"}}
+    cb = app.callback_map[key]
+    state = [{**s, "value": values[f"{s['id']}.{s['property']}"]} for s in cb["state"]]
+    outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in key.strip(".").split("...")]
+    return {"output": key, "outputs": outputs, "state": state, "changedPropIds": ["an-hex.clickData"],
+            "inputs": [{"id": "an-hex", "property": "clickData", "value": {"properties": {"cell": cell}}},
+                       {"id": "an-top", "property": "active_cell", "value": None}]}
+
+
+def test_a_station_account_analyses_only_its_stations(app: dash.Dash, settings: Settings) -> None:
+    """The incident list of a hexagon names incidents and addresses: another station's are not shown."""
+    url = settings.database_url
+    sql(url, lambda c: c.execute("""INSERT INTO incidents (id, ts, lat, lon, type, category, priority, station, address)
+                                    VALUES ('W1', now(), 30.27, 120.15, 'theft', 'theft', 3, 'ST01', 'West Rd 1'),
+                                           ('E1', now(), 30.27, 120.15, 'theft', 'theft', 3, 'ST02', 'East Rd 2')"""))
+    sql(url, lambda c: q.ensure_fresh(c, settings.timezone))
+    cell = h3.latlng_to_cell(30.27, 120.15, 9)
+    west = login_client(app, "analyst", ["ST01"])
+    shown = west.post("/_dash-update-component", json=cell_body(app, cell, []))
+    rows = shown.get_json()["response"]["an-cell"]["data"]
+    assert shown.status_code == 200 and [r["id"] for r in rows] == ["W1"]
+    assert west.post("/_dash-update-component", json=cell_body(app, cell, ["ST02"])).status_code == 403
+    every = login_client(app, "analyst").post("/_dash-update-component", json=cell_body(app, cell, []))
+    assert sorted(r["id"] for r in every.get_json()["response"]["an-cell"]["data"]) == ["E1", "W1"]
