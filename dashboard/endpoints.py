@@ -1,6 +1,6 @@
 """What the JSON endpoints polled by the pages' JS share: responses, query parameters, errors.
 
-A parameter the client got wrong is a 400 with a one-line reason; a database that cannot
+A parameter the client got wrong is a 400 with a one-line reason (so is one the database refuses); a database that cannot
 answer is a 503, which the page's JS shows as "connection lost since …" until it recovers.
 """
 
@@ -65,6 +65,18 @@ def _unavailable(exc: Exception) -> Response:
     return json_response({"error": "database not answering" if silent else "database unavailable"}, 503)
 
 
+# PostgreSQL's data exceptions (class 22: a NUL character in text, a number out of range) and asyncpg's refusal
+# of an argument of the wrong type or size: the value sent was bad, the database is fine
+BAD_VALUES = (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError)
+
+
+def bad_value(exc: Exception) -> Response:
+    """400 for a value the database refused (BAD_VALUES); what it was goes to the log, not to the browser."""
+    log.warning("%s %s: refused value: %s", request.method, request.path, str(exc).splitlines()[0][:200])
+    return json_response({"error": "a value sent cannot be stored or looked up "
+                                   "(a NUL character, a wrong type or a number out of range)"}, 400)
+
+
 def _forbidden(exc: Exception) -> Response:
     return json_response({"error": str(exc)}, 403)
 
@@ -74,6 +86,8 @@ def json_blueprint(name: str, url_prefix: str) -> Blueprint:
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
     blueprint.register_error_handler(BadRequest, _bad_request)
     blueprint.register_error_handler(Unauthorized, _forbidden)     # before QingzhiError, its parent
+    for exc in BAD_VALUES:                                          # before PostgresError, the parent of one
+        blueprint.register_error_handler(exc, bad_value)
     for exc in (QingzhiError, asyncpg.PostgresError, OSError, TimeoutError):
         blueprint.register_error_handler(exc, _unavailable)
     return blueprint

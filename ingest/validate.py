@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ingest.message import Item, Msg
+from qingzhi.core.incidents import TEXT_MAX
 
 FUTURE_MS = 5 * 60 * 1000
 PAST_MS = 7 * 24 * 3600 * 1000
@@ -68,8 +69,8 @@ def priority_in_range(s: Any, ts: int, now: int) -> bool:
 
 
 def texts_not_too_long(s: Any, ts: int, now: int) -> bool:
-    """Free text fields of an incident: at most 4,000 characters each."""
-    return all(v is None or len(v) <= 4000 for v in (s.address, s.caller, s.summary))
+    """Free text fields of an incident: at most TEXT_MAX (4,000) characters each."""
+    return all(v is None or len(v) <= TEXT_MAX for v in (s.address, s.caller, s.summary))
 
 
 def check_texts_ok(s: Any, ts: int, now: int) -> bool:

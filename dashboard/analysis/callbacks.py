@@ -17,7 +17,7 @@ from dashboard.analysis import updates as up
 from dashboard.analysis.figures import heat_figure, pareto_figure
 from dashboard.analysis.summary import summary_table, summary_text
 from dashboard.analysis.view import area_note, outside_rows, types_text, zoom_resolution
-from dashboard.auth.session_cookies import current_actor
+from dashboard.auth.session_cookies import current_actor, visible_station_filter
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.analysis import queries as q
@@ -54,7 +54,9 @@ def collect_filters(start: str, end: str, stations: list | None, types: list | N
 
 
 def _filters(data: dict[str, Any]) -> q.Filters:
-    return q.Filters(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), tuple(data["stations"]),
+    """The panels' filters, narrowed to the user's stations: an account of one station analyses that station."""
+    return q.Filters(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]),
+                     visible_station_filter(list(data["stations"])),
                      tuple(data["types"]), tuple(data["categories"]), tuple(int(p) for p in data["priorities"]))
 
 

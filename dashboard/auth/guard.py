@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from dash import Dash
 from flask import Response, jsonify, make_response, redirect, request
@@ -20,6 +21,7 @@ from flask_login import LoginManager, current_user
 
 from dashboard.auth import pages
 from dashboard.auth.session_cookies import CSRF_HEADER, load_request_user
+from dashboard.endpoints import BAD_VALUES, bad_value
 from qingzhi.core.access import Unauthorized, allowed
 from qingzhi.config import Settings
 from qingzhi.core.accounts import User
@@ -78,9 +80,13 @@ def permission_for(path: str, callback_permissions: Mapping[str, str | None]) ->
         try:
             body = json.loads(request.get_data(cache=True) or b"{}")
             output = body.get("output", "")
+            if not isinstance(output, str):     # a key of the callback map is text; anything else is no callback
+                return "unknown"
             if PAGE_CONTENT in output:
-                page = next(i.get("value") for i in body.get("inputs", []) if i.get("property") == "pathname")
-                return permission_for(str(page or "/"), {}) or "live.view"
+                page = next(i.get("value") for i in body.get("inputs", []) if i.get("property") == "pathname") or "/"
+                if not isinstance(page, str) or not page.startswith("/"):   # Dash's router fails on anything else
+                    return "unknown"
+                return permission_for(page, {}) or "live.view"
         except (ValueError, AttributeError, StopIteration, TypeError):
             return "unknown"
         return callback_permissions.get(output, "unknown")
@@ -100,7 +106,7 @@ def _refuse(status: int, message: str) -> Response:
     """401/403 as JSON; a page asked for without a session goes to the login form instead."""
     if request.method == "GET" and not request.path.startswith(MACHINE_PATHS):
         if status == 401:
-            return redirect(f"/login?next={request.full_path.rstrip('?')}", 302)
+            return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
         if status == 403:
             return make_response(FORBIDDEN_PAGE, 403)
     resp = jsonify(error=message)
@@ -122,6 +128,9 @@ def install(app: Dash, settings: Settings, callback_permissions: Mapping[str, st
     @server.errorhandler(Unauthorized)       # OutOfScope too
     def refused(exc: Exception) -> Response:
         return _refuse(403, str(exc))
+
+    for exc in BAD_VALUES:                   # a callback's value the database refused: the client's fault
+        server.register_error_handler(exc, bad_value)
 
     @server.before_request
     def gate() -> Response | None:

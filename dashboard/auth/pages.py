@@ -31,8 +31,11 @@ FORM = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>
 
 
 def safe_next(target: str | None) -> str | None:
-    """A local path to go back to after login; anything else (another site, //host) is dropped."""
+    """A local path to go back to after login; anything else (another site, //host) is dropped. So is a path
+    with whitespace or control characters: browsers drop tabs and newlines from a URL, so "/<TAB>/host" is "//host"."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 500:
+        return None
+    if any(c.isspace() or not c.isprintable() for c in target):
         return None
     return target
 

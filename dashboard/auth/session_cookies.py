@@ -88,6 +88,14 @@ def visible_stations(requested: str | None = None) -> list[str] | None:
     return stations
 
 
+def visible_station_filter(requested: list[str]) -> tuple[str, ...]:
+    """A filter of several stations: those asked for (each within the user's scope, else OutOfScope), or when
+    none are, the user's scope (empty: every station)."""
+    for station in requested:
+        visible_stations(station)
+    return tuple(requested) or tuple(visible_stations() or ())
+
+
 def check_visible(station: str | None) -> None:
     """Raise OutOfScope unless the user may see things of this station."""
     stations = scope(current_user.user.actor()) if current_user.is_authenticated else []

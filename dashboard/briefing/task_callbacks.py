@@ -40,7 +40,7 @@ def act_on_task(create: int | None, _: list, title: str | None, station: str | N
     try:
         done = clicked()
         if done is not None:
-            app.db.act(complete_task, actor, int(done["task"]), result=result or "")
+            app.db.act(complete_task, actor, done.get("task"), result=result or "")
             return t("brief.task.completed", lang).format(id=done["task"])
         if dash.ctx.triggered_id != ids.BRIEF_TASK_CREATE or not create:
             return no_update

@@ -229,12 +229,12 @@ def submit_incident(n: int, where: dict | None, typ: str | None, priority: int, 
                     summary: str | None, caller: str | None, lang: str | None) -> tuple:
     """Record a walk-in or radio report (source 'form') and select it for dispatch."""
     app, lang = ctx(), lang_of(lang, ctx().settings.language)
-    if not where:
+    if not where or not isinstance(where, dict):
         return build_message(t("dispatch.form.no_location", lang), ok=False), no_update, no_update, no_update
     try:
-        incident = app.db.act(
-            incident_actions.create_incident, current_actor(SCREEN), lat=where["lat"],
-            lon=where["lon"], type=typ or "", priority=int(priority), tz=app.settings.timezone, address=address,
+        incident = app.db.act(   # the core checks every value: the page sends back whatever the browser holds
+            incident_actions.create_incident, current_actor(SCREEN), lat=where.get("lat"),
+            lon=where.get("lon"), type=typ or "", priority=priority, tz=app.settings.timezone, address=address,
             summary=summary, caller=caller, caller_key=app.settings.caller_key,
         )
     except QingzhiError as exc:

@@ -18,6 +18,8 @@ from dashboard.i18n import lang_of, t
 from dashboard.live.components import build_unit_details, trail_geojson
 from dashboard.maps import for_tiles
 from qingzhi.core import alerts
+from qingzhi.core.access import Unauthorized
+from qingzhi.errors import QingzhiError
 
 CALLBACKS = CallbackSet("live", "live.view")
 
@@ -65,7 +67,13 @@ def acknowledge(n_clicks: int | None, button_id: dict, lang: str | None) -> tupl
         return no_update, no_update
     app = ctx()
     lang = lang_of(lang, app.settings.language)
-    got = app.db.act(alerts.acknowledge, current_actor("live"), int(button_id["alert"]))
+    alert = button_id.get("alert") if isinstance(button_id, dict) else None
+    try:
+        got = app.db.act(alerts.acknowledge, current_actor("live"), alert)
+    except Unauthorized:
+        raise                                  # the gate's 403
+    except QingzhiError as exc:
+        return str(exc), True
     if got is None:
         return t("live.ack_gone", lang), True
     return t("live.acked", lang).format(who=got["acked_by"], time=fmt_time(got["acked_at"], app.settings.timezone)), True

@@ -12,14 +12,16 @@ import asyncpg
 from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
+from qingzhi.core.row_ids import row_id
 
 
-async def acknowledge(actor: Actor, conn: asyncpg.Connection, alert_id: int) -> dict[str, Any] | None:
+async def acknowledge(actor: Actor, conn: asyncpg.Connection, alert_id: object) -> dict[str, Any] | None:
     """Record that the actor acknowledged the alert now, unless someone already did.
 
     Returns {"acked_by", "acked_at", "new": True if this call recorded it}, or None if there
     is no such alert.
     """
+    alert_id = row_id(alert_id, "alert")
     async with conn.transaction():
         station = await conn.fetchval("SELECT station FROM alerts WHERE id = $1", alert_id)
         require(actor, "alert.ack", station)

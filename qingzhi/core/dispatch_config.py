@@ -8,6 +8,7 @@ dashboard process is running, and all of them must agree.
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,13 +20,17 @@ from qingzhi.core.vocab import UNKNOWN_KIND
 from qingzhi.datafiles import data_file
 from qingzhi.errors import QingzhiError
 
+# no infinity or NaN in any setting: a ratio of inf would switch a rule off while it looks set
+FROZEN = ConfigDict(frozen=True, allow_inf_nan=False)
+DAY_S = 86_400   # the duty loop's SQL takes the seconds below as int4: bounded well inside it
+
 
 class Overdue(BaseModel):
     """Seconds from receipt after which an incident is overdue if not yet assigned / on scene."""
 
-    model_config = ConfigDict(frozen=True)
-    assign_s: int = Field(gt=0)
-    on_scene_s: int = Field(gt=0)
+    model_config = FROZEN
+    assign_s: int = Field(gt=0, le=7 * DAY_S)
+    on_scene_s: int = Field(gt=0, le=7 * DAY_S)
 
 
 class RepeatCaller(BaseModel):
@@ -33,7 +38,7 @@ class RepeatCaller(BaseModel):
     (Poisson tail < `alpha`) above both its own rate over the `baseline_days` before and the
     district's usual count per calling number."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     calls: int = Field(3, ge=2)
     days: int = Field(30, ge=1, le=365)
     baseline_days: int = Field(180, ge=0, le=1095)
@@ -46,7 +51,7 @@ class RepeatPlace(BaseModel):
     days, `ratio` times and improbably above both the cell's own rate over the `baseline_days` before
     and the district's usual count per occupied cell."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     incidents: int = Field(4, ge=2)
     days: int = Field(14, ge=1, le=365)
     h3_res: int = Field(10, ge=5, le=12)
@@ -59,7 +64,7 @@ class Surge(BaseModel):
     """A type's count in an area over the last 7 days against its weekly mean in the weeks before
     (as many of `baseline_weeks` as there is history for, at least `min_weeks`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     min_count: int = Field(5, ge=1)
     ratio: float = Field(2.0, gt=1)
     baseline_weeks: int = Field(8, ge=1, le=52)
@@ -73,7 +78,7 @@ class Followup(BaseModel):
     most `effect_ratio` of those in as long a period before; otherwise it is reopened, and after
     `max_reopen` reopenings escalated."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     step_hours: dict[str, float] = Field(default_factory=lambda: {
         "assigned": 24, "verified": 72, "handled": 168, "reported": 48, "rated": 72})
     effect_days: float = Field(30, gt=0, le=365)
@@ -93,7 +98,7 @@ class Followup(BaseModel):
 class Agency(BaseModel):
     """An agency a non-police call may be diverted to (非警务事项分流)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     id: str = Field(pattern=r"^[a-z0-9_.-]{1,40}$")
     zh: str = Field(min_length=1, max_length=40)
     en: str = Field(min_length=1, max_length=60)
@@ -108,7 +113,7 @@ AGENCIES = (("urban_management", "城管", "Urban management"), ("utilities", "�
 class DispatchConfig(BaseModel):
     """Every dispatch setting, with the defaults of migration 0400."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     overdue: dict[int, Overdue] = Field(
         default_factory=lambda: {
             1: Overdue(assign_s=60, on_scene_s=300),
@@ -117,8 +122,9 @@ class DispatchConfig(BaseModel):
             4: Overdue(assign_s=1800, on_scene_s=3600),
         }
     )
-    ack_timeout_s: int = Field(30, ge=1)
-    speed_kmh: dict[str, float] = Field(default_factory=lambda: {"car": 40, "ebike": 20, "foot": 5, UNKNOWN_KIND: 15})
+    ack_timeout_s: int = Field(30, ge=1, le=DAY_S)
+    # km/h: 0 or less would rank a unit first (a negative ETA) or never
+    speed_kmh: dict[str, Annotated[float, Field(gt=0, le=300)]] = Field(default_factory=lambda: {"car": 40, "ebike": 20, "foot": 5, UNKNOWN_KIND: 15})
     repeat_caller: RepeatCaller = RepeatCaller()
     repeat_place: RepeatPlace = RepeatPlace()
     surge: Surge = Surge()

@@ -15,12 +15,14 @@ from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import load_config
-from qingzhi.core.incidents import check_priority, derive
+from qingzhi.core.incidents import TEXT_MAX, check_priority, derive
 from qingzhi.core.lifecycle import COMMANDER_STEPS, REVIEW_STEP, TERMINAL, TransitionError, check_transition
 from qingzhi.core.moves import lock_incident, move
 from qingzhi.core.stations import StationLocator
+from qingzhi.core.texts import free_text
 from qingzhi.errors import QingzhiError
 
+REASON_MAX, REVIEW_MAX = 200, 500   # a cancellation's reason; a feedback or review's result and note
 
 async def create_incident(
     actor: Actor, conn: asyncpg.Connection, *, lat: float, lon: float, type: str, priority: int, tz: str,
@@ -29,17 +31,19 @@ async def create_incident(
     """Record a walk-in or radio report (source 'form'), derived as the ingest derives a 110 call;
     its type must be a code. Returns its id."""
     check_priority(priority)
+    address, summary = free_text(address, "address", TEXT_MAX), free_text(summary, "summary", TEXT_MAX)
+    caller = free_text(caller, "caller", TEXT_MAX)
     now = dt.datetime.now(ZoneInfo(tz))
     incident = f"F{now:%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
     async with conn.transaction():
         stations = StationLocator.from_rows(await conn.fetch("SELECT id, lat, lon, boundary FROM stations"))
-        d = derive(type, lat, lon, caller=caller or None, caller_key=caller_key, stations=stations, code=True)
+        d = derive(type, lat, lon, caller=caller, caller_key=caller_key, stations=stations, code=True)
         require(actor, "dispatch.act", d.station)
         await conn.execute(
             """INSERT INTO incidents (id, ts, lat, lon, type, category, priority, address, summary,
                                       caller_hash, station, source)
                VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9, $10, 'form')""",
-            incident, lat, lon, d.type, d.category, priority, address or None, summary or None,
+            incident, lat, lon, d.type, d.category, priority, address, summary,
             d.caller_hash, d.station,
         )
         await audit.record(conn, actor, "incident.create", incident=incident,
@@ -57,11 +61,12 @@ async def advance(actor: Actor, conn: asyncpg.Connection, incident: str, target:
 
 async def cancel(actor: Actor, conn: asyncpg.Connection, incident: str, *, reason: str) -> list[str]:
     """Cancel an open incident (a false call, say); returns units released."""
-    if not reason.strip():
+    reason = free_text(reason, "reason for cancelling", REASON_MAX)
+    if reason is None:
         raise QingzhiError("give a reason for cancelling")
     async with conn.transaction():
         row = await lock_incident(conn, incident)
-        return await move(actor, conn, row, "cancelled", details={"reason": reason.strip()})
+        return await move(actor, conn, row, "cancelled", details={"reason": reason})
 
 
 async def divert(actor: Actor, conn: asyncpg.Connection, incident: str, *, agency: str, reason: str) -> list[str]:
@@ -103,8 +108,10 @@ async def record_review(
     """The feedback (handled → feedback) or review (feedback → closed) step, with who, result, rating."""
     if step not in REVIEW_STEP:
         raise QingzhiError(f"unknown review step {step!r}: feedback or review")
-    if not result or not result.strip():
+    result = free_text(result, f"{step} result", REVIEW_MAX)
+    if result is None:
         raise QingzhiError(f"{step}: a result is required")
+    note = free_text(note, f"{step} note", REVIEW_MAX)
     if satisfaction is not None and not 1 <= satisfaction <= 5:
         raise QingzhiError(f"{step}: satisfaction must be 1 to 5, not {satisfaction}")
     async with conn.transaction():
@@ -113,9 +120,9 @@ async def record_review(
         await conn.execute(
             """INSERT INTO incident_reviews (incident, step, by_whom, result, satisfaction, note)
                VALUES ($1, $2, $3, $4, $5, $6)""",
-            incident, step, actor.label, result.strip(), satisfaction, note,
+            incident, step, actor.label, result, satisfaction, note,
         )
-        await move(actor, conn, row, REVIEW_STEP[step], details={"result": result.strip(), "satisfaction": satisfaction})
+        await move(actor, conn, row, REVIEW_STEP[step], details={"result": result, "satisfaction": satisfaction})
 
 
 async def reviews(conn: asyncpg.Connection, incident: str) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from qingzhi.core.vocab import PRIORITIES
 from qingzhi.errors import QingzhiError
 
 TYPE_MAX = 64
+TEXT_MAX = 4000   # an address, caller or summary, by the form or by a 110 message
 TYPE_CODE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -31,9 +32,9 @@ class IncidentError(QingzhiError):
 
 def normalise_type(text: str | None, *, code: bool = False) -> str:
     """The stored spelling of an incident type (see the module doc); `code=True` refuses names."""
-    value = " ".join((text or "").split())
+    value = " ".join(text.split()) if isinstance(text, str) else ""
     if not value or len(value) > TYPE_MAX or _CONTROL.search(value):
-        raise IncidentError(f"bad incident type {text!r}: 1 to {TYPE_MAX} characters of text")
+        raise IncidentError(f"bad incident type {str(text)[:80]!r}: 1 to {TYPE_MAX} characters of text")
     if TYPE_CODE.match(value.lower()):
         return value.lower()
     if code:
@@ -48,13 +49,15 @@ def category_of(type_: str, stated: str | None = None) -> str:
 
 def check_location(lat: float, lon: float) -> None:
     """WGS-84 degrees; (0, 0) is what a missing location looks like."""
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+        raise IncidentError(f"bad location {str(lat)[:40]}, {str(lon)[:40]}: not numbers")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
         raise IncidentError(f"bad location {lat}, {lon}")
 
 
 def check_priority(priority: int) -> int:
     """1 (most urgent) to 4."""
-    if priority not in PRIORITIES:
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority not in PRIORITIES:
         raise IncidentError(f"priority must be 1 to 4, not {priority}")
     return priority
 

@@ -6,7 +6,6 @@ the tasks live during its period with their status at its end: done, overdue or 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import asyncpg
@@ -14,22 +13,19 @@ import asyncpg
 from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
+from qingzhi.core.row_ids import row_id
+from qingzhi.core.texts import free_text
 from qingzhi.errors import QingzhiError
 
 TITLE_MAX, OFFICER_MAX, RESULT_MAX = 200, 64, 500
 LONGEST = dt.timedelta(days=366)  # a deadline further out is a typing mistake
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def _text(value: str | None, what: str, top: int, *, required: bool) -> str | None:
-    text = " ".join((value or "").split()) if what != "result" else (value or "").strip()
-    if not text:
-        if required:
-            raise QingzhiError(f"a task needs its {what}")
-        return None
-    if len(text) > top or _CONTROL.search(text):
-        raise QingzhiError(f"the {what} must be 1 to {top} characters of plain text")
-    return text
+def _text(value: object, what: str, top: int, *, required: bool) -> str | None:
+    text = free_text(value, what, top)
+    if text is None and required:
+        raise QingzhiError(f"a task needs its {what}")
+    return text if text is None or what == "result" else " ".join(text.split())
 
 
 async def create_task(
@@ -59,8 +55,9 @@ async def create_task(
     return task
 
 
-async def complete_task(actor: Actor, conn: asyncpg.Connection, task: int, *, result: str) -> None:
-    """Mark a task done with what was done."""
+async def complete_task(actor: Actor, conn: asyncpg.Connection, task: object, *, result: str) -> None:
+    """Mark a task done with what was done (`task`: its id as the page sends it back)."""
+    task = row_id(task, "task")
     result_ = _text(result, "result", RESULT_MAX, required=True)
     async with conn.transaction():
         row = await conn.fetchrow("SELECT station, done_at FROM briefing_tasks WHERE id = $1 FOR UPDATE", task)
