@@ -75,7 +75,7 @@ def test_an_analyst_sees_the_plan_but_the_actions_refuse(app: dash.Dash, setting
     ("district", None, "I", "district", None, "may not duty.act"),
     ("zone", "Z0", "V", "bad level", None, "unknown level"),
     ("zone", "Z0", "I", "", None, "needs a reason"),
-    ("zone", "Z0", "I", "<img src=x onerror=alert(1)>" * 30, None, "too long"),
+    ("zone", "Z0", "I", "<img src=x onerror=alert(1)>" * 30, None, "1 to 500 characters of plain text"),
     ("zone", "Z0", "I", "absurd hours", 1e9, "hours must be between"),
     ("zone", "Z0", "I", "text hours", "soon", "could not convert"),
     ("planet", "Z0", "I", "bad scope", None, "unknown scope"),

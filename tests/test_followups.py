@@ -97,7 +97,7 @@ def test_whole_loop_in_order_timed_audited_with_the_slip_and_its_ack(database_ur
     run_db(database_url, lambda c: followups.record_step(LEAD, c, task, "verified", text=hostile))
     with pytest.raises(QingzhiError, match="say what was done"):
         run_db(database_url, lambda c: followups.record_step(LEAD, c, task, "handled", text="   "))
-    with pytest.raises(QingzhiError, match="at most 500"):
+    with pytest.raises(QingzhiError, match="1 to 500 characters of plain text"):
         run_db(database_url, lambda c: followups.record_step(LEAD, c, task, "handled", text="x" * 501))
     with pytest.raises(Unauthorized):
         run_db(database_url, lambda c: followups.record_step(ANALYST, c, task, "handled", text="x"))

@@ -27,8 +27,13 @@ TOP_N = 10
 SUMMARY_CANDIDATES = 40  # top cells searched for distinct (non-adjacent) areas
 SUMMARY_RES = 9  # the summary names areas of about 0.1 km² (H3 resolution 9), whatever the map zoom
 SUMMARY_AREAS = 5  # areas the summary's table shows (its text names the first three)
-# Side-by-side reads of one update (each db.run takes its own pooled connection); threads start on first use.
-_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="qz-analysis")
+SIDE_BY_SIDE = 6  # reads of one update run at once, each db.run on its own pooled connection
+
+
+def _side_by_side() -> ThreadPoolExecutor:
+    """Threads for one update's side-by-side reads, ended with it: a long-lived pool whose threads die (a
+    test harness ends the threads a server started) would leave later updates waiting for ever."""
+    return ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="qz-analysis")
 
 
 @dataclass(frozen=True)
@@ -65,18 +70,20 @@ def _hotspots(db: Any, f: q.Filters, compare: str, res: int, *, kde: bool, top_n
               study_area: Path | None) -> Hotspots:
     source = q.Source(db, study_area)
     before = _comparison(db, f, compare)  # needed only for the top cells and the total
-    previous_total = _POOL.submit(db.run, q.total, before) if before else None
-    area = figures.study_area(source, f)
-    inside = figures.in_area(source, area, f, res, listing=False)
-    counts = inside.counts
-    listed = _POOL.submit(figures.outside_listed, source, f, res, inside)
-    heat = _POOL.submit(lambda: view.kde_overlay(
-        counts if res == 10 else figures.in_area(source, area, f, 10, listing=False).counts)) if kde and counts else None
-    gi = figures.gi(area, counts, res)
-    shown = top_cells(counts, top_n)
-    return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat and heat.result(),
-                    _top_rows(db, f, before, res, shown, gi), len(counts), float(sum(counts.values())),
-                    previous_total and previous_total.result(), area.summary(), inside.outside, listed.result())
+    with _side_by_side() as pool:
+        previous_total = pool.submit(db.run, q.total, before) if before else None
+        area = figures.study_area(source, f)
+        inside = figures.in_area(source, area, f, res, listing=False)
+        counts = inside.counts
+        listed = pool.submit(figures.outside_listed, source, f, res, inside)
+        heat = pool.submit(lambda: view.kde_overlay(
+            counts if res == 10 else figures.in_area(source, area, f, 10, listing=False).counts)) if kde and counts \
+            else None
+        gi = figures.gi(area, counts, res)
+        shown = top_cells(counts, top_n)
+        return Hotspots(res, view.hex_geojson(counts, gi), view.significant_geojson(gi, counts), heat and heat.result(),
+                        _top_rows(pool, db, f, before, res, shown, gi), len(counts), float(sum(counts.values())),
+                        previous_total and previous_total.result(), area.summary(), inside.outside, listed.result())
 
 
 def _comparison(db: Any, f: q.Filters, compare: str) -> q.Filters | None:
@@ -87,14 +94,14 @@ def _comparison(db: Any, f: q.Filters, compare: str) -> q.Filters | None:
     return before if first is not None and first <= before.start else None
 
 
-def _top_rows(db: Any, f: q.Filters, before: q.Filters | None, res: int, shown: list[tuple[int, float]],
-              gi: GiStar) -> list[dict[str, Any]]:
+def _top_rows(pool: ThreadPoolExecutor, db: Any, f: q.Filters, before: q.Filters | None, res: int,
+              shown: list[tuple[int, float]], gi: GiStar) -> list[dict[str, Any]]:
     """The table rows of these cells: their counts before (if any records cover it), and their profiles,
     read side by side."""
     if not shown:
         return []
     cells = [c for c, _ in shown]
-    previous = _POOL.submit(db.run, q.counts_in_cells, before, res, cells) if before else None
+    previous = pool.submit(db.run, q.counts_in_cells, before, res, cells) if before else None
     prof = view.profiles(db.run(q.cell_profiles, f, res, cells))
     return view.top_rows(shown, previous and previous.result(), gi, prof)
 
@@ -148,15 +155,16 @@ def summary_inputs(db: Any, tz: str, f: q.Filters, compare: str, study_area: Pat
 def _summary(db: Any, tz: str, f: q.Filters, compare: str, study_area: Path | None) -> dict[str, Any]:
     source = q.Source(db, study_area)
     before = _comparison(db, f, compare)
-    previous_total = _POOL.submit(db.run, q.total, before) if before else None
-    peak = _POOL.submit(peak_hours, db, tz, f)
-    types = _POOL.submit(frequent_types, db, tz, f, compare)
-    area = figures.study_area(source, f)
-    counts = figures.in_area(source, area, f, SUMMARY_RES, listing=False).counts
-    chosen = distinct_cells(top_cells(counts, SUMMARY_CANDIDATES))[:SUMMARY_AREAS]
-    areas = _top_rows(db, f, before, SUMMARY_RES, chosen, figures.gi(area, counts, SUMMARY_RES))
-    return {"total": float(sum(counts.values())), "previous": previous_total and previous_total.result(), "top": areas,
-            "peak": peak.result()[1], "ranked": types.result()[0]}
+    with _side_by_side() as pool:
+        previous_total = pool.submit(db.run, q.total, before) if before else None
+        peak = pool.submit(peak_hours, db, tz, f)
+        types = pool.submit(frequent_types, db, tz, f, compare)
+        area = figures.study_area(source, f)
+        counts = figures.in_area(source, area, f, SUMMARY_RES, listing=False).counts
+        chosen = distinct_cells(top_cells(counts, SUMMARY_CANDIDATES))[:SUMMARY_AREAS]
+        areas = _top_rows(pool, db, f, before, SUMMARY_RES, chosen, figures.gi(area, counts, SUMMARY_RES))
+        return {"total": float(sum(counts.values())), "previous": previous_total and previous_total.result(),
+                "top": areas, "peak": peak.result()[1], "ranked": types.result()[0]}
 
 
 def distinct_cells(ranked: list[tuple[int, float]], apart: int = 2) -> list[tuple[int, float]]:

@@ -24,6 +24,7 @@ from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch import Publish, issue_command
+from qingzhi.core.texts import free_text
 from qingzhi.core.dispatch_config import DispatchConfig, load_config
 from qingzhi.core.grids import grid_at
 from qingzhi.core.moves import lock_unit
@@ -69,11 +70,9 @@ def step_due(cfg: DispatchConfig, step: str | None) -> dt.datetime | None:
 
 
 def _check_text(value: str | None, what: str) -> str:
-    text = (value or "").strip()
+    text = free_text(value, "text", MAX_TEXT)
     if not text:
         raise QingzhiError(what)
-    if len(text) > MAX_TEXT:
-        raise QingzhiError(f"at most {MAX_TEXT} characters, not {len(text)}")
     return text
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
 import asyncpg
@@ -21,12 +20,12 @@ from qingzhi.core import audit
 from qingzhi.core.access import require, scope as actor_scope
 from qingzhi.core.actor import Actor
 from qingzhi.core.response_plan import LEVEL_NAMES
+from qingzhi.core.texts import free_text
 from qingzhi.errors import QingzhiError
 
 SCOPES = ("district", "station", "zone")
 MAX_REASON = 500
 MAX_HOURS = 24 * 30                      # an expiry further away than this is a typo
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # the most specific level in force wins: a zone's own, else its station's, else the district's
 _RECOMPUTE = """
 WITH eff AS (
@@ -56,13 +55,9 @@ def level_name(level: int) -> str:
 
 
 def _reason(text: str | None) -> str:
-    reason = (text or "").strip()
+    reason = free_text(text, "reason", MAX_REASON)
     if not reason:
         raise QingzhiError("a level needs a reason")
-    if len(reason) > MAX_REASON:
-        raise QingzhiError(f"the reason is too long ({len(reason)} characters, at most {MAX_REASON})")
-    if _CONTROL.search(reason):
-        raise QingzhiError("the reason may not contain control characters")
     return reason
 
 
