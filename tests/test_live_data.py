@@ -69,6 +69,11 @@ def test_alert_feed_puts_open_sos_first_and_token_tracks_changes(database_url):
     assert [a["kind"] for a in feed["items"]] == ["sos", "cam_recording", "cam_batt_low"]  # SOS, then severity
     assert feed["open"] == 3
     assert run(database_url, live.alert_feed, ["OTHER"])["items"] == []
+    from dashboard.live.components import build_alert_item
+    named = {a["station_zh"] for a in feed["items"]}
+    assert len(named) == 1 and None not in named and "ST01" not in named    # the station by its name, not its id
+    shown = str(build_alert_item(alert=feed["items"][0], lang="zh", tz="Asia/Shanghai", ackable=False))
+    assert named.pop() in shown
 
 
 def test_ack_records_who_and_when_once(database_url):

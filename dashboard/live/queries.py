@@ -154,11 +154,12 @@ async def alert_feed(conn: asyncpg.Connection, stations: list[str] | None = None
     Returns {"items": [alert dicts], "open": number of open alerts in all}.
     """
     rows = await conn.fetch(
-        f"""SELECT id, ts, kind, severity, subject, unit, station, zone, incident, detail, acked_by, acked_at
-            FROM alerts
-            WHERE ($1::text[] IS NULL OR station = ANY($1::text[]))
-              AND (acked_at IS NULL OR acked_at > now() - interval '{ACKED_VISIBLE}')
-            ORDER BY acked_at IS NULL DESC, (kind = 'sos' AND acked_at IS NULL) DESC, severity, ts DESC
+        f"""SELECT a.id, a.ts, a.kind, a.severity, a.subject, a.unit, a.station, s.name_zh AS station_zh,
+                   s.name_en AS station_en, a.zone, a.incident, a.detail, a.acked_by, a.acked_at
+            FROM alerts a LEFT JOIN stations s ON s.id = a.station
+            WHERE ($1::text[] IS NULL OR a.station = ANY($1::text[]))
+              AND (a.acked_at IS NULL OR a.acked_at > now() - interval '{ACKED_VISIBLE}')
+            ORDER BY a.acked_at IS NULL DESC, (a.kind = 'sos' AND a.acked_at IS NULL) DESC, a.severity, a.ts DESC
             LIMIT $2""",
         stations, limit,
     )
