@@ -122,9 +122,17 @@ def test_login_form_brute_force_redirects_and_cookies(app: dash.Dash, settings: 
     assert all(f'name="{f}"' in form for f in ("username", "password", "csrf"))
     assert client.post("/login", data={"username": name, "password": PASSWORD, "csrf": "x"}).status_code == 400
     for _ in range(accounts.FREE_FAILURES):
-        assert login(client, name, "wrong password").status_code == 401
+        wrong = login(client, name, "wrong password")
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)   # the form's language
     locked = login(client, name)
     assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= accounts.FIRST_LOCK_S
+    assert f"请 {locked.headers['Retry-After']} 秒后再试" in locked.get_data(as_text=True)
+    # going to an English page, the form and its refusal are in English
+    english = client.get("/login?next=/dispatch%3Flang%3Den").get_data(as_text=True)
+    assert 'lang="en"' in english and "User name" in english
+    again = client.post("/login", data={"username": name, "password": "x", "csrf": form_csrf(english),
+                                        "next": "/dispatch?lang=en"})
+    assert again.status_code == 429 and "Too many failed logins" in again.get_data(as_text=True)
     sql(settings.database_url, lambda c: c.execute("DELETE FROM login_throttle"))
     fresh = app.server.test_client()
     token = form_csrf(fresh.get("/login?next=//evil.example/x").get_data(as_text=True))
@@ -136,7 +144,7 @@ def test_login_form_brute_force_redirects_and_cookies(app: dash.Dash, settings: 
     assert any(c.startswith("_csrf_token=") and "SameSite=Strict" in c for c in cookies)
     log = sql(settings.database_url, lambda c: c.fetch(
         "SELECT action, details->>'address' AS a FROM audit_log WHERE actor = $1 ORDER BY id", name))
-    assert [r["action"] for r in log].count("login.failure") == accounts.FREE_FAILURES + 1
+    assert [r["action"] for r in log].count("login.failure") == accounts.FREE_FAILURES + 2   # and the English try while locked
     assert log[-1]["action"] == "login.success" and log[-1]["a"] == "127.0.0.1"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, make_response, redirect, request
 
@@ -16,9 +17,12 @@ from qingzhi.core import accounts
 blueprint = Blueprint("qz_auth", __name__)
 HOME = {"wall": "/wall", "analyst": "/analysis", "commander": "/dispatch", "admin": "/"}
 TEXT = {
-    "zh": {"title": "情指中心 登录", "user": "用户名", "password": "密码", "submit": "登录", "csrf": "表单已过期，请重试"},
+    "zh": {"title": "情指中心 登录", "user": "用户名", "password": "密码", "submit": "登录", "csrf": "表单已过期，请重试",
+           "refused": "用户名或密码错误，或账号已停用", "locked": "登录失败次数过多，请 {s} 秒后再试"},
     "en": {"title": "qingzhi sign in", "user": "User name", "password": "Password", "submit": "Sign in",
-           "csrf": "The form expired: please try again"},
+           "csrf": "The form expired: please try again",
+           "refused": "Wrong user name or password, or the account is disabled",
+           "locked": "Too many failed logins: try again in {s} s"},
 }
 FORM = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <link rel="stylesheet" href="/assets/00_base.css"><link rel="stylesheet" href="/assets/login.css"></head>
@@ -27,6 +31,7 @@ FORM = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>
 <label>{user} <input name="username" autocomplete="username" required maxlength="64" value="{name}"></label>
 <label>{password} <input name="password" type="password" autocomplete="current-password" required></label>
 <input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{next}">
+<input type="hidden" name="lang" value="{lang}">
 <button type="submit">{submit}</button></form></body></html>"""
 
 
@@ -41,7 +46,9 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _lang() -> str:
-    lang = request.args.get("lang") or request.form.get("lang") or ctx().settings.language
+    """The form's language: asked for, else that of the page the user was going to, else the setting."""
+    back = parse_qs(urlsplit(request.values.get("next") or "").query).get("lang", [None])[0]
+    lang = request.args.get("lang") or request.form.get("lang") or back or ctx().settings.language
     return lang if lang in TEXT else "zh"
 
 
@@ -73,8 +80,10 @@ def login() -> Response:
         return _form(400, TEXT[_lang()]["csrf"], name)
     try:
         user = ctx().db.run(accounts.authenticate, name, request.form.get("password", ""), client_address())
-    except accounts.LoginRefused as refused:
-        resp = _form(429 if refused.retry_after else 401, str(refused), name)
+    except accounts.LoginRefused as refused:   # the same words for every wrong case, in the form's language
+        text = TEXT[_lang()]
+        why = text["locked"].format(s=refused.retry_after) if refused.retry_after else text["refused"]
+        resp = _form(429 if refused.retry_after else 401, why, name)
         if refused.retry_after:
             resp.headers["Retry-After"] = str(refused.retry_after)
         return resp
