@@ -17,6 +17,7 @@ import asyncpg
 import h3.api.basic_int as h3
 import numpy as np
 
+from dashboard.stations import station_rows
 from qingzhi import aggregate
 from qingzhi.errors import QingzhiError
 
@@ -282,15 +283,10 @@ async def first_day(conn: asyncpg.Connection) -> date | None:
     return await conn.fetchval("SELECT min(day) FROM an_type_day")
 
 
-async def stations(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    """Every station's id and names."""
-    return [dict(r) for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")]
-
-
 async def options(conn: asyncpg.Connection) -> dict[str, Any]:
     """What the filters offer: stations, the types and categories seen, and the range of days."""
     types = await conn.fetch("SELECT DISTINCT type, category FROM an_type_day ORDER BY 2, 1")
     first = await first_day(conn)
     last = await conn.fetchval("SELECT max(day) FROM an_type_day")
-    return {"stations": await stations(conn), "types": [(r[0], r[1]) for r in types],
+    return {"stations": await station_rows(conn), "types": [(r[0], r[1]) for r in types],
             "first": first, "last": last}

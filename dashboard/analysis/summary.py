@@ -39,9 +39,10 @@ def summary_text(*, lang: str, start: date, end: date, total: float, previous: f
     weekday = t(f"an.weekday.{peak['weekday']}", lang) if peak["weekday"] is not None else "—"
     when = t("an.sum.when", lang).format(window=peak["window"] or "—", share=f"{100 * peak['window_share']:.0f}%",
                                          hours=hours or "—", weekday=weekday)
-    kinds = sep.join(f"{type_label(r.key, lang)} {r.count:.0f}（{100 * r.share:.0f}%，{_change(r.count, r.previous, lang)}）" if zh
-                     else f"{type_label(r.key, lang)} {r.count:.0f} ({100 * r.share:.0f}%, {_change(r.count, r.previous, lang)})"
-                     for r in ranked[:n_types])
+    def kind(r: Ranked) -> str:
+        how = f"{100 * r.share:.0f}%{'，' if zh else ', '}{_change(r.count, r.previous, lang)}"
+        return f"{type_label(r.key, lang)} {r.count:.0f}" + (f"（{how}）" if zh else f" ({how})")
+    kinds = sep.join(kind(r) for r in ranked[:n_types])
     top_share = ranked[min(n_types, len(ranked)) - 1].cumulative if ranked else 0.0
     what = t("an.sum.what", lang).format(types=kinds or "—", n=min(n_types, len(ranked)), share=f"{100 * top_share:.0f}%")
     return (head + stop + t("an.sum.areas", lang) + sep.join(areas) + stop + when + stop + what + stop).strip()

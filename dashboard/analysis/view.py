@@ -140,7 +140,8 @@ def top_rows(shown: list[tuple[int, float]], previous: Mapping[int, float] | Non
         rows.append({
             "rank": rank, "cell": str(cell), "lat": round(lat, 5), "lon": round(lon, 5),
             "station": stations.most_common(1)[0][0] if stations else "", "count": round(count, 1),
-            "previous": None if before is None else round(before, 1), "change": None if ch is None else round(100 * ch, 1),
+            "previous": None if before is None else round(before, 1),
+            "change": None if ch is None else round(100 * ch, 1),
             "z": round(z, 2), "significant": "99%" if z >= Z99 else "95%" if z >= Z95 else "",
             "dominant": [(ty, round(share, 3)) for ty, share in dominant_types(types)],
             "peak": format_window(start) if share else "", "peak_share": round(100 * share, 1),

@@ -53,9 +53,10 @@ def _lang() -> str:
 
 
 def _form(status: int = 200, error: str = "", name: str = "") -> Response:
-    text = TEXT[_lang()]
+    lang = _lang()
+    text = TEXT[lang]
     token = secrets.token_urlsafe(32)
-    body = FORM.format(lang=_lang(), title=text["title"], user=text["user"], password=text["password"],
+    body = FORM.format(lang=lang, title=text["title"], user=text["user"], password=text["password"],
                        submit=text["submit"], csrf=token, name=html.escape(name, quote=True),
                        next=html.escape(safe_next(request.values.get("next")) or "", quote=True),
                        error=f'<p class="qz-login-error" role="alert">{html.escape(error)}</p>' if error else "")

@@ -15,6 +15,7 @@ from dashboard.briefing.names import scope_label
 from dashboard.briefing.summary import summary
 from dashboard.i18n import t
 from dashboard.pickers import date_picker
+from dashboard.stations import local_name
 from qingzhi.core.briefing.period import KINDS
 
 ALL = ""  # the station dropdown's "every station in scope"
@@ -23,7 +24,7 @@ ALL = ""  # the station dropdown's "every station in scope"
 def build_controls(*, lang: str, stations: list[dict[str, str]], day: dt.date, kind: str = "day") -> html.Div:
     """Period kind, day (and last day of a range), station, show and export buttons."""
     options = [{"label": t("brief.scope_all", lang), "value": ALL}] + [
-        {"label": f"{s['id']} · {s['name_zh' if lang == 'zh' else 'name_en']}", "value": s["id"]} for s in stations]
+        {"label": f"{s['id']} · {local_name(s, lang)}", "value": s["id"]} for s in stations]
     return html.Div([
         html.Label([t("brief.kind", lang), dcc.RadioItems(
             id=ids.BRIEF_KIND, value=kind, inline=True,

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.i18n import t
+from dashboard.stations import local_name
 
 
 def station_name(b: dict[str, Any], station: str | None, lang: str) -> str | None:
     """The station's name in `lang`; its id when the briefing has no name for it (None stays None)."""
     row = next((s for s in b["stations"] if s["id"] == station), None)
-    return (row and row["name_zh" if lang == "zh" else "name_en"]) or station
+    return local_name(row, lang) if row else station
 
 
 def scope_label(b: dict[str, Any], lang: str) -> str:

@@ -145,8 +145,9 @@ def ranking(b: dict[str, Any], lang: str) -> Table:
 def tasks(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The meeting tasks live in the period and their status at its end."""
     return Table(_cols(lang, "task_id", "task", "station", "officer", "deadline", "status", "result"),
-                 [[r["id"], r["title"], station_name(b, r["station"], lang) or t("brief.scope_all", lang), r["officer"] or "",
-                   fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang), r["result"] or ""]
+                 [[r["id"], r["title"], station_name(b, r["station"], lang) or t("brief.scope_all", lang),
+                   r["officer"] or "", fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang),
+                   r["result"] or ""]
                   for r in b["tasks"]])
 
 

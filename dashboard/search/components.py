@@ -47,7 +47,7 @@ _WHAT = {"state": "state.", "status": "status.", "camera": "cam.", "assignment":
 
 def _what(e: dict[str, Any], lang: str) -> str:
     """The event's `what` in words where there are words for it."""
-    key = _WHAT.get(e["kind"], "") + str(e["what"])
+    key = f"{_WHAT.get(e['kind'])}{e['what']}"
     return t(key, lang) if e["kind"] in _WHAT and key in STRINGS else str(e["what"])
 
 
