@@ -78,6 +78,10 @@ def test_stations_are_named_in_the_readers_language_and_all_of_them_is_all(datab
     assert "<h1>研判简报：2026-11-21 · 全局</h1>" in everywhere and "高发派出所 S1派出所（7 起）" in everywhere
     assert "<h1>Briefing: 2026-11-21 · S1 station</h1>" in s1 and "S1 station (7)" in s1
     assert "<td>待派</td>" in everywhere and "<td>received</td>" not in everywhere   # overdue states in words too
+    from dashboard.briefing.components import build_task_form
+    form = str(build_task_form(lang="zh", stations=[{"id": "S1", "name_zh": "S1派出所", "name_en": "S1 station"}],
+                               day=D))
+    assert "'label': 'S1派出所', 'value': 'S1'" in form                    # the new task's station picker too
     for doc in (everywhere, s1):   # tables and sentences: names, never a bare station id
         bare = re.search(r".{0,30}[>\s]S[12](?!派出所| station)[<,;)（\s].{0,30}", doc)
         assert bare is None, bare

@@ -52,7 +52,7 @@ def build_task_form(*, lang: str, stations: list[dict[str, str]], day: dt.date) 
         html.H3(t("brief.task.new", lang)),
         field("brief.task.title", dcc.Input(id=ids.BRIEF_TASK_TITLE, maxLength=200, type="text", className="bf-wide")),
         field("brief.col.station", dcc.Dropdown(
-            id=ids.BRIEF_TASK_STATION, options=[{"label": s["id"], "value": s["id"]} for s in stations],
+            id=ids.BRIEF_TASK_STATION, options=[{"label": local_name(s, lang), "value": s["id"]} for s in stations],
             placeholder=t("brief.scope_all", lang), style={"width": 160})),
         field("brief.col.officer", dcc.Input(id=ids.BRIEF_TASK_OFFICER, maxLength=64, type="text", className="bf-mid")),
         field("brief.col.deadline", date_picker(
