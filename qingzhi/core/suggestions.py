@@ -5,9 +5,8 @@ suggestion's reason) or dismisses it, both audited.
 Baseline: the same weekday and clock hours in each of the previous `baseline_weeks` weeks (those that
 history covers: a week before the first record is no data, not a quiet week; with fewer than
 `min_weeks` there is no suggestion), and its *median* week, so that one holiday or one exceptional
-night does not move it. The suggestion says why
-in words, naming the category that rose most, e.g. "+62 % incidents since 18:00 (theft 9 vs 3)
-against the 8-week median (13 vs 8)".
+night does not move it. The suggestion says why in words, naming the category that rose most, e.g.
+"+62 % incidents since 18:00 (theft 9 vs 3) against the 8-week median (13 vs 8)".
 """
 
 from __future__ import annotations
@@ -41,10 +40,10 @@ def judge(recent: int, weeks: list[int], current: int, rule: Any) -> tuple[int, 
     Poisson tail below `alpha`), or falls below `lower_excess` while raised; None otherwise. Levels:
     1 highest … 4 normal; a raise needs at least `min_count`."""
     median = float(np.median(weeks)) if weeks else 0.0
-    excess = (recent - median) / max(median, 1.0)
+    usual = max(median, 1.0)  # an empty median week still expects about one
+    excess = (recent - median) / usual
     threshold = rule.raise_excess * RAISE_STEP ** (4 - current)
-    if recent >= rule.min_count and excess >= threshold and current > 1 and improbable(recent, max(median, 1.0),
-                                                                                      rule.alpha):
+    if recent >= rule.min_count and excess >= threshold and current > 1 and improbable(recent, usual, rule.alpha):
         return current - 1, excess, median
     if excess <= rule.lower_excess and current < 4:
         return current + 1, excess, median
