@@ -132,10 +132,10 @@ class Backfill:
                        busy: dict[str, list[tuple[datetime, datetime]]]) -> list[tuple]:
         """Each unit free at a shift start reports `patrolling` then (the handover), so that its status is
         known at any time, not only around the incidents it handled (playback drew the others grey)."""
-        out = []
+        out, shifts = [], load_plan().shift_starts
         day = start.astimezone(self.model.tz).date()
         while (midnight := datetime.combine(day, time(), self.model.tz)) < now:
-            for hour in load_plan().shift_starts:
+            for hour in shifts:
                 ts = midnight.replace(hour=hour)
                 out += [(u.id, ts, ts + timedelta(milliseconds=300), u.station, "patrolling", None, False)
                         for u in self.specs if start <= ts < now
