@@ -77,6 +77,12 @@ def bad_value(exc: Exception) -> Response:
                                    "(a NUL character, a wrong type or a number out of range)"}, 400)
 
 
+def bad_input(exc: Exception) -> Response:
+    """400 for a callback argument of the wrong type or shape (dashboard.callbacks.BadInput), saying which."""
+    log.warning("%s %s: %s", request.method, request.path, str(exc)[:200])
+    return json_response({"error": str(exc)[:200]}, 400)
+
+
 def _forbidden(exc: Exception) -> Response:
     return json_response({"error": str(exc)}, 403)
 

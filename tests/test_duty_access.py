@@ -91,8 +91,10 @@ def test_a_station_commander_with_hostile_input_changes_nothing(app: dash.Dash, 
 
 def test_apply_with_hostile_moves_sends_nothing_for_them(app: dash.Dash, settings: Settings) -> None:
     west = login_client(app, "commander", ["S1"])
-    got = west.post("/_dash-update-component", json=apply_body(
-        app, ["C1|Z3", "C2|Z2", "A1|'; DROP TABLE units; --", "no-separator", 42, "A2|Z0"]))
+    hostile = ["C1|Z3", "C2|Z2", "A1|'; DROP TABLE units; --", "no-separator", "A2|Z0"]
+    not_text = west.post("/_dash-update-component", json=apply_body(app, [*hostile, 42]))
+    assert not_text.status_code == 400 and "ticked[5]" in not_text.get_json()["error"]  # the browser sends text
+    got = west.post("/_dash-update-component", json=apply_body(app, hostile))
     body = got.get_data(as_text=True)
     assert got.status_code == 200 and "0 sent, 4 refused" in body, body[:300]
     twice = west.post("/_dash-update-component", json=apply_body(app, ["A1|Z1", "A1|Z2"]))

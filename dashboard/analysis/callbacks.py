@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 from dash import ALL, Input, Output, State, ctx as dash_ctx, no_update
 
 from dashboard import ids
@@ -18,9 +19,10 @@ from dashboard.analysis.figures import heat_figure, pareto_figure
 from dashboard.analysis.summary import summary_table, summary_text
 from dashboard.analysis.view import area_note, outside_rows, types_text, zoom_resolution
 from dashboard.auth.session_cookies import current_actor, visible_station_filter
-from dashboard.callbacks import CallbackSet
+from dashboard.callbacks import BadInput, CallbackSet
 from dashboard.context import ctx
 from dashboard.analysis import queries as q
+from dashboard.inputs import Day
 from dashboard.i18n import category_label, t, type_label
 from dashboard.stations import station_names
 from dashboard.maps import BLANK_IMAGE, EMPTY_COLLECTION, NOWHERE, bounds_for_tiles, for_tiles
@@ -30,10 +32,22 @@ from qingzhi.core.safe_output import csv_cell
 CALLBACKS = CallbackSet("analysis", "analysis.view")
 
 
+class FilterData(TypedDict):
+    """The filter store (collect_filters), as every panel receives it back from the browser."""
+
+    start: Day
+    end: Day
+    stations: list[str]
+    types: list[str]
+    categories: list[str]
+    priorities: list[int]
+    compare: str
+
+
 @CALLBACKS.callback(
     Output(ids.AN_DATES, "start_date"), Output(ids.AN_DATES, "end_date"),
     Input(ids.AN_QUICK, "value"), State(ids.AN_ANCHOR, "data"), prevent_initial_call=True)
-def quick_pick(pick: str | None, anchor: str) -> tuple[str, str]:
+def quick_pick(pick: ui.QuickPick | None, anchor: Day) -> tuple[str, str]:
     """Last 7/30/90 days or this year, ending at the latest day with data (or today)."""
     end = date.fromisoformat(anchor)
     start = end.replace(month=1, day=1) if pick == "year" else end - timedelta(days=int(pick or 30) - 1)
@@ -45,15 +59,15 @@ def quick_pick(pick: str | None, anchor: str) -> tuple[str, str]:
     Input(ids.AN_DATES, "start_date"), Input(ids.AN_DATES, "end_date"), Input(ids.AN_STATIONS, "value"),
     Input(ids.AN_TYPES, "value"), Input(ids.AN_CATEGORIES, "value"), Input(ids.AN_PRIORITIES, "value"),
     Input(ids.AN_COMPARE, "value"))
-def collect_filters(start: str, end: str, stations: list | None, types: list | None, categories: list | None,
-                    priorities: list | None, compare: str) -> dict[str, Any]:
+def collect_filters(start: Day, end: Day, stations: list[str] | None, types: list[str] | None,
+                    categories: list[str] | None, priorities: list[int] | None, compare: str | None) -> FilterData:
     """One normalised filter record for every panel (dates in order, empty lists for 'all')."""
     s, e = sorted([date.fromisoformat(start[:10]), date.fromisoformat(end[:10])])
     return {"start": s.isoformat(), "end": e.isoformat(), "stations": stations or [], "types": types or [],
             "categories": categories or [], "priorities": priorities or [], "compare": compare or "previous"}
 
 
-def _filters(data: dict[str, Any]) -> q.Filters:
+def _filters(data: FilterData) -> q.Filters:
     """The panels' filters, narrowed to the user's stations: an account of one station analyses that station."""
     return q.Filters(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]),
                      visible_station_filter(list(data["stations"])),
@@ -82,7 +96,7 @@ def _signed(percent: float | None) -> str:
     Output(ids.AN_OUTSIDE, "data"), Output(ids.AN_OUTSIDE, "columns"), Output(ids.AN_OUTSIDE_TITLE, "children"),
     Input(ids.AN_FILTERS, "data"), Input(ids.AN_RES, "value"), Input(ids.AN_LAYERS, "value"),
     Input(ids.AN_MAP, "zoom"), State(ids.LANG, "data"))
-def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: float | None, lang: str) -> tuple:
+def update_hotspots(data: FilterData | None, res_pick: str, layers: list[str], zoom: float | None, lang: str) -> tuple:
     """Hotspot map layers, the note under it, the top-N table, the peak-hours focus choices, the
     study area in use and the incidents outside it."""
     if not data:
@@ -120,7 +134,7 @@ def update_hotspots(data: dict | None, res_pick: str, layers: list[str], zoom: f
     Output(ids.AN_HEAT, "figure"), Output(ids.AN_PEAK, "children"),
     Input(ids.AN_FILTERS, "data"), Input(ids.AN_FOCUS, "value"), State(ids.AN_FOCUS, "options"),
     State(ids.LANG, "data"))
-def update_peak(data: dict | None, focus: str | None, options: list[dict], lang: str) -> tuple:
+def update_peak(data: FilterData | None, focus: str | None, options: list[dict], lang: str) -> tuple:
     """The 7×24 heat map and the busiest hours, for all incidents or the chosen hotspot or type."""
     if not data:
         return no_update, no_update
@@ -137,7 +151,7 @@ def update_peak(data: dict | None, focus: str | None, options: list[dict], lang:
 @CALLBACKS.callback(
     Output(ids.AN_PARETO, "figure"), Output(ids.AN_TYPES_TABLE, "data"), Output(ids.AN_TYPES_TABLE, "columns"),
     Input(ids.AN_FILTERS, "data"), Input(ids.AN_TYPES_BY, "value"), State(ids.LANG, "data"))
-def update_types(data: dict | None, by: str, lang: str) -> tuple:
+def update_types(data: FilterData | None, by: str, lang: str) -> tuple:
     """Pareto chart and table of types (or categories) with change vs the comparison period."""
     if not data:
         return no_update, no_update, no_update
@@ -155,7 +169,7 @@ def update_types(data: dict | None, by: str, lang: str) -> tuple:
 @CALLBACKS.callback(
     Output(ids.AN_SUMMARY, "children"), Output(ids.AN_SUMMARY_TABLE, "data"),
     Output(ids.AN_SUMMARY_TABLE, "columns"), Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"))
-def update_summary(data: dict | None, lang: str) -> tuple:
+def update_summary(data: FilterData | None, lang: str) -> tuple:
     """The three-highs summary in words and as a table."""
     if not data:
         return no_update, no_update, no_update
@@ -173,7 +187,7 @@ def update_summary(data: dict | None, lang: str) -> tuple:
     Output(ids.AN_QUALITY, "data"), Output(ids.AN_QUALITY, "columns"), Output(ids.AN_QUALITY_STATE, "children"),
     Input(ids.AN_QUALITY_RUN, "n_clicks"), Input(ids.AN_FILTERS, "data"), State(ids.LANG, "data"),
     prevent_initial_call=True)
-def update_quality(_: int | None, data: dict | None, lang: str) -> tuple:
+def update_quality(_: int | None, data: FilterData | None, lang: str) -> tuple:
     """PAI and hit rate at 1/3/5 % of the study area, per method and cell size, when asked for.
 
     Scoring the methods splits the period and ranks every cell three ways at three resolutions:
@@ -195,7 +209,7 @@ def update_quality(_: int | None, data: dict | None, lang: str) -> tuple:
     Input(ids.AN_HEX, "clickData"), Input(ids.AN_TOP, "active_cell"), State(ids.AN_TOP, "derived_viewport_data"),
     State(ids.AN_FILTERS, "data"), State(ids.AN_RES, "value"), State(ids.AN_MAP, "zoom"),
     State(ids.LANG, "data"), prevent_initial_call=True)
-def show_cell(click: dict | None, active: dict | None, top_rows: list | None, data: dict | None, res_pick: str,
+def show_cell(click: dict | None, active: dict | None, top_rows: list | None, data: FilterData | None, res_pick: str,
               zoom: float | None, lang: str) -> tuple:
     """The incidents of the cell clicked on the map or in the top-N table; focus the peak hours on it."""
     if dash_ctx.triggered_id == ids.AN_TOP:
@@ -233,14 +247,18 @@ TABLES = {"top": ids.AN_TOP, "types": ids.AN_TYPES_TABLE, "summary": ids.AN_SUMM
     Output(ids.AN_DOWNLOAD, "data"), Input(ids.an_csv_button(ALL), "n_clicks"),
     *[State(table, prop) for table in TABLES.values() for prop in ("data", "columns")],
     prevent_initial_call=True)
-def download_csv(clicks: list, *tables: list) -> Any:
+def download_csv(clicks: list[int | None], *tables: list[dict[str, Any]] | None) -> Any:
     """The clicked table as shown (its columns and headings) as CSV, UTF-8 with a BOM so that
     spreadsheet programs read the Chinese right."""
     if not dash_ctx.triggered_id or not any(clicks):
         return no_update
-    name = dash_ctx.triggered_id["table"]
+    name = dash_ctx.triggered_id.get("table")
+    if name not in TABLES:
+        raise BadInput(f"bad input: no table {str(name)[:40]!r}")
     index = list(TABLES).index(name)
     rows, columns = tables[2 * index] or [], tables[2 * index + 1] or []
+    if not all(isinstance(c.get("id"), str) and isinstance(c.get("name"), str) for c in columns):
+        raise BadInput("bad input: a table column needs a text id and name")
     frame = pd.DataFrame(rows, columns=[c["id"] for c in columns]).map(csv_cell)
     csv = frame.rename(columns={c["id"]: c["name"] for c in columns}).to_csv(index=False)
     ctx().db.act(audit.export, current_actor("analysis"), f"analysis.{name}", len(frame), {})

@@ -14,6 +14,7 @@ from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
+from dashboard.inputs import Day
 from qingzhi.core import audit
 from qingzhi.core.access import require
 from qingzhi.core.safe_output import csv_cell
@@ -37,8 +38,8 @@ def _entries(actor: str | None, action: str | None, incident: str | None, start:
     Output(ids.AUDIT_TABLE, "data"), Output(ids.AUDIT_COUNT, "children"),
     Input(ids.AUDIT_SEARCH, "n_clicks"), *FILTERS, State(ids.LANG, "data"),
 )
-def search(_: int | None, actor: str | None, action: str | None, incident: str | None, start: str | None,
-           end: str | None, lang: str | None) -> tuple[list, str]:
+def search(_: int | None, actor: str | None, action: str | None, incident: str | None, start: Day | None,
+           end: Day | None, lang: str | None) -> tuple[list, str]:
     """The entries matching the filters, newest first."""
     app = ctx()
     lang = lang_of(lang, app.settings.language)
@@ -49,8 +50,8 @@ def search(_: int | None, actor: str | None, action: str | None, incident: str |
 @CALLBACKS.callback(
     Output(ids.AUDIT_DOWNLOAD, "data"), Input(ids.AUDIT_EXPORT, "n_clicks"), *FILTERS, prevent_initial_call=True,
 )
-def export(clicks: int | None, actor: str | None, action: str | None, incident: str | None, start: str | None,
-           end: str | None) -> Any:
+def export(clicks: int | None, actor: str | None, action: str | None, incident: str | None, start: Day | None,
+           end: Day | None) -> Any:
     """The matching entries as CSV, oldest first; the export itself goes into the log."""
     if not clicks:
         return no_update

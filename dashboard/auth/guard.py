@@ -21,7 +21,8 @@ from flask_login import LoginManager, current_user
 
 from dashboard.auth import pages
 from dashboard.auth.session_cookies import CSRF_HEADER, load_request_user
-from dashboard.endpoints import BAD_VALUES, bad_value
+from dashboard.callbacks import BadInput
+from dashboard.endpoints import BAD_VALUES, bad_input, bad_value
 from qingzhi.core.access import Unauthorized, allowed
 from qingzhi.config import Settings
 from qingzhi.core.accounts import User
@@ -83,11 +84,13 @@ def permission_for(path: str, callback_permissions: Mapping[str, str | None]) ->
             if not isinstance(output, str):     # a key of the callback map is text; anything else is no callback
                 return "unknown"
             if PAGE_CONTENT in output:
-                page = next(i.get("value") for i in body.get("inputs", []) if i.get("property") == "pathname") or "/"
-                if not isinstance(page, str) or not page.startswith("/"):   # Dash's router fails on anything else
+                sent = {i.get("property"): i.get("value") for i in body.get("inputs", [])}
+                page, search = sent.get("pathname"), sent.get("search")
+                # Dash's router fails on anything but an absolute path and a text query (or none)
+                if not isinstance(page, str) or not page.startswith("/") or not isinstance(search, str | None):
                     return "unknown"
                 return permission_for(page, {}) or "live.view"
-        except (ValueError, AttributeError, StopIteration, TypeError):
+        except (ValueError, AttributeError, TypeError):
             return "unknown"
         return callback_permissions.get(output, "unknown")
     for prefix, permission in PATHS:
@@ -131,6 +134,7 @@ def install(app: Dash, settings: Settings, callback_permissions: Mapping[str, st
 
     for exc in BAD_VALUES:                   # a callback's value the database refused: the client's fault
         server.register_error_handler(exc, bad_value)
+    server.register_error_handler(BadInput, bad_input)
 
     @server.before_request
     def gate() -> Response | None:

@@ -9,6 +9,7 @@ import dash
 from dash import Input, Output, State, dcc, no_update
 
 from dashboard import ids
+from dashboard.inputs import Bounds
 from dashboard.auth.session_cookies import current_actor
 from dashboard.briefing import components as ui
 from dashboard.briefing.export import export_bytes
@@ -97,7 +98,7 @@ def export(*args: Any) -> tuple[Any, str]:
     prevent_initial_call=True,
 )
 def load_playback(_: int | None, day: str | None, start: str | None, end: str | None, units: str | None,
-                  area: list[str] | None, bounds: list[list[float]] | None, lang: str | None) -> tuple:
+                  area: list[str] | None, bounds: Bounds | None, lang: str | None) -> tuple:
     """Tracks, statuses, incidents and stops of the window (narrowed to the user's stations by the core)."""
     app = ctx()
     lang = lang_of(lang, app.settings.language)

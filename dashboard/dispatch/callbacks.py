@@ -20,6 +20,7 @@ from dashboard.context import ctx
 from dashboard.dispatch.components import build_message, build_pin
 from dashboard.dispatch.views import SCREEN, detail_view, queue_view
 from dashboard.i18n import lang_of, t
+from dashboard.inputs import MapPoint
 from dashboard.maps import latlng_for_tiles
 from qingzhi.core import incident_actions
 from qingzhi.errors import QingzhiError
@@ -103,7 +104,7 @@ def refresh_detail(selected: str | None, _refresh: int, shown: dict | None, lang
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def show_pin(click: dict | None, lang: str | None) -> list:
+def show_pin(click: MapPoint | None, lang: str | None) -> list:
     """Mark where the new incident being entered is."""
     settings = ctx().settings
     return build_pin(click, lang=lang_of(lang, settings.language), settings=settings)

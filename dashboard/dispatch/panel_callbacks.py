@@ -60,7 +60,7 @@ def refresh_flags(tab: str, _refresh: int, lang: str | None) -> list:
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def show_flag(clicks: list[int], lang: str | None) -> list:
+def show_flag(clicks: list[int | None], lang: str | None) -> list:
     """The incidents behind a flag, each selectable."""
     trig = clicked()
     if trig is None:
@@ -225,9 +225,12 @@ def pick_location(click: dict | None, tab: str, lang: str | None) -> tuple:
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def submit_incident(n: int, where: dict | None, typ: str | None, priority: int, address: str | None,
+def submit_incident(n: int | None, where: Any, typ: str | None, priority: Any, address: str | None,
                     summary: str | None, caller: str | None, lang: str | None) -> tuple:
-    """Record a walk-in or radio report (source 'form') and select it for dispatch."""
+    """Record a walk-in or radio report (source 'form') and select it for dispatch.
+
+    The place and the priority are not type-checked on the way in (Any): the core checks them and
+    says what is wrong in the form's message, which a user who cleared the priority needs to see."""
     app, lang = ctx(), lang_of(lang, ctx().settings.language)
     if not where or not isinstance(where, dict):
         return build_message(t("dispatch.form.no_location", lang), ok=False), no_update, no_update, no_update

@@ -17,6 +17,7 @@ from dashboard.auth.session_cookies import current_actor
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
 from dashboard.duty import queries
+from dashboard.inputs import SentCommand
 from dashboard.duty.components import (
     build_levels, build_presence, build_sent, build_suggestions, move_options, pct, recall_options,
 )
@@ -124,7 +125,7 @@ def refresh(_: int, __: int, lang: str | None) -> tuple[Any, ...]:
     Input(ids.duty_suggestion(ALL, ALL), "n_clicks"), State(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def decide(clicks: list[int], version: int, lang: str | None) -> tuple[str, Any]:
+def decide(clicks: list[int | None], version: int, lang: str | None) -> tuple[str, Any]:
     """Accept or dismiss the suggestion whose button was pressed (qingzhi.core.suggestions.decide checks who may)."""
     lang = lang_of(lang, ctx().settings.language)
     pressed = dash_ctx.triggered_id
@@ -166,7 +167,7 @@ def show_presence(_: int, __: int, lang: str | None) -> Any:
     Input(ids.DUTY_APPLY, "n_clicks"), State(ids.DUTY_MOVES, "value"), State(ids.DUTY_SENT, "data"),
     State(ids.LANG, "data"), prevent_initial_call=True,
 )
-def apply(clicks: int, ticked: list[str] | None, sent: list[dict] | None, lang: str | None) -> tuple[str, Any]:
+def apply(clicks: int, ticked: list[str] | None, sent: list[SentCommand] | None, lang: str | None) -> tuple[str, Any]:
     """Send one patrol command per ticked move; the server re-checks every move."""
     lang = lang_of(lang, ctx().settings.language)
     moves = [tuple(parts) for parts in (str(v).split("|") for v in ticked or []) if len(parts) in (2, 3)]
@@ -187,7 +188,7 @@ def apply(clicks: int, ticked: list[str] | None, sent: list[dict] | None, lang: 
     Input(ids.DUTY_RECALL, "n_clicks"), State(ids.DUTY_RECALLS, "value"), State(ids.DUTY_SENT, "data"),
     State(ids.DUTY_VERSION, "data"), State(ids.LANG, "data"), prevent_initial_call=True,
 )
-def recall(clicks: int, ticked: list[str] | None, sent: list[dict] | None, version: int,
+def recall(clicks: int, ticked: list[str] | None, sent: list[SentCommand] | None, version: int,
            lang: str | None) -> tuple[str, Any, Any]:
     """Send `recall` to each ticked unit; the core checks each is the actor's to command."""
     lang = lang_of(lang, ctx().settings.language)
@@ -207,7 +208,7 @@ def recall(clicks: int, ticked: list[str] | None, sent: list[dict] | None, versi
     Output(ids.DUTY_SENT_TABLE, "children"), Input(ids.DUTY_TICK, "n_intervals"), Input(ids.DUTY_SENT, "data"),
     State(ids.LANG, "data"),
 )
-def follow_acks(_: int | None, sent: list[dict] | None, lang: str | None) -> Any:
+def follow_acks(_: int | None, sent: list[SentCommand] | None, lang: str | None) -> Any:
     """The commands sent from this page and whether each is acknowledged yet."""
     if not sent:
         return None

@@ -118,11 +118,11 @@ def build_sent(sent: list[dict[str, Any]], acked: dict[str, bool], *, lang: str)
     for r in sent:
         if "error" in r:
             state, css = t("duty.refused", lang).format(error=r["error"]), "refused"
-        elif acked.get(r["command"]):
+        elif acked.get(r.get("command", "")):
             state, css = t("duty.acked", lang), "acked"
         else:
             state, css = t("duty.waiting", lang), "waiting"
-        rows.append(html.Tr([html.Td(r["unit"]), html.Td(r.get("zone", "")), html.Td((r.get("command") or "")[:8]),
+        rows.append(html.Tr([html.Td(r.get("unit", "")), html.Td(r.get("zone", "")), html.Td((r.get("command") or "")[:8]),
                              html.Td(state, className=f"duty-state {css}")]))
     return html.Table([head, *rows], className="duty-sent")
 
