@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
-
-
-async def station_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    """Every station's id and names, by id."""
-    return [dict(r) for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")]
-
-
-def local_name(row: Mapping[str, Any], lang: str) -> str:
-    """A station row's name in `lang` (its id where it has none)."""
-    return row["name_zh" if lang == "zh" else "name_en"] or row["id"]
+from qingzhi.core.stations import local_name, station_rows
 
 
 def station_names(db: Any, lang: str) -> dict[str, str]:

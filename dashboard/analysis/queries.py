@@ -17,7 +17,7 @@ import asyncpg
 import h3.api.basic_int as h3
 import numpy as np
 
-from dashboard.stations import station_rows
+from qingzhi.core.stations import station_rows
 from qingzhi import aggregate
 from qingzhi.errors import QingzhiError
 

@@ -15,7 +15,7 @@ from dashboard.briefing.names import scope_label
 from dashboard.briefing.summary import summary
 from dashboard.i18n import t
 from dashboard.pickers import date_picker
-from dashboard.stations import local_name
+from qingzhi.core.stations import local_name
 from qingzhi.core.briefing.period import KINDS
 
 ALL = ""  # the station dropdown's "every station in scope"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.i18n import t
-from dashboard.stations import local_name
+from qingzhi.core.stations import local_name
 
 
 def station_name(b: dict[str, Any], station: str | None, lang: str) -> str | None:

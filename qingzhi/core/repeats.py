@@ -23,6 +23,7 @@ from scipy.stats import poisson
 
 from qingzhi.core import history
 from qingzhi.core.dispatch_config import DispatchConfig, RepeatCaller, RepeatPlace
+from qingzhi.core.stations import local_name, station_rows
 from qingzhi.core.type_names import type_name
 
 WEEK = dt.timedelta(days=7)
@@ -158,8 +159,7 @@ async def _surge_flags(conn: asyncpg.Connection, cfg: DispatchConfig, now: dt.da
         elif r["week"] <= weeks:
             before[(r["area"], r["type"])] += r["n"]
             area_history[r["area"]] += r["n"]
-    names = {r["id"]: (r["name_zh"] or r["id"], r["name_en"] or r["id"])
-             for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations")}
+    names = {r["id"]: (local_name(r, "zh"), local_name(r, "en")) for r in await station_rows(conn)}
     flags = []
     for (area, typ), r in current.items():
         if not area_history[area]:

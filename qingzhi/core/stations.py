@@ -1,12 +1,14 @@
-"""Which police station's jurisdiction a point falls in (GeoJSON boundaries, no PostGIS)."""
+"""Which police station's jurisdiction a point falls in (GeoJSON boundaries, no PostGIS), and stations
+by name (a person reads a station's name in their language, never its id)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import numpy as np
 
 
@@ -74,3 +76,13 @@ class StationLocator:
             dx = (self.lon - lon[part, None]) * np.cos(np.radians(lat[part, None]))
             found[part] = np.argmin(dx**2 + (self.lat - lat[part, None]) ** 2, axis=1)
         return [self.ids[k] for k in found.tolist()]
+
+
+async def station_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every station's id and names, by id."""
+    return [dict(r) for r in await conn.fetch("SELECT id, name_zh, name_en FROM stations ORDER BY id")]
+
+
+def local_name(row: Mapping[str, Any], lang: str) -> str:
+    """A station row's name in `lang` (its id where it has none): people read names, never ids."""
+    return row["name_zh" if lang == "zh" else "name_en"] or row["id"]
