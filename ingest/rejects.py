@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 
 from ingest import store
 from qingzhi.config import Settings
-from qingzhi.core.times import check_year
+from qingzhi.core.times import parse_moment
 from qingzhi.db import connect
-from qingzhi.errors import QingzhiError
 
 PREVIEW = 120
 
@@ -25,17 +24,6 @@ def preview(payload: bytes, size: int | None = None) -> str:
     return text if len(text) <= PREVIEW and size <= PREVIEW * 4 else f"{text[:PREVIEW]}… ({size} bytes)"
 
 
-def parse_since(since: str | None) -> datetime | None:
-    """--since as an aware datetime (an ISO time without offset is taken as UTC)."""
-    if since is None:
-        return None
-    try:
-        when = datetime.fromisoformat(since)
-    except ValueError:
-        raise QingzhiError(f"bad --since {since!r}: give an ISO time like 2026-11-22T08:00:00+08:00") from None
-    return check_year(when if when.tzinfo else when.replace(tzinfo=timezone.utc), "--since")
-
-
 async def _fetch(url: str, limit: int, since: datetime | None) -> list:
     conn = await connect(url)
     try:
@@ -46,7 +34,7 @@ async def _fetch(url: str, limit: int, since: datetime | None) -> list:
 
 def show(settings: Settings, limit: int = 50, since: str | None = None) -> None:
     """Print the newest rejects first: time, topic, reason, payload preview."""
-    rows = asyncio.run(_fetch(settings.database_url, limit, parse_since(since)))
+    rows = asyncio.run(_fetch(settings.database_url, limit, parse_moment(since, "--since", zone="UTC")))
     if not rows:
         click.echo("no rejected messages")
         return

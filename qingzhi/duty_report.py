@@ -24,6 +24,7 @@ from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import load_config
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.roads import road_times
+from qingzhi.core.times import parse_moment
 from qingzhi.db import connect
 from qingzhi.errors import QingzhiError
 from qingzhi.user_admin import cli_actor
@@ -50,24 +51,11 @@ def _run(settings: Settings, as_user: str | None, fn: Callable[[Actor, asyncpg.C
     return asyncio.run(go())
 
 
-def parse_until(text: str | None) -> dt.datetime | None:
-    """An ISO time with its offset (a bare one is refused: whose clock would it be?)."""
-    if not text:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise QingzhiError(f"--until {text[:40]!r} is not an ISO time (e.g. 2026-12-01T18:00+08:00)") from None
-    if when.tzinfo is None:
-        raise QingzhiError("--until needs a UTC offset (e.g. 2026-12-01T18:00+08:00)")
-    return when
-
-
 def set_level(settings: Settings, as_user: str | None, *, scope: str, target: str | None, level: str, reason: str,
               until: str | None) -> None:
     """Set a level and print what changed."""
     done = _run(settings, as_user, lambda a, c: levels.set_level(a, c, scope=scope, target=target, level=level,
-                                                                   reason=reason, until=parse_until(until)))
+                                                                   reason=reason, until=parse_moment(until, "--until", zone=None)))
     where = scope if scope == "district" else f"{scope} {done['target']}"
     click.echo(f"{where}: level {done['level']}" + (f" until {done['until'].isoformat()}" if done["until"] else "")
                + f"; {len(done['zones_changed'])} zone(s) changed")

@@ -14,7 +14,7 @@ import click
 from qingzhi.config import Settings
 from qingzhi.core import grids, repeats, search
 from qingzhi.core.dispatch_config import load_config
-from qingzhi.core.times import check_year
+from qingzhi.core.times import parse_moment
 from qingzhi.errors import QingzhiError
 from qingzhi.user_admin import cli_actor, run
 
@@ -25,17 +25,6 @@ def _json_or_nothing(rows: list[dict[str, Any]], *, as_json: bool, nothing: str)
     elif not rows:
         click.echo(nothing)
     return as_json or not rows
-
-
-def parse_time(text: str | None, tz: str) -> dt.datetime | None:
-    """An ISO date or date-time (local time where it has no offset), or None; a clear error if bad."""
-    if not text:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise QingzhiError(f"not an ISO date or time: {text!r}") from None
-    return check_year(t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz)), "time")
 
 
 def show_repeats(settings: Settings, *, as_json: bool) -> None:
@@ -55,7 +44,8 @@ def show_repeats(settings: Settings, *, as_json: bool) -> None:
 def show_search(settings: Settings, query: str, *, start: str | None, end: str | None, limit: int, as_json: bool,
                 caller_key: str) -> None:
     """Print the matching incidents, each with its full trace."""
-    since, until = parse_time(start, settings.timezone), parse_time(end, settings.timezone)
+    since, until = (parse_moment(start, "--from", zone=settings.timezone),
+                    parse_moment(end, "--to", zone=settings.timezone))
     actor = cli_actor()
 
     async def go(conn: Any) -> list[dict[str, Any]]:

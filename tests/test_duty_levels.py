@@ -163,7 +163,7 @@ def test_level_command_sets_lists_and_refuses(district: Settings) -> None:
     listed = json.loads(_cli(district, "level", "list", "--json").stdout)
     assert [(r["scope"], r["target"], r["level"], r["reason"]) for r in listed] == [("station", "S1", "II", "夜间盗窃")]
     for args, message in ((("--zone", "Z0", "--station", "S1"), "exactly one"),
-                          (("--zone", "Z0", "--until", "tomorrow"), "not an ISO time"),
+                          (("--zone", "Z0", "--until", "tomorrow"), "not an ISO date or time"),
                           (("--zone", "Z0", "--as", "nobody"), "no active account")):
         bad = _cli(district, "level", "set", *args, "--level", "I", "--reason", "x")
         assert bad.returncode != 0 and message in bad.stderr, bad.stderr
