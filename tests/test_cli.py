@@ -81,8 +81,8 @@ def test_a_bad_database_url_is_one_line_and_no_default_database_is_used(url: str
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("search", "x", "--from", "0001-01-01"), "time is outside the years 1900–9998"),
-    (("search", "x", "--to", "9999-12-31T23:59:59-14:00"), "time is outside the years"),
+    (("search", "x", "--from", "0001-01-01"), "--from is outside the years 1900–9998"),
+    (("search", "x", "--to", "9999-12-31T23:59:59-14:00"), "--to is outside the years"),
     (("rejects", "--since", "0001-01-01T00:00:00+14:00"), "--since is outside the years"),
     (("analysis", "hotspots", "--to", "9999-12-31"), "--to is outside the years"),
     (("briefing", "--day", "0001-01-01", "--out", "x.pdf"), "--day is outside the years"),
