@@ -10,6 +10,7 @@ from pathlib import Path
 
 import h3
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -19,6 +20,8 @@ from duty_fixtures import HOT, seed_hotspot_district, seeded_dashboard, two_stat
 from qingzhi.config import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# The page redraws its panels on a timer: an element found a moment ago may be gone when its text is read.
+REDRAWN = (StaleElementReferenceException,)
 pytestmark = pytest.mark.browser
 
 
@@ -37,7 +40,7 @@ def test_raise_a_level_untick_one_move_apply_and_see_the_ack(dash_br, dashboard_
     browser_login(driver, dashboard_url, settings.database_url, "commander", ["S1"], name="cmdr.s1")
     dash_br.server_url = dashboard_url
     driver.get(f"{dashboard_url}/duty?lang=en")
-    wait = WebDriverWait(driver, 20)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=REDRAWN)
     # at normal duty Z2 needs 1 and has none: one move
     wait.until(lambda d: len(_texts(d, ".duty-move")) == 1)
     dash_br.select_dcc_dropdown("#duty-target", value="Z2")
@@ -82,7 +85,7 @@ def test_a_station_commander_cannot_target_another_station(dash_br, dashboard_ur
     browser_login(driver, dashboard_url, settings.database_url, "commander", ["S2"], name="cmdr.s2")
     dash_br.server_url = dashboard_url
     driver.get(f"{dashboard_url}/duty?lang=en")
-    wait = WebDriverWait(driver, 20)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=REDRAWN)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".duty-totals"))
     dash_br.select_dcc_dropdown("#duty-scope", value="District")
     driver.find_element(By.CSS_SELECTOR, "#duty-reason").send_keys("try the district")
@@ -98,7 +101,8 @@ def test_a_station_commander_cannot_target_another_station(dash_br, dashboard_ur
     # the wall shows it
     browser_login(driver, dashboard_url, settings.database_url, "wall", name="wall.s2")
     driver.get(f"{dashboard_url}/wall?lang=en")
-    WebDriverWait(driver, 40).until(lambda d: "Zone Z3 III" in d.find_element(By.ID, "wall-duty").text)
+    WebDriverWait(driver, 40, ignored_exceptions=REDRAWN).until(
+        lambda d: "Zone Z3 III" in d.find_element(By.ID, "wall-duty").text)
     assert "zones below their minimum" in driver.find_element(By.ID, "wall-duty").text
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "duty_3_wall.png"))
@@ -116,7 +120,7 @@ def test_a_hotspot_move_on_the_page_is_applied_as_a_patrol_to_the_cell(dash_br, 
     driver = dash_br.driver
     browser_login(driver, hotspot_dashboard, settings.database_url, "commander", ["S1"], name="cmdr.s1")
     driver.get(f"{hotspot_dashboard}/duty?lang=en")
-    wait = WebDriverWait(driver, 30)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".duty-move")) == 2)
     labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".duty-move")]
     assert any(f"Z0 → Z0 hotspot {HOT}" in m and "(III)" in m for m in labels), labels
