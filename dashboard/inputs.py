@@ -3,20 +3,19 @@ before a callback runs): a forged request gets a 400 naming the argument, not a 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from qingzhi.core.times import check_year
+from qingzhi.core.briefing.period import parse_day
 from qingzhi.errors import QingzhiError
 
 
 def _iso_day(text: str) -> str:
     """A date picker's value: an ISO date, perhaps with a time after it (Dash sends either)."""
     try:
-        check_year(dt.date.fromisoformat(text[:10]), "date")
+        parse_day(text[:10], "date")
     except QingzhiError as exc:
         raise ValueError(str(exc)) from None
     return text

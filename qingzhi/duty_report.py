@@ -54,8 +54,8 @@ def _run(settings: Settings, as_user: str | None, fn: Callable[[Actor, asyncpg.C
 def set_level(settings: Settings, as_user: str | None, *, scope: str, target: str | None, level: str, reason: str,
               until: str | None) -> None:
     """Set a level and print what changed."""
-    done = _run(settings, as_user, lambda a, c: levels.set_level(a, c, scope=scope, target=target, level=level,
-                                                                   reason=reason, until=parse_moment(until, "--until", zone=None)))
+    done = _run(settings, as_user, lambda a, c: levels.set_level(
+        a, c, scope=scope, target=target, level=level, reason=reason, until=parse_moment(until, "--until", zone=None)))
     where = scope if scope == "district" else f"{scope} {done['target']}"
     click.echo(f"{where}: level {done['level']}" + (f" until {done['until'].isoformat()}" if done["until"] else "")
                + f"; {len(done['zones_changed'])} zone(s) changed")

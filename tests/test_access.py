@@ -144,7 +144,8 @@ def test_login_form_brute_force_redirects_and_cookies(app: dash.Dash, settings: 
     assert any(c.startswith("_csrf_token=") and "SameSite=Strict" in c for c in cookies)
     log = sql(settings.database_url, lambda c: c.fetch(
         "SELECT action, details->>'address' AS a FROM audit_log WHERE actor = $1 ORDER BY id", name))
-    assert [r["action"] for r in log].count("login.failure") == accounts.FREE_FAILURES + 2   # and the English try while locked
+    # and the English try while locked
+    assert [r["action"] for r in log].count("login.failure") == accounts.FREE_FAILURES + 2
     assert log[-1]["action"] == "login.success" and log[-1]["a"] == "127.0.0.1"
 
 

@@ -69,8 +69,8 @@ def body(key: str, cb: dict, values: list) -> dict:
         cid, _ = concrete(cb["inputs"][0]["id"])
         name = json.dumps(cid, separators=(",", ":"), sort_keys=True) if isinstance(cid, dict) else cid
         changed = [f"{name}.{cb['inputs'][0]['property']}"]
-    return {"output": key, "outputs": [one(o, ...) for o in outputs] if isinstance(outputs, list) else one(outputs, ...),
-            "inputs": items[:n], "state": items[n:], "changedPropIds": changed}
+    outputs = [one(o, ...) for o in outputs] if isinstance(outputs, list) else one(outputs, ...)
+    return {"output": key, "outputs": outputs, "inputs": items[:n], "state": items[n:], "changedPropIds": changed}
 
 
 def hints_of(cb: dict, count: int) -> list[Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from dash import dash_table, dcc, html
 
@@ -12,8 +12,8 @@ from dashboard.i18n import category_label, t, type_label
 from dashboard.maps import ANALYSIS_MAP, build_map
 from qingzhi.config import Settings
 
-QUICK_PICKS = ("7", "30", "90", "year")
-QuickPick = Literal["7", "30", "90", "year"]  # the same, as a type hint the callbacks check
+QuickPick = Literal["7", "30", "90", "year"]  # the quick picks, as a type hint the callbacks check
+QUICK_PICKS: tuple[str, ...] = get_args(QuickPick)
 # A panel whose update takes longer than this shows "updating…" over its (dimmed) old content, so
 # a slow update over a year of data reads as work in progress, not a frozen page; faster ones
 # show nothing (no flicker).

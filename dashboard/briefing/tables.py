@@ -146,8 +146,8 @@ def tasks(b: dict[str, Any], lang: str, tz: str) -> Table:
     """The meeting tasks live in the period and their status at its end."""
     return Table(_cols(lang, "task_id", "task", "station", "officer", "deadline", "status", "result"),
                  [[r["id"], r["title"], station_name(b, r["station"], lang) or t("brief.scope_all", lang),
-                   r["officer"] or "", fmt_time(r["deadline"], tz, with_date=True), t(f"brief.task.{r['status']}", lang),
-                   r["result"] or ""]
+                   r["officer"] or "", fmt_time(r["deadline"], tz, with_date=True),
+                   t(f"brief.task.{r['status']}", lang), r["result"] or ""]
                   for r in b["tasks"]])
 
 

@@ -122,8 +122,8 @@ def build_sent(sent: list[dict[str, Any]], acked: dict[str, bool], *, lang: str)
             state, css = t("duty.acked", lang), "acked"
         else:
             state, css = t("duty.waiting", lang), "waiting"
-        rows.append(html.Tr([html.Td(r.get("unit", "")), html.Td(r.get("zone", "")), html.Td((r.get("command") or "")[:8]),
-                             html.Td(state, className=f"duty-state {css}")]))
+        rows.append(html.Tr([html.Td(r.get("unit", "")), html.Td(r.get("zone", "")),
+                             html.Td((r.get("command") or "")[:8]), html.Td(state, className=f"duty-state {css}")]))
     return html.Table([head, *rows], className="duty-sent")
 
 
