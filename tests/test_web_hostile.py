@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import dash
 import h3.api.basic_int as h3
@@ -146,7 +147,8 @@ def test_a_forged_task_id_is_refused_by_the_action(settings: Settings) -> None:
 def cell_body(app: dash.Dash, cell: int, stations: list[str]) -> dict:
     """What dash-renderer posts when a hexagon of the analysis map is clicked, with these station filters."""
     key = next(k for k in app.callback_map if k.startswith("..an-cell.data"))
-    today = dt.date.today().isoformat()
+    zone = ZoneInfo(app.server.extensions["qingzhi"].settings.timezone)  # the day the incident is counted in
+    today = dt.datetime.now(zone).date().isoformat()
     values = {"an-top.derived_viewport_data": None, "an-res.value": "9", "an-map.zoom": 12, "app-lang.data": "en",
               "an-filters.data": {"start": today, "end": today, "stations": stations, "types": [], "categories": [],
                                   "priorities": [], "compare": "previous"}}
