@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -170,8 +170,13 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(d
 
     assert_converted(*walk_page(dash_duo, app, "/analysis", {f"{analysis}:feature", f"{analysis}:image"}, show_density))
 
-    def load_playback() -> None:  # the whole local day so far: the units' fixes and incidents of now
-        for box, value in ((ids.PB_FROM, "00:00"), (ids.PB_TO, "23:59")):
+    # the last two local hours (the seeded incidents are up to an hour old; past midnight the window
+    # starts on the day before and runs over midnight)
+    now = datetime.now(ZoneInfo(app.server.extensions["qingzhi"].settings.timezone))
+    since, until = now - timedelta(hours=2), now + timedelta(minutes=5)
+
+    def load_playback() -> None:  # the units' fixes and the incidents of the window
+        for box, value in ((ids.PB_FROM, f"{since:%H:%M}"), (ids.PB_TO, f"{until:%H:%M}")):
             dash_duo.clear_input(dash_duo.wait_for_element(f"#{box}", timeout=20))
             dash_duo.find_element(f"#{box}").send_keys(value)
         dash_duo.find_element(f"#{ids.PB_LOAD}").click()
@@ -179,8 +184,8 @@ def test_every_layer_of_every_map_is_drawn_on_gcj02_tiles_and_clicks_come_back(d
         handle = dash_duo.find_element(f"#{ids.PB_SLIDER} [role=slider]")  # to the window's end: every unit has a fix
         handle.send_keys(Keys.END)
 
-    today = datetime.now(ZoneInfo(app.server.extensions["qingzhi"].settings.timezone)).date()
-    assert_converted(*walk_page(dash_duo, app, f"/playback?day={today}", {f"{ids.PB_MAP}:feature"}, load_playback))
+    assert_converted(*walk_page(dash_duo, app, f"/playback?day={since.date()}", {f"{ids.PB_MAP}:feature"},
+                                load_playback))
 
     def raise_a_zone() -> None:   # a zone at level I (needs 2 residential): the plan draws its moves
         sql(app.server.extensions["qingzhi"].settings.database_url, lambda c: c.execute(
