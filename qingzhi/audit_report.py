@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import datetime as dt
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from qingzhi.config import Settings
 from qingzhi.core import audit
-from qingzhi.core.audit import COLUMNS, ROWS_MAX, entries
+from qingzhi.core.audit import COLUMNS
 from qingzhi.db import connect
 from qingzhi.core.safe_output import csv_cell
+from qingzhi.core.times import parse_moment
 from qingzhi.errors import QingzhiError
 from qingzhi.user_admin import cli_actor
 
@@ -32,39 +38,69 @@ def _row(entry: dict[str, Any], tz: ZoneInfo) -> list[str]:
     return cells
 
 
-async def _fetch(url: str, limit: int, exporting: bool) -> list[dict[str, Any]]:
-    """The newest entries; an export is itself audited (as on the page), by the person at the terminal."""
+async def _newest(url: str, limit: int, since: dt.datetime | None, until: dt.datetime | None) -> list[dict]:
     conn = await connect(url)
     try:
-        rows = await entries(conn, limit=limit)
-        if exporting:
-            await audit.export(cli_actor(), conn, "audit", len(rows), {"limit": limit})
-        return rows
+        return await audit.search(conn, limit=limit, since=since, until=until)
     finally:
         await conn.close()
 
 
-LISTED = 100  # entries printed when no --limit is given (an export takes as many as one read returns)
+async def _export(url: str, out: TextIO, tz: ZoneInfo, limit: int | None, since: dt.datetime | None,
+                  until: dt.datetime | None) -> int:
+    """Write the entries (oldest first) as CSV rows: the newest `limit`, or every one, read a page at a time.
+    The export is itself audited (as on the page), by the person at the terminal, with how many it took."""
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    conn = await connect(url)
+    written = 0
+    try:
+        async for page in _pages(conn, limit, since, until):
+            writer.writerows([csv_cell(v) for v in _row(e, tz)] for e in page)
+            written += len(page)
+        filters = {"limit": limit, "since": since and since.isoformat(), "until": until and until.isoformat()}
+        await audit.export(cli_actor(), conn, "audit", written, filters)
+    finally:
+        await conn.close()
+    return written
 
 
-def show(settings: Settings, *, limit: int | None, export: Path | None) -> None:
-    """Print the newest entries, or write them (oldest first) as CSV to `export`."""
+async def _pages(conn: asyncpg.Connection, limit: int | None, since: dt.datetime | None,
+                 until: dt.datetime | None) -> AsyncIterator[list[dict[str, Any]]]:
+    """The newest `limit` entries of the time range, or every one a page at a time; oldest first."""
+    if limit:
+        yield list(reversed(await audit.search(conn, limit=limit, since=since, until=until)))
+        return
+    async for page in audit.pages(conn, since=since, until=until):
+        yield page
+
+
+LISTED = 100  # entries printed when no --limit is given (an export takes every entry)
+
+
+def show(settings: Settings, *, limit: int | None, export: Path | None, since: str | None = None,
+         until: str | None = None) -> None:
+    """Print the newest entries, or write them (oldest first) as CSV to `export`: all, or the newest `limit`."""
     tz = ZoneInfo(settings.timezone)
-    limit = limit or (ROWS_MAX if export is not None else LISTED)
-    rows = [_row(e, tz) for e in asyncio.run(_fetch(settings.database_url, limit, export is not None))]
+    start, end = (parse_moment(since, "--since", zone=settings.timezone),
+                  parse_moment(until, "--until", zone=settings.timezone))
     if export is not None:
+        part = export.with_name(f".{export.name}.part")  # the file appears whole, or an old one stays as it was
         try:
-            with export.open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(COLUMNS)
-                writer.writerows([csv_cell(v) for v in row] for row in reversed(rows))
+            with part.open("w", newline="", encoding="utf-8") as fh:
+                written = asyncio.run(_export(settings.database_url, fh, tz, limit, start, end))
+            part.replace(export)
         except OSError as exc:
             raise QingzhiError(f"cannot write {export}: {exc.strerror or exc}") from None
-        cut = f" (the newest {limit:,}: older entries, if any, are not in it)" if len(rows) == limit else ""
-        print(f"wrote {len(rows)} audit entries to {export}{cut}")
+        finally:
+            with contextlib.suppress(OSError):
+                part.unlink()
+        cut = f" (the newest {limit:,}: older entries, if any, are not in it)" if limit and written == limit else ""
+        print(f"wrote {written} audit entries to {export}{cut}")
         return
+    rows = [_row(e, tz) for e in asyncio.run(_newest(settings.database_url, limit or LISTED, start, end))]
     if not rows:
-        print("audit log is empty")
+        print("audit log is empty" if not (start or end) else "no audit entries in that time")
         return
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS[:-1])]
     out = sys.stdout

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import click
 
 from qingzhi.cli_cluster import amqp_setup
@@ -199,16 +200,19 @@ def analysis_hotspots(settings: Settings, start: str | None, end: str | None, ty
 
 
 @cli.command()
-@settings_options("database_url")
+@settings_options("database_url", "timezone")
 @click.option("--limit", default=None, type=click.IntRange(1, AUDIT_ROWS_MAX),
-              help=f"how many, newest first [default: 100 listed, {AUDIT_ROWS_MAX:,} exported]")
-@click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write CSV here")
-def audit(settings: Settings, limit: int | None, export: Path | None) -> None:
+              help="how many, newest first [default: 100 listed, every entry exported]")
+@click.option("--since", default=None, help="only entries at or after this ISO time (local unless it has an offset)")
+@click.option("--until", default=None, help="only entries before this ISO time")
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write CSV here, oldest first")
+def audit(settings: Settings, limit: int | None, since: str | None, until: str | None, export: Path | None) -> None:
     """List or export the audit log."""
     from qingzhi.audit_report import show
 
     need(settings, "database_url")
-    show(settings, limit=limit, export=export)
+    show(settings, limit=limit, export=export, since=since, until=until)
 
 
 from qingzhi.cli_accounts import broker, user  # noqa: E402 - the groups attach to the one command
@@ -239,6 +243,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except QingzhiError as exc:
         click.echo(f"qingzhi: error: {exc}", err=True)
+        sys.exit(2)
+    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError, asyncpg.UndefinedFunctionError) as exc:
+        # a database that is not (or not yet wholly) qingzhi's: say what to do, not a traceback
+        click.echo(f"qingzhi: error: the database lacks part of qingzhi's schema ({exc}): "
+                   "check --database-url, or run `qingzhi migrate`", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

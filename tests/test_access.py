@@ -4,6 +4,8 @@ decided on the server, CSRF, host, headers, body size, brute force, logout."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 
@@ -176,11 +178,10 @@ def audit_body(app: dash.Dash, output: str, trigger: str, **filters: str | None)
     state = [{"id": i, "property": "value", "value": filters.get(i.split("-")[1])}
              for i in ("audit-actor", "audit-action", "audit-incident")]
     state += [{"id": "audit-from", "property": "date", "value": None}, {"id": "audit-to", "property": "date", "value": None}]
-    if output == "audit-table.data":
-        state.append({"id": "app-lang", "property": "data", "value": "en"})
-        outputs: list | dict = [{"id": "audit-table", "property": "data"}, {"id": "audit-count", "property": "children"}]
-    else:
-        outputs = {"id": "audit-download", "property": "data"}
+    state.append({"id": "app-lang", "property": "data", "value": "en"})
+    first = {"id": "audit-table", "property": "data"} if output == "audit-table.data" else \
+        {"id": "audit-download", "property": "data"}
+    outputs = [first, {"id": "audit-count", "property": "children"}]
     return {"output": key, "outputs": outputs, "inputs": [{"id": trigger, "property": "n_clicks", "value": 1}],
             "state": state, "changedPropIds": [f"{trigger}.n_clicks"]}
 
@@ -201,6 +202,30 @@ def test_admins_search_and_export_the_audit_log_and_the_export_is_audited(app: d
     assert "'=HYPERLINK" in content and "\n=HYPERLINK" not in content.replace("'=", "")  # never a formula
     [entry] = sql(settings.database_url, lambda c: c.fetch("SELECT actor, details FROM audit_log WHERE action = 'export'"))
     assert entry["actor"].startswith("admin-") and json.loads(entry["details"])["what"] == "audit"
+
+
+def test_the_page_exports_every_matching_entry_or_says_why_it_cannot(app: dash.Dash, settings: Settings,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """More entries than the table shows (and than one read takes) all go into the file, oldest first, once each;
+    past EXPORT_MAX nothing is exported and the page says how to get them."""
+    from dashboard.audit import callbacks
+    from qingzhi.core.audit import ROWS_MAX
+    n = ROWS_MAX + 7
+    sql(settings.database_url, lambda c: c.executemany(
+        "INSERT INTO audit_log (actor, action, details) VALUES ('li', 'test.filler', $1::jsonb)",
+        [(json.dumps({"k": k}),) for k in range(n)]))
+    admin = login_client(app, "admin")
+    got = admin.post("/_dash-update-component", json=audit_body(app, "audit-download.data", "audit-export", action="test"))
+    answer = got.get_json()["response"]
+    rows = list(csv.DictReader(io.StringIO(answer["audit-download"]["data"]["content"].lstrip("\ufeff"))))
+    assert got.status_code == 200 and answer["audit-count"]["children"] == f"Exported {n} entries (oldest first)"
+    assert [json.loads(r["details"])["k"] for r in rows] == list(range(n))
+    [entry] = sql(settings.database_url, lambda c: c.fetch("SELECT details FROM audit_log WHERE action = 'export'"))
+    assert json.loads(entry["details"])["rows"] == n
+    monkeypatch.setattr(callbacks, "EXPORT_MAX", n - 1)
+    refused = admin.post("/_dash-update-component", json=audit_body(app, "audit-download.data", "audit-export")).get_json()
+    assert "audit-download" not in refused["response"] and "qingzhi audit --export" in refused["response"]["audit-count"]["children"]
+    assert sql(settings.database_url, lambda c: c.fetchval("SELECT count(*) FROM audit_log WHERE action = 'export'")) == 1
 
 
 def test_watching_a_camera_is_audited_and_only_safe_links_are_followed(app: dash.Dash, settings: Settings) -> None:

@@ -53,6 +53,25 @@ def test_migrate_command_twice(database_url: str) -> None:
     assert "up to date" in first.stdout
 
 
+def test_a_database_without_the_schema_is_named_not_a_traceback() -> None:
+    """Pointed at a database that is not qingzhi's (a typo in the URL, or not migrated): one line that says
+    what to do, exit status 2."""
+    import asyncio
+    import os
+
+    from conftest import _admin, db_url
+    name = f"qz_bare_{os.getpid()}"
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name}"))
+    asyncio.run(_admin(f"CREATE DATABASE {name}"))
+    try:
+        for args in (("audit",), ("status",), ("rejects",)):
+            got = qingzhi(*args, "--database-url", db_url(name))
+            assert got.returncode == 2 and "Traceback" not in got.stderr, (args, got.stderr)
+            assert "lacks part of qingzhi's schema" in got.stderr and "qingzhi migrate" in got.stderr, got.stderr
+    finally:
+        asyncio.run(_admin(f"DROP DATABASE {name}"))
+
+
 @pytest.mark.parametrize("args", [
     ("rejects", "--limit", "-5"), ("rejects", "--limit", "99999999999999999999"),
     ("audit", "--limit", "-1"), ("audit", "--limit", "10001"),

@@ -287,6 +287,45 @@ def test_audit_command_lists_and_exports_csv(app: AppContext, tmp_path) -> None:
     assert len(exports) == 3 and all(e["actor"].startswith("cli:") for e in exports)
 
 
+
+def test_audit_export_takes_the_whole_log_a_page_at_a_time(app: AppContext, tmp_path) -> None:
+    """More entries than one read returns: every one, oldest first, once; --since/--until narrow it; a failed
+    export leaves an earlier file as it was."""
+    import csv
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from qingzhi.core.audit import ROWS_MAX
+    n = 2 * ROWS_MAX + 3
+    app.db.run(lambda c: c.executemany(
+        "INSERT INTO audit_log (ts, actor, action, details) VALUES ($1, 'x', 'test.filler', $2::jsonb)",
+        [(dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=k), json.dumps({"k": k})) for k in range(n)]))
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "audit.csv"
+
+    def export(*args: str, url: str = app.settings.database_url) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "qingzhi", "audit", "--database-url", url, "--timezone", "UTC",
+                               "--export", str(out), *args], cwd=root, capture_output=True, text=True, timeout=120)
+
+    whole = export()
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert whole.returncode == 0 and f"wrote {n} audit entries" in whole.stdout
+    assert [json.loads(r["details"])["k"] for r in rows] == list(range(n))     # oldest first, each once
+    part = export("--since", "2026-11-01T10:00", "--until", "2026-11-01T12:30")
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert part.returncode == 0 and [json.loads(r["details"])["k"] for r in rows] == list(range(600, 750))
+    [last] = app.db.run(lambda c: c.fetch("SELECT details FROM audit_log WHERE action = 'export' ORDER BY id DESC LIMIT 1"))
+    assert json.loads(last["details"])["rows"] == 150 and json.loads(last["details"])["filters"]["since"].startswith(
+        "2026-11-01T10:00")
+    before = out.read_bytes()
+    down = export(url="postgresql://nobody@127.0.0.1:1/none")
+    assert down.returncode != 0 and out.read_bytes() == before and not list(tmp_path.glob(".*.part"))
+    bad = export("--since", "yesterday")
+    assert bad.returncode != 0 and "--since" in bad.stderr and out.read_bytes() == before
+
+
 def test_stations_types_and_groups_are_shown_by_name(app: AppContext) -> None:
     """The incident's station and the response-time groups in words, not as ids and codes."""
     from dashboard.dispatch.components import build_head

@@ -12,6 +12,10 @@ STRINGS = {
     "audit.search": ("查询", "Search"),
     "audit.export": ("导出 CSV", "Export CSV"),
     "audit.count": ("{n} 条（最新在前，最多 {max} 条）", "{n} entries (newest first, at most {max})"),
+    "audit.exported": ("已导出 {n} 条（最早在前）", "Exported {n} entries (oldest first)"),
+    "audit.too_many": ("符合条件的超过 {max:,} 条，未导出：请缩小日期范围，或用命令 qingzhi audit --export 导出全部",
+                       "More than {max:,} entries match; nothing exported: narrow the dates, or export them all "
+                       "with the command qingzhi audit --export"),
     "audit.ts": ("时间", "Time"),
     "audit.unit": ("警力", "Unit"),
     "audit.screen": ("界面", "Screen"),
