@@ -115,6 +115,7 @@ class Writer:
         self.conn: asyncpg.Connection | None = None
         self.stopping = False   # set on shutdown: give up retrying rather than hang
         self.counted = [0, 0]   # rows and rejects of the batch being written
+        self.committed: set[int] = set()  # id() of its messages already committed (the batch holds them alive)
 
     async def run(self) -> None:
         """Batch, write, ack; return once the inbox is closed and drained."""
@@ -139,15 +140,20 @@ class Writer:
         started = time.monotonic()
         newest = run_pipeline(self.pipeline, batch)
         delay = 1.0
+        self.counted = [0, 0]
+        self.committed = set()
+        left = batch
         while True:
-            self.counted = [0, 0]
             try:
-                await self._store(batch)
+                await self._store(left)
                 break
             except Failing as exc:
+                # what bisection committed before the failure stays committed: retry only the rest, or its
+                # reject rows (which have no natural key) would be written twice
+                left = [m for m in left if id(m) not in self.committed]
                 self.stats.db = "failing"
                 log.error("database failing (%s); not acknowledging %d message(s), retry in %.0f s",
-                          exc.__cause__, len(batch), delay)
+                          exc.__cause__, len(left), delay)
                 if self.stopping:
                     raise Stopped from exc
                 await asyncio.sleep(delay)
@@ -173,6 +179,7 @@ class Writer:
             return
         self.counted[0] += sum(map(len, rows.values()))
         self.counted[1] += len(rejects)
+        self.committed.update(map(id, msgs))
 
     async def _refuse(self, msg: Msg, exc: Exception) -> None:
         reason = f"database refused it: {type(exc).__name__}: {exc}"
@@ -184,6 +191,7 @@ class Writer:
         except Exception as again:  # noqa: BLE001
             raise Failing(f"{type(again).__name__}: {again}") from again
         self.counted[1] += 1
+        self.committed.add(id(msg))
 
     async def _commit(self, build: Callable[[], Batch]) -> tuple[dict[str, list[tuple]], list[tuple]]:
         """Write what build() makes (afresh on each attempt: a failed one may have refused some)."""

@@ -183,3 +183,35 @@ def test_writer_rejects_a_refused_message_alone_without_looping(database_url: st
         f"{ROOT}/poison/p{i}/gps" for i in (3, 500, 501, 998))
     assert commits < 4 * 2 * 10 + 4, commits        # ~ refused × 2 log2(n), far from one per message
     assert writer.stats.messages == 1000 and writer.stats.rejects == 4
+
+
+def test_a_batch_retried_after_a_failing_database_writes_each_reject_once(database_url: str) -> None:
+    """Bisection commits the good half, then even the culprit's reject row is refused (the database is failing,
+    the batch is retried): the retry takes only what was not committed, so the good half's rejects (a fix
+    off the map) are not written twice."""
+    with_conn(database_url, asyncpg.Connection.execute, POISON_TRIGGER + """
+        CREATE SEQUENCE reject_fails;
+        CREATE FUNCTION fail_first_reject() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN  -- a sequence is not rolled back: only the first attempt fails
+            IF NEW.topic LIKE '%/poison/%' AND nextval('reject_fails') = 1 THEN
+                RAISE EXCEPTION 'refused by trigger' USING ERRCODE = 'check_violation'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_first_reject BEFORE INSERT ON rejects FOR EACH ROW EXECUTE FUNCTION fail_first_reject();""")
+    t = now_ms()
+    msgs = [gps(unit=f"u{i}", ts=t) for i in range(8)]
+    msgs[1] = gps(unit="u1", ts=t, lat=999)                 # refused by the pipeline: a reject row in the batch
+    msgs[7] = make_message(topic=f"{ROOT}/poison/p7/gps", ts=t)
+    writer = Writer(database_url, Inbox(10), None, build_pipeline(ROOT, "k", Jurisdictions()), Stats(), 100, 100)
+
+    async def go() -> None:
+        try:
+            await writer.write(msgs)
+        finally:
+            await writer.conn.close()
+    asyncio.run(go())
+    assert query(database_url, "SELECT count(*) FROM positions")[0][0] == 6
+    assert sorted(r[0] for r in query(database_url, "SELECT topic FROM rejects")) == [
+        f"{ROOT}/poison/p7/gps", f"{ROOT}/s1/u1/gps"]
+    assert query(database_url, "SELECT last_value FROM reject_fails")[0][0] >= 2      # it did fail once
+    assert writer.stats.messages == 8 and writer.stats.rejects == 2
