@@ -4,7 +4,7 @@ the check that the aggregate tables hold exactly that."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 

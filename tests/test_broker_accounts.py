@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import asyncpg
-import pytest
 from dispatch_fixtures import run_db, seed_station, seed_unit
 from test_cli import qingzhi
 

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from db_helpers import with_conn
 from ingest_helpers import ROOT, Publisher, make_message, now_ms, query, wait_until
-from test_ingest_store import assign, gps, incident, status, write
+from test_ingest_store import assign, gps, incident, write
 
 from bench.ingest import refuse_trigger
 from bench.services import IngestProcess
