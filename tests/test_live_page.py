@@ -164,11 +164,11 @@ def test_stale_unit_turns_stale_then_last_will_makes_it_lost(dash_duo, live_app,
     sql(db, lambda c: c.execute(
         "INSERT INTO units (id, station, kind, lat, lon, fix_ts, status, status_ts)"
         " VALUES ('OLD-1', 'ST01', 'car', $1, $2, now() - make_interval(secs => $3), 'patrolling', now())",
-        HANGZHOU[0], HANGZHOU[1], STALE_S - 4))
+        HANGZHOU[0], HANGZHOU[1], STALE_S - 12))      # time to start the page, even on a loaded machine
     start(dash_duo, live_app)
     assert js(dash_duo, UNIT.format(id="OLD-1"))["fresh"] == 0
     version = js(dash_duo, STATS)["version"]
-    stale = wait_js(dash_duo, UNIT.format(id="OLD-1"), lambda u: u["fresh"] == 1, timeout=12)
+    stale = wait_js(dash_duo, UNIT.format(id="OLD-1"), lambda u: u["fresh"] == 1, timeout=20)
     assert stale["label"] in ("20秒", "21秒", "22秒", "23秒", "24秒")  # aged in the browser: no new data
     assert js(dash_duo, STATS)["version"] == version
     dash_duo.wait_for_text_to_equal('[data-count="stale"]', "1")
