@@ -21,6 +21,7 @@ from ingest import incident_store
 from ingest.incident_store import utc_from_ms
 from ingest.message import INCIDENT
 from ingest.text import clean, redact_secrets
+from qingzhi.core.briefing.playback import FOLD_GRACE
 from qingzhi.core.lifecycle import DEVICE_STEPS, STAMP, sources
 
 EPOCH = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
@@ -67,6 +68,15 @@ ON CONFLICT (id) DO UPDATE SET fix_ts = EXCLUDED.fix_ts, lat = EXCLUDED.lat, lon
     batt = EXCLUDED.batt, last_recv = greatest(u.last_recv, EXCLUDED.last_recv),
     version = nextval('units_version_seq')
 WHERE u.station = EXCLUDED.station AND (u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts)"""
+
+# A fix for an hour that playback has folded, or is within a minute of folding, queues its unit-hour to
+# be folded again (migration 1810): fixes a device kept while out of coverage still reach playback.
+LATE_FIXES = f"""
+INSERT INTO track_late (unit, hour)
+SELECT DISTINCT s.unit, date_trunc('hour', {TS}, 'UTC') FROM stage_pos s
+WHERE {RECV} >= date_trunc('hour', {TS}, 'UTC') + interval '1 hour'
+                + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})
+ON CONFLICT DO NOTHING"""
 
 # The terminal's battery crossing below BATT_LOW: the first low fix newer than the live row, when
 # the live row's battery was fine. Only the few low rows are looked at, to keep the hot path cheap.
@@ -213,7 +223,7 @@ RETURNING s.msg, s.unit, s.station, u.station AS home"""
 
 STATEMENTS: dict[str, tuple[str, ...]] = {
     # Order matters: history first, then alerts (which compare with the live row), then the live row.
-    "pos": (INSERT_POSITIONS, POS_ALERTS, UPSERT_UNITS_POS),
+    "pos": (INSERT_POSITIONS, LATE_FIXES, POS_ALERTS, UPSERT_UNITS_POS),
     "cam": (INSERT_CAM, CAM_ALERTS, UPSERT_UNITS_CAM),
     "status": (INSERT_STATUSES, STATUS_ALERTS, "lifecycle", UPSERT_UNITS_STATUS),
     "ack": (INSERT_ACKS, ACK_COMMANDS),

@@ -34,6 +34,7 @@ from qingzhi.core.vocab import SENDABLE
 
 STALE_S = 300             # a fix older than this says nothing about where the unit is now
 MAX_FOLD_HOURS = 6        # one chore run folds at most this many hours (a long outage catches up over runs)
+FOLD_GRACE = dt.timedelta(minutes=2)  # an hour is measured this long after it ends: fixes on their way still count
 GRID = 2000               # history near places: squares of 1/GRID degree (~55 m) tell which units came near
 
 
@@ -159,7 +160,7 @@ async def fold_hours(conn: asyncpg.Connection, response: ResponsePlan, timezone:
                      now: dt.datetime | None = None) -> int:
     """Duty loop: fold every complete clock hour since the cursor into presence_day; hours folded."""
     now = now or dt.datetime.now(dt.UTC)
-    last_complete = now.replace(minute=0, second=0, microsecond=0)
+    last_complete = (now - FOLD_GRACE).replace(minute=0, second=0, microsecond=0)
     upto = await conn.fetchval("SELECT upto FROM presence_cursor")
     start = upto or last_complete - dt.timedelta(hours=1)
     end = min(last_complete, start + dt.timedelta(hours=MAX_FOLD_HOURS))

@@ -6,7 +6,8 @@ Reading every fix of a shift is too slow (500 units × 8 h at one fix per 10 s i
 over a second just to scan and thin). So the duty loop folds each finished hour of each unit's
 track into one `track_hours` row of arrays, thinned to STEP_S (`fold_tracks`); playback reads those
 rows and only the not yet folded tail from `positions` (bench/playback.py measures both paths).
-A fix that arrives more than FOLD_GRACE after its hour ended is not in the folded hour.
+A fix that arrives after its hour was folded (a device that kept its fixes while out of coverage)
+has its unit-hour queued by the ingest in `track_late`, and the next fold folds that hour again.
 """
 
 from __future__ import annotations
@@ -70,28 +71,38 @@ THIN = f"""SELECT DISTINCT ON (unit, floor(extract(epoch FROM ts) / {STEP_S}))
 SCOPE = "AND ($3::text[] IS NULL OR station = ANY($3::text[])) AND ($4::text[] IS NULL OR unit = ANY($4::text[]))"
 
 
+# Thinned fixes, each unit's hour as one row of arrays, written over whatever that hour held.
+FOLD = """WITH {late} folded AS (
+              INSERT INTO track_hours (unit, hour, station, t, lat, lon)
+              SELECT unit, date_trunc('hour', to_timestamp(t), 'UTC'), min(station), array_agg(t ORDER BY t),
+                     array_agg(lat ORDER BY t), array_agg(lon ORDER BY t)
+              FROM ({thin}) AS thin GROUP BY 1, 2
+              ON CONFLICT (unit, hour) DO UPDATE SET station = EXCLUDED.station, t = EXCLUDED.t,
+                  lat = EXCLUDED.lat, lon = EXCLUDED.lon
+              RETURNING 1)
+          SELECT count(*) FROM folded"""
+# The unit-hours the ingest queued for fixes that came after their hour was folded, taken off the queue.
+LATE = "late AS (DELETE FROM track_late RETURNING unit, hour),"
+LATE_THIN = f"""SELECT DISTINCT ON (p.unit, floor(extract(epoch FROM p.ts) / {STEP_S}))
+                  p.unit, p.station, extract(epoch FROM p.ts)::float8 AS t, p.lat, p.lon
+           FROM late JOIN positions p ON p.unit = late.unit AND p.ts >= late.hour
+                                     AND p.ts < late.hour + interval '1 hour'
+           ORDER BY p.unit, floor(extract(epoch FROM p.ts) / {STEP_S}), p.ts"""
+
+
 async def fold_tracks(conn: asyncpg.Connection, now: dt.datetime) -> int:
     """The duty loop's chore: fold every finished hour (FOLD_GRACE after its end) not folded yet,
-    at most FOLD_MAX_HOURS per run; returns how many unit-hours were written. Idempotent."""
+    at most FOLD_MAX_HOURS per run, and again every hour late fixes were queued for; returns how many
+    unit-hours were written. Idempotent."""
     done = await conn.fetchval("SELECT until FROM track_folded")
     start = done or (now - FOLD_FROM).replace(minute=0, second=0, microsecond=0)
     end = min((now - FOLD_GRACE).replace(minute=0, second=0, microsecond=0), start + dt.timedelta(hours=FOLD_MAX_HOURS))
-    if end <= start:
-        return 0
     async with conn.transaction():
-        written = await conn.fetchval(
-            f"""WITH folded AS (
-                    INSERT INTO track_hours (unit, hour, station, t, lat, lon)
-                    SELECT unit, date_trunc('hour', to_timestamp(t)), min(station), array_agg(t ORDER BY t),
-                           array_agg(lat ORDER BY t), array_agg(lon ORDER BY t)
-                    FROM ({THIN.format(extra='')}) AS thin GROUP BY 1, 2
-                    ON CONFLICT (unit, hour) DO UPDATE SET station = EXCLUDED.station, t = EXCLUDED.t,
-                        lat = EXCLUDED.lat, lon = EXCLUDED.lon
-                    RETURNING 1)
-                SELECT count(*) FROM folded""",
-            start, end)
-        await conn.execute("""INSERT INTO track_folded (until) VALUES ($1)
-                              ON CONFLICT (id) DO UPDATE SET until = EXCLUDED.until""", end)
+        written = await conn.fetchval(FOLD.format(late=LATE, thin=LATE_THIN))
+        if end > start:
+            written += await conn.fetchval(FOLD.format(late="", thin=THIN.format(extra="")), start, end)
+            await conn.execute("""INSERT INTO track_folded (until) VALUES ($1)
+                                  ON CONFLICT (id) DO UPDATE SET until = EXCLUDED.until""", end)
     return written
 
 
