@@ -38,13 +38,20 @@ def test_positions_statuses_incidents_and_stops(database_url: str) -> None:
     # (at ~1 m/s B1 is still within 60 m of where it parked one minute after it moved off)
 
 
-def test_folded_hours_give_the_same_tracks(database_url: str) -> None:
+@pytest.mark.parametrize("session_zone", ["UTC", "Asia/Kolkata"])  # hours are UTC hours, whatever the session's zone
+def test_folded_hours_give_the_same_tracks(database_url: str, session_zone: str) -> None:
     run_db(database_url, seed_tracks)
     raw = _play(database_url)
+
+    async def in_zone(c, fn, *args):  # noqa: ANN001, ANN002, ANN202
+        await c.execute(f"SET TimeZone = '{session_zone}'")
+        return await fn(c, *args)
     run_db(database_url, lambda c: c.execute("INSERT INTO track_folded (until) VALUES ($1)", T0))
-    assert run_db(database_url, fold_tracks, T0 + dt.timedelta(hours=1, minutes=20)) == 2  # 08:00–09:00, two units
-    assert run_db(database_url, fold_tracks, T0 + dt.timedelta(hours=1, minutes=20)) == 0  # idempotent
-    mixed = _play(database_url)  # 08:15–09:00 folded, 09:00–09:15 from the fixes
+    later = T0 + dt.timedelta(hours=1, minutes=20)
+    assert run_db(database_url, lambda c: in_zone(c, fold_tracks, later)) == 2  # 08:00–09:00, two units
+    assert run_db(database_url, lambda c: in_zone(c, fold_tracks, later)) == 0  # idempotent
+    window = Window(T0 + dt.timedelta(minutes=15), T0 + dt.timedelta(minutes=75))
+    mixed = run_db(database_url, lambda c: in_zone(c, lambda c2: playback(ADMIN, c2, window)))  # folded to 09:00, then raw
     assert [u["t"] for u in mixed["units"]] == [u["t"] for u in raw["units"]]
     assert [u["lat"] for u in mixed["units"]] == [u["lat"] for u in raw["units"]]
 

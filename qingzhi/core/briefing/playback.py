@@ -132,7 +132,7 @@ async def tracks(conn: asyncpg.Connection, win: Window, stations: list[str] | No
     if split > win.since:
         rows = await conn.fetch(
             f"""SELECT unit, station, t, lat, lon FROM track_hours
-                WHERE hour >= date_trunc('hour', $1::timestamptz) AND hour < $2 {SCOPE} ORDER BY unit, hour""",
+                WHERE hour >= date_trunc('hour', $1::timestamptz, 'UTC') AND hour < $2 {SCOPE} ORDER BY unit, hour""",
             win.since, split, stations, units)
         for r in rows:
             tr = out.setdefault(r["unit"], {"unit": r["unit"], "station": r["station"], "t": [], "lat": [], "lon": []})
