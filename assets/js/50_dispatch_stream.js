@@ -39,18 +39,6 @@
       actions: d.actions || null};
   };
 
-  /**
-   * Another incident was selected: an answer to a request sent before this was drawn for the old one (its
-   * card highlighted in the queue, its detail), so it is dropped, and the next poll asks for the new one.
-   * The callbacks' own drawing of the new selection then tells its tokens (learn).
-   */
-  Stream.prototype.select = function (incident) {
-    this.generation++;
-    this.shown.incident = incident || null;
-    this.shown.detail = null;
-    this.shown.actions = null;
-  };
-
   Stream.prototype.url = function () {
     const q = new URLSearchParams({lang: this.cfg.lang, qtok: this.shown.queue});
     if (this.shown.incident) {
@@ -120,7 +108,7 @@
     clearTimeout(this.timer);
   };
 
-  const state = {stream: null, shown: [null, null], selected: undefined};
+  const state = {stream: null, shown: [null, null]};
 
   window.dash_clientside = Object.assign(window.dash_clientside || {}, {
     qz: Object.assign((window.dash_clientside || {}).qz || {}, {
@@ -137,15 +125,8 @@
         rt.dispatch = state.stream;
         return '';
       },
-      /** Dash: the tokens of what the callbacks drew, or a new selection (before they draw it). */
-      dispatchShown: function (queue, detail, selected) {
-        if (selected !== state.selected) {
-          state.selected = selected;
-          if (state.stream) {
-            state.stream.select(selected);
-          }
-          return '';
-        }
+      /** Dash: the tokens of what the callbacks drew. */
+      dispatchShown: function (queue, detail) {
         state.shown = [queue, detail];
         if (state.stream) {
           state.stream.learn(queue, detail);

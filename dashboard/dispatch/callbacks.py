@@ -33,7 +33,7 @@ CALLBACKS.clientside("dispatchStart", Output(ids.DISPATCH_STARTED, "children"), 
 # assets/js/62_camera_strips.js: the camera strip shows the selected incident's units
 CALLBACKS.clientside("camerasFollow", Output(ids.DISPATCH_CAMERAS_FOLLOW, "title"), Input(ids.DISPATCH_SELECTED, "data"))
 CALLBACKS.clientside("dispatchShown", Output(ids.DISPATCH_STARTED, "title"), Input(ids.DISPATCH_QUEUE_SHOWN, "data"),
-                     Input(ids.DISPATCH_DETAIL_SHOWN, "data"), Input(ids.DISPATCH_SELECTED, "data"))
+                     Input(ids.DISPATCH_DETAIL_SHOWN, "data"))
 
 
 @CALLBACKS.callback(
