@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import datetime as dt
 import json
@@ -21,7 +20,7 @@ from qingzhi.core.audit import COLUMNS
 from qingzhi.db import connect
 from qingzhi.core.safe_output import csv_cell
 from qingzhi.core.times import parse_moment
-from qingzhi.errors import QingzhiError
+from qingzhi.files import replacing
 from qingzhi.user_admin import cli_actor
 
 
@@ -85,16 +84,8 @@ def show(settings: Settings, *, limit: int | None, export: Path | None, since: s
     start, end = (parse_moment(since, "--since", zone=settings.timezone),
                   parse_moment(until, "--until", zone=settings.timezone))
     if export is not None:
-        part = export.with_name(f".{export.name}.part")  # the file appears whole, or an old one stays as it was
-        try:
-            with part.open("w", newline="", encoding="utf-8") as fh:
-                written = asyncio.run(_export(settings.database_url, fh, tz, limit, start, end))
-            part.replace(export)
-        except OSError as exc:
-            raise QingzhiError(f"cannot write {export}: {exc.strerror or exc}") from None
-        finally:
-            with contextlib.suppress(OSError):
-                part.unlink()
+        with replacing(export) as fh:
+            written = asyncio.run(_export(settings.database_url, fh, tz, limit, start, end))
         cut = f" (the newest {limit:,}: older entries, if any, are not in it)" if limit and written == limit else ""
         print(f"wrote {written} audit entries to {export}{cut}")
         return

@@ -18,7 +18,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ import click
 
 from qingzhi.core.names import ID_RE
 from qingzhi.errors import QingzhiError
+from qingzhi.files import replacing
 
 DEVICE_TOPICS = ("gps", "cam", "status", "ack", "check")  # PROTOCOL.md "Device → centre"
 ITERATIONS = 101  # mosquitto_passwd's own; a generated password has 144 random bits and needs no stretching
@@ -212,31 +212,10 @@ class PasswordFile:
 
 
 def write_atomically(path: Path, text: str, new_mode: int = 0o600) -> None:
-    """Replace path's content in one rename; an existing file keeps its mode and owner (the broker's
-    user must still read it), a new one gets new_mode. QingzhiError, with the old file untouched, on failure."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        old = path.stat() if path.exists() else None
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, old.st_mode & 0o777 if old else new_mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if old and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-            try:
-                os.chown(tmp, old.st_uid, old.st_gid)
-            except PermissionError:
-                raise QingzhiError(f"cannot keep the owner of {path} (uid {old.st_uid}, gid {old.st_gid}), which "
-                                   "the broker may need: run this as that user or as root (nothing was changed)"
-                                   ) from None
-        os.replace(tmp, path)
-    except QingzhiError:
-        tmp.unlink(missing_ok=True)
-        raise
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise QingzhiError(f"cannot write {path}: {exc.strerror or exc} (nothing was changed)") from None
+    """Replace path's content in one rename, keeping an existing file's mode and owner (the broker's user
+    must still read it); a new one gets new_mode. QingzhiError, with the old file untouched, on failure."""
+    with replacing(path, new_mode=new_mode, keep_owner=True, new_dir_mode=0o700) as fh:
+        fh.write(text)
 
 
 def add_accounts(path: Path, names: Iterable[str], *, rotate: bool = False,

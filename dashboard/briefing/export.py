@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from dashboard.briefing import charts
 from dashboard.briefing.document import render
 from dashboard.briefing.tables import all_tables, csv_zip
 from qingzhi.errors import QingzhiError
+from qingzhi.files import replacing
 
 FORMATS = ("html", "pdf", "zip")
 
@@ -58,16 +58,9 @@ def export_bytes(b: dict[str, Any], fmt: str, lang: str, tz: str, *,
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
-    """Write through a temporary name, so a reader never sees half a file; a QingzhiError if it cannot be."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise QingzhiError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write whole or not at all (a reader never sees half a file); a QingzhiError if it cannot be."""
+    with replacing(path, binary=True) as fh:
+        fh.write(data)
     return path
 
 
