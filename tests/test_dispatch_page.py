@@ -351,3 +351,43 @@ def test_live_updates_come_without_an_interval_and_leave_no_undo_history(dash_br
     shot(dash_br, "11_connection_lost")
     dash_br.driver.execute_script("window.fetch = window.__qzFetch;")
     wait.until(EC.invisibility_of_element_located(banner))
+
+
+# Live answers reach the page 3 s after the server gave them, and the detail callback starts 6 s late.
+SLOW_PAGE = """const f = window.fetch; window.__qzLiveSent = 0;
+window.fetch = function (url, opts) {
+  const u = String(url), body = String((opts || {}).body || '');
+  if (u.indexOf('/api/dispatch/live') >= 0) {
+    window.__qzLiveSent++;
+    return f(url, opts).then(function (r) { return new Promise(function (ok) { setTimeout(ok, 3000, r); }); });
+  }
+  if (u.indexOf('_dash-update-component') >= 0 && body.indexOf('dispatch-detail-shown') >= 0) {
+    return new Promise(function (ok) { setTimeout(ok, 6000); }).then(function () { return f(url, opts); });
+  }
+  return f(url, opts);
+};"""
+
+
+def test_a_live_answer_drawn_for_the_old_selection_never_undoes_a_new_one(dash_br, dashboard_url: str,
+                                                                        page_settings: Settings) -> None:
+    """The race behind a rare 'no card selected': a call arrives, a live request goes out (around the
+    incident selected then), another incident is clicked, the queue callback draws it selected, and the
+    live answer lands while the detail callback is still running. Drawn, it put the old selection back in
+    the queue, with the token the callbacks were about to report, so it stayed."""
+    wait = open_page(dash_br, dashboard_url, "zh")
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[id*="110-0004"]'))).click()
+    wait.until(lambda d: d.execute_script("return window.qzRuntime.dispatch.shown.incident") == "110-0004")
+    selected = lambda d: d.execute_script(  # read at once: the queue is redrawn under the reader
+        "return Array.from(document.querySelectorAll('.dp-queue .dp-card.selected'), e => e.id)")
+    dash_br.driver.execute_script(SLOW_PAGE)
+    run_db(page_settings.database_url, seed_incident, "110-0078", priority=4, station="XH", type="noise")
+    sent = dash_br.driver.execute_script("return window.__qzLiveSent")
+    wait.until(lambda d: d.execute_script("return window.__qzLiveSent") > sent)  # asked after the call came in
+    dash_br.driver.find_element(By.CSS_SELECTOR, '[id*="110-0002"]').click()
+    wait.until(lambda d: any("110-0002" in i for i in selected(d)))       # the queue callback drew it
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "110-0002"))  # then the detail
+    sent = dash_br.driver.execute_script("return window.__qzLiveSent")
+    wait.until(lambda d: d.execute_script("return window.__qzLiveSent") >= sent + 2)  # two more polls
+    assert dash_br.driver.find_elements(By.CSS_SELECTOR, '[id*="110-0078"]')  # the new call is in the queue
+    [card] = selected(dash_br.driver)
+    assert "110-0002" in card, card

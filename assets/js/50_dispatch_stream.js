@@ -5,9 +5,12 @@
  * and pushes the new parts into the page with set_props (children that no callback reads, so
  * dash-renderer's undo history does not grow). After a click the page's callbacks redraw at
  * once and report the tokens of what they drew (dispatchShown); answers to requests sent
- * before that are dropped. One request at a time, each with a timeout; while the server is
- * away the banner says since when, and the page carries on by itself when it returns.
- * Entry points for Dash (ClientsideFunction "qz"): dispatchStart, dispatchShown.
+ * before that are dropped. A new selection drops them at once (they were drawn around the old
+ * one), and polling waits until the callbacks have drawn the new incident: the poll neither puts
+ * the old selection back in the queue nor redraws the new one under the user's pointer. One
+ * request at a time, each with a timeout; while the server is away the banner says since when,
+ * and the page carries on by itself when it returns.
+ * Entry points for Dash (ClientsideFunction "qz"): dispatchStart, dispatchShown, dispatchSelected.
  */
 (function () {
   'use strict';
@@ -24,6 +27,7 @@
     this.cfg = cfg;
     this.shown = {queue: null, incident: null, detail: null, actions: null};
     this.generation = 0;
+    this.want = null;  // {incident, since}: selected, not yet drawn by the callbacks
     this.lastOk = Date.now();
     this.stopped = false;
     this.timer = null;
@@ -37,6 +41,16 @@
     this.generation++;  // an answer to a request sent before this describes an older page
     this.shown = {queue: (queue && queue.token) || null, incident: d.incident || null, detail: d.token || null,
       actions: d.actions || null};
+    if (this.want && this.want.incident === this.shown.incident) {
+      this.want = null;
+    }
+  };
+
+  /** DISPATCH_SELECTED changed: answers in flight were drawn for the old selection. */
+  Stream.prototype.select = function (incident) {
+    this.generation++;
+    incident = incident || null;
+    this.want = incident === this.shown.incident ? null : {incident: incident, since: Date.now()};
   };
 
   Stream.prototype.url = function () {
@@ -68,6 +82,14 @@
     if (!this.shown.queue) {  // the callbacks have not drawn the page yet
       next();
       return;
+    }
+    if (this.want) {  // the callbacks are drawing a new selection; if they never report, ask for it
+      if (Date.now() - this.want.since < this.cfg.timeout_ms) {
+        next();
+        return;
+      }
+      this.shown.incident = this.want.incident;
+      this.want = null;
     }
     rt.getJSON(this.url(), this.cfg.timeout_ms).then(function (d) {
       self.lastOk = Date.now();
@@ -108,7 +130,7 @@
     clearTimeout(this.timer);
   };
 
-  const state = {stream: null, shown: [null, null]};
+  const state = {stream: null, shown: [null, null], selected: undefined};
 
   window.dash_clientside = Object.assign(window.dash_clientside || {}, {
     qz: Object.assign((window.dash_clientside || {}).qz || {}, {
@@ -122,14 +144,25 @@
         }
         state.stream = new Stream(config);
         state.stream.learn(state.shown[0], state.shown[1]);
+        if (state.selected !== undefined) {
+          state.stream.select(state.selected);
+        }
         rt.dispatch = state.stream;
         return '';
       },
-      /** Dash: the tokens of what the callbacks drew. */
+      /** Dash: the tokens of what the callbacks drew. Dash calls this only once both callbacks are done. */
       dispatchShown: function (queue, detail) {
         state.shown = [queue, detail];
         if (state.stream) {
           state.stream.learn(queue, detail);
+        }
+        return '';
+      },
+      /** Dash: the selection changed; called at once, before the callbacks draw it. */
+      dispatchSelected: function (selected) {
+        state.selected = selected;
+        if (state.stream) {
+          state.stream.select(selected);
         }
         return '';
       },

@@ -34,6 +34,9 @@ CALLBACKS.clientside("dispatchStart", Output(ids.DISPATCH_STARTED, "children"), 
 CALLBACKS.clientside("camerasFollow", Output(ids.DISPATCH_CAMERAS_FOLLOW, "title"), Input(ids.DISPATCH_SELECTED, "data"))
 CALLBACKS.clientside("dispatchShown", Output(ids.DISPATCH_STARTED, "title"), Input(ids.DISPATCH_QUEUE_SHOWN, "data"),
                      Input(ids.DISPATCH_DETAIL_SHOWN, "data"))
+# Its own call, with no input that a callback computes: Dash runs it as soon as the selection changes,
+# while dispatchShown waits for both refresh callbacks below, and a live answer must not land in between.
+CALLBACKS.clientside("dispatchSelected", Output(ids.DISPATCH_STARTED, "className"), Input(ids.DISPATCH_SELECTED, "data"))
 
 
 @CALLBACKS.callback(
