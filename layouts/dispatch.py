@@ -20,7 +20,7 @@ from dashboard.dispatch.api import client_config
 from dashboard.dispatch.components import build_page
 from dashboard.i18n import lang_of
 
-register_page(__name__, path="/dispatch", title="指挥调度 · qingzhi", name="dispatch", order=1, nav="nav.dispatch")
+register_page(__name__, path="/dispatch", title="指挥调度 · Dispatch", name="dispatch", order=1, nav="nav.dispatch")
 
 
 def layout(lang: str | None = None, incident: str | None = None, **_: Any) -> html.Div:

@@ -23,7 +23,7 @@ from dashboard.live.components import (
 )
 from dashboard.maps import LIVE_MAP, build_map
 
-register_page(__name__, path="/", title="实时警力 · qingzhi", name="live", order=0, nav="nav.live")
+register_page(__name__, path="/", title="实时警力 · Live map", name="live", order=0, nav="nav.live")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:

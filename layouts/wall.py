@@ -23,7 +23,7 @@ from dashboard.live.components import (
 )
 from dashboard.maps import WALL_MAP, build_map
 
-register_page(__name__, path="/wall", title="大屏 · qingzhi", name="wall", order=3, nav="nav.wall", headerless=True)
+register_page(__name__, path="/wall", title="大屏 · Wall", name="wall", order=3, nav="nav.wall", headerless=True)
 
 
 def layout(lang: str | None = None, station: str | None = None, **_: Any) -> html.Div:

@@ -11,6 +11,7 @@ from dash import dcc
 
 from dashboard import app as app_module
 from dashboard.app import create_app
+from dashboard.i18n import t
 from dashboard.shell import build_header, headerless
 from qingzhi.config import Settings
 from qingzhi.core.accounts import User
@@ -38,6 +39,8 @@ def test_nav_is_the_page_registry(two_apps) -> None:
                                                  "Playback", "Search", "Graded duty"]
     assert [link.className for link in links].count("qz-nav-link active") == 1 and "active" in links[1].className
     assert header[2].href == "/dispatch?incident=110-1&lang=zh"  # the language switch keeps the query
+    # a browser tab's title names the page in both languages (Dash gives a title no query, so no ?lang)
+    assert [p["title"] for p in pages] == [f"{t(p['nav'], 'zh')} · {t(p['nav'], 'en')}" for p in pages]
     assert headerless("/wall") and not headerless("/") and not headerless("/analysis")
 
 
