@@ -91,6 +91,9 @@ def test_a_station_commander_with_hostile_input_changes_nothing(app: dash.Dash, 
 
 def test_apply_with_hostile_moves_sends_nothing_for_them(app: dash.Dash, settings: Settings) -> None:
     west = login_client(app, "commander", ["S1"])
+    for nothing in ([], ["no-separator"]):  # a click with nothing (usable) ticked says so
+        none = west.post("/_dash-update-component", json=apply_body(app, nothing))
+        assert none.status_code == 200 and "Tick what to send first" in none.get_data(as_text=True)
     hostile = ["C1|Z3", "C2|Z2", "A1|'; DROP TABLE units; --", "no-separator", "A2|Z0"]
     not_text = west.post("/_dash-update-component", json=apply_body(app, [*hostile, 42]))
     assert not_text.status_code == 400 and "ticked[5]" in not_text.get_json()["error"]  # the browser sends text
@@ -116,6 +119,9 @@ def test_recall_from_the_page_only_for_the_commanders_own_units(app: dash.Dash, 
             "inputs": [{"id": "duty-recall", "property": "n_clicks", "value": 1}],
             "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
             "changedPropIds": ["duty-recall.n_clicks"]}
+    none = west.post("/_dash-update-component", json={**body, "state": [{**body["state"][0], "value": []},
+                                                                         *body["state"][1:]]})
+    assert none.status_code == 200 and "Tick what to send first" in none.get_data(as_text=True)
     got = west.post("/_dash-update-component", json=body)
     text = got.get_data(as_text=True)
     assert got.status_code == 200 and "1 sent, 2 refused" in text, text[:300]

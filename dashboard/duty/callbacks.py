@@ -171,8 +171,8 @@ def apply(clicks: int, ticked: list[str] | None, sent: list[SentCommand] | None,
     """Send one patrol command per ticked move; the server re-checks every move."""
     lang = lang_of(lang, ctx().settings.language)
     moves = [tuple(parts) for parts in (str(v).split("|") for v in ticked or []) if len(parts) in (2, 3)]
-    if not moves:
-        return "", no_update
+    if not moves:  # a click with nothing ticked says so rather than nothing
+        return t("duty.none_ticked", lang), no_update
     try:
         results = commands.apply_moves(ctx(), current_actor(SCREEN), moves)
     except QingzhiError as exc:
@@ -194,7 +194,7 @@ def recall(clicks: int, ticked: list[str] | None, sent: list[SentCommand] | None
     lang = lang_of(lang, ctx().settings.language)
     units = [str(u) for u in ticked or [] if u]
     if not units:
-        return "", no_update, no_update
+        return t("duty.none_ticked", lang), no_update, no_update
     try:
         results = commands.recall_units(ctx(), current_actor(SCREEN), units)
     except QingzhiError as exc:

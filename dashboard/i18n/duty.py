@@ -18,6 +18,7 @@ STRINGS = {
     "duty.plan": ("警力调整方案", "Redeployment plan"),
     "duty.refresh": ("重新计算", "Recalculate"),
     "duty.apply": ("下达勾选的调整指令", "Send the ticked moves"),
+    "duty.none_ticked": ("请先勾选要下达的指令", "Tick what to send first"),
     "duty.apply_ok": ("已下达 {sent} 条，拒绝 {refused} 条", "{sent} sent, {refused} refused"),
     "duty.nothing": ("无需调整：各巡区均已达到最低警力", "Nothing to move: every zone has its minimum"),
     "duty.totals": ("{moves} 条调整（热点 {spots} 条），总行程 {minutes:.0f} 分钟，缺口 {short} 个，未覆盖热点 {uncovered} 个，"
