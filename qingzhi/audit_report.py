@@ -84,7 +84,7 @@ def show(settings: Settings, *, limit: int | None, export: Path | None, since: s
     start, end = (parse_moment(since, "--since", zone=settings.timezone),
                   parse_moment(until, "--until", zone=settings.timezone))
     if export is not None:
-        with replacing(export) as fh:
+        with replacing(export, new_mode=0o600) as fh:  # who did what, where: for its owner's eyes
             written = asyncio.run(_export(settings.database_url, fh, tz, limit, start, end))
         cut = f" (the newest {limit:,}: older entries, if any, are not in it)" if limit and written == limit else ""
         print(f"wrote {written} audit entries to {export}{cut}")

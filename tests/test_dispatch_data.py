@@ -312,6 +312,7 @@ def test_audit_export_takes_the_whole_log_a_page_at_a_time(app: AppContext, tmp_
     whole = export()
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert whole.returncode == 0 and f"wrote {n} audit entries" in whole.stdout
+    assert out.stat().st_mode & 0o777 == 0o600  # a new export is its owner's only
     assert [json.loads(r["details"])["k"] for r in rows] == list(range(n))     # oldest first, each once
     part = export("--since", "2026-11-01T10:00", "--until", "2026-11-01T12:30")
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
