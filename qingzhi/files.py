@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -17,15 +18,19 @@ def replacing(path: Path, *, binary: bool = False, new_mode: int = 0o644, keep_o
     """A temporary file beside `path` that replaces it in one rename when the block ends without an error:
     a reader (a browser, an analyst's script, the broker on SIGHUP) sees the old file or the new one whole.
 
-    An existing file's mode is kept; a new one gets `new_mode` (a new folder `new_dir_mode`, less the umask). keep_owner: the existing file's owner too
-    (the broker's user must still read its files after root rewrote them). An OSError becomes a QingzhiError
-    naming the file; the temporary file never stays behind, and `path` stays as it was."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    An existing file's mode is kept; a new one gets exactly `new_mode` (a new folder `new_dir_mode`, less
+    the umask). keep_owner: the existing file's owner too (the broker's user must still read its files
+    after root rewrote them). An OSError becomes a QingzhiError naming the file; the temporary file never
+    stays behind, and `path` stays as it was."""
+    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=new_dir_mode)
         old = path.stat() if path.exists() else None
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, old.st_mode & 0o777 if old else new_mode)
+        # a new name no one could have planted a link at (O_EXCL): the folder may be shared, like /tmp
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        tmp = Path(name)
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as fh:
+            os.fchmod(fh.fileno(), old.st_mode & 0o777 if old else new_mode)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -42,5 +47,6 @@ def replacing(path: Path, *, binary: bool = False, new_mode: int = 0o644, keep_o
     except OSError as exc:
         raise QingzhiError(f"cannot write {path}: {exc.strerror or exc} (nothing was changed)") from None
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()

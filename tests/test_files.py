@@ -22,6 +22,17 @@ def test_the_new_content_replaces_the_old_and_keeps_its_mode(tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+def test_a_link_planted_in_a_shared_folder_is_not_followed(tmp_path: Path) -> None:
+    """The temporary file has a name nobody can guess and is created new (a link at the name it
+    had before, `.NAME.PID.part`, made root overwrite the link's target)."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / f".out.csv.{os.getpid()}.part").symlink_to(victim)
+    with replacing(tmp_path / "out.csv") as fh:
+        fh.write("export")
+    assert victim.read_text() == "precious" and (tmp_path / "out.csv").read_text() == "export"
+
+
 def test_a_new_file_and_folder_get_the_modes_asked_for(tmp_path: Path) -> None:
     path = tmp_path / "new" / "passwd"
     old_umask = os.umask(0o022)
