@@ -11,6 +11,7 @@ from qingzhi.core import accounts
 from qingzhi.core.access import ROLES
 from qingzhi.core.actor import Actor
 from qingzhi.db import connect
+from qingzhi.files import replacing
 
 FILE = "accounts.txt"
 
@@ -23,8 +24,8 @@ def _passwords(folder: Path) -> dict[str, str]:
         if set(known) == set(ROLES):
             return known
     made = {role: secrets.token_urlsafe(12) for role in ROLES}
-    path.touch(mode=0o600)
-    path.write_text("".join(f"{role} {pw}\n" for role, pw in made.items()), encoding="utf-8")
+    with replacing(path, new_mode=0o600) as fh:  # passwords: the owner's only, and never half a file
+        fh.write("".join(f"{role} {pw}\n" for role, pw in made.items()))
     return made
 
 

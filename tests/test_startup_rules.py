@@ -14,10 +14,12 @@ from dispatch_fixtures import run_db
 from test_cli import qingzhi
 
 from qingzhi.config import load_settings
+from qingzhi.core.access import ROLES
 from qingzhi.core.actor import Actor
 from qingzhi.core.dispatch_config import load_config, save_setting
 from qingzhi.datafiles import data_file
 from qingzhi.demo import demo_caller_key
+from qingzhi.demo_accounts import FILE, _passwords
 from qingzhi.errors import QingzhiError
 
 NO_KEY = {k: v for k, v in os.environ.items() if k != "QZ_CALLER_KEY"}
@@ -47,6 +49,17 @@ def test_the_wsgi_entry_point_refuses_too(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(QingzhiError, match="no caller key"):
         importlib.import_module("dashboard.wsgi")
     assert "dashboard.wsgi" not in sys.modules
+
+
+def test_the_demo_keeps_its_passwords_for_the_owner_only(tmp_path: Path) -> None:
+    made = _passwords(tmp_path)
+    path = tmp_path / FILE
+    assert sorted(made) == sorted(ROLES) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert _passwords(tmp_path) == made  # a second run logs in with the same ones
+    path.write_text("admin x\n")  # damaged (a role missing): new ones, the whole file
+    again = _passwords(tmp_path)
+    assert again != made and path.read_text(encoding="utf-8").count("\n") == len(ROLES)
+    assert [p.name for p in tmp_path.iterdir()] == [FILE]
 
 
 def test_the_demo_makes_one_key_per_data_directory(tmp_path: Path) -> None:
