@@ -21,7 +21,7 @@ from dashboard import ids
 from dashboard.auth.guard import may_open
 from dashboard.callbacks import CallbackSet
 from dashboard.context import ctx
-from dashboard.i18n import lang_of, t
+from dashboard.i18n import LANGS, lang_of, t
 from qingzhi.core.accounts import User
 
 CALLBACKS = CallbackSet("shell", None)  # language, navigation: any logged-in user
@@ -38,6 +38,12 @@ def build_shell(default_lang: str) -> html.Div:
         ],
         className="qz-app",
     )
+
+
+def page_title(nav: str) -> str:
+    """A browser tab's title: the page's navigation label in both languages (Dash builds a page's
+    title without its query string, so the title cannot follow `?lang`)."""
+    return " · ".join(t(nav, lang) for lang in LANGS)
 
 
 def nav_pages() -> list[dict[str, Any]]:

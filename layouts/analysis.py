@@ -17,8 +17,10 @@ from dashboard.analysis import components as ui
 from dashboard.context import ctx
 from dashboard.analysis import queries as q
 from dashboard.i18n import lang_of, t
+from dashboard.shell import page_title
 
-register_page(__name__, path="/analysis", title="三高分析 · Three highs", name="analysis", order=2, nav="nav.analysis")
+register_page(__name__, path="/analysis", title=page_title("nav.analysis"),
+              name="analysis", order=2, nav="nav.analysis")
 
 
 def _today() -> date:

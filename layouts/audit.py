@@ -10,8 +10,9 @@ from dashboard import ids
 from dashboard.audit import components as ui
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
+from dashboard.shell import page_title
 
-register_page(__name__, path="/audit", title="审计日志 · Audit log", name="audit", order=4, nav="nav.audit")
+register_page(__name__, path="/audit", title=page_title("nav.audit"), name="audit", order=4, nav="nav.audit")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:

@@ -14,10 +14,12 @@ from dashboard.auth.session_cookies import current_actor
 from dashboard.briefing import components as ui
 from dashboard.context import ctx
 from dashboard.i18n import lang_of
+from dashboard.shell import page_title
 from qingzhi.core.access import allowed, scope
 from qingzhi.core.briefing.build import station_names
 
-register_page(__name__, path="/briefing", title="研判简报 · Briefing", name="briefing", order=5, nav="nav.briefing")
+register_page(__name__, path="/briefing", title=page_title("nav.briefing"),
+              name="briefing", order=5, nav="nav.briefing")
 
 
 def layout(lang: str | None = None, day: str | None = None, kind: str | None = None, **_: Any) -> html.Div:

@@ -19,8 +19,10 @@ from dashboard.dispatch import panels
 from dashboard.dispatch.api import client_config
 from dashboard.dispatch.components import build_page
 from dashboard.i18n import lang_of
+from dashboard.shell import page_title
 
-register_page(__name__, path="/dispatch", title="指挥调度 · Dispatch", name="dispatch", order=1, nav="nav.dispatch")
+register_page(__name__, path="/dispatch", title=page_title("nav.dispatch"),
+              name="dispatch", order=1, nav="nav.dispatch")
 
 
 def layout(lang: str | None = None, incident: str | None = None, **_: Any) -> html.Div:

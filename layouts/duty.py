@@ -14,9 +14,10 @@ from dashboard.context import ctx
 from dashboard.duty import queries
 from dashboard.duty.components import build_page
 from dashboard.i18n import lang_of
+from dashboard.shell import page_title
 from qingzhi.core.access import scope
 
-register_page(__name__, path="/duty", title="等级勤务 · Graded duty", name="duty", order=8, nav="nav.duty")
+register_page(__name__, path="/duty", title=page_title("nav.duty"), name="duty", order=8, nav="nav.duty")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:

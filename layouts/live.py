@@ -22,8 +22,9 @@ from dashboard.live.components import (
     build_unit_details,
 )
 from dashboard.maps import LIVE_MAP, build_map
+from dashboard.shell import page_title
 
-register_page(__name__, path="/", title="实时警力 · Live map", name="live", order=0, nav="nav.live")
+register_page(__name__, path="/", title=page_title("nav.live"), name="live", order=0, nav="nav.live")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:

@@ -13,8 +13,10 @@ from dash import html, register_page
 from dashboard.briefing import playback_parts as ui
 from dashboard.context import ctx
 from dashboard.i18n import lang_of
+from dashboard.shell import page_title
 
-register_page(__name__, path="/playback", title="轨迹回放 · Playback", name="playback", order=6, nav="nav.playback")
+register_page(__name__, path="/playback", title=page_title("nav.playback"),
+              name="playback", order=6, nav="nav.playback")
 
 
 def layout(lang: str | None = None, day: str | None = None, **_: Any) -> html.Div:

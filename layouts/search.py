@@ -10,8 +10,9 @@ from dashboard import ids
 from dashboard.context import ctx
 from dashboard.i18n import lang_of, t
 from dashboard.search import components as ui
+from dashboard.shell import page_title
 
-register_page(__name__, path="/search", title="一键查询 · Search", name="search", order=7, nav="nav.search")
+register_page(__name__, path="/search", title=page_title("nav.search"), name="search", order=7, nav="nav.search")
 
 
 def layout(lang: str | None = None, **_: Any) -> html.Div:

@@ -22,8 +22,10 @@ from dashboard.live.components import (
     build_alert_panel, build_banner, build_count_tiles, build_legend, build_live_stores,
 )
 from dashboard.maps import WALL_MAP, build_map
+from dashboard.shell import page_title
 
-register_page(__name__, path="/wall", title="大屏 · Wall", name="wall", order=3, nav="nav.wall", headerless=True)
+register_page(__name__, path="/wall", title=page_title("nav.wall"),
+              name="wall", order=3, nav="nav.wall", headerless=True)
 
 
 def layout(lang: str | None = None, station: str | None = None, **_: Any) -> html.Div:
