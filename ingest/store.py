@@ -11,6 +11,7 @@ that work off the Python side.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -239,12 +240,13 @@ async def prepare(conn: asyncpg.Connection) -> None:
 
 async def write_batch(
     conn: asyncpg.Connection, rows: dict[str, list[tuple]], rejects: list[tuple[datetime, str, bytes, int, str]],
-    refuse: Callable[[int, str], None],
+    refuse: Callable[[int, str], None], batch_id: uuid.UUID | None = None,
 ) -> None:
     """Write one batch in one transaction; raises (and rolls back) on any error.
 
     Rows start with their message's index; refuse(index, reason) is called for each message the
     store takes out of the batch, and must add its reject row to `rejects` before they are copied.
+    The reject rows carry `batch_id`, so that written(conn, batch_id) can tell afterwards that it landed.
     """
     async with conn.transaction():
         if rows.get(INCIDENT):
@@ -263,7 +265,16 @@ async def write_batch(
                 else:
                     await conn.execute(sql)
         if rejects:
-            await conn.copy_records_to_table("rejects", records=rejects, columns=REJECT_COLUMNS)
+            await conn.copy_records_to_table("rejects", records=[(*r, batch_id) for r in rejects],
+                                             columns=(*REJECT_COLUMNS, "batch"))
+
+
+async def written(conn: asyncpg.Connection, batch_id: uuid.UUID) -> bool:
+    """Whether a batch written with reject rows committed (its COMMIT's answer may have been lost).
+
+    A batch without reject rows leaves no trace, and needs none: writing it again changes nothing.
+    """
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM rejects WHERE batch = $1)", batch_id)
 
 
 # --- rejects ----------------------------------------------------------------------------------

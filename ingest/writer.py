@@ -16,6 +16,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -194,19 +195,28 @@ class Writer:
         self.committed.add(id(msg))
 
     async def _commit(self, build: Callable[[], Batch]) -> tuple[dict[str, list[tuple]], list[tuple]]:
-        """Write what build() makes (afresh on each attempt: a failed one may have refused some)."""
+        """Write what build() makes (afresh on each attempt: a failed one may have refused some).
+
+        After a lost connection, the last attempt may have committed with its answer lost on the
+        wire: if its reject rows are in (they carry the batch id), it is not written again.
+        """
         delay = 0.5
+        batch_id, sent = uuid.uuid4(), None
         while True:
             try:
                 if self.conn is None or self.conn.is_closed():
                     self.conn = await connect(self.database_url, self.limits)
                     await store.prepare(self.conn)
-                rows, rejects, refuse = build()
-                await store.write_batch(self.conn, rows, rejects, refuse)
+                if sent is not None and sent[1] and await store.written(self.conn, batch_id):
+                    log.info("the last attempt had committed (its answer was lost); not writing it again")
+                else:
+                    rows, rejects, refuse = build()
+                    sent = rows, rejects
+                    await store.write_batch(self.conn, rows, rejects, refuse, batch_id)
                 if self.stats.db != "ok":
                     log.info("database connection ok")
                 self.stats.db = "ok"
-                return rows, rejects
+                return sent
             except Exception as exc:
                 if not (is_connection_error(exc) or is_transient(exc)):
                     raise

@@ -1,6 +1,8 @@
 """A TCP proxy for fault tests: put it between a service and its database or broker, then freeze
 it (silence: sockets stay open, nothing is forwarded, no error anywhere) or cut it (every
-connection dropped, new ones refused) and bring it back. Listens on 127.0.0.1 only.
+connection dropped, new ones refused) and bring it back, or lose the answer to one PostgreSQL
+COMMIT (the commit happens; the client's connection drops before it hears so). Listens on
+127.0.0.1 only.
 
 It runs an asyncio loop in a thread of its own, so tests drive it with plain calls.
 """
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 from qingzhi.embedded import free_port
 
 CHUNK = 65536
+COMMIT = b"Q\x00\x00\x00\x0cCOMMIT;\x00"   # PostgreSQL's simple-query message, as asyncpg sends it
 
 
 class TcpProxy:
@@ -30,6 +33,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._flowing: asyncio.Event | None = None
         self._links: set[asyncio.Task] = set()
+        self._lose_commit = False   # armed: the next COMMIT goes through, its answer is dropped
+        self._losing = False        # that COMMIT went through: drop the link at its answer
 
     @classmethod
     def before(cls, url: str) -> "TcpProxy":
@@ -85,6 +90,11 @@ class TcpProxy:
             if not data:
                 break
             await self._flowing.wait()          # what arrived just as the freeze began is held too
+            if not up and self._losing:         # the server's answer to the COMMIT: never delivered
+                self._losing = False
+                break
+            if up and self._lose_commit and COMMIT in data:
+                self._lose_commit, self._losing = False, True
             writer.write(data)
             await writer.drain()
             if up:
@@ -100,6 +110,10 @@ class TcpProxy:
     def resume(self) -> None:
         """Forward again, including whatever was held."""
         self._loop.call_soon_threadsafe(self._flowing.set)
+
+    def lose_next_commit_answer(self) -> None:
+        """Forward the next COMMIT to the server, then drop that connection instead of its answer."""
+        self._loop.call_soon_threadsafe(setattr, self, "_lose_commit", True)
 
     def cut(self) -> None:
         """A network cut: drop every connection and refuse new ones (nothing listens on the port)."""

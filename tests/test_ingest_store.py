@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import pytest
 from ingest_helpers import ROOT, make_message, now_ms, query
+from tcp_proxy import TcpProxy
 
 from ingest import store
 from ingest.enrich import Jurisdictions
@@ -263,6 +264,36 @@ def test_a_row_the_database_refuses_goes_to_rejects_alone(database_url: str) -> 
     [reject] = query(database_url, "SELECT reason FROM rejects")
     assert reject["reason"].startswith("database refused it") and "partition" in reject["reason"]
     assert writer.stats.messages == 3 and writer.stats.db == "ok"
+
+
+def test_a_batch_whose_commit_answer_is_lost_is_not_written_again(database_url: str) -> None:
+    """The COMMIT lands but its answer never arrives: the writer reconnects, finds its batch in, and moves on.
+
+    Its fixes would be absorbed if written twice; its reject rows (no natural key) would not.
+    """
+    write(database_url, gps(unit="u2"))                 # u2 is station s1's unit
+    link = TcpProxy.before(database_url).start()
+    t = now_ms()
+    writer = Writer(link.url(database_url), Inbox(10), None, build_pipeline(ROOT, "k", Jurisdictions()), Stats(),
+                    100, 100)
+    batch = [gps(ts=t), make_message(payload=b"\xff junk"), gps(ts=t + 1000),
+             make_message(topic=f"{ROOT}/s2/u2/gps", ts=t)]    # refused in the store: u2 is not s2's
+
+    async def go() -> None:
+        try:
+            await writer.write(batch[:1])                  # connected, staging tables made
+            link.lose_next_commit_answer()
+            await writer.write(batch)
+        finally:
+            await writer.conn.close()
+    try:
+        asyncio.run(go())
+    finally:
+        link.stop()
+    reasons = [r["reason"].split(":")[0] for r in query(database_url, "SELECT reason FROM rejects ORDER BY id")]
+    assert reasons == ["not JSON", "unit u2 belongs to station s1, not s2"]
+    assert query(database_url, "SELECT count(*) FROM positions WHERE unit = 'u1'")[0][0] == 2
+    assert writer.stats.db == "ok" and link.bytes_down > 0
 
 
 def check(id_: str = "CK-1", unit: str = "u1", station: str = "s1", **fields: object) -> Msg:
