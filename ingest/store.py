@@ -22,7 +22,7 @@ from ingest import incident_store
 from ingest.incident_store import utc_from_ms
 from ingest.message import INCIDENT
 from ingest.text import clean, redact_secrets
-from qingzhi.core.briefing.playback import FOLD_GRACE
+from qingzhi.core.late_fixes import FOLD_GRACE
 from qingzhi.core.lifecycle import DEVICE_STEPS, STAMP, sources
 
 EPOCH = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
@@ -70,14 +70,18 @@ ON CONFLICT (id) DO UPDATE SET fix_ts = EXCLUDED.fix_ts, lat = EXCLUDED.lat, lon
     version = nextval('units_version_seq')
 WHERE u.station = EXCLUDED.station AND (u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts)"""
 
-# A fix for an hour that playback has folded, or is within a minute of folding, queues its unit-hour to
-# be folded again (migration 1810): fixes a device kept while out of coverage still reach playback.
+# A fix for an hour the duty loop has folded, or is within a minute of folding, queues its unit-hour
+# for playback and its hour for presence to be folded again (qingzhi/core/late_fixes.py): fixes a
+# device kept while out of coverage still count.
 LATE_FIXES = f"""
-INSERT INTO track_late (unit, hour)
-SELECT DISTINCT s.unit, date_trunc('hour', {TS}, 'UTC') FROM stage_pos s
-WHERE {RECV} >= date_trunc('hour', {TS}, 'UTC') + interval '1 hour'
-                + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})
-ON CONFLICT DO NOTHING"""
+WITH late AS (
+    SELECT DISTINCT s.unit, date_trunc('hour', {TS}, 'UTC') AS hour FROM stage_pos s
+    WHERE {RECV} >= date_trunc('hour', {TS}, 'UTC') + interval '1 hour'
+                    + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})
+), tracks AS (
+    INSERT INTO track_late (unit, hour) SELECT unit, hour FROM late ON CONFLICT DO NOTHING
+)
+INSERT INTO presence_late (hour) SELECT DISTINCT hour FROM late ON CONFLICT DO NOTHING"""
 
 # The terminal's battery crossing below BATT_LOW: the first low fix newer than the live row, when
 # the live row's battery was fine. Only the few low rows are looked at, to keep the hot path cheap.

@@ -116,6 +116,45 @@ def test_the_duty_loop_folds_hours_and_daily_figures_add_up(district: Settings) 
     run_db(district.database_url, go)
 
 
+def test_an_hour_is_measured_again_when_late_fixes_come_with_the_minimums_it_had(district: Settings) -> None:
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=3)
+    later = hour + dt.timedelta(hours=1) + presence.FOLD_GRACE
+    lat2, lon2 = zone_center(2)
+
+    async def go(conn: asyncpg.Connection) -> None:
+        await _history(conn, hour)
+        await conn.execute("INSERT INTO presence_cursor (id, upto) VALUES (true, $1)", hour)
+        assert await presence.fold_hours(conn, load_plan(), "UTC", now=later) == 1
+        day = await conn.fetchrow("SELECT * FROM presence_day WHERE zone = 'Z2'")
+        assert (day["minutes"], day["met_minutes"], day["zone_hours_seen"]) == (60, 0, 0)
+        # A2 patrolled Z2 for the first half hour out of coverage; its fixes come now, as the ingest
+        # queues them. Meanwhile Z2's minimum went up to 3: the hour keeps the minimum it had (1).
+        await conn.executemany(
+            "INSERT INTO positions (unit, ts, recv_ts, station, lat, lon) VALUES ('A2', $1, now(), 'S1', $2, $3)",
+            [(hour + dt.timedelta(minutes=m), lat2, lon2) for m in range(30)])
+        await conn.execute("INSERT INTO statuses (unit, ts, recv_ts, station, status) "
+                           "VALUES ('A2', $1, $1, 'S1', 'patrolling')", hour - dt.timedelta(minutes=1))
+        await conn.execute("UPDATE zones SET min_units = 3 WHERE id = 'Z2'")
+        await conn.execute("INSERT INTO presence_late (hour) VALUES ($1)", hour)
+        assert await presence.fold_hours(conn, load_plan(), "UTC", now=later) == 1
+        rows = {r["zone"]: dict(r) for r in await conn.fetch("SELECT * FROM presence_day")}
+        z2 = rows["Z2"]
+        # minutes 0–29, and 30–34 on its last fix (a fix counts for STALE_S = 5 minutes)
+        assert (z2["minutes"], z2["met_minutes"], z2["zone_hours_seen"], z2["required_unit_min"]) == (60, 35, 1, 60)
+        assert (rows["Z0"]["met_minutes"], rows["Z1"]["met_minutes"], rows["Z3"]["met_minutes"]) == (60, 20, 45)
+        s1 = (await presence.daily_figures(conn, hour.date(), hour.date(), ["S1"]))[0]
+        assert s1["delivered_unit_min"] == 60 + 20 + 35 and s1["presence_rate"] == 1.0
+        assert await presence.fold_hours(conn, load_plan(), "UTC", now=later) == 0          # the queue is drained
+        assert await conn.fetchval("SELECT count(*) FROM presence_late") == 0
+        # an hour no longer kept is dropped from the queue without a change
+        await conn.execute("INSERT INTO presence_late (hour) VALUES ($1)", hour - dt.timedelta(days=20))
+        assert await presence.fold_hours(conn, load_plan(), "UTC", now=later) == 0
+        assert await conn.fetchval("SELECT count(*) FROM presence_late") == 0
+        assert rows == {r["zone"]: dict(r) for r in await conn.fetch("SELECT * FROM presence_day")}
+
+    run_db(district.database_url, go)
+
+
 def test_live_coverage_reports_the_last_hour_and_the_shift(district: Settings) -> None:
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     start = now - dt.timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""Playback keeps fixes that come late: a device out of coverage keeps its fixes and sends them when it
+"""Playback (and presence, test_duty_presence) keeps fixes that come late: a device out of coverage keeps its fixes and sends them when it
 is back, after the duty loop folded those hours. The ingest queues each such unit-hour and the next fold
 folds it again, so playback shows where the unit was; fixes on time queue nothing."""
 
@@ -36,6 +36,7 @@ def test_fixes_sent_after_their_hour_was_folded_are_folded_again(database_url: s
     write(database_url, *(fix("A1", t, now, 30.28) for t in second_half), fix("A1", now, now, 30.29))
     queued = run_db(database_url, lambda c: c.fetch("SELECT unit, hour FROM track_late"))
     assert [(r["unit"], r["hour"]) for r in queued] == [("A1", hour)]       # the fresh fix queues nothing
+    assert run_db(database_url, lambda c: c.fetchval("SELECT array_agg(hour) FROM presence_late")) == [hour]
 
     def hour_row(unit: str) -> list[float]:
         return run_db(database_url, lambda c: c.fetchval("SELECT t FROM track_hours WHERE unit = $1 AND hour = $2",

@@ -11,8 +11,11 @@ Definitions (also in the README):
   a unit was present for at least one minute.
 
 The duty loop folds each complete clock hour into presence_day (`fold_hours`) with the levels in
-force at the time it runs, so the per-day figures keep the minimums that applied then;
-`daily_figures` reads them for briefings, `live_coverage` measures the last hour and shift on the fly.
+force at the time it runs, so the per-day figures keep the minimums that applied then. Each hour's
+figures are kept for LATE_KEEP in presence_hour: an hour a late fix was queued for
+(qingzhi/core/late_fixes.py) is measured again with the minimums it had, and presence_day gets the
+difference. `daily_figures` reads them for briefings, `live_coverage` measures the last hour and
+shift on the fly.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
+from qingzhi.core.late_fixes import FOLD_GRACE
 from qingzhi.core.response_plan import ResponsePlan
 from qingzhi.core.vocab import SENDABLE
 
 STALE_S = 300             # a fix older than this says nothing about where the unit is now
-MAX_FOLD_HOURS = 6        # one chore run folds at most this many hours (a long outage catches up over runs)
-FOLD_GRACE = dt.timedelta(minutes=2)  # an hour is measured this long after it ends: fixes on their way still count
+MAX_FOLD_HOURS = 6        # one chore run folds at most this many hours, and as many late ones (a long outage catches up over runs)
+LATE_KEEP = dt.timedelta(days=8)  # hours kept for late fixes (the ingest refuses fixes older than a week)
+FIGURES = ("minutes", "met_minutes", "required_unit_min", "delivered_unit_min", "zone_hours", "zone_hours_seen")
 GRID = 2000               # history near places: squares of 1/GRID degree (~55 m) tell which units came near
 
 
@@ -147,7 +152,12 @@ async def zone_specs(conn: asyncpg.Connection, response: ResponsePlan, stations:
 async def measure(conn: asyncpg.Connection, response: ResponsePlan, start: dt.datetime, end: dt.datetime,
                   stations: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """{zone: figures} for the minutes in [start, end), with the minimums in force now."""
-    zones = await zone_specs(conn, response, stations)
+    return await measure_zones(conn, response, await zone_specs(conn, response, stations), start, end, stations)
+
+
+async def measure_zones(conn: asyncpg.Connection, response: ResponsePlan, zones: list[ZoneSpec], start: dt.datetime,
+                        end: dt.datetime, stations: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """{zone: figures} of these zones, with their minimums, for the minutes in [start, end)."""
     start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)     # callers may pass local times
     minutes = pd.date_range(pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left")
     fixes, statuses = await history(conn, start, end, response.counted_kinds, stations)
@@ -158,7 +168,8 @@ async def measure(conn: asyncpg.Connection, response: ResponsePlan, start: dt.da
 
 async def fold_hours(conn: asyncpg.Connection, response: ResponsePlan, timezone: str,
                      now: dt.datetime | None = None) -> int:
-    """Duty loop: fold every complete clock hour since the cursor into presence_day; hours folded."""
+    """Duty loop: fold every complete clock hour since the cursor into presence_day, and again the hours
+    late fixes were queued for; the hours folded."""
     now = now or dt.datetime.now(dt.UTC)
     last_complete = (now - FOLD_GRACE).replace(minute=0, second=0, microsecond=0)
     upto = await conn.fetchval("SELECT upto FROM presence_cursor")
@@ -169,28 +180,49 @@ async def fold_hours(conn: asyncpg.Connection, response: ResponsePlan, timezone:
     hour = start
     async with conn.transaction():
         while hour < end:
-            per_zone = await measure(conn, response, hour, hour + dt.timedelta(hours=1))
-            day = hour.astimezone(tz).date()
-            await conn.executemany(
-                """INSERT INTO presence_day (day, zone, station, minutes, met_minutes, required_unit_min,
-                       delivered_unit_min, zone_hours, zone_hours_seen)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                   ON CONFLICT (day, zone) DO UPDATE SET station = EXCLUDED.station,
-                       minutes = presence_day.minutes + EXCLUDED.minutes,
-                       met_minutes = presence_day.met_minutes + EXCLUDED.met_minutes,
-                       required_unit_min = presence_day.required_unit_min + EXCLUDED.required_unit_min,
-                       delivered_unit_min = presence_day.delivered_unit_min + EXCLUDED.delivered_unit_min,
-                       zone_hours = presence_day.zone_hours + EXCLUDED.zone_hours,
-                       zone_hours_seen = presence_day.zone_hours_seen + EXCLUDED.zone_hours_seen,
-                       updated_at = now()""",
-                [(day, z, f["station"], f["minutes"], f["met_minutes"], f["required_unit_min"],
-                  f["delivered_unit_min"], f["zone_hours"], f["zone_hours_seen"]) for z, f in per_zone.items()])
+            await _store_hour(conn, tz, hour, await measure(conn, response, hour, hour + dt.timedelta(hours=1)), {})
             hour += dt.timedelta(hours=1)
             folded += 1
         if end > start or upto is None:
             await conn.execute("""INSERT INTO presence_cursor (id, upto) VALUES (true, $1)
                                   ON CONFLICT (id) DO UPDATE SET upto = EXCLUDED.upto""", max(end, start))
+        late = await conn.fetch("""DELETE FROM presence_late WHERE hour IN
+                                       (SELECT hour FROM presence_late WHERE hour < $1 ORDER BY hour LIMIT $2)
+                                   RETURNING hour""", max(end, start), MAX_FOLD_HOURS)
+        for (hour,) in late:
+            folded += await _measure_again(conn, response, tz, hour)
+        await conn.execute("DELETE FROM presence_hour WHERE hour < $1", now - LATE_KEEP)
     return folded
+
+
+async def _measure_again(conn: asyncpg.Connection, response: ResponsePlan, tz: ZoneInfo, hour: dt.datetime) -> int:
+    """Measure a folded hour again with the minimums it had (1), or nothing when it is no longer kept (0)."""
+    before = {r["zone"]: dict(r) for r in await conn.fetch("SELECT * FROM presence_hour WHERE hour = $1", hour)}
+    zones = [ZoneSpec(z.id, z.station, z.boundary, before[z.id]["need"])
+             for z in await zone_specs(conn, response, None) if z.id in before]   # a zone deleted since keeps its figures
+    if not zones:
+        return 0
+    await _store_hour(conn, tz, hour, await measure_zones(conn, response, zones, hour, hour + dt.timedelta(hours=1)),
+                      before)
+    return 1
+
+
+async def _store_hour(conn: asyncpg.Connection, tz: ZoneInfo, hour: dt.datetime, per_zone: dict[str, dict[str, Any]],
+                      before: dict[str, dict[str, Any]]) -> None:
+    """Keep the hour's figures and add to its local day what they add to what it had (`before`)."""
+    day = hour.astimezone(tz).date()
+    await conn.executemany(
+        f"""INSERT INTO presence_hour (hour, zone, station, need, {', '.join(FIGURES)})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (hour, zone) DO UPDATE SET station = EXCLUDED.station,
+                {', '.join(f'{k} = EXCLUDED.{k}' for k in FIGURES)}""",
+        [(hour, z, f["station"], f["need"], *(f[k] for k in FIGURES)) for z, f in per_zone.items()])
+    await conn.executemany(
+        f"""INSERT INTO presence_day (day, zone, station, {', '.join(FIGURES)})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (day, zone) DO UPDATE SET station = EXCLUDED.station,
+                {', '.join(f'{k} = presence_day.{k} + EXCLUDED.{k}' for k in FIGURES)}, updated_at = now()""",
+        [(day, z, f["station"], *(f[k] - before.get(z, {}).get(k, 0) for k in FIGURES)) for z, f in per_zone.items()])
 
 
 def _rates(r: dict[str, Any]) -> dict[str, Any]:

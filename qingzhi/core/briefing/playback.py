@@ -23,11 +23,11 @@ import asyncpg
 
 from qingzhi.core.access import require, scope
 from qingzhi.core.actor import Actor
+from qingzhi.core.late_fixes import FOLD_GRACE
 from qingzhi.errors import QingzhiError
 
 MAX_WINDOW = dt.timedelta(hours=24)
 STEP_S = 30                               # one fix per this many seconds is plenty for a map at play speed
-FOLD_GRACE = dt.timedelta(minutes=15)     # an hour is folded this long after it ended (late fixes)
 FOLD_MAX_HOURS = 6   # hours folded per run: the chore holds the duty round, so its work stays bounded
 FOLD_FROM = dt.timedelta(days=8)          # a first fold starts this far back (fixes older are refused anyway)
 MAX_UNITS = 2000
