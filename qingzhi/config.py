@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     health_timeout_s: float = Field(3.0, gt=0, le=60, description="`qingzhi status` and /health: a database silent "
                                     "this long is reported as not answering")
     retention_days: int = Field(90, ge=8, le=36_500, description="days of history kept; older day partitions are dropped")
+    position_shards: str = Field("", pattern=r"^\s*([A-Za-z_][A-Za-z0-9_]*\s*(,\s*[A-Za-z_][A-Za-z0-9_]*\s*)*)?$",
+                                 description="worker: comma-separated postgres_fdw servers each day of positions "
+                                 "ahead is hash-partitioned over by unit, in this order (empty: every day local)")
     rejects_keep_days: int = Field(30, ge=1, le=36_500, description="days rejected messages are kept")
     rejects_keep_rows: int = Field(1_000_000, ge=1000, le=1_000_000_000, description="rejected messages kept at most (oldest pruned)")
     stale_after_s: int = Field(60, ge=1, le=604_800, description="a unit with no fix for this long is drawn stale")
@@ -103,6 +106,14 @@ class Settings(BaseSettings):
                                        "qingzhi/response_plan.toml, the default)")
     data_dir: str | None = Field(None, description="the folder that files named in settings (the road network) "
                                                    "must be in")
+
+    @field_validator("position_shards")
+    @classmethod
+    def _distinct_shards(cls, v: str) -> str:
+        names = [s.strip() for s in v.split(",") if s.strip()]
+        if len(set(names)) < len(names):
+            raise ValueError("a server is named twice: each shard holds its own share of the units")
+        return v
 
     @field_validator("stream_url_template")
     @classmethod
@@ -149,6 +160,10 @@ class Settings(BaseSettings):
             raise ValueError("tile_url (QZ_TILE_URL) and tiles_mbtiles (QZ_TILES_MBTILES) are both set: the MBTiles "
                              "file's tiles are served at /tiles/…, so set only one of them")
         return self
+
+    def shard_servers(self) -> list[str]:
+        """The position shards' postgres_fdw server names, in order (empty: none)."""
+        return [s.strip() for s in self.position_shards.split(",") if s.strip()]
 
     @property
     def center_latlon(self) -> tuple[float, float]:

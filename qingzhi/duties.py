@@ -33,7 +33,7 @@ from qingzhi.core.actor import Actor
 from qingzhi.core.briefing import playback
 from qingzhi.core.response_plan import load_plan
 from qingzhi.core.dispatch_config import load_config
-from qingzhi.partitions import ensure_partitions
+from qingzhi.partitions import ensure_partitions, shard_days_ahead
 
 log = logging.getLogger("qingzhi.worker")
 DUTY_LOCK = 7_425_100  # pg_try_advisory_lock key: one round at a time across all workers
@@ -88,7 +88,14 @@ async def _aggregates(conn: asyncpg.Connection, settings: Settings) -> str:
 
 async def _partitions(conn: asyncpg.Connection, settings: Settings) -> str:
     made, dropped = await ensure_partitions(conn, settings.retention_days)
-    return f"{made} made, {dropped} dropped (retention {settings.retention_days} days)"
+    result = f"{made} made, {dropped} dropped (retention {settings.retention_days} days)"
+    if servers := settings.shard_servers():
+        sharded, kept = await shard_days_ahead(conn, servers)
+        result += f"; positions: {len(sharded)} days ahead sharded over {', '.join(servers)}"
+        if kept:
+            log.warning("positions of %s already hold rows: kept local, not sharded", ", ".join(map(str, kept)))
+            result += f" ({', '.join(map(str, kept))} already held rows: kept local)"
+    return result
 
 
 async def _rejects(conn: asyncpg.Connection, settings: Settings) -> str:

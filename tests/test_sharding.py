@@ -9,6 +9,7 @@ redeliveries are absorbed by the shards' keys, a query for one unit reads one sh
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -23,6 +24,9 @@ from ingest.inbox import Inbox
 from ingest.pipeline import build_pipeline
 from ingest.stats import Stats
 from ingest.writer import Writer
+from qingzhi.config import load_settings
+from qingzhi.duties import CHORES, DutyLoop
+from qingzhi.partitions import ensure_partitions
 
 UNITS, PER_UNIT = 40, 5
 
@@ -37,18 +41,23 @@ def shards(template_db: str) -> Iterator[list[str]]:
         next(g, None)
 
 
-async def _setup(coordinator: str, shards: list[str]) -> None:
+async def _servers(conn: asyncpg.Connection, shards: list[str]) -> None:
+    """The shard databases as postgres_fdw servers shard0, shard1… of the coordinator."""
     admin = urlsplit(PG_ADMIN_URL)
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
+    for k, url in enumerate(shards):
+        await conn.execute(f"""CREATE SERVER shard{k} FOREIGN DATA WRAPPER postgres_fdw
+                               OPTIONS (host '{admin.hostname}', port '{admin.port or 5432}',
+                                        dbname '{urlsplit(url).path[1:]}')""")
+        password = f", password '{admin.password}'" if admin.password else ""
+        await conn.execute(f"CREATE USER MAPPING FOR CURRENT_USER SERVER shard{k} "
+                           f"OPTIONS (user '{admin.username or 'postgres'}'{password})")
+
+
+async def _setup(coordinator: str, shards: list[str]) -> None:
     conn = await asyncpg.connect(coordinator)
     try:
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
-        for k, url in enumerate(shards):
-            await conn.execute(f"""CREATE SERVER shard{k} FOREIGN DATA WRAPPER postgres_fdw
-                                   OPTIONS (host '{admin.hostname}', port '{admin.port or 5432}',
-                                            dbname '{urlsplit(url).path[1:]}')""")
-            password = f", password '{admin.password}'" if admin.password else ""
-            await conn.execute(f"CREATE USER MAPPING FOR CURRENT_USER SERVER shard{k} "
-                               f"OPTIONS (user '{admin.username or 'postgres'}'{password})")
+        await _servers(conn, shards)
         with pytest.raises(asyncpg.RaiseError, match="qz_prepare_positions_sharding"):
             await conn.execute("SELECT qz_shard_positions_day(current_date, ARRAY['shard0', 'shard1'])")
         assert await conn.fetchval("SELECT qz_prepare_positions_sharding()") >= 8    # the local days keep their key
@@ -109,3 +118,47 @@ def test_a_day_with_rows_is_not_resharded(database_url: str) -> None:
         finally:
             await conn.close()
     asyncio.run(go())
+
+
+def test_the_duty_loop_shards_each_day_ahead_over_the_configured_servers(database_url: str,
+                                                                        shards: list[str]) -> None:
+    settings = load_settings(database_url=database_url, position_shards="shard0, shard1")
+    loop = DutyLoop(settings, "test", tuple(c for c in CHORES if c.name == "partitions"))
+
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await _servers(conn, shards)
+            await ensure_partitions(conn, 90)
+            today = await conn.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
+            later = today + dt.timedelta(days=2)
+            await conn.execute("""INSERT INTO positions (unit, ts, recv_ts, station, lat, lon)
+                                  VALUES ('u1', $1, now(), 's1', 30, 120)""",   # written there by hand
+                               dt.datetime.combine(later, dt.time(12), dt.UTC))
+            result = (await loop.round(conn))["partitions"]
+            assert "positions: 1 days ahead sharded over shard0, shard1" in result
+            assert f"{later} already held rows: kept local" in result
+
+            async def layout(day: dt.date) -> tuple[str, int]:
+                return tuple(await conn.fetchrow(
+                    """SELECT c.relkind::text, (SELECT count(*) FROM pg_inherits i JOIN pg_class f ON f.oid = i.inhrelid
+                                          WHERE i.inhparent = c.oid AND f.relkind = 'f')
+                       FROM pg_class c WHERE c.oid = to_regclass($1)""", f"positions_p{day:%Y%m%d}"))
+            assert await layout(today + dt.timedelta(days=1)) == ("p", 2)
+            assert await layout(today) == ("r", 0) and await layout(later) == ("r", 0)    # today's fixes are arriving
+            await conn.executemany(
+                """INSERT INTO positions (unit, ts, recv_ts, station, lat, lon) VALUES ($1, $2, now(), 's1', 30, 120)""",
+                [(f"u{k}", dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0, 1), dt.UTC)) for k in range(20)])
+            loop._last.clear()
+            again = (await loop.round(conn))["partitions"]                          # once per day: left alone
+            assert again.endswith(f"positions: 0 days ahead sharded over shard0, shard1 ({later} already held rows: "
+                                  "kept local)")
+            assert await layout(today + dt.timedelta(days=1)) == ("p", 2)
+            broken = DutyLoop(load_settings(database_url=database_url, position_shards="shard0,shard9"), "test",
+                              loop.chores)
+            assert "no postgres_fdw server named shard9" in (await broken.round(conn))["partitions"]
+        finally:
+            await conn.close()
+    asyncio.run(go())
+    on_shards = [_count(url) for url in shards]
+    assert sum(on_shards) == 20 and min(on_shards) > 0          # tomorrow's fixes went to the shards
