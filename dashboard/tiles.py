@@ -8,72 +8,24 @@ settings), so the Content-Security-Policy lets images come from 'self' only. The
 the login gate like the pages: the file is the force's own map of its area (it may carry more
 than streets), only pages behind the gate draw it, and the browser sends the session cookie with
 every tile request anyway; tiles are cached privately for a day, so the gate's check is paid
-once per tile. MBTiles keeps rows in TMS order (row 0 at the south), Leaflet asks in XYZ order
-(y 0 at the north): row = 2^z - 1 - y.
+once per tile. The file is read by dashboard/mbtiles.py (the briefing's map reads it too).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
-import threading
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask import Blueprint, Response
 
 from dashboard.context import ctx
+from dashboard.mbtiles import FORMATS, TileFile, open_tiles
 from qingzhi.config import Settings
-from qingzhi.errors import QingzhiError
 
 blueprint = Blueprint("tiles", __name__, url_prefix="/tiles")
 MAX_ZOOM = 24                           # deeper than any raster MBTiles (z 24 is ~1 cm per pixel)
-FORMATS = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
 NUMBER = re.compile(r"^[0-9]{1,8}$")
 Y_NAME = re.compile(r"^([0-9]{1,8})\.([a-z]{3,4})$")
 CACHE = "private, max-age=86400"
-
-
-@dataclass
-class TileFile:
-    """An open MBTiles file (read-only), its tile format and its attribution."""
-
-    path: Path
-    ext: str
-    attribution: str | None
-    db: sqlite3.Connection
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        """The tile URL template of the maps."""
-        return "/tiles/{z}/{x}/{y}." + self.ext
-
-    def tile(self, z: int, x: int, y: int) -> bytes | None:
-        """The tile at XYZ address (z, x, y), or None where the file has none."""
-        with self.lock:  # one sqlite connection shared by the server's threads
-            row = self.db.execute(
-                "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
-                (z, x, (1 << z) - 1 - y)).fetchone()
-        return None if row is None else bytes(row[0])
-
-
-def open_tiles(path: Path) -> TileFile:
-    """Open an MBTiles file; a one-line QingzhiError when it is missing, not MBTiles or not raster."""
-    if not path.is_file():
-        raise QingzhiError(f"QZ_TILES_MBTILES: no such file: {path}")
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
-        db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1").fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise QingzhiError(f"QZ_TILES_MBTILES: {path} is not an MBTiles file ({exc})") from None
-    ext = str(meta.get("format", "png")).lower()
-    if ext not in FORMATS:
-        db.close()
-        raise QingzhiError(f"QZ_TILES_MBTILES: {path} holds {ext!r} tiles; the maps draw raster tiles "
-                           f"({', '.join(FORMATS)}), not vector ones")
-    return TileFile(path, ext, meta.get("attribution"), db)
 
 
 def install(server: object, settings: Settings) -> tuple[Settings, TileFile | None]:

@@ -39,5 +39,8 @@ def layout(lang: str | None = None, day: str | None = None, kind: str | None = N
              html.Div(id=ids.BRIEF_ERROR, className="bf-error")]
     if allowed(actor, "briefing.act"):
         parts.append(ui.build_task_form(lang=lang, stations=stations, day=yesterday))
+    # on every page, tasks or not: the briefing's own callback listens to it (a callback with an input
+    # missing from the page never runs: an analyst's briefing never showed)
+    parts.append(html.Div(id=ids.BRIEF_TASK_MSG, className="bf-msg"))
     parts.append(html.Div(id=ids.BRIEF_BODY, className="bf-body"))
     return html.Div(parts, className="bf-page")

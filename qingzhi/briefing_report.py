@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from dashboard.briefing.basemap import basemap_of
 from dashboard.briefing.export import document, format_of, pdf_of, write_bytes, write_export
 from qingzhi.config import Settings
 from qingzhi.core import audit
@@ -36,11 +37,13 @@ async def gather(settings: Settings, actor: Actor, period: Period, station: str 
         await conn.close()
 
 
-def write_briefing(b: dict[str, Any], out: Path, lang: str, tz: str,
+def write_briefing(b: dict[str, Any], out: Path, settings: Settings,
                    progress: Callable[[str], None] = lambda _: None) -> Path:
-    """Write the briefing to `out` (.html, .pdf or .zip of CSV tables)."""
+    """Write the briefing to `out` (.html, .pdf or .zip of CSV tables), in the settings' language and time zone,
+    its map on the streets of the local MBTiles file if one is set."""
     format_of(out)
-    return write_export(b, out, lang, tz, progress=progress)
+    return write_export(b, out, settings.language, settings.timezone, progress=progress,
+                        basemap=basemap_of(settings))
 
 
 def daily_files(folder: Path, day: dt.date) -> list[Path]:
@@ -77,7 +80,7 @@ async def daily(conn: asyncpg.Connection, settings: Settings, now: dt.datetime |
     b = await build_briefing(Actor.system("briefing"), conn, period_of("day", day, settings.timezone),
                              load_config(settings.briefing_config))
     # the charts and the PDF take seconds of CPU: off the loop's thread; one document for both files
-    html = await asyncio.to_thread(document, b, settings.language, settings.timezone)
+    html = await asyncio.to_thread(document, b, settings.language, settings.timezone, basemap=basemap_of(settings))
     for path in wanted:
         data = html.encode("utf-8") if path.suffix == ".html" else await asyncio.to_thread(pdf_of, html)
         write_bytes(path, data)

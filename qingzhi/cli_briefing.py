@@ -39,6 +39,5 @@ def briefing(settings: Settings, day: str | None, kind: str | None, first: str |
     else:
         period = period_of(kind or "day", parse_day(day, "--day"), settings.timezone)
     b = asyncio.run(gather(settings, cli_actor(), period, station))
-    path = write_briefing(b, out, settings.language, settings.timezone,
-                          progress=lambda step: click.echo(f"briefing: {step}…", err=True))
+    path = write_briefing(b, out, settings, progress=lambda step: click.echo(f"briefing: {step}…", err=True))
     click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")

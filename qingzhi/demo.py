@@ -60,9 +60,11 @@ def demo_caller_key(folder: Path) -> str:
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment for a child `qingzhi` process: these settings as QZ_* variables, but for the
-    broker URL (the simulator's login): a child that talks MQTT gets its own in `extra`."""
+    broker URL (the simulator's login): a child that talks MQTT gets its own in `extra`. Defaults are
+    left to the child (a default handed over counts as set: QZ_TILES_MBTILES with the default tile URL
+    beside it would be refused as two tile sources)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QZ_")}
-    for name, value in settings.model_dump().items():
+    for name, value in settings.model_dump(exclude_defaults=True).items():
         if value is not None and name != "mqtt_url":
             env[f"QZ_{name.upper()}"] = str(value)
     env.update(extra)

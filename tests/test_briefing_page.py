@@ -75,6 +75,11 @@ def test_the_gate_and_station_scope(app) -> None:  # noqa: ANN001
 def test_playback_page_loads_plays_and_places_units(dash_duo, app) -> None:  # noqa: ANN001
     sql(app.server.extensions["qingzhi"].settings.database_url, seed_tracks)
     start_logged_in(dash_duo, app, "analyst", port=free_port())
+    # an analyst (no task form) gets the briefing on opening the page too, with nothing refused in the console
+    dash_duo.driver.get(f"{dash_duo.server_url}/briefing?day={D}")
+    dash_duo.wait_for_contains_text("#bf-summary", "共接报警 10 起", timeout=30)
+    assert not dash_duo.find_elements("#brief-task-create")
+    assert not [e for e in dash_duo.get_logs() if e["level"] == "SEVERE"]
     dash_duo.driver.get(f"{dash_duo.server_url}/playback?day=2026-11-24&lang=en")
     for box, value in (("#pb-from", "16:15"), ("#pb-to", "17:15")):  # 08:15–09:15 UTC in Asia/Shanghai
         dash_duo.clear_input(dash_duo.find_element(box))

@@ -11,8 +11,9 @@ from auth_helpers import login_client
 from mbtiles_helpers import solid_png, write_mbtiles
 
 from dashboard.app import create_app
-from dashboard.tiles import open_tiles
+from dashboard.mbtiles import open_tiles
 from qingzhi.config import Settings, load_settings
+from qingzhi.demo import child_env
 from qingzhi.errors import QingzhiError
 
 NORTH, SOUTH = solid_png((200, 30, 30), 8), solid_png((30, 30, 200), 8)
@@ -101,3 +102,17 @@ def test_dashboard_command_refuses_bad_tile_settings(tmp_path: Path, monkeypatch
                        (["--tiles-mbtiles", "x.mbtiles", "--tile-url", "https://t.example/{z}/{x}/{y}.png"], "both set")):
         with pytest.raises(QingzhiError, match=says):
             cli.main(["dashboard", *args], standalone_mode=False)
+
+
+def test_the_demo_hands_the_tiles_file_to_its_children_as_the_one_tile_source(mbtiles: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`QZ_TILES_MBTILES=… qingzhi demo` once stopped at start-up: the default tile URL was handed to the
+    dashboard beside the file, which it refuses as two tile sources."""
+    monkeypatch.setenv("QZ_TILES_MBTILES", str(mbtiles))
+    env = child_env(load_settings(database_url="postgresql://demo@127.0.0.1:5432/qingzhi"))
+    assert env["QZ_TILES_MBTILES"] == str(mbtiles) and "QZ_TILE_URL" not in env
+    assert env["QZ_DATABASE_URL"] == "postgresql://demo@127.0.0.1:5432/qingzhi" and "QZ_MQTT_URL" not in env
+    for name, value in env.items():
+        if name.startswith("QZ_"):
+            monkeypatch.setenv(name, value)
+    assert load_settings().tiles_mbtiles == mbtiles      # the child's own settings load

@@ -12,6 +12,7 @@ from dashboard import ids
 from dashboard.inputs import Bounds
 from dashboard.auth.session_cookies import current_actor
 from dashboard.briefing import components as ui
+from dashboard.briefing.basemap import basemap_of
 from dashboard.briefing.export import export_bytes
 from dashboard.briefing.playback_parts import window_of
 from dashboard.callbacks import CallbackSet
@@ -63,7 +64,7 @@ def show(_: int | None, __: Any, kind: str | None, day: str | None, last: str | 
     except QingzhiError as exc:
         return [], t("brief.error", lang).format(msg=exc)
     can_act = allowed(current_actor(SCREEN), "briefing.act")
-    return ui.build_briefing(b, lang, app.settings.timezone, can_act=can_act), ""
+    return ui.build_briefing(b, lang, app.settings.timezone, can_act=can_act, basemap=basemap_of(app.settings)), ""
 
 
 @CALLBACKS.callback(
@@ -83,7 +84,7 @@ def export(*args: Any) -> tuple[Any, str]:
         b = _briefing(kind, day, last, station)
     except QingzhiError as exc:
         return no_update, t("brief.error", lang).format(msg=exc)
-    data = export_bytes(b, fmt, lang, app.settings.timezone)
+    data = export_bytes(b, fmt, lang, app.settings.timezone, basemap=basemap_of(app.settings))
     app.db.act(audit.export, current_actor(SCREEN), "briefing", len(b["headlines"]),
                {"period": b["period"].label, "kind": b["period"].kind, "station": station or None, "format": fmt})
     name = f"briefing-{b['period'].first}{'-' + str(b['period'].last) if b['period'].days > 1 else ''}.{fmt}"

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.briefing import charts, tables
+from dashboard.briefing.basemap import Basemap
 from dashboard.briefing.document import SECTIONS
 from dashboard.briefing.names import scope_label
 from dashboard.briefing.summary import summary
@@ -59,7 +60,6 @@ def build_task_form(*, lang: str, stations: list[dict[str, str]], day: dt.date) 
             ids.BRIEF_TASK_DEADLINE, lang, (day + dt.timedelta(days=8)).isoformat())),
         html.Button(t("brief.task.create", lang), id=ids.BRIEF_TASK_CREATE, className="bf-btn"),
         field("brief.col.result", dcc.Input(id=ids.BRIEF_TASK_RESULT, maxLength=500, type="text", className="bf-wide")),
-        html.Span(id=ids.BRIEF_TASK_MSG, className="bf-msg"),
     ], className="bf-task-form")
 
 
@@ -81,8 +81,9 @@ def table_component(table: tables.Table, lang: str, *, done_buttons: list[int] |
     return html.Table([html.Thead(html.Tr(head)), html.Tbody(rows)], className="bf-table")
 
 
-def build_briefing(b: dict[str, Any], lang: str, tz: str, *, can_act: bool) -> list[Any]:
-    """The briefing: title, summary, charts and every section's tables."""
+def build_briefing(b: dict[str, Any], lang: str, tz: str, *, can_act: bool, basemap: Basemap | None = None) -> list[Any]:
+    """The briefing: title, summary, charts (the map of calls on the basemap's streets, if any) and every
+    section's tables."""
     period = b["period"]
     scope = scope_label(b, lang)
     all_t = tables.all_tables(b, lang, tz)
@@ -92,7 +93,7 @@ def build_briefing(b: dict[str, Any], lang: str, tz: str, *, can_act: bool) -> l
         html.Section([html.H3(t("brief.sec.summary", lang))] + [html.P(p) for p in summary(b, lang)],
                      id=ids.BRIEF_SUMMARY),
         html.Div([dcc.Graph(figure=f.update_layout(width=None), config={"displayModeBar": False}, className="bf-chart")
-                  for f in charts.figures(b, lang).values()], className="bf-charts"),
+                  for f in charts.figures(b, lang, basemap).values()], className="bf-charts"),
     ]
     for sec, names in SECTIONS:
         parts: list[Any] = [html.H3(t(f"brief.sec.{sec}", lang))]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.briefing import charts
+from dashboard.briefing.basemap import Basemap
 from dashboard.briefing.document import render
 from dashboard.briefing.tables import all_tables, csv_zip
 from qingzhi.errors import QingzhiError
@@ -25,13 +26,14 @@ def format_of(path: str | Path) -> str:
 
 
 def document(b: dict[str, Any], lang: str, tz: str, *, progress: Callable[[str], None] = lambda _: None,
-             with_charts: bool = True) -> str:
-    """The HTML document with its chart images (or a note saying why they could not be made)."""
+             with_charts: bool = True, basemap: Basemap | None = None) -> str:
+    """The HTML document with its chart images (or a note saying why they could not be made); the map of
+    calls on the basemap's streets when there is one."""
     images, why = None, None
     if with_charts:
         progress("charts")
         try:
-            images = charts.images(charts.figures(b, lang))
+            images = charts.images(charts.figures(b, lang, basemap))
         except RuntimeError as exc:
             why = str(exc)[:300]
     progress("document")
@@ -46,11 +48,12 @@ def pdf_of(html: str) -> bytes:
 
 
 def export_bytes(b: dict[str, Any], fmt: str, lang: str, tz: str, *,
-                 progress: Callable[[str], None] = lambda _: None, with_charts: bool = True) -> bytes:
+                 progress: Callable[[str], None] = lambda _: None, with_charts: bool = True,
+                 basemap: Basemap | None = None) -> bytes:
     """The briefing as the file's bytes; `progress` hears each step (the charts take seconds)."""
     if fmt == "zip":
         return csv_zip(all_tables(b, lang, tz))
-    html = document(b, lang, tz, progress=progress, with_charts=with_charts)
+    html = document(b, lang, tz, progress=progress, with_charts=with_charts, basemap=basemap)
     if fmt == "html":
         return html.encode("utf-8")
     progress("pdf")
@@ -65,7 +68,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 
 def write_export(b: dict[str, Any], path: str | Path, lang: str, tz: str, *,
-                 progress: Callable[[str], None] = lambda _: None) -> Path:
+                 progress: Callable[[str], None] = lambda _: None, basemap: Basemap | None = None) -> Path:
     """Write the file the path names (format from its ending); returns the path."""
     out = Path(path)
-    return write_bytes(out, export_bytes(b, format_of(out), lang, tz, progress=progress))
+    return write_bytes(out, export_bytes(b, format_of(out), lang, tz, progress=progress, basemap=basemap))
