@@ -1,4 +1,5 @@
-"""Every page, as every role opens it, holds all or none of each callback's inputs (no browser).
+"""Every page, as every role opens it, holds all or none of each callback's inputs, and the states
+of every callback that can run there (no browser).
 
 A page lays out some parts only for some roles (the briefing's task form: `briefing.act`). A
 callback with one input in the page and another left out is refused whole by Dash's renderer ("A
@@ -75,7 +76,10 @@ def test_no_page_holds_part_of_a_callbacks_inputs_for_any_role(app: dash.Dash) -
                     continue
                 outputs = {o.rpartition(".")[0].partition("@")[0] for o in key.strip(".").split("...")}
                 wanted = {i["id"] for i in spec["inputs"] if not i["id"].startswith("{")}  # wildcards may match none
-                if (outputs | wanted) & content and wanted & present and wanted - present:
-                    broken.append((role, page["path"], key[:60], sorted(wanted - present)))
+                states = {s["id"] for s in spec["state"] if not s["id"].startswith("{")}
+                # the page's callback can run (an input here, or wildcard inputs only): all it reads must be here
+                can_run = (outputs | wanted) & content and (wanted & present or not wanted)
+                if can_run and (wanted | states) - present:
+                    broken.append((role, page["path"], key[:60], sorted((wanted | states) - present)))
     assert opened >= 20           # every role opens several pages: the walk really ran
     assert broken == [], '\n'.join(map(str, broken))
