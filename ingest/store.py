@@ -143,10 +143,20 @@ STATUS_ROWS = """
     SELECT s.* FROM stage_status s LEFT JOIN units u ON u.id = s.unit
     WHERE s.ts_given OR u.status IS DISTINCT FROM s.status"""
 
+# A status stored after its hour was measured queues for presence that hour and the ones after it
+# that it may decide (a unit's status counts for up to a day, until its next), up to the hour it came.
 INSERT_STATUSES = f"""
-INSERT INTO statuses (unit, ts, recv_ts, station, status, incident, sos, extra)
-SELECT s.unit, {TS}, {RECV}, s.station, s.status, s.incident, s.sos, s.extra
-FROM ({STATUS_ROWS}) s ON CONFLICT DO NOTHING"""
+WITH stored AS (
+    INSERT INTO statuses (unit, ts, recv_ts, station, status, incident, sos, extra)
+    SELECT s.unit, {TS}, {RECV}, s.station, s.status, s.incident, s.sos, s.extra
+    FROM ({STATUS_ROWS}) s ON CONFLICT DO NOTHING
+    RETURNING date_trunc('hour', ts, 'UTC') AS hour, recv_ts
+)
+INSERT INTO presence_late (hour)
+SELECT DISTINCT generate_series(hour, least(hour + interval '23 hours', date_trunc('hour', recv_ts, 'UTC')
+                                            - interval '1 hour'), interval '1 hour')
+FROM stored WHERE recv_ts >= hour + interval '1 hour' + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})
+ON CONFLICT DO NOTHING"""
 
 STATUS_ALERTS = f"""
 WITH s AS (

@@ -50,3 +50,23 @@ def test_fixes_sent_after_their_hour_was_folded_are_folded_again(database_url: s
     got = run_db(database_url, lambda c: playback(ADMIN, c, Window(hour, hour + dt.timedelta(hours=1))))
     a1 = next(u for u in got["units"] if u["unit"] == "A1")
     assert len(a1["t"]) == 120 and a1["lat"][-1] == 30.28                  # the tunnel half is played back
+
+
+def test_a_status_sent_late_queues_the_hours_it_decides_for_presence(database_url: str) -> None:
+    """A unit's status counts for presence until its next one (up to a day): a late one queues its hour and
+    each hour after it up to the one it came in; one on time queues nothing, and a redelivery nothing more."""
+    now = dt.datetime.now(dt.UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=3)
+
+    def status(at: dt.datetime, received: dt.datetime, value: str):  # noqa: ANN202
+        return make_message(topic=f"{ROOT}/s1/A1/status", recv_ms=int(received.timestamp() * 1000),
+                            payload={"ts": int(at.timestamp() * 1000), "status": value})
+    write(database_url, status(now - dt.timedelta(minutes=1), now, "patrolling"))
+    assert run_db(database_url, lambda c: c.fetchval("SELECT count(*) FROM presence_late")) == 0
+    late = status(hour + dt.timedelta(minutes=40), now, "off_duty")
+    write(database_url, late)
+    queued = run_db(database_url, lambda c: c.fetchval("SELECT array_agg(hour ORDER BY hour) FROM presence_late"))
+    assert queued == [hour + dt.timedelta(hours=k) for k in range(3)]         # not the hour it came in: not measured
+    run_db(database_url, lambda c: c.execute("DELETE FROM presence_late"))
+    write(database_url, late)                                                    # a redelivery is not stored again
+    assert run_db(database_url, lambda c: c.fetchval("SELECT count(*) FROM presence_late")) == 0
