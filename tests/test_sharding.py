@@ -157,6 +157,13 @@ def test_the_duty_loop_shards_each_day_ahead_over_the_configured_servers(databas
             broken = DutyLoop(load_settings(database_url=database_url, position_shards="shard0,shard9"), "test",
                               loop.chores)
             assert "no postgres_fdw server named shard9" in (await broken.round(conn))["partitions"]
+            # the shard list emptied again: new days are local, each with its own key (the parent has none now)
+            assert await conn.fetchval("SELECT qz_ensure_partitions('positions', $1, $1)",
+                                       today + dt.timedelta(days=5)) == 1
+            fix = """INSERT INTO positions (unit, ts, recv_ts, station, lat, lon) VALUES ('u1', $1, now(), 's1', 30, 120)
+                     ON CONFLICT DO NOTHING"""
+            at = dt.datetime.combine(today + dt.timedelta(days=5), dt.time(8), dt.UTC)
+            assert [await conn.execute(fix, at) for _ in range(2)] == ["INSERT 0 1", "INSERT 0 0"]  # a redelivery: once
         finally:
             await conn.close()
     asyncio.run(go())
