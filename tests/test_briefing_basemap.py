@@ -5,6 +5,7 @@ and the image really drawn in the exported chart (kaleido, real Chromium)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_the_tiles_under_each_call_are_where_the_call_is_drawn(tiles: Path) -> N
     assert (img.xref, img.yref, img.layer, img.sizing) == ("x", "y", "below", "stretch")
     picture = img.source
     assert isinstance(picture, str) and picture.startswith("data:image/png;base64,")
-    stitched = Image.open(io.BytesIO(__import__("base64").b64decode(picture.split(",", 1)[1]))).convert("RGB")
+    stitched = Image.open(io.BytesIO(base64.b64decode(picture.split(",", 1)[1]))).convert("RGB")
     width, height = stitched.size
     assert max(width, height) <= 1600 + 512
     xs, ys = mercator(np.array([c[0] for c in CALLS]), np.array([c[1] for c in CALLS]))
@@ -99,3 +100,19 @@ def test_the_exported_chart_shows_the_streets(tiles: Path) -> None:
     w, h = png.size
     seen = [png.getpixel((int(w * fx), int(h * fy))) for fx in (0.3, 0.4, 0.5) for fy in (0.3, 0.5, 0.7)]
     assert sum(p in colours for p in seen) >= 5, seen                            # tile colours, not the blank plot
+
+
+def test_a_damaged_tile_is_left_blank_and_the_map_still_comes(tmp_path: Path) -> None:
+    good = {a: solid_png(colour(*a)) for a in xyz_tiles_around(LAT, LON, ZOOMS, reach=6)}
+    used = {z for z, _, _ in good if z in ZOOMS}
+    for zoom in used:                                   # whichever zoom is chosen, the first call's tile is damaged
+        good[(zoom, *tile_of(*CALLS[0], zoom))] = b"\x89PNG not really"
+    damaged = write_mbtiles(tmp_path / "damaged.mbtiles", good)
+    fig = charts.incident_map(briefing(CALLS), "en", Basemap(open_tiles(damaged), "wgs84"))
+    [img] = fig.layout.images
+    stitched = Image.open(io.BytesIO(base64.b64decode(img.source.split(",", 1)[1]))).convert("RGB")
+    px = int((fig.data[0].x[0] - img.x) / img.sizex * stitched.size[0])
+    py = int((img.y - fig.data[0].y[0]) / img.sizey * stitched.size[1])
+    assert stitched.getpixel((px, py)) == (0xF8, 0xFA, 0xFC)                      # blank where the tile is damaged
+    nothing = write_mbtiles(tmp_path / "nothing.mbtiles", {a: b"junk" for a in good})
+    assert not charts.incident_map(briefing(CALLS), "en", Basemap(open_tiles(nothing), "wgs84")).layout.images

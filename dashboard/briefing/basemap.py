@@ -49,11 +49,11 @@ class Streets:
     zoom: int
 
 
-def basemap_of(settings: Settings) -> Basemap | None:
-    """The briefing's basemap where the settings name an MBTiles file, else None."""
+def basemap_of(settings: Settings, tiles: TileFile | None = None) -> Basemap | None:
+    """The briefing's basemap where the settings name an MBTiles file (`tiles`: already open), else None."""
     if settings.tiles_mbtiles is None:
         return None
-    return Basemap(_open(Path(settings.tiles_mbtiles).resolve()), settings.tile_crs)
+    return Basemap(tiles or _open(Path(settings.tiles_mbtiles).resolve()), settings.tile_crs)
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,10 +99,14 @@ def stitch(tiles: TileFile, west: float, south: float, east: float, north: float
     for tx in range(x0, x1 + 1):
         for ty in range(y0, y1 + 1):
             data = tiles.tile(zoom, tx, ty)
-            if data is not None:
+            if data is None:
+                continue
+            try:
                 with Image.open(io.BytesIO(data)) as tile:
                     image.paste(tile.convert("RGB").resize((TILE_PX, TILE_PX)), ((tx - x0) * TILE_PX, (ty - y0) * TILE_PX))
-                found += 1
+            except (OSError, ValueError):   # a damaged tile is left blank, as a missing one: the briefing still comes
+                continue
+            found += 1
     if not found:
         return None
     size = world / n

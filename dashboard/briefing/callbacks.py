@@ -64,7 +64,8 @@ def show(_: int | None, __: Any, kind: str | None, day: str | None, last: str | 
     except QingzhiError as exc:
         return [], t("brief.error", lang).format(msg=exc)
     can_act = allowed(current_actor(SCREEN), "briefing.act")
-    return ui.build_briefing(b, lang, app.settings.timezone, can_act=can_act, basemap=basemap_of(app.settings)), ""
+    basemap = basemap_of(app.settings, app.tiles)
+    return ui.build_briefing(b, lang, app.settings.timezone, can_act=can_act, basemap=basemap), ""
 
 
 @CALLBACKS.callback(
@@ -84,7 +85,7 @@ def export(*args: Any) -> tuple[Any, str]:
         b = _briefing(kind, day, last, station)
     except QingzhiError as exc:
         return no_update, t("brief.error", lang).format(msg=exc)
-    data = export_bytes(b, fmt, lang, app.settings.timezone, basemap=basemap_of(app.settings))
+    data = export_bytes(b, fmt, lang, app.settings.timezone, basemap=basemap_of(app.settings, app.tiles))
     app.db.act(audit.export, current_actor(SCREEN), "briefing", len(b["headlines"]),
                {"period": b["period"].label, "kind": b["period"].kind, "station": station or None, "format": fmt})
     name = f"briefing-{b['period'].first}{'-' + str(b['period'].last) if b['period'].days > 1 else ''}.{fmt}"
