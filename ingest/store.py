@@ -70,14 +70,18 @@ ON CONFLICT (id) DO UPDATE SET fix_ts = EXCLUDED.fix_ts, lat = EXCLUDED.lat, lon
     version = nextval('units_version_seq')
 WHERE u.station = EXCLUDED.station AND (u.fix_ts IS NULL OR u.fix_ts < EXCLUDED.fix_ts)"""
 
+def _late(hour: str, recv: str) -> str:
+    """SQL: received after the duty loop folded its hour (`hour`, its start), or within a minute of it."""
+    return f"{recv} >= {hour} + interval '1 hour' + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})"
+
+
 # A fix for an hour the duty loop has folded, or is within a minute of folding, queues its unit-hour
 # for playback and its hour for presence to be folded again (qingzhi/core/late_fixes.py): fixes a
 # device kept while out of coverage still count.
 LATE_FIXES = f"""
 WITH late AS (
     SELECT DISTINCT s.unit, date_trunc('hour', {TS}, 'UTC') AS hour FROM stage_pos s
-    WHERE {RECV} >= date_trunc('hour', {TS}, 'UTC') + interval '1 hour'
-                    + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})
+    WHERE {_late(f"date_trunc('hour', {TS}, 'UTC')", RECV)}
 ), tracks AS (
     INSERT INTO track_late (unit, hour) SELECT unit, hour FROM late ON CONFLICT DO NOTHING
 )
@@ -155,7 +159,7 @@ WITH stored AS (
 INSERT INTO presence_late (hour)
 SELECT DISTINCT generate_series(hour, least(hour + interval '23 hours', date_trunc('hour', recv_ts, 'UTC')
                                             - interval '1 hour'), interval '1 hour')
-FROM stored WHERE recv_ts >= hour + interval '1 hour' + make_interval(secs => {FOLD_GRACE.total_seconds() - 60})
+FROM stored WHERE {_late("hour", "recv_ts")}
 ON CONFLICT DO NOTHING"""
 
 STATUS_ALERTS = f"""

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     @field_validator("position_shards")
     @classmethod
     def _distinct_shards(cls, v: str) -> str:
-        names = [s.strip() for s in v.split(",") if s.strip()]
+        names = _names(v)
         if len(set(names)) < len(names):
             raise ValueError("a server is named twice: each shard holds its own share of the units")
         return v
@@ -163,13 +163,18 @@ class Settings(BaseSettings):
 
     def shard_servers(self) -> list[str]:
         """The position shards' postgres_fdw server names, in order (empty: none)."""
-        return [s.strip() for s in self.position_shards.split(",") if s.strip()]
+        return _names(self.position_shards)
 
     @property
     def center_latlon(self) -> tuple[float, float]:
         """The city centre as (lat, lon)."""
         lat, lon = self.center.split(",")
         return float(lat), float(lon)
+
+
+def _names(text: str) -> list[str]:
+    """The names of a comma-separated setting, in order, spaces and empty items dropped."""
+    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

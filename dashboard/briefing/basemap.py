@@ -46,7 +46,6 @@ class Streets:
     south: float
     east: float
     north: float
-    zoom: int
 
 
 def basemap_of(settings: Settings, tiles: TileFile | None = None) -> Basemap | None:
@@ -111,7 +110,7 @@ def stitch(tiles: TileFile, west: float, south: float, east: float, north: float
         return None
     size = world / n
     return Streets(image, west=x0 * size - world / 2, north=world / 2 - y0 * size,
-                   east=(x1 + 1) * size - world / 2, south=world / 2 - (y1 + 1) * size, zoom=zoom)
+                   east=(x1 + 1) * size - world / 2, south=world / 2 - (y1 + 1) * size)
 
 
 def on_tiles(basemap: Basemap, lat: list[float], lon: list[float]) -> tuple[np.ndarray, np.ndarray]:
