@@ -8,8 +8,12 @@ folders; 1,000,000 rows by default), then, in one fresh database and the same ru
    incidents, the analysis pre-aggregate refresh), with its rows/s and the ratio to the COPY;
 3. the floor under any import into `incidents`: the imported rows written again, by one plain
    INSERT … SELECT, into an empty copy of `incidents` with the same indexes (no checks, no
-   upsert, no refresh);
-4. the pre-aggregate refresh alone, recounting every imported incident from scratch;
+   upsert, no refresh), and the same into a copy with no index and into one with only the
+   primary key (what keeps a re-import from duplicating rows): the bounds of any design that
+   stores checked rows in `incidents`;
+4. the pre-aggregate refresh alone, recounting every imported incident from scratch, beside its
+   floor: the refreshed rows written again, one INSERT … SELECT per table, into empty copies of
+   the pre-aggregate tables with their indexes;
 5. the same data again from a zip archive (every row updated, none added).
 Target: the import at ≥ 1/3 of the bare COPY's rows/s.
 """
@@ -53,18 +57,33 @@ async def bare_copy(files: tuple[Path, ...]) -> float:
         await conn.close()
 
 
-async def floor_insert() -> float:
-    """Seconds to write the imported rows into an empty copy of `incidents` with the same indexes."""
+# Empty copies of `incidents` the imported rows are written into: (label, how the copy is made).
+FLOORS = (("its indexes", "CREATE TABLE floor (LIKE incidents INCLUDING ALL)"),
+          ("no index", "CREATE TABLE floor (LIKE incidents INCLUDING DEFAULTS)"),
+          ("only its primary key", "CREATE TABLE floor (LIKE incidents INCLUDING DEFAULTS); "
+                                   "ALTER TABLE floor ADD PRIMARY KEY (id)"))
+
+
+async def copy_seconds(tables: list[tuple[str, str]]) -> float:
+    """Seconds to write every (source table, DDL creating an empty `floor` copy of it) by one INSERT … SELECT each."""
     conn = await asyncpg.connect(db_url(DB_NAME))
     try:
-        await conn.execute("CREATE TABLE floor (LIKE incidents INCLUDING ALL)")
-        started = time.perf_counter()
-        await conn.execute("INSERT INTO floor SELECT * FROM incidents")
-        took = time.perf_counter() - started
-        await conn.execute("DROP TABLE floor")
+        took = 0.0
+        for source, create in tables:
+            await conn.execute(create)
+            started = time.perf_counter()
+            await conn.execute(f"INSERT INTO floor SELECT * FROM {source}")
+            took += time.perf_counter() - started
+            await conn.execute("DROP TABLE floor")
         return took
     finally:
         await conn.close()
+
+
+def refresh_floor() -> float:
+    """Seconds to write the pre-aggregates' rows into empty copies of their tables with their indexes."""
+    return asyncio.run(copy_seconds([(t, f"CREATE TABLE floor (LIKE {t} INCLUDING ALL)")
+                                     for t in aggregate.TABLES.split(", ")]))
 
 
 async def refresh_from_scratch() -> tuple[int, float]:
@@ -112,8 +131,9 @@ def main(argv: list[str] | None = None) -> None:
             summary, import_s = timed_import(root, settings)
             assert summary.inserted == written.incidents, (summary, written)
             assert summary.bad == written.no_location and summary.repeated == written.repeated, summary
-            floor_s = asyncio.run(floor_insert())
+            floor_s, *bounds_s = (asyncio.run(copy_seconds([("incidents", create)])) for _, create in FLOORS)
             done, refresh_s = asyncio.run(refresh_from_scratch())
+            refresh_floor_s = refresh_floor()
             again, zip_s = timed_import(archive, settings)
             assert (again.inserted, again.updated) == (0, written.incidents), again
         finally:
@@ -125,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"floor: the same {summary.inserted:,} rows by one INSERT into an empty copy of incidents with its "
           f"indexes: {floor_s:.1f} s = {written.rows / floor_s / copy_rate:.2f} × the bare COPY's rows/s; "
           f"the import takes {import_s / floor_s:.1f} × this floor")
-    print(f"pre-aggregate refresh of {done:,} incidents from scratch: {refresh_s:.1f} s")
+    for (label, _), took in zip(FLOORS[1:], bounds_s, strict=True):
+        print(f"  the same into a copy with {label}: {took:.1f} s = {written.rows / took / copy_rate:.2f} × the bare COPY")
+    print(f"pre-aggregate refresh of {done:,} incidents from scratch: {refresh_s:.1f} s; its floor (the refreshed "
+          f"rows written into empty copies of the pre-aggregate tables with their indexes): {refresh_floor_s:.1f} s, "
+          f"the refresh takes {refresh_s / refresh_floor_s:.1f} × it")
     print(f"the same again from the zip ({again.updated:,} updated): {zip_s:.1f} s, "
           f"{written.rows / zip_s:,.0f} rows/s = {written.rows / zip_s / copy_rate:.2f} × the bare COPY")
 

@@ -8,8 +8,8 @@ from the coordinates (never the parent of a finer cell, since H3 cells do not ne
 per distinct point (imported data repeats points: police.uk snaps crimes to a limited set of map
 points), and the aoristic weights of each window not seen before. The difference
 between the batch's new contributions and what the same incidents contributed before
-(`an_incident`) is then grouped and added to every count table by a few INSERT … SELECT … ON
-CONFLICT statements. One transaction per batch, under a transaction advisory lock, so that
+(`an_incident`) is then grouped and added to every count table (an UPDATE of the keys present and
+an INSERT of the rest, per table). One transaction per batch, under a transaction advisory lock, so that
 concurrent callers (the duty loop, the importer, a page) run it safely and a rolled-back batch
 leaves its ids queued. Merged duplicate calls count nothing (the call they were merged into counts).
 """
@@ -33,18 +33,19 @@ TABLES = ("an_incident, an_cell_day, an_how_day, an_type_day, an_cell_month, an_
 
 # Per incident: local day, station ('' when unknown), and either the local hour of week (a point in
 # time) or the local wall-clock window [w_from, w_to) it is known to lie in (spread aoristically).
-_LOCAL = "i.ts AT TIME ZONE $1"
-_FROM = "i.occurred_from AT TIME ZONE $1"
-_TO = "coalesce(i.occurred_to, i.ts) AT TIME ZONE $1"
-_WINDOWED = f"(i.occurred_from IS NOT NULL AND {_TO} > {_FROM})"
-NEW_CONTRIBUTIONS = f"""
-    SELECT i.id, ({_LOCAL})::date AS day, c.cell8, c.cell9, c.cell10, coalesce(i.station, '') AS station, i.type,
+# Each local time is computed once per row: OFFSET 0 keeps the planner from repeating the time zone
+# conversion in every column that uses it (a quarter of this statement's time for a million rows).
+NEW_CONTRIBUTIONS = """
+    SELECT i.id, l.ts::date AS day, c.cell8, c.cell9, c.cell10, coalesce(i.station, '') AS station, i.type,
            i.category, i.priority,
-           CASE WHEN NOT {_WINDOWED} THEN
-               ((extract(isodow FROM {_LOCAL}) - 1) * 24 + extract(hour FROM {_LOCAL}))::smallint END AS how,
-           CASE WHEN {_WINDOWED} THEN {_FROM} END AS w_from,
-           CASE WHEN {_WINDOWED} THEN {_TO} END AS w_to
-    FROM an_rows i JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon"""
+           CASE WHEN NOT l.windowed THEN ((date_part('isodow', l.ts) - 1) * 24 + date_part('hour', l.ts))::smallint
+           END AS how,
+           CASE WHEN l.windowed THEN l.w_from END AS w_from,
+           CASE WHEN l.windowed THEN l.w_to END AS w_to
+    FROM an_rows i JOIN an_cells c ON c.lat = i.lat AND c.lon = i.lon
+    CROSS JOIN LATERAL (SELECT ts, w_from, w_to, (w_from IS NOT NULL AND w_to > w_from) AS windowed
+                        FROM (SELECT i.ts AT TIME ZONE $1 AS ts, i.occurred_from AT TIME ZONE $1 AS w_from,
+                                     coalesce(i.occurred_to, i.ts) AT TIME ZONE $1 AS w_to OFFSET 0) z) l"""
 
 # Count tables: (delta SQL over an_both or an earlier delta, key columns, value columns, amount column).
 # Each delta is materialised as d_<table>, so that the month roll-ups sum the day deltas.
@@ -186,13 +187,21 @@ def window_weights(start: datetime, end: datetime) -> tuple[list[int], list[floa
 
 async def _apply(conn: asyncpg.Connection, table: str, delta: str, key: list[str], values: list[str],
                  amount: str) -> None:
-    """Materialise the table's delta as d_<table>, add it, and drop the rows that reach zero."""
+    """Materialise the table's delta as d_<table>, add it, and drop the rows that reach zero.
+
+    Only this refresh writes the count tables, under its lock, so the keys present cannot change
+    during the statement: those present are updated and the rest inserted plainly (an import of new
+    months is nearly all new keys, which INSERT … ON CONFLICT wrote at twice the cost), in key order
+    (the B-tree fills page after page: a third faster than in the delta's hash order).
+    """
     cols = [*key, *values, amount]
     await _temp_table(conn, f"d_{table}", query=delta)
-    await conn.execute(
-        f"""INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM d_{table} ORDER BY {', '.join(key)}
-            ON CONFLICT ({', '.join(key)}) DO UPDATE SET {amount} = {table}.{amount} + EXCLUDED.{amount}""")
     match = " AND ".join(f"t.{k} = d.{k}" for k in key)
+    await conn.execute(
+        f"""WITH updated AS (UPDATE {table} t SET {amount} = t.{amount} + d.{amount} FROM d_{table} d WHERE {match}
+                           RETURNING {', '.join(f't.{k}' for k in key)})
+            INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(f'd.{c}' for c in cols)} FROM d_{table} d
+            WHERE NOT EXISTS (SELECT 1 FROM updated t WHERE {match}) ORDER BY {', '.join(f'd.{k}' for k in key)}""")
     await conn.execute(f"DELETE FROM {table} t USING d_{table} d WHERE {match} AND d.{amount} < 0 "
                        f"AND abs(t.{amount}) <= 1e-9")
 
