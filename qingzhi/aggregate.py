@@ -23,6 +23,7 @@ import h3.api.basic_int as h3
 import numpy as np
 
 from qingzhi.analytics.aoristic import aoristic_weights
+from qingzhi.db import analyze_after_bulk
 
 REFRESH_LOCK = 7_425_001  # pg_advisory_xact_lock key
 BATCH = 1_000_000
@@ -88,17 +89,23 @@ async def pending(conn: asyncpg.Connection) -> bool:
 
 
 async def refresh(conn: asyncpg.Connection, timezone: str, *, batch: int = BATCH) -> int:
-    """Fold every queued incident change into the aggregates; return how many were processed."""
+    """Fold every queued incident change into the aggregates; return how many were processed.
+
+    After a bulk change (an import) the tables are analysed, so that the small refreshes that
+    follow probe the indexes instead of scanning tables the planner still thinks small.
+    """
     done = 0
     while True:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK)
             await _check_timezone(conn, timezone)
             taken = await _take_batch(conn, batch)
-            if not taken:
-                return done
-            await _fold_batch(conn, timezone)
-            done += taken
+            if taken:
+                await _fold_batch(conn, timezone)
+        if not taken:
+            await analyze_after_bulk(conn, TABLES.split(", "), done)
+            return done
+        done += taken
 
 
 async def _take_batch(conn: asyncpg.Connection, batch: int) -> int:

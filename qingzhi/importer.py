@@ -24,7 +24,7 @@ import click
 
 from qingzhi import aggregate, import_police_uk
 from qingzhi.config import Settings
-from qingzhi.db import connect
+from qingzhi.db import analyze_after_bulk, connect
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
 from qingzhi.import_report import BadRows, Summary, check_writable, files
@@ -60,6 +60,7 @@ async def _import(settings: Settings, paths: list[Path], fmt: str, mapping: tupl
         else:
             parser = RowParser(settings, stations, mapping)
             await _run(conn, sources, parser, summary)
+        await analyze_after_bulk(conn, ["incidents"], summary.inserted + summary.updated)
         await aggregate.refresh(conn, settings.timezone)
     finally:
         await conn.close()

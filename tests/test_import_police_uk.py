@@ -91,6 +91,25 @@ def test_folders_zip_and_file_in_one_run(london: Settings, tmp_path: Path) -> No
     assert recounted(london) == fetch(london.database_url, "SELECT count(*) FROM incidents")[0][0]
 
 
+def test_a_bulk_import_leaves_its_tables_analysed_and_a_small_one_does_not(london: Settings, tmp_path: Path) -> None:
+    """The planner learns a bulk import's sizes at once, not at autovacuum's next look (this server has it off)."""
+    counted = ("SELECT relname, reltuples::int AS n FROM pg_class "
+               "WHERE relname IN ('incidents', 'an_incident', 'an_cell_day') ORDER BY relname")
+    assert all(r["n"] <= 0 for r in fetch(london.database_url, counted))  # never analysed: the planner guesses
+    bulk = write_folders(tmp_path / "a", ["2019-01"], FORCES[:2], 700, seed=6)
+    import_incidents(london, tmp_path / "a", fmt="police-uk", report=tmp_path / "bad.csv")
+    cell_days = fetch(london.database_url, "SELECT count(*) FROM an_cell_day")[0][0]
+    # a table smaller than ANALYZE's sample is counted exactly
+    assert {r["relname"]: r["n"] for r in fetch(london.database_url, counted)} == {
+        "incidents": bulk.incidents, "an_incident": bulk.incidents, "an_cell_day": cell_days}
+    small = write_folders(tmp_path / "b", ["2019-02"], FORCES[:1], 60, seed=7)
+    import_incidents(london, tmp_path / "b", fmt="police-uk", report=tmp_path / "bad2.csv")
+    assert fetch(london.database_url, "SELECT count(*) FROM incidents")[0][0] == bulk.incidents + small.incidents
+    # 60 rows are not a tenth of 1,400 plus a thousand: no ANALYZE for them
+    assert {r["relname"]: r["n"] for r in fetch(london.database_url, counted)} == {
+        "incidents": bulk.incidents, "an_incident": bulk.incidents, "an_cell_day": cell_days}
+
+
 def test_the_later_of_a_repeated_crime_wins_and_identical_rows_all_stay(london: Settings, tmp_path: Path) -> None:
     base = ["", "2019-01", "Met", "Met", "-0.1", "51.5", "On or near Mill Lane", "E01", "Camden 001A",
             "Anti-social behaviour", "", ""]
