@@ -95,17 +95,21 @@ async def refresh(conn: asyncpg.Connection, timezone: str, *, batch: int = BATCH
     follow probe the indexes instead of scanning tables the planner still thinks small.
     """
     done = 0
-    while True:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK)
-            await _check_timezone(conn, timezone)
-            taken = await _take_batch(conn, batch)
-            if taken:
-                await _fold_batch(conn, timezone)
-        if not taken:
-            await analyze_after_bulk(conn, TABLES.split(", "), done)
-            return done
+    while taken := await _fold_next(conn, timezone, batch):
         done += taken
+    await analyze_after_bulk(conn, TABLES.split(", "), done)
+    return done
+
+
+async def _fold_next(conn: asyncpg.Connection, timezone: str, batch: int) -> int:
+    """Fold the next batch of up to `batch` queued ids in one transaction; return how many (0: none queued)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", REFRESH_LOCK)
+        await _check_timezone(conn, timezone)
+        taken = await _take_batch(conn, batch)
+        if taken:
+            await _fold_batch(conn, timezone)
+        return taken
 
 
 async def _take_batch(conn: asyncpg.Connection, batch: int) -> int:
