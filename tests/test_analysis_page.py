@@ -85,16 +85,21 @@ def browse(dash_duo, app) -> None:  # noqa: ANN001
     text = (downloads / "qingzhi-top.csv").read_text(encoding="utf-8")
     assert text.startswith("\ufeff排名,\"位置（纬度,经度）\",派出所,警情数,对比期,变化") and len(text.strip().splitlines()) == 11
 
-    # quick pick: last 90 days → more incidents on the map. On a slow link (0.8 s a request) the
+    # quick pick: last 90 days → more incidents on the map. On a slow link (1.5 s a request) the
     # panels say they are updating instead of sitting still; the notice goes when the answers come.
     dash_duo.driver.execute_cdp_cmd("Network.enable", {})
     dash_duo.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1})
+        "offline": False, "latency": 1500, "downloadThroughput": -1, "uploadThroughput": -1})
     dash_duo.find_elements("#an-quick input")[2].click()
     shown = ("return [...document.querySelectorAll('.an-busy')].filter(e => e.offsetParent !== null)"
              ".map(e => e.textContent);")
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: len(d.execute_script(shown)) >= 4)
-    assert set(dash_duo.driver.execute_script(shown)) == {"正在更新…"}
+
+    def panels_busy(driver):  # noqa: ANN001, ANN202
+        busy = driver.execute_script(shown)
+        return busy if len(busy) >= 4 else None
+
+    # judged on the look that saw them: a second look may come after the answers did
+    assert set(WebDriverWait(dash_duo.driver, 10, poll_frequency=0.05).until(panels_busy)) == {"正在更新…"}
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "analysis_zh_updating.png"))
     dash_duo.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
         "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
