@@ -105,9 +105,9 @@ ROWS = """
     FROM pu_checked c LEFT JOIN pu_anon a ON a.ord = c.ord
     WHERE c.reason IS NULL AND NOT EXISTS (SELECT 1 FROM pu_dropped d WHERE d.ord = c.ord)"""
 # A row already present with the same values is left alone: rewriting it would add a row version
-# and an entry in every index of `incidents` for nothing (a re-import of the same year: 40 s of 48;
-# probing and locking each conflicting row instead still took 21 s). The ON CONFLICT filter repeats
-# the test for a row written by someone else meanwhile.
+# and an entry in every index of `incidents` for nothing (a re-import of the same year: 40 s of 48).
+# Leaving it to ON CONFLICT's own filter (which catches a row written by someone else meanwhile)
+# probes and locks each conflicting row: still 21 s, so such rows are dropped before the insert.
 _COMPARED = INCIDENT_COLUMNS[1:]
 UPSERT = f"""
     WITH written AS (
@@ -116,10 +116,8 @@ UPSERT = f"""
         WHERE NOT EXISTS (SELECT 1 FROM incidents x WHERE x.id = s.id AND ({', '.join(f'x.{c}' for c in _COMPARED)})
                           IS NOT DISTINCT FROM ({', '.join(f's.{c}' for c in _COMPARED)}))
         {ON_CONFLICT}
-        WHERE ({', '.join(f'incidents.{c}' for c in _COMPARED)})
-              IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)})
         RETURNING (xmax = 0) AS inserted)
-    SELECT count(*) FILTER (WHERE inserted) FROM written"""
+    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
 
 
 async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: ZoneInfo, stations: StationLocator,
@@ -145,7 +143,7 @@ async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: Z
                          "ANALYZE pu_rows"):
                 await conn.execute(step)
             await _report_bad(conn, sources, bad)
-            inserted = await conn.fetchval(UPSERT)
+            summary.inserted, summary.updated = await conn.fetchrow(UPSERT)
             summary.repeated = await conn.fetchval("SELECT count(*) FROM pu_dropped")
     except (asyncpg.PostgresError, OSError) as exc:
         raise QingzhiError(f"database error while importing: {exc}. Nothing was imported; "
@@ -153,7 +151,7 @@ async def import_files(conn: asyncpg.Connection, sources: list[Source], *, tz: Z
     finally:
         bad.close()
     # Every good row not dropped as a repeat was inserted, updated, or already present unchanged.
-    summary.inserted, summary.updated = inserted, summary.rows - summary.bad - summary.repeated - inserted
+    summary.unchanged = summary.rows - summary.bad - summary.repeated - summary.inserted - summary.updated
 
 
 def _header(source: Source) -> list[str]:

@@ -27,7 +27,8 @@ class Summary:
     files: int = 0
     rows: int = 0
     inserted: int = 0
-    updated: int = 0
+    updated: int = 0  # already present with other values
+    unchanged: int = 0  # already present with the same values: left alone
     bad: int = 0
     repeated: int = 0  # rows whose id appeared earlier in the same run (the later row wins)
     report: Path | None = None
@@ -36,7 +37,8 @@ class Summary:
     def print(self) -> None:
         """The summary on the terminal."""
         click.echo(f"{self.rows} rows read from {files(self.files)}: "
-                   f"{self.inserted} imported, {self.updated} updated (already present), {self.bad} bad")
+                   f"{self.inserted} imported, {self.updated} updated, {self.unchanged} already present unchanged, "
+                   f"{self.bad} bad")
         if self.repeated:
             click.echo(f"{self.repeated} rows repeated an id seen earlier in the run; the later row was kept")
         if self.bad:

@@ -49,9 +49,12 @@ INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "t
 IMPORTED = {"source": "'import'", "state": "'closed'"}
 INSERTED_COLUMNS = ", ".join((*INCIDENT_COLUMNS, *IMPORTED))
 INSERTED_VALUES = ", ".join(IMPORTED.values())
-# A row imported again updates the incident (importing a file twice changes nothing the second time).
+# A row imported again with other values updates the incident; with the same values it is left alone
+# (importing a file twice changes nothing the second time: no new row version, no `updated_at`, nothing
+# queued for the aggregates). Only written rows come back from RETURNING.
 ON_CONFLICT = (f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in INCIDENT_COLUMNS[1:])}, "
-               "updated_at = now()")
+               f"updated_at = now() WHERE ({', '.join(f'incidents.{c}' for c in INCIDENT_COLUMNS[1:])}) "
+               f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in INCIDENT_COLUMNS[1:])})")
 POLICE_UK_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
 # extra (jsonb) keys of a police.uk row, and the columns they come from
 POLICE_UK_EXTRA = (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"), ("outcome", "Last outcome category"),
@@ -136,7 +139,7 @@ class RowParser:
             return None
         value = _parse_time(text)
         if value is None:
-            raise RowError(f"bad {name} time: {text!r}")
+            raise RowError(f"bad {name!r} field: not a time: {text!r}")
         try:
             return check_year(value if value.tzinfo else value.replace(tzinfo=self.tz), name)
         except QingzhiError as exc:

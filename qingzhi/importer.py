@@ -4,9 +4,10 @@ police.uk files go through import_police_uk (COPY, set-based checks, one transac
 files are read row by row: each row is parsed and checked by small named rules (import_rows.py);
 a bad row is skipped, printed with its file, line number and reason, and written to the one
 report CSV with the original columns. Good rows are upserted on `id` in batches, one transaction
-each, so importing a file twice changes nothing the second time; if the database fails mid-run,
-the summary says exactly how far the import got (re-running finishes it). Either way the analysis
-pre-aggregates are refreshed at the end (aggregate.py, set-based).
+each, so importing a file twice changes nothing the second time (rows present with the same values
+are left alone); if the database fails mid-run, the summary says exactly how far the import got
+(re-running finishes it). Either way the analysis pre-aggregates are refreshed at the end
+(aggregate.py, set-based).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Su
         async with conn.transaction():
             result = await conn.fetch(sql, *columns)
     except (asyncpg.PostgresError, OSError) as exc:
-        done = summary.inserted + summary.updated
+        done = summary.inserted + summary.updated + summary.unchanged
         raise QingzhiError(
             f"database error while importing the rows after {done_up_to}: {exc}. "
             f"{done} rows up to {done_up_to} are imported; the rest are not. "
@@ -147,3 +148,4 @@ async def _commit(conn: asyncpg.Connection, batch: dict[str, tuple], summary: Su
     new = sum(1 for r in result if r["inserted"])
     summary.inserted += new
     summary.updated += len(result) - new
+    summary.unchanged += len(batch) - len(result)

@@ -77,7 +77,7 @@ def test_folders_zip_and_file_in_one_run(london: Settings, tmp_path: Path) -> No
     versions = fetch(london.database_url, "SELECT array_agg(xmin::text ORDER BY id) FROM incidents")[0][0]
     again = import_incidents(london, [zip_folders(tmp_path / "a", tmp_path / "a.zip")], fmt="police-uk",
                              report=tmp_path / "bad2.csv")
-    assert (again.inserted, again.updated) == (0, folders.incidents)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, folders.incidents)
     assert fetch(london.database_url, "SELECT array_agg(id ORDER BY id) FROM incidents")[0][0] == ids
     # rows already present unchanged are not rewritten (no new row version, nothing queued for the aggregates)
     assert fetch(london.database_url, "SELECT array_agg(xmin::text ORDER BY id) FROM incidents")[0][0] == versions
@@ -87,7 +87,9 @@ def test_folders_zip_and_file_in_one_run(london: Settings, tmp_path: Path) -> No
     fetch(london.database_url, "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents ORDER BY id LIMIT 25)")
     (tmp_path / "moved.csv").write_text(csv_text(moved), encoding="utf-8")
     third = import_incidents(london, tmp_path / "moved.csv", fmt="police-uk", report=tmp_path / "bad3.csv")
-    assert third.updated > 100 and third.inserted > 0  # moved, and some of the deleted back
+    # every row moved: updated, or inserted (some of the deleted; crimes without an id get one from their content)
+    assert third.updated > 100 and third.inserted > 0 and third.unchanged == 0
+    assert third.inserted + third.updated + third.unchanged == third.rows - third.bad - third.repeated
     assert recounted(london) == fetch(london.database_url, "SELECT count(*) FROM incidents")[0][0]
 
 

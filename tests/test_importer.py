@@ -23,10 +23,10 @@ ROOT = Path(__file__).parent.parent
 def test_generic_file_with_bad_rows(settings: Settings, tmp_path: Path) -> None:
     report = tmp_path / "bad.csv"
     s = import_incidents(settings, DATA / "generic_bad_rows.csv", fmt="generic", report=report)
-    assert (s.rows, s.inserted, s.updated, s.bad) == (13, 4, 0, 9)
+    assert (s.rows, s.inserted, s.updated, s.unchanged, s.bad) == (13, 4, 0, 0, 9)
     bad = {int(r["line"]): r["reason"] for r in csv.DictReader(report.open(encoding="utf-8"))}
     assert sorted(bad) == [5, 6, 7, 8, 9, 10, 11, 12, 14]
-    assert bad[5].startswith("bad time time") and bad[6].startswith("coordinates out of range")
+    assert bad[5] == "bad 'time' field: not a time: 'not-a-time'" and bad[6].startswith("coordinates out of range")
     assert bad[9].startswith("bad priority") and bad[10] == "no id" and bad[11].startswith("window ends before")
     assert bad[12].startswith("coordinates 0,0") and bad[14].startswith("extra cells")
     rows = {r["id"]: r for r in fetch(settings.database_url, "SELECT * FROM incidents ORDER BY id")}
@@ -43,8 +43,18 @@ def test_generic_file_with_bad_rows(settings: Settings, tmp_path: Path) -> None:
     assert rows["G-12"]["station"] == "FILE-STN" and rows["G-12"]["priority"] == 1
     assert rows["G-1"]["category"] == "dispute" and all(r["source"] == "import" for r in rows.values())
 
+    versions = "SELECT array_agg(id || ' ' || xmin::text || ' ' || updated_at::text ORDER BY id) FROM incidents"
+    before = fetch(settings.database_url, versions)[0][0]
     again = import_incidents(settings, DATA / "generic_bad_rows.csv", fmt="generic", report=report)
-    assert (again.inserted, again.updated, again.bad) == (0, 4, 9)
+    assert (again.inserted, again.updated, again.unchanged, again.bad) == (0, 0, 4, 9)
+    assert fetch(settings.database_url, versions)[0][0] == before  # left alone: no new row version, no updated_at
+    # one row changed at the source: that one is updated, the others left alone
+    changed = tmp_path / "changed.csv"
+    changed.write_text((DATA / "generic_bad_rows.csv").read_text(encoding="utf-8").replace("文三路口", "文三路与学院路口"),
+                       encoding="utf-8")
+    third = import_incidents(settings, changed, fmt="generic", report=report)
+    assert (third.inserted, third.updated, third.unchanged, third.bad) == (0, 1, 3, 9)
+    assert fetch(settings.database_url, "SELECT address FROM incidents WHERE id = 'G-12'")[0][0] == "文三路与学院路口"
     assert fetch(settings.database_url, "SELECT count(*) FROM incidents")[0][0] == 4
     # the analysis aggregates were refreshed by the import
     assert fetch(settings.database_url, "SELECT sum(n) FROM an_type_day")[0][0] == 4
@@ -94,7 +104,7 @@ def test_generic_real_911_calls(settings: Settings, tmp_path: Path) -> None:
     assert (first["type"], first["station"], first["lat"]) == ("EMS: BACK PAINS/INJURY", "NEW HANOVER", 40.2978759)
     assert all(r["id"].startswith("gen-") for r in rows.values())
     again = import_incidents(settings, path, fmt="generic", mapping=mapping, report=tmp_path / "bad.csv")
-    assert (again.inserted, again.updated) == (0, 30)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 30)
     counts = dict((r[0], r[1]) for r in fetch(settings.database_url, "SELECT type, sum(n) FROM an_type_day GROUP BY 1"))
     assert counts["Traffic: VEHICLE ACCIDENT -"] == 10 and sum(counts.values()) == 30
 
@@ -124,7 +134,7 @@ def test_police_uk_real_excerpt(settings: Settings, tmp_path: Path) -> None:
 
     again = import_incidents(settings, DATA / "police_uk_2019-01_metropolitan_excerpt.csv", fmt="police-uk",
                              report=report)
-    assert (again.inserted, again.updated) == (0, 62)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 62)
     assert sorted(r["id"] for r in fetch(settings.database_url, "SELECT id FROM incidents")) == ids
     # a month-long window is spread over the whole week: every hour of week gets a share, summing to the count
     how = fetch(settings.database_url, "SELECT how, sum(w) AS w FROM an_how_day GROUP BY how")
