@@ -108,7 +108,7 @@ def test_click_incident_assign_unit_see_command_and_ack(dash_br, dashboard_url: 
     wait_text = lambda: dash_br.driver.find_element(By.CSS_SELECTOR, '[id*="110-0005"] .dp-wait').text
     before = wait_text()
     wait.until(lambda d: wait_text() != before)  # the browser advances the waits between redraws
-    assert wait_text().startswith("已等待 25:")
+    assert wait_text().startswith("已历时 25:")
 
     card.click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".dp-head h2"), "110-0001"))

@@ -32,7 +32,8 @@ STRINGS = {
                       "Type surge: min count / ratio / baseline weeks / min weeks / alpha"),
     "dispatch.queue.empty": ("当前没有待处置警情", "No open incidents"),
     "dispatch.queue.count": ("待处置 {n} 起，超时 {o} 起", "{n} open, {o} overdue"),
-    "dispatch.waited": ("已等待", "waiting"),
+    # time since the call came in, whatever its state: "waiting" read wrong on a card already on scene
+    "dispatch.waited": ("已历时", "open for"),
     "dispatch.overdue.assign": ("超时未派", "not assigned in time"),
     "dispatch.overdue.on_scene": ("超时未到场", "not on scene in time"),
     "dispatch.no_unit": ("无在岗警力", "no unit working it"),
