@@ -30,8 +30,8 @@ from qingzhi.core.incidents import IncidentError, category_of, normalise_type
 from qingzhi.core.stations import StationLocator
 from qingzhi.errors import QingzhiError
 from qingzhi.import_report import BadRows, Summary, files
-from qingzhi.import_rows import (INCIDENT_COLUMNS, INSERTED_COLUMNS, INSERTED_VALUES, ON_CONFLICT, POLICE_UK_COLUMNS,
-                                 POLICE_UK_EXTRA, RowError, coordinates, police_month, police_type)
+from qingzhi.import_rows import (INSERTED_COLUMNS, INSERTED_VALUES, ON_CONFLICT, POLICE_UK_COLUMNS,
+                                 POLICE_UK_EXTRA, RowError, compared, coordinates, police_month, police_type)
 from qingzhi.import_sources import Source
 
 # police.uk's columns, in the order data.police.uk writes them, and their staging column names.
@@ -108,13 +108,11 @@ ROWS = """
 # and an entry in every index of `incidents` for nothing (a re-import of the same year: 40 s of 48).
 # Leaving it to ON CONFLICT's own filter (which catches a row written by someone else meanwhile)
 # probes and locks each conflicting row: still 21 s, so such rows are dropped before the insert.
-_COMPARED = INCIDENT_COLUMNS[1:]
 UPSERT = f"""
     WITH written AS (
         INSERT INTO incidents ({INSERTED_COLUMNS})
         SELECT s.*, {INSERTED_VALUES} FROM pu_rows s
-        WHERE NOT EXISTS (SELECT 1 FROM incidents x WHERE x.id = s.id AND ({', '.join(f'x.{c}' for c in _COMPARED)})
-                          IS NOT DISTINCT FROM ({', '.join(f's.{c}' for c in _COMPARED)}))
+        WHERE NOT EXISTS (SELECT 1 FROM incidents x WHERE x.id = s.id AND {compared('x')} IS NOT DISTINCT FROM {compared('s')})
         {ON_CONFLICT}
         RETURNING (xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""

@@ -49,12 +49,19 @@ INCIDENT_COLUMNS = ("id", "ts", "occurred_from", "occurred_to", "lat", "lon", "t
 IMPORTED = {"source": "'import'", "state": "'closed'"}
 INSERTED_COLUMNS = ", ".join((*INCIDENT_COLUMNS, *IMPORTED))
 INSERTED_VALUES = ", ".join(IMPORTED.values())
+COMPARED = INCIDENT_COLUMNS[1:]  # every column but the key: what a re-import writes, and compares first
+
+
+def compared(alias: str) -> str:
+    """The COMPARED columns of `alias` as one row value, for IS [NOT] DISTINCT FROM."""
+    return f"({', '.join(f'{alias}.{c}' for c in COMPARED)})"
+
+
 # A row imported again with other values updates the incident; with the same values it is left alone
 # (importing a file twice changes nothing the second time: no new row version, no `updated_at`, nothing
 # queued for the aggregates). Only written rows come back from RETURNING.
-ON_CONFLICT = (f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in INCIDENT_COLUMNS[1:])}, "
-               f"updated_at = now() WHERE ({', '.join(f'incidents.{c}' for c in INCIDENT_COLUMNS[1:])}) "
-               f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in INCIDENT_COLUMNS[1:])})")
+ON_CONFLICT = (f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in COMPARED)}, "
+               f"updated_at = now() WHERE {compared('incidents')} IS DISTINCT FROM {compared('EXCLUDED')}")
 POLICE_UK_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
 # extra (jsonb) keys of a police.uk row, and the columns they come from
 POLICE_UK_EXTRA = (("lsoa_code", "LSOA code"), ("lsoa_name", "LSOA name"), ("outcome", "Last outcome category"),
