@@ -94,3 +94,8 @@ def start_logged_in(dash_duo: Any, app: Any, role: str, *, port: int, name: str 
                          role, stations, name)
     dash_duo.server_url = dash_duo.server.url      # loads "/" and waits for Dash, now logged in
     return name
+
+
+def severe_logs(browser: Any) -> list:
+    """Browser errors other than the unreachable tile server (this machine has no internet)."""
+    return [e for e in browser.get_logs() if "tile.openstreetmap.org" not in e["message"]]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from auth_helpers import login_client, start_logged_in
+from auth_helpers import login_client, severe_logs, start_logged_in
 
 from bench.services import free_port
 from briefing_fixtures import D, seed_briefing, seed_tracks
@@ -79,7 +79,7 @@ def test_playback_page_loads_plays_and_places_units(dash_duo, app) -> None:  # n
     dash_duo.driver.get(f"{dash_duo.server_url}/briefing?day={D}")
     dash_duo.wait_for_contains_text("#bf-summary", "共接报警 10 起", timeout=30)
     assert not dash_duo.find_elements("#brief-task-create")
-    assert not [e for e in dash_duo.get_logs() if e["level"] == "SEVERE"]
+    assert not [e for e in severe_logs(dash_duo) if e["level"] == "SEVERE"]
     dash_duo.driver.get(f"{dash_duo.server_url}/playback?day=2026-11-24&lang=en")
     for box, value in (("#pb-from", "16:15"), ("#pb-to", "17:15")):  # 08:15–09:15 UTC in Asia/Shanghai
         dash_duo.clear_input(dash_duo.find_element(box))

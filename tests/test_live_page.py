@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from auth_helpers import browser_login, make_user, session_cookie, start_logged_in
+from auth_helpers import browser_login, make_user, session_cookie, severe_logs, start_logged_in
 from bench.fleet import HANGZHOU, move_units, seed_district
 from bench.services import dashboard_process, free_port
 from dashboard.app import create_app
@@ -93,11 +93,6 @@ label: u.ageLabel, onMap: u.onMap, mlat: u.marker && u.marker.getLatLng().lat}} 
 def on_duty_with_position(url: str) -> int:
     return sql(url, lambda c: c.fetchval(
         "SELECT count(*) FROM units WHERE status IS DISTINCT FROM 'off_duty' AND lat IS NOT NULL"))
-
-
-def severe_logs(dash_duo) -> list:
-    """Browser errors other than the unreachable tile server (this machine has no internet)."""
-    return [e for e in dash_duo.get_logs() if "tile.openstreetmap.org" not in e["message"]]
 
 
 def realistic(url: str, units: int) -> list[str]:
